@@ -1,0 +1,6 @@
+export * from "./schemas";
+export * from "./enums";
+export * from "./clinics";
+export * from "./professionals";
+export * from "./patients";
+export * from "./appointments";
