@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
-import { check, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { clinics } from "./clinics";
 import { createdAt, id, updatedAt } from "./columns";
-import { appointmentStatus, appointmentType } from "./enums";
+import { appointmentStatus, appointmentType, councilValidation } from "./enums";
 import { patients } from "./patients";
 import { professionals } from "./professionals";
 
@@ -23,13 +23,31 @@ export const appointments = pgTable(
     endTime: timestamp("end_time", { withTimezone: true }).notNull(),
     status: appointmentStatus("status").notNull().default("scheduled"),
     appointmentType: appointmentType("appointment_type").notNull().default("in_person"),
+    /** TUSS procedure code (ANS terminology for supplementary health). */
+    tussCode: text("tuss_code"),
+    cfmProfessionalCrm: text("cfm_professional_crm"),
+    cfmValidationStatus: councilValidation("cfm_validation_status").notNull().default("pending"),
+    anvisaCompliant: boolean("anvisa_compliant").notNull().default(false),
+    anvisaProtocolNumber: text("anvisa_protocol_number"),
+    priorAuthRequired: boolean("prior_auth_required").notNull().default(false),
+    priorAuthNumber: text("prior_auth_number"),
+    noShowRiskScore: integer("no_show_risk_score"),
+    noShowRiskFactors: jsonb("no_show_risk_factors"),
     chiefComplaint: text("chief_complaint"),
     clinicalNotes: text("clinical_notes"),
     createdBy: uuid("created_by"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [check("appointments_time_order", sql`${t.endTime} > ${t.startTime}`)],
+  (t) => [
+    check("appointments_time_order", sql`${t.endTime} > ${t.startTime}`),
+    check("appointments_tuss_format", sql`${t.tussCode} ~ '^[0-9]{8}$'`),
+    check(
+      "appointments_anvisa_protocol_format",
+      sql`${t.anvisaProtocolNumber} ~ '^[0-9]{4}\\.[0-9]{6}/[0-9]{4}-[0-9]{2}$'`,
+    ),
+    check("appointments_no_show_risk_range", sql`${t.noShowRiskScore} BETWEEN 0 AND 100`),
+  ],
 );
 
 export type Appointment = typeof appointments.$inferSelect;

@@ -8,12 +8,20 @@ export const clinics = pgTable(
     id: id(),
     name: text("name").notNull(),
     cnpj: text("cnpj").notNull().unique("clinics_cnpj_unique"),
+    /** CNES: the clinic's registration in the national registry of health establishments. */
+    cnesCode: text("cnes_code"),
+    anvisaLicense: text("anvisa_license"),
+    /** The data protection officer LGPD Art. 41 requires, reachable by patients. */
+    lgpdDpoEmail: text("lgpd_dpo_email"),
     isActive: boolean("is_active").notNull().default(true),
     timezone: text("timezone").notNull().default("America/Sao_Paulo"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [check("clinics_cnpj_format", sql`${t.cnpj} ~ '^[0-9]{14}$'`)],
+  (t) => [
+    check("clinics_cnpj_format", sql`${t.cnpj} ~ '^[0-9]{14}$'`),
+    check("clinics_cnes_format", sql`${t.cnesCode} ~ '^[0-9]{7}$'`),
+  ],
 );
 
 export type Clinic = typeof clinics.$inferSelect;

@@ -1,6 +1,8 @@
-import { boolean, date, pgTable, text, unique, uuid } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { boolean, check, date, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { clinics } from "./clinics";
 import { createdAt, id, updatedAt } from "./columns";
+import { dataConsentStatus } from "./enums";
 
 export const patients = pgTable(
   "patients",
@@ -12,6 +14,21 @@ export const patients = pgTable(
     medicalRecordNumber: text("medical_record_number"),
     fullName: text("full_name").notNull(),
     birthDate: date("birth_date"),
+    /** Digits only; check digits are validated by the application (lib/br/identifiers). */
+    cpf: text("cpf").unique("patients_cpf_unique"),
+    /** Cartão Nacional de Saúde (SUS card), digits only. */
+    cns: text("cns").unique("patients_cns_unique"),
+    rg: text("rg"),
+    rgIssuingOrgan: text("rg_issuing_organ"),
+    sensitiveDataConsent: jsonb("sensitive_data_consent"),
+    dataConsentStatus: dataConsentStatus("data_consent_status").notNull().default("pending"),
+    dataRetentionUntil: date("data_retention_until"),
+    dataAnonymizationScheduled: timestamp("data_anonymization_scheduled", { withTimezone: true }),
+    dataAnonymizedAt: timestamp("data_anonymized_at", { withTimezone: true }),
+    rightToForgetRequested: boolean("right_to_forget_requested").notNull().default(false),
+    dataPortabilityRequested: boolean("data_portability_requested").notNull().default(false),
+    noShowRiskScore: integer("no_show_risk_score"),
+    noShowPredictionFeatures: jsonb("no_show_prediction_features"),
     accessibilityNeeds: text("accessibility_needs").array(),
     allergies: text("allergies").array(),
     chronicConditions: text("chronic_conditions").array(),
@@ -20,7 +37,12 @@ export const patients = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [unique("patients_clinic_record_unique").on(t.clinicId, t.medicalRecordNumber)],
+  (t) => [
+    unique("patients_clinic_record_unique").on(t.clinicId, t.medicalRecordNumber),
+    check("patients_cpf_format", sql`${t.cpf} ~ '^[0-9]{11}$'`),
+    check("patients_cns_format", sql`${t.cns} ~ '^[0-9]{15}$'`),
+    check("patients_no_show_risk_range", sql`${t.noShowRiskScore} BETWEEN 0 AND 100`),
+  ],
 );
 
 export type Patient = typeof patients.$inferSelect;
