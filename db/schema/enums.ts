@@ -1,4 +1,5 @@
 import { pgEnum } from "drizzle-orm/pg-core";
+import { lgpdSchema } from "./schemas";
 
 export const appointmentStatus = pgEnum("appointment_status", [
   "scheduled",
@@ -26,3 +27,22 @@ export type Uf = (typeof BRAZILIAN_UFS)[number];
 export const uf = pgEnum("uf", BRAZILIAN_UFS);
 
 export const dataConsentStatus = pgEnum("data_consent_status", ["pending", "given", "withdrawn", "expired"]);
+
+// Consent vocabularies live in the lgpd schema with the data they describe.
+
+/** LGPD Art. 7 (personal data) and Art. 11 (sensitive health data) legal bases. */
+export const legalBasis = lgpdSchema.enum("legal_basis", [
+  "consent",
+  "contract",
+  "legitimate_interest",
+  "vital_interest",
+  "legal_obligation",
+  "health_protection",
+  "medical_assistance",
+  "public_health",
+  "health_research",
+]);
+
+export const consentStatus = lgpdSchema.enum("consent_status", ["pending", "active", "withdrawn", "expired", "revoked"]);
+
+export const legalReviewStatus = lgpdSchema.enum("legal_review_status", ["pending", "approved", "rejected"]);

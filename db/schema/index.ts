@@ -4,3 +4,5 @@ export * from "./clinics";
 export * from "./professionals";
 export * from "./patients";
 export * from "./appointments";
+export * from "./lgpd-consents";
+export * from "./consent-records";

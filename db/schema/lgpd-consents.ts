@@ -1,0 +1,54 @@
+import { sql } from "drizzle-orm";
+import { boolean, check, inet, jsonb, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { clinics } from "./clinics";
+import { createdAt, id } from "./columns";
+import { consentStatus, legalBasis, legalReviewStatus } from "./enums";
+import { patients } from "./patients";
+import { lgpdSchema } from "./schemas";
+
+/**
+ * One consent (or other legal basis) per patient and purpose. `consent_hash` is the proof: a trigger computes
+ * it from the canonical consent fields on insert and refuses later changes to them (migration 0004), so the
+ * value an insert supplies is always replaced.
+ */
+export const lgpdConsents = lgpdSchema.table(
+  "lgpd_consents",
+  {
+    id: id(),
+    patientId: uuid("patient_id")
+      .notNull()
+      .references(() => patients.id),
+    clinicId: uuid("clinic_id")
+      .notNull()
+      .references(() => clinics.id),
+    legalBasis: legalBasis("legal_basis").notNull(),
+    processingPurpose: text("processing_purpose").notNull(),
+    dataCategories: text("data_categories").array().notNull().default(sql`'{}'::text[]`),
+    consentVersion: text("consent_version").notNull(),
+    consentText: text("consent_text").notNull(),
+    consentStatus: consentStatus("consent_status").notNull().default("pending"),
+    givenAt: timestamp("given_at", { withTimezone: true }),
+    withdrawnAt: timestamp("withdrawn_at", { withTimezone: true }),
+    scheduledExpiryAt: timestamp("scheduled_expiry_at", { withTimezone: true }),
+    consentHash: text("consent_hash").notNull().unique("lgpd_consents_consent_hash_unique"),
+    cryptographicProof: jsonb("cryptographic_proof"),
+    collectionMethod: text("collection_method"),
+    ipAddress: inet("ip_address"),
+    geolocation: jsonb("geolocation"),
+    withdrawalReason: text("withdrawal_reason"),
+    dataPortabilityGranted: boolean("data_portability_granted").notNull().default(false),
+    evidenceDocuments: jsonb("evidence_documents"),
+    legalReviewStatus: legalReviewStatus("legal_review_status").notNull().default("pending"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check("lgpd_consents_consent_hash_format", sql`${t.consentHash} ~ '^[0-9a-f]{64}$'`),
+    check(
+      "lgpd_consents_withdrawal_dated",
+      sql`${t.consentStatus} NOT IN ('withdrawn', 'revoked') OR ${t.withdrawnAt} IS NOT NULL`,
+    ),
+  ],
+);
+
+export type LgpdConsent = typeof lgpdConsents.$inferSelect;
+export type NewLgpdConsent = typeof lgpdConsents.$inferInsert;
