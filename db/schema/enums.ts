@@ -1,5 +1,5 @@
 import { pgEnum } from "drizzle-orm/pg-core";
-import { lgpdSchema } from "./schemas";
+import { auditSchema, lgpdSchema } from "./schemas";
 
 export const appointmentStatus = pgEnum("appointment_status", [
   "scheduled",
@@ -46,3 +46,18 @@ export const legalBasis = lgpdSchema.enum("legal_basis", [
 export const consentStatus = lgpdSchema.enum("consent_status", ["pending", "active", "withdrawn", "expired", "revoked"]);
 
 export const legalReviewStatus = lgpdSchema.enum("legal_review_status", ["pending", "approved", "rejected"]);
+
+export const sessionStatus = pgEnum("session_status", ["scheduled", "waiting", "active", "completed", "cancelled", "failed"]);
+
+export const auditAction = auditSchema.enum("audit_action", [
+  "VIEW",
+  "CREATE",
+  "READ",
+  "UPDATE",
+  "DELETE",
+  "EXPORT",
+  "LOGIN",
+  "LOGOUT",
+]);
+
+export const riskLevel = auditSchema.enum("risk_level", ["LOW", "MEDIUM", "HIGH", "CRITICAL"]);

@@ -6,3 +6,5 @@ export * from "./patients";
 export * from "./appointments";
 export * from "./lgpd-consents";
 export * from "./consent-records";
+export * from "./telemedicine-sessions";
+export * from "./audit-logs";
