@@ -5,6 +5,7 @@ import { createdAt, id, updatedAt } from "./columns";
 import { appointmentStatus, appointmentType, councilValidation } from "./enums";
 import { patients } from "./patients";
 import { professionals } from "./professionals";
+import { tenantPolicies } from "./rls";
 
 export const appointments = pgTable(
   "appointments",
@@ -47,6 +48,7 @@ export const appointments = pgTable(
       sql`${t.anvisaProtocolNumber} ~ '^[0-9]{4}\\.[0-9]{6}/[0-9]{4}-[0-9]{2}$'`,
     ),
     check("appointments_no_show_risk_range", sql`${t.noShowRiskScore} BETWEEN 0 AND 100`),
+    ...tenantPolicies("appointments", t.clinicId),
   ],
 );
 

@@ -4,6 +4,7 @@ import { clinics } from "./clinics";
 import { id } from "./columns";
 import { auditAction, riskLevel } from "./enums";
 import { auditSchema } from "./schemas";
+import { appendOnlyPolicies } from "./rls";
 
 /**
  * Append-only audit trail. patient_id and resource_id deliberately have no foreign key: an audit row must
@@ -34,6 +35,7 @@ export const auditLogs = auditSchema.table(
   (t) => [
     // ANVISA/CFM record keeping: audit rows are kept at least seven years.
     check("audit_logs_retention_7_years", sql`${t.retentionUntil} >= ${t.createdAt} + interval '7 years'`),
+    ...appendOnlyPolicies("audit_logs", t.clinicId),
   ],
 );
 

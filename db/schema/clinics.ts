@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, pgTable, text } from "drizzle-orm/pg-core";
 import { createdAt, id, updatedAt } from "./columns";
+import { tenantPolicies } from "./rls";
 
 export const clinics = pgTable(
   "clinics",
@@ -21,6 +22,8 @@ export const clinics = pgTable(
   (t) => [
     check("clinics_cnpj_format", sql`${t.cnpj} ~ '^[0-9]{14}$'`),
     check("clinics_cnes_format", sql`${t.cnesCode} ~ '^[0-9]{7}$'`),
+    // The clinic is the tenant itself: its key is `id`, where every other table has `clinic_id`.
+    ...tenantPolicies("clinics", t.id),
   ],
 );
 

@@ -8,3 +8,4 @@ export * from "./lgpd-consents";
 export * from "./consent-records";
 export * from "./telemedicine-sessions";
 export * from "./audit-logs";
+export * from "./rls";

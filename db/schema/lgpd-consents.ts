@@ -4,6 +4,7 @@ import { clinics } from "./clinics";
 import { createdAt, id } from "./columns";
 import { consentStatus, legalBasis, legalReviewStatus } from "./enums";
 import { patients } from "./patients";
+import { tenantPolicies } from "./rls";
 import { lgpdSchema } from "./schemas";
 
 /**
@@ -47,6 +48,7 @@ export const lgpdConsents = lgpdSchema.table(
       "lgpd_consents_withdrawal_dated",
       sql`${t.consentStatus} NOT IN ('withdrawn', 'revoked') OR ${t.withdrawnAt} IS NOT NULL`,
     ),
+    ...tenantPolicies("lgpd_consents", t.clinicId),
   ],
 );
 

@@ -3,6 +3,7 @@ import { boolean, check, date, integer, jsonb, pgTable, text, timestamp, unique,
 import { clinics } from "./clinics";
 import { createdAt, id, updatedAt } from "./columns";
 import { dataConsentStatus } from "./enums";
+import { tenantPolicies } from "./rls";
 
 export const patients = pgTable(
   "patients",
@@ -42,6 +43,7 @@ export const patients = pgTable(
     check("patients_cpf_format", sql`${t.cpf} ~ '^[0-9]{11}$'`),
     check("patients_cns_format", sql`${t.cns} ~ '^[0-9]{15}$'`),
     check("patients_no_show_risk_range", sql`${t.noShowRiskScore} BETWEEN 0 AND 100`),
+    ...tenantPolicies("patients", t.clinicId),
   ],
 );
 

@@ -3,6 +3,7 @@ import { boolean, check, date, pgTable, text, uuid } from "drizzle-orm/pg-core";
 import { clinics } from "./clinics";
 import { createdAt, id, updatedAt } from "./columns";
 import { councilType, councilValidation, uf } from "./enums";
+import { tenantPolicies } from "./rls";
 
 export const professionals = pgTable(
   "professionals",
@@ -30,6 +31,7 @@ export const professionals = pgTable(
       "professionals_crm_format",
       sql`${t.councilType} <> 'CRM' OR (${t.councilLicense} ~ '^[0-9]{4,6}$' AND ${t.councilState} IS NOT NULL)`,
     ),
+    ...tenantPolicies("professionals", t.clinicId),
   ],
 );
 

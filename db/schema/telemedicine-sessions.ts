@@ -6,6 +6,7 @@ import { createdAt, id, updatedAt } from "./columns";
 import { sessionStatus, uf } from "./enums";
 import { lgpdConsents } from "./lgpd-consents";
 import { patients } from "./patients";
+import { tenantPolicies } from "./rls";
 
 /** A telemedicine consultation under CFM Resolution 2314/2022 (identified professional, ICP-Brasil, NGS2). */
 export const telemedicineSessions = pgTable(
@@ -53,6 +54,7 @@ export const telemedicineSessions = pgTable(
     check("telemedicine_sessions_satisfaction_range", sql`${t.patientSatisfaction} BETWEEN 1 AND 5`),
     // Recording a consultation needs the patient's consent.
     check("telemedicine_sessions_recording_consented", sql`NOT ${t.recordingEnabled} OR ${t.recordingConsent}`),
+    ...tenantPolicies("telemedicine_sessions", t.clinicId),
   ],
 );
 
