@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, check, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { clinics } from "./clinics";
 import { createdAt, id, updatedAt } from "./columns";
 import { appointmentStatus, appointmentType, councilValidation } from "./enums";
@@ -49,6 +49,14 @@ export const appointments = pgTable(
     ),
     check("appointments_no_show_risk_range", sql`${t.noShowRiskScore} BETWEEN 0 AND 100`),
     ...tenantPolicies("appointments", t.clinicId),
+    // Performance indexes: built CONCURRENTLY by migration 0008.
+    index("appointments_clinic_start_idx").on(t.clinicId, t.startTime),
+    index("appointments_professional_start_idx").on(t.professionalId, t.startTime),
+    index("appointments_patient_start_idx").on(t.patientId, t.startTime),
+    index("appointments_status_start_idx").on(t.status, t.startTime),
+    index("appointments_tuss_code_idx").on(t.tussCode),
+    index("appointments_no_show_risk_idx").on(t.noShowRiskScore),
+    index("appointments_clinical_notes_fts_idx").using("gin", sql`to_tsvector('portuguese', ${t.clinicalNotes})`),
   ],
 );
 

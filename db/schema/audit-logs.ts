@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, inet, jsonb, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { check, index, inet, jsonb, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { clinics } from "./clinics";
 import { id } from "./columns";
 import { auditAction, riskLevel } from "./enums";
@@ -36,6 +36,10 @@ export const auditLogs = auditSchema.table(
     // ANVISA/CFM record keeping: audit rows are kept at least seven years.
     check("audit_logs_retention_7_years", sql`${t.retentionUntil} >= ${t.createdAt} + interval '7 years'`),
     ...appendOnlyPolicies("audit_logs", t.clinicId),
+    // Performance indexes: built CONCURRENTLY by migration 0008.
+    index("audit_logs_clinic_created_idx").on(t.clinicId, t.createdAt),
+    index("audit_logs_patient_created_idx").on(t.patientId, t.createdAt),
+    index("audit_logs_retention_idx").on(t.retentionUntil),
   ],
 );
 

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, check, inet, jsonb, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, index, inet, jsonb, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { clinics } from "./clinics";
 import { createdAt, id } from "./columns";
 import { consentStatus, legalBasis, legalReviewStatus } from "./enums";
@@ -49,6 +49,10 @@ export const lgpdConsents = lgpdSchema.table(
       sql`${t.consentStatus} NOT IN ('withdrawn', 'revoked') OR ${t.withdrawnAt} IS NOT NULL`,
     ),
     ...tenantPolicies("lgpd_consents", t.clinicId),
+    // Performance indexes: built CONCURRENTLY by migration 0008.
+    index("lgpd_consents_patient_status_idx").on(t.patientId, t.consentStatus),
+    index("lgpd_consents_clinic_status_idx").on(t.clinicId, t.consentStatus),
+    index("lgpd_consents_active_expiry_idx").on(t.scheduledExpiryAt).where(sql`${t.consentStatus} = 'active'`),
   ],
 );
 

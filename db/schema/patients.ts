@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, check, date, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, date, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { clinics } from "./clinics";
 import { createdAt, id, updatedAt } from "./columns";
 import { dataConsentStatus } from "./enums";
@@ -44,6 +44,13 @@ export const patients = pgTable(
     check("patients_cns_format", sql`${t.cns} ~ '^[0-9]{15}$'`),
     check("patients_no_show_risk_range", sql`${t.noShowRiskScore} BETWEEN 0 AND 100`),
     ...tenantPolicies("patients", t.clinicId),
+    // Performance indexes: built CONCURRENTLY by migration 0008 (see the note there).
+    index("patients_cpf_hash_idx").using("hash", t.cpf),
+    index("patients_cns_hash_idx").using("hash", t.cns),
+    index("patients_clinic_active_idx").on(t.clinicId, t.isActive),
+    index("patients_anonymization_due_idx").on(t.dataAnonymizationScheduled).where(sql`${t.dataAnonymizedAt} IS NULL`),
+    index("patients_no_show_risk_idx").on(t.noShowRiskScore.desc()),
+    index("patients_full_name_fts_idx").using("gin", sql`to_tsvector('portuguese', ${t.fullName})`),
   ],
 );
 

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, check, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { appointments } from "./appointments";
 import { clinics } from "./clinics";
 import { createdAt, id, updatedAt } from "./columns";
@@ -55,6 +55,11 @@ export const telemedicineSessions = pgTable(
     // Recording a consultation needs the patient's consent.
     check("telemedicine_sessions_recording_consented", sql`NOT ${t.recordingEnabled} OR ${t.recordingConsent}`),
     ...tenantPolicies("telemedicine_sessions", t.clinicId),
+    // Performance indexes: built CONCURRENTLY by migration 0008.
+    index("telemedicine_sessions_active_clinic_idx")
+      .on(t.clinicId, t.sessionStatus)
+      .where(sql`${t.sessionStatus} = 'active'`),
+    index("telemedicine_sessions_crm_idx").on(t.cfmProfessionalCrm),
   ],
 );
 
