@@ -1,0 +1,11 @@
+import { z } from "zod";
+import { createUser, listUsers, newUserInput } from "@/lib/auth/users";
+import { guardedRoute } from "@/lib/server/handlers";
+
+export const dynamic = "force-dynamic";
+
+export const GET = guardedRoute({ roles: ["admin"], input: z.object({}) }, async (_input, { store }) => listUsers(store.db));
+
+export const POST = guardedRoute({ roles: ["admin"], input: newUserInput }, async (input, { actor, store }) =>
+  createUser(store.db, actor, input),
+);

@@ -1,0 +1,88 @@
+import type { NextAuthOptions } from "next-auth";
+import CredentialsProvider from "next-auth/providers/credentials";
+import type { ConsoleConfig } from "../config/env";
+import { appendAuditEvent } from "../audit/log";
+import type { StoreDb } from "../store/db";
+import { findUserByEmail, verifyCredentials } from "./users";
+
+declare module "next-auth" {
+  interface Session {
+    userId?: string;
+  }
+}
+declare module "next-auth/jwt" {
+  interface JWT {
+    uid?: string;
+  }
+}
+
+export const SIGN_IN_PAGE = "/signin";
+
+/**
+ * Sessions are JWTs that carry only the user's id; the role is read from the store on every
+ * server call (lib/auth/guard), so role changes apply immediately.
+ */
+export function buildAuthOptions(config: ConsoleConfig, db: StoreDb): NextAuthOptions {
+  const providers: NextAuthOptions["providers"] = [
+    CredentialsProvider({
+      id: "credentials",
+      name: "Email and password",
+      credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
+      async authorize(credentials) {
+        if (!credentials?.email || !credentials.password) return null;
+        const user = await verifyCredentials(db, credentials.email, credentials.password);
+        return user ? { id: user.id, email: user.email, name: user.name } : null;
+      },
+    }),
+  ];
+  if (config.oidc) {
+    providers.push({
+      id: "oidc",
+      name: config.oidc.name,
+      type: "oauth",
+      wellKnown: `${config.oidc.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`,
+      clientId: config.oidc.clientId,
+      clientSecret: config.oidc.clientSecret,
+      idToken: true,
+      checks: ["pkce", "state"],
+      authorization: { params: { scope: "openid email profile" } },
+      profile(profile: { sub: string; email?: string; name?: string }) {
+        return { id: profile.sub, email: profile.email ?? null, name: profile.name ?? profile.email ?? profile.sub };
+      },
+    });
+  }
+
+  return {
+    secret: config.authSecret,
+    session: { strategy: "jwt", maxAge: 8 * 60 * 60 },
+    pages: { signIn: SIGN_IN_PAGE, error: SIGN_IN_PAGE },
+    providers,
+    callbacks: {
+      // OIDC identities only get in when an admin has added their email (with a role) first.
+      async signIn({ user, account }) {
+        if (account?.provider !== "oidc") return true;
+        const known = user.email ? await findUserByEmail(db, user.email) : undefined;
+        return Boolean(known?.isActive);
+      },
+      async jwt({ token, user }) {
+        if (user?.email) token.uid = (await findUserByEmail(db, user.email))?.id;
+        return token;
+      },
+      async session({ session, token }) {
+        session.userId = token.uid;
+        return session;
+      },
+    },
+    events: {
+      async signIn({ user, account }) {
+        const known = user.email ? await findUserByEmail(db, user.email) : undefined;
+        await appendAuditEvent(db, { id: known?.id ?? null, email: user.email ?? null }, {
+          action: "auth.signed_in",
+          subjectType: "user",
+          subjectId: known?.id ?? null,
+          details: { provider: account?.provider ?? "unknown" },
+        });
+      },
+    },
+  };
+}

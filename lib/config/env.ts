@@ -1,0 +1,95 @@
+/**
+ * The console's configuration, parsed once from the process environment at the edge (start-up
+ * script, Next.js runtime, CLI). lib/ functions receive what they need as arguments.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { parseEnvironmentRegistry, type EnvironmentRegistry } from "./environments";
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), "must be a postgres:// or postgresql:// URL");
+
+const envSchema = z
+  .object({
+    CONSOLE_DATABASE_URL: postgresUrl.optional(),
+    CONSOLE_ENVIRONMENTS_FILE: z.string().default("config/environments.json"),
+    CONSOLE_DEMO: z.enum(["0", "1"]).optional(),
+    NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters (openssl rand -base64 32)").optional(),
+    NEXTAUTH_URL: z.url().optional(),
+    OIDC_ISSUER: z.url().optional(),
+    OIDC_CLIENT_ID: z.string().min(1).optional(),
+    OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    OIDC_NAME: z.string().default("Single sign-on"),
+    SHADOW_DATABASE_URL: postgresUrl.optional(),
+  })
+  .superRefine((env, ctx) => {
+    const oidc = [env.OIDC_ISSUER, env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET];
+    if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["OIDC_ISSUER"],
+        message: "OIDC needs all of OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET",
+      });
+    }
+    if (!env.CONSOLE_DATABASE_URL) {
+      ctx.addIssue({ code: "custom", path: ["CONSOLE_DATABASE_URL"], message: "is required (the console's own store)" });
+    }
+    if (!env.NEXTAUTH_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["NEXTAUTH_SECRET"], message: "is required (session encryption key)" });
+    }
+  });
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  name: string;
+}
+
+export interface ConsoleConfig {
+  storeUrl: string;
+  authSecret: string;
+  /** Demo mode seeds one user per role and shows the demo sign-ins on the sign-in page. */
+  demo: boolean;
+  oidc: OidcConfig | null;
+  registry: EnvironmentRegistry;
+  shadowDatabaseUrl: string | null;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`The console's configuration is incomplete or invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+/** Parses the configuration; throws a ConfigError listing every problem at once. */
+export function loadConfig(source: Record<string, string | undefined>, cwd = process.cwd()): ConsoleConfig {
+  const parsed = envSchema.safeParse(source);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".") || "environment"}: ${issue.message}`);
+  }
+  const registryFile = path.resolve(cwd, source.CONSOLE_ENVIRONMENTS_FILE ?? "config/environments.json");
+  let registry: EnvironmentRegistry | null = null;
+  try {
+    registry = parseEnvironmentRegistry(JSON.parse(fs.readFileSync(/*turbopackIgnore: true*/ registryFile, "utf8")), source);
+  } catch (e) {
+    problems.push(`CONSOLE_ENVIRONMENTS_FILE (${registryFile}): ${(e as Error).message}`);
+  }
+  if (problems.length > 0 || !parsed.success || !registry) throw new ConfigError(problems);
+
+  const env = parsed.data;
+  return {
+    storeUrl: env.CONSOLE_DATABASE_URL!,
+    authSecret: env.NEXTAUTH_SECRET!,
+    demo: env.CONSOLE_DEMO === "1",
+    oidc:
+      env.OIDC_ISSUER && env.OIDC_CLIENT_ID && env.OIDC_CLIENT_SECRET
+        ? { issuer: env.OIDC_ISSUER, clientId: env.OIDC_CLIENT_ID, clientSecret: env.OIDC_CLIENT_SECRET, name: env.OIDC_NAME }
+        : null,
+    registry,
+    shadowDatabaseUrl: env.SHADOW_DATABASE_URL ?? null,
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The environment registry: the promotion chain (file order), where each target's URL comes
+ * from, and its gate policy. Target URLs are read from environment variables, never the file.
+ */
+import { z } from "zod";
+
+const gatePolicySchema = z
+  .object({
+    releaseManagerApprovals: z.number().int().min(0).max(10).default(0),
+    /** When a finding touches tagged data, RLS or policies; "always" forces it on every deployment. */
+    complianceSignoff: z.enum(["when-findings-require", "always", "never"]).default("when-findings-require"),
+    /** This environment only takes migrations already applied and verified on that one. */
+    promotionFrom: z.string().nullable().default(null),
+    freezeWindows: z
+      .array(z.object({ start: z.iso.datetime({ offset: true }), end: z.iso.datetime({ offset: true }), reason: z.string() }))
+      .default([]),
+  })
+  .strict();
+
+const environmentSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, "lowercase letters, digits, - and _"),
+    label: z.string().optional(),
+    urlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "an environment variable name such as TARGET_STAGING_URL"),
+    gates: gatePolicySchema.default(gatePolicySchema.parse({})),
+  })
+  .strict();
+
+const registrySchema = z.object({
+  $comment: z.string().optional(),
+  environments: z.array(environmentSchema).min(1),
+});
+
+export type GatePolicy = z.infer<typeof gatePolicySchema>;
+
+export interface EnvironmentConfig {
+  name: string;
+  label: string;
+  /** Position in the promotion chain, 0 first. */
+  position: number;
+  urlEnv: string;
+  /** The target URL (contains a password: never log or render it), or null when its variable is unset. */
+  url: string | null;
+  gates: GatePolicy;
+}
+
+export interface EnvironmentRegistry {
+  environments: EnvironmentConfig[];
+  byName(name: string): EnvironmentConfig | undefined;
+}
+
+export function parseEnvironmentRegistry(raw: unknown, source: Record<string, string | undefined>): EnvironmentRegistry {
+  const parsed = registrySchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  }
+  const names = new Set<string>();
+  const environments = parsed.data.environments.map((e, position): EnvironmentConfig => {
+    if (names.has(e.name)) throw new Error(`environment "${e.name}" is listed twice`);
+    names.add(e.name);
+    return {
+      name: e.name,
+      label: e.label ?? e.name,
+      position,
+      urlEnv: e.urlEnv,
+      url: source[e.urlEnv] || null,
+      gates: e.gates,
+    };
+  });
+  for (const e of environments) {
+    if (e.gates.promotionFrom && !names.has(e.gates.promotionFrom)) {
+      throw new Error(`environment "${e.name}" promotes from unknown environment "${e.gates.promotionFrom}"`);
+    }
+  }
+  return { environments, byName: (name) => environments.find((e) => e.name === name) };
+}
+
+/** A URL fit for a page or a log line: no password, no query string. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "****";
+    u.search = "";
+    return u.toString();
+  } catch {
+    return "(unparseable URL)";
+  }
+}

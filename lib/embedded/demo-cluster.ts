@@ -1,0 +1,54 @@
+/**
+ * The default, zero-configuration setup: one embedded PostgreSQL holding the console store and
+ * one target database per registry environment.
+ */
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import postgres from "postgres";
+import type { EnvironmentRegistry } from "../config/environments";
+import { startLocalPostgres, type LocalPostgres } from "./postgres-server";
+
+export const STORE_DATABASE = "console";
+export const targetDatabaseName = (environment: string) => `target_${environment.replace(/-/g, "_")}`;
+
+export interface DemoCluster {
+  server: LocalPostgres;
+  /** Environment variables that point the console at this cluster. */
+  env: Record<string, string>;
+}
+
+export async function startDemoCluster(options: {
+  dataDir: string;
+  port: number;
+  registry: Pick<EnvironmentRegistry, "environments">;
+  log: (line: string) => void;
+}): Promise<DemoCluster> {
+  const server = await startLocalPostgres({ dataDir: path.join(options.dataDir, "postgres"), port: options.port, log: options.log });
+  const wanted = [STORE_DATABASE, ...options.registry.environments.map((e) => targetDatabaseName(e.name))];
+  const admin = postgres(server.url(), { max: 1, onnotice: () => {} });
+  try {
+    const existing = new Set((await admin<{ datname: string }[]>`select datname from pg_database`).map((r) => r.datname));
+    for (const name of wanted) {
+      if (!existing.has(name)) await admin.unsafe(`CREATE DATABASE "${name}"`);
+    }
+  } finally {
+    await admin.end();
+  }
+  const env: Record<string, string> = {
+    CONSOLE_DATABASE_URL: server.url(STORE_DATABASE),
+    CONSOLE_DEMO: "1",
+    NEXTAUTH_SECRET: persistentSecret(path.join(options.dataDir, "auth-secret")),
+  };
+  for (const e of options.registry.environments) env[e.urlEnv] = server.url(targetDatabaseName(e.name));
+  return { server, env };
+}
+
+/** Generated once so demo sessions survive restarts; stays in the git-ignored data folder. */
+function persistentSecret(file: string): string {
+  if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
+  const secret = randomBytes(32).toString("base64url");
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, secret + "\n", { mode: 0o600 });
+  return secret;
+}

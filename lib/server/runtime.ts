@@ -1,0 +1,33 @@
+/**
+ * The Next.js server's composition root: configuration parsed once from the environment, one
+ * store client, the auth options. Everything below takes these as arguments.
+ */
+import "server-only";
+import type { NextAuthOptions } from "next-auth";
+import { buildAuthOptions } from "../auth/options";
+import { loadConfig, type ConsoleConfig } from "../config/env";
+import { openStore, type Store } from "../store/db";
+
+interface Runtime {
+  config: ConsoleConfig;
+  store: Store;
+  authOptions: NextAuthOptions;
+}
+
+// Cached on globalThis so dev-mode module reloads do not open a new pool each time.
+const cache = globalThis as unknown as { __migrationConsole?: Runtime };
+
+export function runtime(): Runtime {
+  if (!cache.__migrationConsole) {
+    const config = loadConfig(process.env);
+    const store = openStore(config.storeUrl);
+    cache.__migrationConsole = { config, store, authOptions: buildAuthOptions(config, store.db) };
+  }
+  return cache.__migrationConsole;
+}
+
+/** Server-side log line; callers pass messages, never URLs or secrets. */
+export function logServerError(message: string, error: unknown): void {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  console.error(`[migration-console] ${message}: ${detail.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
+}

@@ -1,0 +1,3 @@
+export * from "./users";
+export * from "./environments";
+export * from "./audit-events";

@@ -1,0 +1,163 @@
+/**
+ * `npm start` (production build) and `npm run dev` (hot reload). With no CONSOLE_DATABASE_URL it
+ * runs the demo: an embedded PostgreSQL in .data/ holding the console store and three demo
+ * targets, with one demo user per role. Ctrl-C / SIGTERM stop the console and the database
+ * cleanly; after a SIGKILL the next start stops or reuses what was left running.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { DEMO_PASSWORD, DEMO_USERS, ensureDemoUsers } from "../lib/auth/demo-users";
+import { ROLE_LABELS } from "../lib/auth/roles";
+import { ConfigError, loadConfig } from "../lib/config/env";
+import { parseEnvironmentRegistry } from "../lib/config/environments";
+import { startDemoCluster, type DemoCluster } from "../lib/embedded/demo-cluster";
+import { openStore } from "../lib/store/db";
+import { migrateStore } from "../lib/store/migrate";
+import { syncEnvironments } from "../lib/targets/registry-sync";
+
+const root = path.resolve(__dirname, "..");
+const mode = process.argv[2] === "dev" ? "dev" : "start";
+const port = Number(process.env.PORT ?? 3000);
+const dataDir = path.resolve(root, process.env.CONSOLE_DATA_DIR ?? ".data");
+const pidFile = path.join(dataDir, `console-${port}.pid`);
+const log = (line: string) => console.log(`[console] ${line}`);
+
+let cluster: DemoCluster | null = null;
+let server: ChildProcess | null = null;
+let stopping = false;
+
+async function main() {
+  // An empty variable means unset (CI and test runners pass them empty to force the demo).
+  for (const [key, value] of Object.entries(process.env)) if (value === "") delete process.env[key];
+  const demo = !process.env.CONSOLE_DATABASE_URL;
+  if (demo) {
+    const registryFile = path.resolve(root, process.env.CONSOLE_ENVIRONMENTS_FILE ?? "config/environments.json");
+    const registry = parseEnvironmentRegistry(JSON.parse(fs.readFileSync(registryFile, "utf8")), process.env);
+    log(`No CONSOLE_DATABASE_URL: starting the embedded PostgreSQL (data in ${path.relative(root, dataDir) || "."}/)`);
+    cluster = await startDemoCluster({ dataDir, port: Number(process.env.EMBEDDED_PG_PORT ?? 54329), registry, log });
+    for (const [key, value] of Object.entries(cluster.env)) process.env[key] ??= value;
+  }
+  process.env.NEXTAUTH_URL ??= `http://localhost:${port}`;
+
+  const config = loadConfig(process.env, root);
+  await migrateStore(config.storeUrl, path.join(root, "lib/store/migrations"));
+  const store = openStore(config.storeUrl, { max: 2 });
+  try {
+    await syncEnvironments(store.db, config.registry);
+    if (config.demo) await ensureDemoUsers(store.db);
+  } finally {
+    await store.close();
+  }
+
+  stopLeftoverServer();
+  if (mode === "start" && buildIsStale()) {
+    log("Building the console (next build)…");
+    const build = spawnSync(process.execPath, [nextBin(), "build"], { cwd: root, stdio: "inherit", env: process.env });
+    if (build.status !== 0) throw new Error("next build failed (see above)");
+  }
+
+  server = spawn(process.execPath, [nextBin(), mode, "--port", String(port), "--hostname", "127.0.0.1"], {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: process.env,
+  });
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(pidFile, String(server.pid));
+  server.on("exit", (code) => {
+    if (!stopping) {
+      log(`The Next.js server exited (code ${code}).`);
+      void shutdown(code ?? 1);
+    }
+  });
+
+  await waitForHealth(`http://localhost:${port}/api/health`, 120_000);
+  log(`Ready: http://localhost:${port}`);
+  if (config.demo) {
+    log(`Demo sign-ins (password "${DEMO_PASSWORD}"):`);
+    for (const u of DEMO_USERS) log(`  ${u.email.padEnd(24)} ${ROLE_LABELS[u.role]}`);
+  }
+}
+
+function nextBin(): string {
+  return path.join(root, "node_modules/next/dist/bin/next");
+}
+
+/** A console server left by a SIGKILLed start still holds the port: stop it. */
+function stopLeftoverServer() {
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, "utf8"));
+  let cmdline = "";
+  try {
+    cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    // Not running any more.
+  }
+  if (cmdline.includes("next")) {
+    log(`Stopping the console server left running by an earlier start (pid ${pid})`);
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    // Give the kernel a moment to release the port.
+    spawnSync("sleep", ["0.5"]);
+  }
+  fs.rmSync(pidFile, { force: true });
+}
+
+/** Rebuild when any source is newer than the last build. */
+function buildIsStale(): boolean {
+  const buildId = path.join(root, ".next/BUILD_ID");
+  if (!fs.existsSync(buildId)) return true;
+  const builtAt = fs.statSync(buildId).mtimeMs;
+  const sources = ["app", "components", "lib", "db/schema", "proxy.ts", "instrumentation.ts", "next.config.ts", "package-lock.json"];
+  const newer = (p: string): boolean => {
+    const full = path.join(root, p);
+    if (!fs.existsSync(full)) return false;
+    const stat = fs.statSync(full);
+    if (!stat.isDirectory()) return stat.mtimeMs > builtAt;
+    return fs.readdirSync(full).some((child) => newer(path.join(p, child)));
+  };
+  return sources.some(newer);
+}
+
+async function waitForHealth(url: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (stopping) return;
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`The console did not answer at ${url} within ${timeoutMs / 1000} s`);
+}
+
+async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server!.once("exit", r));
+    server.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (server.exitCode === null) server.kill("SIGKILL");
+  }
+  fs.rmSync(pidFile, { force: true });
+  if (cluster) {
+    log("Stopping the embedded PostgreSQL");
+    await cluster.server.stop();
+  }
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+main().catch(async (e) => {
+  console.error(e instanceof ConfigError ? e.message : `[console] Start-up failed: ${(e as Error).message}`);
+  await shutdown(1);
+});
