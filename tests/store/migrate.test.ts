@@ -1,0 +1,27 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { migrateStore } from "../../lib/store/migrate";
+import { freshDatabase, type TestDatabase } from "../support/databases";
+import { STORE_MIGRATIONS } from "../support/store";
+
+describe("the console store's own migrations", () => {
+  let db: TestDatabase;
+  afterEach(async () => db?.drop());
+
+  it("two instances starting at once both come up, and the schema is applied exactly once", async () => {
+    db = await freshDatabase({ prefix: "store" });
+    await Promise.all([migrateStore(db.url, STORE_MIGRATIONS), migrateStore(db.url, STORE_MIGRATIONS)]);
+    const applied = await db.sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
+    const tables = await db.sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`;
+    expect(applied[0]!.n).toBeGreaterThanOrEqual(2);
+    expect(tables.map((t) => t.table_name)).toEqual(["audit_events", "environments", "users"]);
+  });
+
+  it("is idempotent: a restart applies nothing new", async () => {
+    db = await freshDatabase({ prefix: "store" });
+    await migrateStore(db.url, STORE_MIGRATIONS);
+    const [before] = await db.sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
+    await migrateStore(db.url, STORE_MIGRATIONS);
+    const [after] = await db.sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
+    expect(after!.n).toBe(before!.n);
+  });
+});
