@@ -9,3 +9,5 @@ export * from "./consent-records";
 export * from "./telemedicine-sessions";
 export * from "./audit-logs";
 export * from "./rls";
+export * from "./classification";
+export * from "./expectations";
