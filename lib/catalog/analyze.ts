@@ -42,6 +42,7 @@ import {
   DROP_RELATION_TYPES,
   dropRelationLock,
   INDEX_LOCK,
+  inheritParentLock,
   lockModeFromNumber,
   optionIsOn,
   partitionLock,
@@ -138,7 +139,7 @@ export function analyzeStatement(ast: Node, sql: string): StatementAnalysis {
     const relation = (value as { relation?: RangeVar }).relation;
     if (targetLock && relation) facts.lock(ref(relation), targetLock);
   }
-  if (kind !== "GrantStmt") readLocks(value, facts, kind === "SelectStmt" && isLockingSelect(value));
+  readLocks(value, facts, kind === "SelectStmt" && isLockingSelect(value));
   return facts.result(kind, sql, value);
 }
 
@@ -321,9 +322,10 @@ const HANDLERS: Record<string, Handler> = {
     const policy = stmt.policy_name ?? "?";
     f.rls.push({ action: "create-policy", table, policy });
     const roles = (stmt.roles ?? []).map(roleName).filter(Boolean);
+    // The parse tree omits `permissive: false`, so absence means AS RESTRICTIVE.
     f.summary =
       `CREATE POLICY ${policy} ON ${q(table)}` +
-      (stmt.permissive === false ? " AS RESTRICTIVE" : "") +
+      (stmt.permissive ? "" : " AS RESTRICTIVE") +
       ` FOR ${(stmt.cmd_name ?? "all").toUpperCase()}` +
       (roles.length ? ` TO ${roles.join(", ")}` : "");
   },
@@ -564,6 +566,12 @@ function alterTableCmd(cmd: AlterTableCmd, table: TableRef, f: Facts): string {
         "DefElem" in o ? [o.DefElem.defnamespace, o.DefElem.defname].filter(Boolean).join(".") : "?",
       );
       return `${cmd.subtype === "AT_SetRelOptions" ? "SET" : "RESET"} (${names.join(", ")})`;
+    }
+    case "AT_AddInherit":
+    case "AT_DropInherit": {
+      const parent = cmd.def && "RangeVar" in cmd.def ? ref(cmd.def.RangeVar) : null;
+      if (parent) f.lock(parent, inheritParentLock(cmd));
+      return `${cmd.subtype === "AT_AddInherit" ? "INHERIT" : "NO INHERIT"} ${parent ? q(parent) : "?"}`;
     }
     case "AT_ChangeOwner":
       return `OWNER TO ${cmd.newowner ? roleName({ RoleSpec: cmd.newowner }) : "?"}`;

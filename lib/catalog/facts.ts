@@ -117,6 +117,11 @@ export function alterTableCmdLock(cmd: AlterTableCmd): LockLevel {
   return ALTER_TABLE_WEAKER_LOCKS[subtype] ?? "ACCESS EXCLUSIVE";
 }
 
+/** INHERIT / NO INHERIT: the lock on the parent named (the altered table's is alterTableCmdLock). */
+export function inheritParentLock(cmd: AlterTableCmd): LockLevel {
+  return cmd.subtype === "AT_AddInherit" ? "SHARE UPDATE EXCLUSIVE" : "ACCESS SHARE";
+}
+
 /** Lock on the partition itself for ATTACH / DETACH PARTITION (the parent's is alterTableCmdLock). */
 export function partitionLock(cmd: AlterTableCmd): LockLevel {
   if (cmd.subtype === "AT_DetachPartition" || cmd.subtype === "AT_DetachPartitionFinalize") {
@@ -212,7 +217,10 @@ export const TARGET_LOCK: Readonly<Record<string, LockLevel>> = {
   MergeStmt: "ROW EXCLUSIVE",
 };
 
-/** Relations a statement only reads (SELECT, subqueries, INSERT ... SELECT sources). */
+/**
+ * Relations a statement only reads (SELECT, subqueries, INSERT ... SELECT sources). Also GRANT /
+ * REVOKE on a table: PostgreSQL 18 takes ACCESS SHARE there, 15 takes none; the stronger is reported.
+ */
 export const READ_LOCK: LockLevel = "ACCESS SHARE";
 /** SELECT ... FOR UPDATE / SHARE. */
 export const ROW_LOCKING_READ_LOCK: LockLevel = "ROW SHARE";
