@@ -464,9 +464,13 @@ const HANDLERS: Record<string, Handler> = {
     f.summary = `CREATE ${stmt.stmt_type === "ROLESTMT_USER" ? "USER" : "ROLE"} ${stmt.role}`;
   },
 
-  GrantStmt(stmt: { is_grant?: boolean; objtype?: ObjectType; objects?: Node[] }, f) {
+  GrantStmt(stmt: { is_grant?: boolean; objtype?: ObjectType; objects?: Node[]; privileges?: Node[]; grantees?: Node[] }, f) {
     const objects = (stmt.objects ?? []).map((o) => ("RangeVar" in o ? q(ref(o.RangeVar)) : objectName(o)));
-    f.summary = `${stmt.is_grant ? "GRANT" : "REVOKE"} ON ${objectWord(stmt.objtype)} ${objects.join(", ")}`;
+    const privileges = (stmt.privileges ?? []).map((p) => ("AccessPriv" in p ? (p.AccessPriv.priv_name ?? "").toUpperCase() : "?"));
+    const grantees = (stmt.grantees ?? []).map(roleName).join(", ");
+    f.summary =
+      `${stmt.is_grant ? "GRANT" : "REVOKE"} ${privileges.join(", ") || "ALL"} ON ${objectWord(stmt.objtype)} ${objects.join(", ")}` +
+      ` ${stmt.is_grant ? "TO" : "FROM"} ${grantees}`;
   },
 
   VariableSetStmt(stmt: { kind?: string; name?: string; is_local?: boolean }, f) {
@@ -699,7 +703,7 @@ function roleName(node: Node): string {
   if (!("RoleSpec" in node)) return "";
   const spec = node.RoleSpec;
   if (spec.roletype === "ROLESPEC_CSTRING") return spec.rolename ?? "";
-  return (spec.roletype ?? "").replace("ROLESPEC_", "").toLowerCase();
+  return (spec.roletype ?? "").replace("ROLESPEC_", ""); // PUBLIC, CURRENT_USER ...
 }
 
 function typeText(t: TypeName): string {

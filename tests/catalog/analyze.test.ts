@@ -255,6 +255,17 @@ describe("columns, RLS and summaries", () => {
     expect(s!.ast).toMatchObject({ AlterTableStmt: { cmds: [{ AlterTableCmd: { subtype: "AT_EnableRowSecurity" } }] } });
   });
 
+  it.each([
+    ["GRANT SELECT, INSERT ON patients TO app_user", "GRANT SELECT, INSERT ON TABLE public.patients TO app_user"],
+    ["REVOKE ALL ON TABLE patients FROM PUBLIC", "REVOKE ALL ON TABLE public.patients FROM PUBLIC"],
+    ["ALTER TABLE patients ADD COLUMN cns varchar(15)", "ALTER TABLE public.patients ADD COLUMN cns varchar(15)"],
+    ["DROP TABLE IF EXISTS a, lgpd.b CASCADE", "DROP TABLE IF EXISTS public.a, lgpd.b CASCADE"],
+    ["DROP POLICY tenant ON patients", "DROP POLICY tenant ON public.patients"],
+    ["ALTER TABLE events DETACH PARTITION events_2019 CONCURRENTLY", "ALTER TABLE public.events DETACH PARTITION public.events_2019 CONCURRENTLY"],
+  ])("summarizes %s", async (sql, summary) => {
+    expect((await one(sql)).summary).toBe(summary);
+  });
+
   it("falls back to the statement's first words for kinds without a summary", async () => {
     const a = await one("SECURITY LABEL FOR selinux ON TABLE patients IS 'system_u:object_r:sepgsql_table_t:s0'");
     expect(a.kind).toBe("SecLabelStmt");
