@@ -1,4 +1,5 @@
 import { pgEnum } from "drizzle-orm/pg-core";
+import { UFS } from "../../lib/br/identifiers";
 import { auditSchema, lgpdSchema } from "./schemas";
 
 export const appointmentStatus = pgEnum("appointment_status", [
@@ -17,14 +18,8 @@ export const councilType = pgEnum("council_type", ["CRM", "COREN", "CFF", "CNEP"
 
 export const councilValidation = pgEnum("council_validation", ["pending", "validated", "rejected"]);
 
-/** The 26 states and the Federal District: council registrations are per state. */
-export const BRAZILIAN_UFS = [
-  "AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA",
-  "PB", "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO",
-] as const;
-export type Uf = (typeof BRAZILIAN_UFS)[number];
-
-export const uf = pgEnum("uf", BRAZILIAN_UFS);
+/** Council registrations are per state (UF). */
+export const uf = pgEnum("uf", UFS);
 
 export const dataConsentStatus = pgEnum("data_consent_status", ["pending", "given", "withdrawn", "expired"]);
 

@@ -24,6 +24,8 @@ describe("drizzle-kit generate", () => {
     fs.cpSync(path.join(root, "drizzle.config.ts"), path.join(work, "drizzle.config.ts"));
     fs.cpSync(path.join(root, "db/schema"), path.join(work, "db/schema"), { recursive: true });
     fs.cpSync(path.join(root, "db/migrations"), path.join(work, "db/migrations"), { recursive: true });
+    // db/schema imports the UF list from here.
+    fs.cpSync(path.join(root, "lib/br"), path.join(work, "lib/br"), { recursive: true });
     fs.symlinkSync(path.join(root, "node_modules"), path.join(work, "node_modules"), "dir");
   });
   afterAll(() => {
