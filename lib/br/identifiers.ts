@@ -1,6 +1,6 @@
 /**
- * Brazilian identifiers (domain.md "Brazilian identifiers"): validation, plus deterministic generators of
- * valid CPF and CNS numbers for synthetic demo data. Pure functions, no I/O.
+ * Brazilian identifiers (domain.md "Brazilian identifiers", plus CNPJ for clinics): validation, and
+ * deterministic generators of valid CPF, CNS and CNPJ numbers for synthetic demo data. Pure, no I/O.
  */
 
 /** The 26 states and the Federal District. */
@@ -43,6 +43,21 @@ export function isValidCpf(value: string): boolean {
 export function formatCpf(value: string): string {
   const cpf = stripPunctuation(value);
   return /^\d{11}$/.test(cpf) ? `${cpf.slice(0, 3)}.${cpf.slice(3, 6)}.${cpf.slice(6, 9)}-${cpf.slice(9)}` : value;
+}
+
+// Weights cycle 2..9 from the rightmost digit; dv = 0 when the remainder is below 2, else 11 − remainder.
+function cnpjCheckDigit(digits: readonly number[]): number {
+  const sum = digits.reduce((acc, d, i) => acc + d * (((digits.length - 1 - i) % 8) + 2), 0);
+  const rest = sum % 11;
+  return rest < 2 ? 0 : 11 - rest;
+}
+
+/** CNPJ (numeric form): 14 digits after stripping punctuation, not all the same digit, check digits right. */
+export function isValidCnpj(value: string): boolean {
+  const cnpj = stripPunctuation(value);
+  if (!/^\d{14}$/.test(cnpj) || /^(\d)\1{13}$/.test(cnpj)) return false;
+  const d = digitsOf(cnpj);
+  return cnpjCheckDigit(d.slice(0, 12)) === d[12] && cnpjCheckDigit(d.slice(0, 13)) === d[13];
 }
 
 const CNS_FIRST_DIGITS = new Set(["1", "2", "7", "8", "9"]);
@@ -123,6 +138,14 @@ export function cpfFromSeed(seed: number | string): string {
   const first = cpfCheckDigit(base);
   const second = cpfCheckDigit([...base, first]);
   return [...base, first, second].join("");
+}
+
+/** A valid CNPJ of a head office (branch 0001) derived from the seed. */
+export function cnpjFromSeed(seed: number | string): string {
+  const random = seededRandom(`cnpj:${seed}`);
+  const base = [...randomDigits(random, 8), 0, 0, 0, 1];
+  const first = cnpjCheckDigit(base);
+  return [...base, first, cnpjCheckDigit([...base, first])].join("");
 }
 
 /**

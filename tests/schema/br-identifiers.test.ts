@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
+  cnpjFromSeed,
   cnsFromSeed,
   cpfFromSeed,
   formatCpf,
   isSha256Hex,
   isUf,
   isValidAnvisaProtocol,
+  isValidCnpj,
   isValidCns,
   isValidCpf,
   isValidCrm,
@@ -68,6 +70,25 @@ describe("CNS", () => {
     const many = Array.from({ length: 2000 }, (_, i) => cnsFromSeed(i));
     for (const cns of many) expect(isValidCns(cns), cns).toBe(true);
     expect(new Set(many).size).toBeGreaterThan(1990);
+  });
+});
+
+describe("CNPJ", () => {
+  it("validates check digits", () => {
+    expect(isValidCnpj("11222333000181")).toBe(true);
+    expect(isValidCnpj("11.222.333/0001-81")).toBe(true);
+    expect(isValidCnpj("11222333000182")).toBe(false);
+    expect(isValidCnpj("11111111111111")).toBe(false);
+    expect(isValidCnpj("1122233300018")).toBe(false);
+  });
+
+  it("generates valid head-office numbers from a seed", () => {
+    expect(cnpjFromSeed(1)).toBe(cnpjFromSeed(1));
+    for (let i = 0; i < 500; i++) {
+      const cnpj = cnpjFromSeed(i);
+      expect(isValidCnpj(cnpj), cnpj).toBe(true);
+      expect(cnpj.slice(8, 12)).toBe("0001");
+    }
   });
 });
 
