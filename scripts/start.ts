@@ -9,9 +9,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { DEMO_PASSWORD, DEMO_USERS, ensureDemoUsers } from "../lib/auth/demo-users";
 import { ROLE_LABELS } from "../lib/auth/roles";
-import { ConfigError, loadConfig } from "../lib/config/env";
-import { parseEnvironmentRegistry } from "../lib/config/environments";
-import { startDemoCluster, type DemoCluster } from "../lib/embedded/demo-cluster";
+import { ConfigError, loadConfig, loadRegistry } from "../lib/config/env";
+import { loadCatalog } from "../lib/catalog";
+import { demoSettings, startDemoCluster, type DemoCluster } from "../lib/embedded/demo-cluster";
+import { prepareDemoTargets } from "../lib/embedded/demo-targets";
 import { openStore } from "../lib/store/db";
 import { migrateStore } from "../lib/store/migrate";
 import { syncEnvironments } from "../lib/targets/registry-sync";
@@ -19,7 +20,7 @@ import { syncEnvironments } from "../lib/targets/registry-sync";
 const root = path.resolve(__dirname, "..");
 const mode = process.argv[2] === "dev" ? "dev" : "start";
 const port = Number(process.env.PORT ?? 3000);
-const dataDir = path.resolve(root, process.env.CONSOLE_DATA_DIR ?? ".data");
+const { dataDir, port: embeddedPort } = demoSettings(process.env, root);
 const pidFile = path.join(dataDir, `console-${port}.pid`);
 const log = (line: string) => console.log(`[console] ${line}`);
 
@@ -32,10 +33,10 @@ async function main() {
   for (const [key, value] of Object.entries(process.env)) if (value === "") delete process.env[key];
   const demo = !process.env.CONSOLE_DATABASE_URL;
   if (demo) {
-    const registryFile = path.resolve(root, process.env.CONSOLE_ENVIRONMENTS_FILE ?? "config/environments.json");
-    const registry = parseEnvironmentRegistry(JSON.parse(fs.readFileSync(registryFile, "utf8")), process.env);
+    const registry = loadRegistry(process.env, root);
     log(`No CONSOLE_DATABASE_URL: starting the embedded PostgreSQL (data in ${path.relative(root, dataDir) || "."}/)`);
-    cluster = await startDemoCluster({ dataDir, port: Number(process.env.EMBEDDED_PG_PORT ?? 54329), registry, log });
+    cluster = await startDemoCluster({ dataDir, port: embeddedPort, registry, log });
+    await prepareDemoTargets(cluster, registry, await loadCatalog(path.join(root, "db/migrations")), log);
     for (const [key, value] of Object.entries(cluster.env)) process.env[key] ??= value;
   }
   process.env.NEXTAUTH_URL ??= `http://localhost:${port}`;

@@ -64,6 +64,16 @@ export class ConfigError extends Error {
   }
 }
 
+/** The environment registry alone (the CLI and the start script need no more). */
+export function loadRegistry(source: Record<string, string | undefined>, cwd = process.cwd()): EnvironmentRegistry {
+  const registryFile = path.resolve(cwd, source.CONSOLE_ENVIRONMENTS_FILE || "config/environments.json");
+  try {
+    return parseEnvironmentRegistry(JSON.parse(fs.readFileSync(/*turbopackIgnore: true*/ registryFile, "utf8")), source);
+  } catch (e) {
+    throw new ConfigError([`CONSOLE_ENVIRONMENTS_FILE (${registryFile}): ${(e as Error).message}`]);
+  }
+}
+
 /** Parses the configuration; throws a ConfigError listing every problem at once. */
 export function loadConfig(source: Record<string, string | undefined>, cwd = process.cwd()): ConsoleConfig {
   const parsed = envSchema.safeParse(source);
@@ -71,12 +81,11 @@ export function loadConfig(source: Record<string, string | undefined>, cwd = pro
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".") || "environment"}: ${issue.message}`);
   }
-  const registryFile = path.resolve(cwd, source.CONSOLE_ENVIRONMENTS_FILE ?? "config/environments.json");
   let registry: EnvironmentRegistry | null = null;
   try {
-    registry = parseEnvironmentRegistry(JSON.parse(fs.readFileSync(/*turbopackIgnore: true*/ registryFile, "utf8")), source);
+    registry = loadRegistry(source, cwd);
   } catch (e) {
-    problems.push(`CONSOLE_ENVIRONMENTS_FILE (${registryFile}): ${(e as Error).message}`);
+    problems.push(...(e as ConfigError).problems);
   }
   if (problems.length > 0 || !parsed.success || !registry) throw new ConfigError(problems);
 

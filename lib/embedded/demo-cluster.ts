@@ -12,8 +12,15 @@ import { startLocalPostgres, type LocalPostgres } from "./postgres-server";
 export const STORE_DATABASE = "console";
 export const targetDatabaseName = (environment: string) => `target_${environment.replace(/-/g, "_")}`;
 
+/** Where the demo cluster lives: CONSOLE_DATA_DIR (default .data) and EMBEDDED_PG_PORT (default 54329). */
+export function demoSettings(source: Record<string, string | undefined>, root: string): { dataDir: string; port: number } {
+  return { dataDir: path.resolve(root, source.CONSOLE_DATA_DIR || ".data"), port: Number(source.EMBEDDED_PG_PORT || 54329) };
+}
+
 export interface DemoCluster {
   server: LocalPostgres;
+  /** Databases this start created (a fresh demo), as opposed to found. */
+  created: string[];
   /** Environment variables that point the console at this cluster. */
   env: Record<string, string>;
 }
@@ -27,10 +34,13 @@ export async function startDemoCluster(options: {
   const server = await startLocalPostgres({ dataDir: path.join(options.dataDir, "postgres"), port: options.port, log: options.log });
   const wanted = [STORE_DATABASE, ...options.registry.environments.map((e) => targetDatabaseName(e.name))];
   const admin = postgres(server.url(), { max: 1, onnotice: () => {} });
+  const created: string[] = [];
   try {
     const existing = new Set((await admin<{ datname: string }[]>`select datname from pg_database`).map((r) => r.datname));
     for (const name of wanted) {
-      if (!existing.has(name)) await admin.unsafe(`CREATE DATABASE "${name}"`);
+      if (existing.has(name)) continue;
+      await admin.unsafe(`CREATE DATABASE "${name}"`);
+      created.push(name);
     }
   } finally {
     await admin.end();
@@ -41,7 +51,7 @@ export async function startDemoCluster(options: {
     NEXTAUTH_SECRET: persistentSecret(path.join(options.dataDir, "auth-secret")),
   };
   for (const e of options.registry.environments) env[e.urlEnv] = server.url(targetDatabaseName(e.name));
-  return { server, env };
+  return { server, created, env };
 }
 
 /** Generated once so demo sessions survive restarts; stays in the git-ignored data folder. */

@@ -1,0 +1,317 @@
+/**
+ * `npx migration-console <command>`: the command-line face of the console, over the same lib/
+ * functions as the web. Exit 0 on success; 1 with a one-line reason when the operation fails or is
+ * refused; 2 on a usage error.
+ */
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { CatalogError, loadCatalog, type Catalog } from "../lib/catalog";
+import { ConfigError, loadRegistry } from "../lib/config/env";
+import { redactUrl, type EnvironmentConfig } from "../lib/config/environments";
+import { prepareDemoTargets } from "../lib/embedded/demo-targets";
+import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
+import { applyMigrations, ExecutorError, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
+import type { LedgerStatus } from "../lib/ledger";
+import { probeTarget } from "../lib/targets/probe";
+
+const root = path.resolve(__dirname, "..");
+
+const USAGE = `Usage: migration-console <command> [options]
+
+Commands:
+  envs                                   The environments, their gate policy and whether each answers
+  status   (--env NAME | --database-url URL)
+                                         Applied and pending migrations, and ledger problems
+  apply    (--env NAME | --database-url URL) [--to TAG]
+                                         Apply pending migrations up to TAG (default: the latest)
+  rollback (--env NAME | --database-url URL) (--to TAG | --all)
+                                         Roll back every migration applied after TAG
+
+Options:
+  --json                   Machine-readable output on stdout (see README, "CLI")
+  --migrations DIR         Migrations folder (default: db/migrations)
+  --lock-timeout MS        How long a statement may wait for a lock before retrying (default 2000)
+  --statement-timeout MS   Per-statement time limit, 0 for none (default 0)
+  --max-retries N          Retries after lock timeouts (default 5)
+  --allow-out-of-order     Also apply migrations older than the newest applied one
+  --accept-checksums       Record the current checksums of edited applied files
+  --allow-unknown          Proceed although the target's ledger has migrations these files lack
+`;
+
+class UsageError extends Error {}
+
+/** The operation is not allowed from here (a gate), as opposed to failing. */
+class RefusedError extends Error {
+  readonly code = "gated";
+}
+
+const OPTIONS = {
+  env: { type: "string" },
+  "database-url": { type: "string" },
+  to: { type: "string" },
+  all: { type: "boolean" },
+  json: { type: "boolean" },
+  migrations: { type: "string" },
+  "lock-timeout": { type: "string" },
+  "statement-timeout": { type: "string" },
+  "max-retries": { type: "string" },
+  "allow-out-of-order": { type: "boolean" },
+  "accept-checksums": { type: "boolean" },
+  "allow-unknown": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+interface Target {
+  /** What to call it in output: the environment name or the URL without its password. */
+  label: string;
+  url: string;
+  environment: EnvironmentConfig | null;
+  release: () => Promise<void>;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: Values;
+  let command: string | undefined;
+  try {
+    const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    values = parsed.values;
+    command = parsed.positionals[0];
+    if (parsed.positionals.length > 1) throw new UsageError(`Unexpected argument "${parsed.positionals[1]}".`);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const json = Boolean(values.json);
+  try {
+    switch (command) {
+      case "envs":
+        return await envsCommand(json);
+      case "status":
+        return await withTarget(values, (target) => statusCommand(values, target, json));
+      case "apply":
+        return await withTarget(values, (target) => runCommand("apply", values, target, json));
+      case "rollback":
+        return await withTarget(values, (target) => runCommand("rollback", values, target, json));
+      default:
+        throw new UsageError(`Unknown command "${command}".`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    return fail(json, e);
+  }
+}
+
+function fail(json: boolean, e: unknown): number {
+  const error =
+    e instanceof ExecutorError
+      ? e.toJSON()
+      : e instanceof ConfigError
+        ? { code: "config", message: e.message }
+        : e instanceof CatalogError
+          ? { code: "catalog", message: e.message }
+          : e instanceof RefusedError
+            ? { code: e.code, message: e.message }
+            : { code: "error", message: (e as Error).message };
+  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error }, null, 2)}\n`);
+  else {
+    process.stderr.write(`error: ${error.message.split("\n")[0]}\n`);
+    if ("leftBehind" in error && error.leftBehind) process.stderr.write(`${error.leftBehind}\n`);
+  }
+  return 1;
+}
+
+async function withTarget(values: Values, run: (target: Target) => Promise<number>): Promise<number> {
+  const target = await resolveTarget(values);
+  try {
+    return await run(target);
+  } finally {
+    await target.release();
+  }
+}
+
+/**
+ * The registry with every target's URL. A URL comes from the environment's variable; when it is
+ * unset and no store is configured, from the demo's embedded cluster (started for this command if
+ * the console is not running, and stopped again after).
+ */
+async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; release: () => Promise<void> }> {
+  const registry = loadRegistry(process.env, root);
+  const missing = registry.environments.filter((e) => !e.url);
+  if (missing.length === 0 || process.env.CONSOLE_DATABASE_URL) return { environments: registry.environments, release: async () => {} };
+  const cluster = await startDemoCluster({ ...demoSettings(process.env, root), registry, log: () => {} });
+  await prepareDemoTargets(cluster, registry, await catalogFor({}), () => {});
+  return {
+    environments: registry.environments.map((e) => ({ ...e, url: e.url ?? cluster.env[e.urlEnv] ?? null })),
+    release: async () => {
+      if (!cluster.server.reused) await cluster.server.stop();
+    },
+  };
+}
+
+/** --database-url targets an ad-hoc database (ungated); --env an environment of the registry. */
+async function resolveTarget(values: Values): Promise<Target> {
+  if (values["database-url"] && values.env) throw new UsageError("Give either --env or --database-url, not both.");
+  const adHoc = values["database-url"];
+  if (adHoc) {
+    if (!/^postgres(ql)?:\/\//.test(adHoc)) throw new UsageError("--database-url must be a postgres:// URL.");
+    return { label: redactUrl(adHoc), url: adHoc, environment: null, release: async () => {} };
+  }
+  if (!values.env) throw new UsageError("Say which target: --env NAME or --database-url URL.");
+  const registry = await openRegistry();
+  const environment = registry.environments.find((e) => e.name === values.env);
+  if (!environment?.url) {
+    await registry.release();
+    if (!environment) throw new UsageError(`Unknown environment "${values.env}". Known: ${registry.environments.map((e) => e.name).join(", ")}.`);
+    throw new ConfigError([`${environment.urlEnv} is not set, so the ${environment.name} target's URL is unknown.`]);
+  }
+  return { label: environment.name, url: environment.url, environment, release: registry.release };
+}
+
+function catalogFor(values: Pick<Values, "migrations">): Promise<Catalog> {
+  return loadCatalog(path.resolve(values.migrations ?? path.join(root, "db/migrations")));
+}
+
+async function envsCommand(json: boolean): Promise<number> {
+  const registry = await openRegistry();
+  const rows = await Promise.all(
+    registry.environments.map(async (e) => ({
+      name: e.name,
+      position: e.position,
+      urlEnv: e.urlEnv,
+      configured: Boolean(e.url),
+      gates: e.gates,
+      probe: e.url ? await probeTarget(e.url, 3) : null,
+    })),
+  ).finally(registry.release);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ok: true, environments: rows }, null, 2)}\n`);
+    return 0;
+  }
+  for (const r of rows) {
+    const reach = !r.probe ? `${r.urlEnv} unset` : r.probe.reachable ? `answers (PostgreSQL ${r.probe.serverVersion})` : `unreachable: ${r.probe.error}`;
+    const gate = r.gates.releaseManagerApprovals > 0 ? `${r.gates.releaseManagerApprovals} approval(s)` : "ungated";
+    process.stdout.write(`${String(r.position + 1).padStart(2)}. ${r.name.padEnd(12)} ${gate.padEnd(14)} ${reach}\n`);
+  }
+  return 0;
+}
+
+function statusJson(target: Target, status: LedgerStatus) {
+  return {
+    ok: true,
+    target: target.label,
+    current: status.current,
+    pending: status.pending,
+    problems: status.problems,
+    migrations: status.migrations.map((m) => ({
+      tag: m.tag,
+      state: m.state,
+      checksum: m.checksum,
+      appliedHash: m.appliedHash,
+      appliedAt: m.appliedAt?.toISOString() ?? null,
+      appliedBy: m.appliedBy,
+      durationMs: m.durationMs,
+      runId: m.runId,
+      explanation: m.explanation,
+    })),
+    unknown: status.unknown,
+  };
+}
+
+async function statusCommand(values: Values, target: Target, json: boolean): Promise<number> {
+  const status = await readStatus(target.url, await catalogFor(values));
+  if (json) {
+    process.stdout.write(`${JSON.stringify(statusJson(target, status), null, 2)}\n`);
+    return 0;
+  }
+  process.stdout.write(`${target.label}: at ${status.current ?? "(nothing applied)"}, ${status.pending.length} pending\n`);
+  for (const m of status.migrations) {
+    const when = m.appliedAt ? ` ${m.appliedAt.toISOString()} by ${m.appliedBy} in ${m.durationMs} ms` : "";
+    process.stdout.write(`  ${m.state.padEnd(17)} ${m.tag}${when}\n`);
+    if (m.state === "checksum_mismatch" || m.state === "out_of_order") process.stdout.write(`    ${m.explanation}\n`);
+  }
+  for (const u of status.unknown) process.stdout.write(`  unknown           ${u.tag ?? u.hash.slice(0, 12)}: ${u.explanation}\n`);
+  return 0;
+}
+
+function intOption(values: Values, name: "lock-timeout" | "statement-timeout" | "max-retries"): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} takes a whole number ≥ 0.`);
+  return n;
+}
+
+async function runCommand(kind: "apply" | "rollback", values: Values, target: Target, json: boolean): Promise<number> {
+  // Gated environments change only through an approved deployment in the console.
+  const approvals = target.environment?.gates.releaseManagerApprovals ?? 0;
+  if (approvals > 0) {
+    throw new RefusedError(
+      `${target.label} requires ${approvals} release-manager approval(s): ${kind} it through a deployment in the console, not directly from the CLI.`,
+    );
+  }
+  if (kind === "rollback" && !values.to && !values.all) throw new UsageError("rollback needs --to TAG (or --all to roll back everything).");
+  const catalog = await catalogFor(values);
+  const options = {
+    lockTimeoutMs: intOption(values, "lock-timeout"),
+    statementTimeoutMs: intOption(values, "statement-timeout"),
+    maxRetries: intOption(values, "max-retries"),
+  };
+  const common = {
+    url: target.url,
+    catalog,
+    actor: `cli:${os.userInfo().username}`,
+    options: Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    onEvent: json ? undefined : printEvent,
+  };
+  const result: RunResult =
+    kind === "apply"
+      ? await applyMigrations({
+          ...common,
+          to: values.to ?? null,
+          allowOutOfOrder: values["allow-out-of-order"],
+          acceptChecksums: values["accept-checksums"],
+          allowUnknown: values["allow-unknown"],
+        })
+      : await rollbackMigrations({ ...common, to: values.all ? null : values.to! });
+  if (json) {
+    const out = { ok: true, runId: result.runId, direction: result.direction, migrations: result.migrations, durationMs: result.durationMs, current: result.status.current, pending: result.status.pending };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } else if (result.migrations.length === 0) {
+    process.stdout.write(`${target.label}: nothing to ${kind === "apply" ? "apply" : "roll back"}; at ${result.status.current ?? "(nothing applied)"}\n`);
+  } else {
+    process.stdout.write(`${target.label}: ${kind === "apply" ? "applied" : "rolled back"} ${result.migrations.length} migration(s) in ${result.durationMs} ms; now at ${result.status.current ?? "(nothing applied)"}\n`);
+  }
+  return 0;
+}
+
+function printEvent(e: RunEvent & { at: Date }): void {
+  switch (e.type) {
+    case "migration_started":
+      process.stderr.write(`[${e.n}/${e.of}] ${e.tag}${e.transactional ? "" : " (non-transactional)"}\n`);
+      break;
+    case "statement_finished":
+      process.stderr.write(`      ${String(e.statement).padStart(3)}/${e.of} ${e.summary} (${e.durationMs} ms)\n`);
+      break;
+    case "retry":
+      process.stderr.write(`      lock wait too long; retry ${e.attempt}/${e.maxRetries} in ${e.delayMs} ms\n`);
+      break;
+    case "invalid_index_dropped":
+      process.stderr.write(`      dropped invalid index ${e.index}: ${e.reason}\n`);
+      break;
+    case "checksum_accepted":
+      process.stderr.write(`      accepted the edited file's checksum for ${e.tag}\n`);
+      break;
+    default:
+      break;
+  }
+}
