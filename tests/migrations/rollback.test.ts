@@ -21,16 +21,16 @@ describe("migration files", () => {
   });
 });
 
-describe("each migration rolls back to exactly the state before it (PostgreSQL 18)", () => {
+describe.each([18, 15] as const)("each migration rolls back to exactly the state before it (PostgreSQL %i)", (server) => {
   let db: TestDatabase;
   beforeAll(async () => {
-    db = await freshDatabase({ server: 18, prefix: "rollback" });
+    if (hasServer(server)) db = await freshDatabase({ server, prefix: "rollback" });
   });
   afterAll(async () => db?.drop());
 
   // Sequential on purpose: each step starts from the state the previous one left.
   for (const entry of journal) {
-    it(`${entry.tag}: up, down restores the snapshot, up again`, async () => {
+    it.runIf(hasServer(server))(`${entry.tag}: up, down restores the snapshot, up again`, async () => {
       const before = await snapshotSchema(db.sql);
       await applyFile(db.sql, migrationFile(entry.tag, "up"));
       const applied = await snapshotSchema(db.sql);
@@ -43,6 +43,42 @@ describe("each migration rolls back to exactly the state before it (PostgreSQL 1
       expect(await snapshotSchema(db.sql)).toEqual(applied);
     });
   }
+
+  it.runIf(hasServer(server))("then rolls all the way back, in reverse order, to an empty database", async () => {
+    const empty = await freshDatabase({ server, prefix: "empty" });
+    try {
+      for (const entry of [...journal].reverse()) await applyFile(db.sql, migrationFile(entry.tag, "down"));
+      expect(await snapshotSchema(db.sql)).toEqual(await snapshotSchema(empty.sql));
+    } finally {
+      await empty.drop();
+    }
+  });
+});
+
+describe("rolling back row level security on a server shared by several databases", () => {
+  const rls = journal.find((e) => e.tag.endsWith("_row_level_security"))!;
+  let one: TestDatabase;
+  let two: TestDatabase;
+  beforeAll(async () => {
+    one = await freshDatabase({ server: 18, prefix: "shared" });
+    two = await freshDatabase({ server: 18, prefix: "shared" });
+    await migrateUp(one.sql, rls.tag);
+    await migrateUp(two.sql, rls.tag);
+  });
+  afterAll(async () => {
+    await one?.drop();
+    await two?.drop();
+  });
+
+  it("keeps app_user and the other database's grants", async () => {
+    await applyFile(one.sql, migrationFile(rls.tag, "down"));
+    const [role] = await two.sql`select count(*)::int as n from pg_roles where rolname = 'app_user'`;
+    expect(role!.n).toBe(1);
+    const [grant] = await two.sql`select has_table_privilege('app_user', 'public.patients', 'SELECT') as ok`;
+    expect(grant!.ok).toBe(true);
+    // And the first database can take the migration again.
+    await applyFile(one.sql, migrationFile(rls.tag, "up"));
+  });
 });
 
 describe.each([18, 15] as const)("the whole history on PostgreSQL %i", (server) => {
