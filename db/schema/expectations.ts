@@ -130,7 +130,8 @@ export function describeTables(tables: readonly PgTable[] = TARGET_TABLES): Tabl
         name: c.name,
         type: columnType(c),
         notNull: c.notNull,
-        hasDefault: c.hasDefault,
+        // A database default, not a client-side $defaultFn.
+        hasDefault: c.default !== undefined,
       })),
       tenantKey: hasTenantColumn ? TENANT_COLUMN : (roots.get(qualifiedName) ?? null),
       appendOnly: (APPEND_ONLY_TABLES as readonly string[]).includes(qualifiedName),

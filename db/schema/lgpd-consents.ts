@@ -31,7 +31,12 @@ export const lgpdConsents = lgpdSchema.table(
     givenAt: timestamp("given_at", { withTimezone: true }),
     withdrawnAt: timestamp("withdrawn_at", { withTimezone: true }),
     scheduledExpiryAt: timestamp("scheduled_expiry_at", { withTimezone: true }),
-    consentHash: text("consent_hash").notNull().unique("lgpd_consents_consent_hash_unique"),
+    // Optional on insert: the trigger overwrites it before the format check runs, and without the trigger
+    // the empty placeholder fails that check loudly.
+    consentHash: text("consent_hash")
+      .notNull()
+      .unique("lgpd_consents_consent_hash_unique")
+      .$defaultFn(() => ""),
     cryptographicProof: jsonb("cryptographic_proof"),
     collectionMethod: text("collection_method"),
     ipAddress: inet("ip_address"),

@@ -1,6 +1,8 @@
 /** The consent proof is computed by the database and frozen after insert (migration 0004). */
 import { createHash } from "node:crypto";
+import { drizzle } from "drizzle-orm/postgres-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lgpdConsents } from "../../db/schema";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { migrateUp } from "./migration-files";
 
@@ -73,6 +75,22 @@ describe("consent_hash", () => {
     ]) {
       await expect(change).rejects.toMatchObject({ code: "23000" });
     }
+  });
+
+  it("can be left out of a drizzle insert", async () => {
+    const [row] = await drizzle(db.sql)
+      .insert(lgpdConsents)
+      .values({
+        patientId,
+        clinicId,
+        legalBasis: "consent",
+        processingPurpose: "Lembretes",
+        consentVersion: "v1",
+        consentText: "Aceito receber lembretes.",
+        givenAt: new Date(),
+      })
+      .returning({ hash: lgpdConsents.consentHash });
+    expect(row!.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("recomputes to the stored value for every row (what verification checks)", async () => {
