@@ -170,9 +170,8 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
   const runId = params.runId ?? randomUUID();
   const options = { ...DEFAULT_EXECUTOR_OPTIONS, ...params.options };
   const started = performance.now();
-  const application = `migration-console ${runId} ${params.actor}`.slice(0, 63);
-  const sql = connect(params.url, application);
-  const monitor = connect(params.url, `migration-console monitor ${runId}`.slice(0, 63));
+  const sql = connect(params.url, applicationName(`migration-console ${runId} ${params.actor}`));
+  const monitor = connect(params.url, applicationName(`migration-console monitor ${runId}`));
   const emit = async (event: RunEvent) => {
     await params.onEvent?.({ ...event, at: new Date() });
   };
@@ -209,6 +208,18 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
     // Ending the session releases the advisory lock.
     await Promise.all([sql.end({ timeout: 5 }), monitor.end({ timeout: 5 })]);
   }
+}
+
+/**
+ * PostgreSQL keeps 63 bytes of application_name and drops the rest silently; the lock holder's run id
+ * and actor are read back from it, so a name that does not fit is cut visibly ("...") instead.
+ */
+function applicationName(name: string): string {
+  const MAX_BYTES = 63;
+  if (Buffer.byteLength(name) <= MAX_BYTES) return name;
+  let cut = name;
+  while (Buffer.byteLength(cut) > MAX_BYTES - 3) cut = cut.slice(0, -1);
+  return `${cut}...`;
 }
 
 function connect(url: string, application: string): postgres.Sql {
