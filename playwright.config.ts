@@ -41,7 +41,8 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: "node --import tsx scripts/start.ts",
+    // --fresh: every run starts from the seeded demo, so journeys that change state can run again.
+    command: "node --import tsx scripts/start.ts --fresh",
     url: `http://localhost:${E2E_PORT}/api/health`,
     timeout: 240_000,
     reuseExistingServer: false,

@@ -13,12 +13,15 @@ import { ConfigError, loadConfig, loadRegistry } from "../lib/config/env";
 import { loadCatalog } from "../lib/catalog";
 import { demoSettings, startDemoCluster, type DemoCluster } from "../lib/embedded/demo-cluster";
 import { prepareDemoTargets } from "../lib/embedded/demo-targets";
+import { destroyLocalPostgres } from "../lib/embedded/postgres-server";
 import { openStore } from "../lib/store/db";
 import { migrateStore } from "../lib/store/migrate";
 import { syncEnvironments } from "../lib/targets/registry-sync";
 
 const root = path.resolve(__dirname, "..");
-const mode = process.argv[2] === "dev" ? "dev" : "start";
+const mode = process.argv.includes("dev") ? "dev" : "start";
+/** --fresh: throw away the demo's databases and start from a new demo. */
+const fresh = process.argv.includes("--fresh");
 const port = Number(process.env.PORT ?? 3000);
 const { dataDir, port: embeddedPort } = demoSettings(process.env, root);
 const pidFile = path.join(dataDir, `console-${port}.pid`);
@@ -34,6 +37,10 @@ async function main() {
   const demo = !process.env.CONSOLE_DATABASE_URL;
   if (demo) {
     const registry = loadRegistry(process.env, root);
+    if (fresh) {
+      log("--fresh: deleting the demo databases");
+      destroyLocalPostgres({ dataDir: path.join(dataDir, "postgres") });
+    }
     log(`No CONSOLE_DATABASE_URL: starting the embedded PostgreSQL (data in ${path.relative(root, dataDir) || "."}/)`);
     cluster = await startDemoCluster({ dataDir, port: embeddedPort, registry, log });
     await prepareDemoTargets(cluster, registry, await loadCatalog(path.join(root, "db/migrations")), log);

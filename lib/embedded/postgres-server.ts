@@ -126,14 +126,32 @@ function usableDataDir(requested: string, runAs: RunAs, log: (l: string) => void
   fs.mkdirSync(requested, { recursive: true, mode: 0o700 });
   if (runAs.uid !== undefined) fs.chownSync(requested, runAs.uid, runAs.gid!);
   if (reachableBy(runAs, requested, "w")) return requested;
-  const stamp = createHash("sha256").update(path.resolve(requested)).digest("hex").slice(0, 12);
-  const fallback = path.join("/var/lib/migration-console", `cluster-${stamp}`);
+  const fallback = fallbackDataDir(requested);
   log(`${requested} is not reachable by OS user postgres (a parent folder is private); the cluster lives in ${fallback}`);
   fs.mkdirSync(path.dirname(fallback), { recursive: true, mode: 0o755 });
   fs.chmodSync(path.dirname(fallback), 0o755);
   fs.mkdirSync(fallback, { recursive: true, mode: 0o700 });
   fs.chownSync(fallback, runAs.uid!, runAs.gid!);
   return fallback;
+}
+
+function fallbackDataDir(requested: string): string {
+  const stamp = createHash("sha256").update(path.resolve(requested)).digest("hex").slice(0, 12);
+  return path.join("/var/lib/migration-console", `cluster-${stamp}`);
+}
+
+/** Stops the cluster if it runs and deletes it with its password: the next start is a new cluster. */
+export function destroyLocalPostgres(options: Pick<LocalPostgresOptions, "dataDir" | "binDir">): void {
+  const runAs = postgresOsUser();
+  const secretsDir = path.resolve(options.dataDir);
+  const requested = path.join(secretsDir, "cluster");
+  const pgCtl = path.join(usableBinDir(options.binDir ?? embeddedBinDir(), runAs, () => {}), "pg_ctl");
+  for (const dir of [requested, fallbackDataDir(requested)]) {
+    if (!fs.existsSync(dir)) continue;
+    stopServer(pgCtl, dir, runAs);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  fs.rmSync(path.join(secretsDir, "postgres-password"), { force: true });
 }
 
 function run(bin: string, args: string[], runAs: RunAs, what: string): string {

@@ -3,7 +3,9 @@
  * store client, the auth options. Everything below takes these as arguments.
  */
 import "server-only";
+import path from "node:path";
 import type { NextAuthOptions } from "next-auth";
+import { loadCatalog, type Catalog } from "../catalog";
 import { buildAuthOptions } from "../auth/options";
 import { loadConfig, type ConsoleConfig } from "../config/env";
 import { openStore, type Store } from "../store/db";
@@ -24,6 +26,11 @@ export function runtime(): Runtime {
     cache.__migrationConsole = { config, store, authOptions: buildAuthOptions(config, store.db) };
   }
   return cache.__migrationConsole;
+}
+
+/** The migration files as they are on disk now (re-read per request: a new file must show at once). */
+export function migrationCatalog(): Promise<Catalog> {
+  return loadCatalog(path.join(/*turbopackIgnore: true*/ process.cwd(), "db/migrations"));
 }
 
 /** Server-side log line; callers pass messages, never URLs or secrets. */

@@ -1,19 +1,64 @@
-import { ComingNext } from "@/components/ui/coming-next";
+import Link from "next/link";
+import { Badge } from "@/components/ui/badge";
 import { PageHeader } from "@/components/ui/page-header";
+import { migrationCatalog, runtime } from "@/lib/server/runtime";
+import { environmentStatus } from "@/lib/targets/environment-status";
 
 export const metadata = { title: "Environments" };
 
-export default function Page() {
+export default async function EnvironmentsPage() {
+  const catalog = await migrationCatalog();
+  const statuses = await Promise.all(runtime().config.registry.environments.map((e) => environmentStatus(e, catalog)));
   return (
     <>
-      <PageHeader title="Environments" description="Migration history and drift per environment." />
-      <ComingNext
-        items={[
-          "Per environment: the applied migrations (tag, applied at, by whom, duration, checksum state).",
-          "The pending migrations with their SQL, highlighted.",
-          "Status flags (checksum mismatch, out of order) explained in words.",
-        ]}
+      <PageHeader
+        title="Environments"
+        description={`Migration state per environment against the ${catalog.migrations.length} migrations in this release (latest ${catalog.latest?.tag ?? "none"}).`}
       />
+      <div className="overflow-hidden rounded-lg border border-slate-200 bg-white">
+        <table className="w-full text-left text-sm">
+          <thead className="bg-slate-50 text-xs uppercase text-slate-500">
+            <tr>
+              <th className="px-4 py-2">Environment</th>
+              <th className="px-4 py-2">Current version</th>
+              <th className="px-4 py-2">Pending</th>
+              <th className="px-4 py-2">Ledger</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {statuses.map((s) => (
+              <tr key={s.environment.name} aria-label={`Environment ${s.environment.label}`}>
+                <td className="px-4 py-3 font-medium">
+                  <Link className="text-brand-700 underline" href={`/environments/${s.environment.name}`}>
+                    {s.environment.label}
+                  </Link>
+                </td>
+                {s.ok ? (
+                  <>
+                    <td className="px-4 py-3 font-mono text-xs">{s.status.current ?? "nothing applied"}</td>
+                    <td className="px-4 py-3">{s.status.pending.length === 0 ? "up to date" : `${s.status.pending.length} pending`}</td>
+                    <td className="px-4 py-3 space-x-1">
+                      {s.status.problems.checksumMismatch.length + s.status.problems.outOfOrder.length + s.status.problems.unknown === 0 ? (
+                        <Badge tone="ok">consistent</Badge>
+                      ) : (
+                        <>
+                          {s.status.problems.checksumMismatch.length > 0 && <Badge tone="error">{s.status.problems.checksumMismatch.length} edited after apply</Badge>}
+                          {s.status.problems.outOfOrder.length > 0 && <Badge tone="warn">{s.status.problems.outOfOrder.length} out of order</Badge>}
+                          {s.status.problems.unknown > 0 && <Badge tone="error">{s.status.problems.unknown} not in the files</Badge>}
+                        </>
+                      )}
+                    </td>
+                  </>
+                ) : (
+                  <td colSpan={3} className="px-4 py-3 text-red-800" role="alert">
+                    {s.error}
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </>
   );
 }
