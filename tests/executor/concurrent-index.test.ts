@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Catalog } from "../../lib/catalog";
+import { applyMigrations, readStatus } from "../../lib/executor";
+import { freshDatabase, type TestDatabase } from "../support/databases";
+import { failure, fixtureCatalog, indexIsValid, invalidIndexes, positionOf, recorder, removeFixtureFolders, statements } from "./support";
+
+const UNIQUE_EMAIL = `-- Non-transactional: each CONCURRENTLY build stands alone, holding no table lock that blocks writes.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "people_lower_email_idx" ON "people" USING btree (lower("email"));
+--> statement-breakpoint
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "people_email_key" ON "people" USING btree ("email");
+`;
+
+const MIGRATIONS = [
+  { tag: "0000_people", up: statements("CREATE TABLE people (id int PRIMARY KEY, email text NOT NULL)", "CREATE INDEX people_id_email_idx ON people (id, email)") },
+  { tag: "0001_unique_email", up: UNIQUE_EMAIL },
+];
+
+async function seedDuplicates(db: TestDatabase): Promise<void> {
+  await db.sql`insert into people (id, email) values (1, 'ana@example.com'), (2, 'bruno@example.com'), (3, 'ana@example.com')`;
+}
+
+describe("a CREATE INDEX CONCURRENTLY that fails", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_cic" });
+    catalog = await fixtureCatalog(MIGRATIONS);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_people" });
+    await seedDuplicates(db);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("fails with the file, line and column, leaves no index of the migration behind and does not record it", async () => {
+    const { onEvent, of } = recorder();
+    const error = await failure(applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent }));
+
+    expect(error.code).toBe("sql_error");
+    const at = positionOf(UNIQUE_EMAIL, "CREATE UNIQUE INDEX");
+    expect(at).toEqual({ line: 4, column: 1 });
+    expect(error.details).toMatchObject({ tag: "0001_unique_email", statement: 2, line: at.line, column: at.column, sqlstate: "23505" });
+    expect(error.details.file).toMatch(/0001_unique_email\.sql$/);
+    expect(error.message).toMatch(/^0001_unique_email\.sql:4:1: could not create unique index "people_email_key"/);
+    expect(error.message).toContain("ana@example.com");
+
+    expect(await invalidIndexes(db.sql)).toEqual([]);
+    expect(await indexIsValid(db.sql, "people_email_key")).toBeNull();
+    // The build that succeeded before the failure is taken back too: the target is as before the migration.
+    expect(await indexIsValid(db.sql, "people_lower_email_idx")).toBeNull();
+    expect(of("invalid_index_dropped").map((e) => e.index)).toEqual(["public.people_email_key", "public.people_lower_email_idx"]);
+    expect(error.details.leftBehind).toMatch(/0001_unique_email is not recorded as applied/);
+
+    const status = await readStatus(db.url, catalog);
+    expect(status.migrations.map((m) => [m.tag, m.state])).toEqual([
+      ["0000_people", "applied"],
+      ["0001_unique_email", "pending"],
+    ]);
+  });
+
+  it("succeeds on a rerun once the duplicates are gone, with a valid index", async () => {
+    await db.sql`delete from people where id = 3`;
+    const result = await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" });
+    expect(result.migrations).toEqual(["0001_unique_email"]);
+    expect(result.status.pending).toEqual([]);
+    expect(await indexIsValid(db.sql, "people_email_key")).toBe(true);
+    expect(await indexIsValid(db.sql, "people_lower_email_idx")).toBe(true);
+    expect(await invalidIndexes(db.sql)).toEqual([]);
+  });
+});
+
+describe("an invalid index left by an earlier failed build", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_cic_left" });
+    catalog = await fixtureCatalog(MIGRATIONS);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_people" });
+    await seedDuplicates(db);
+    // Someone tried by hand (or drizzle-kit did) and the build failed half-way.
+    await expect(db.sql.unsafe(`CREATE UNIQUE INDEX CONCURRENTLY "people_email_key" ON "people" ("email")`)).rejects.toThrow(/could not create unique index/);
+    await db.sql`delete from people where id = 3`;
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("is dropped and rebuilt instead of being kept forever by IF NOT EXISTS", async () => {
+    expect(await invalidIndexes(db.sql)).toEqual(["people_email_key"]);
+
+    const { onEvent, of } = recorder();
+    const result = await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent });
+
+    expect(result.migrations).toEqual(["0001_unique_email"]);
+    expect(of("invalid_index_dropped")).toEqual([
+      expect.objectContaining({ tag: "0001_unique_email", index: "public.people_email_key", reason: expect.stringMatching(/earlier failed build/) }),
+    ]);
+    expect(await invalidIndexes(db.sql)).toEqual([]);
+    expect(await indexIsValid(db.sql, "people_email_key")).toBe(true);
+    await expect(db.sql`insert into people (id, email) values (4, 'bruno@example.com')`).rejects.toThrow(/duplicate key/);
+  });
+});
