@@ -187,6 +187,9 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
     await takeApplyLock(session);
     await sql.unsafe(`SET lock_timeout = ${options.lockTimeoutMs}`);
     await sql.unsafe(`SET statement_timeout = ${options.statementTimeoutMs}`);
+    // If this process dies (SIGKILL, lost host), the server would otherwise only notice once the current
+    // statement ends (an index build can take hours), holding the target's lock and a half-done transaction.
+    await sql.unsafe(`SET client_connection_check_interval = 1000`);
     await ensureLedger(sql);
 
     const units = await select(session, computeStatus(params.catalog, await readLedger(sql)));
@@ -312,7 +315,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         if (built) builtIndexes.push(built);
         committed.push(statement.analysis.summary);
         done += 1;
-        if (isLast) await record(session.sql);
+        if (isLast) await session.sql.begin((tx) => record(tx));
       }
     }
   } catch (e) {
