@@ -54,9 +54,12 @@ const EXPLAIN: Record<MigrationState, string> = {
 export function computeStatus(catalog: Catalog, ledger: { drizzle: DrizzleLedgerRow[]; history: HistoryRow[] }): LedgerStatus {
   const byCreatedAt = new Map(ledger.drizzle.map((r) => [r.createdAt, r]));
   const latestApplied = ledger.drizzle.reduce((max, r) => Math.max(max, r.createdAt), -Infinity);
-  const lastUp = new Map<string, HistoryRow>();
+  // The apply behind each ledger row: the latest "up" not undone by a later "down". Keyed by `when` only:
+  // an accepted checksum changes the ledger's hash, not who applied the migration and when.
+  const lastUp = new Map<number, HistoryRow>();
   for (const h of ledger.history) {
-    if (h.direction === "up") lastUp.set(`${h.createdAt}:${h.hash}`, h);
+    if (h.direction === "up") lastUp.set(h.createdAt, h);
+    else lastUp.delete(h.createdAt);
   }
 
   const migrations = catalog.migrations.map((m: Migration): MigrationStatus => {
@@ -68,7 +71,7 @@ export function computeStatus(catalog: Catalog, ledger: { drizzle: DrizzleLedger
       : m.when <= latestApplied
         ? "out_of_order"
         : "pending";
-    const history = row ? lastUp.get(`${row.createdAt}:${row.hash}`) : undefined;
+    const history = row ? lastUp.get(row.createdAt) : undefined;
     return {
       tag: m.tag,
       idx: m.idx,
