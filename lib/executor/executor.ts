@@ -6,9 +6,10 @@
  */
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
-import type { Catalog, Migration, SqlScript, Statement } from "../catalog";
+import type { Catalog, SqlScript, Statement } from "../catalog";
 import { computeStatus, ensureLedger, readLedger, recordApplied, recordRolledBack, acceptChecksum, type LedgerStatus } from "../ledger";
 import { describeBlockers, ExecutorError, type Blocker } from "./errors";
+import { selectForApply, selectForRollback, type Unit } from "./selection";
 
 export interface ExecutorOptions {
   /** How long one statement may wait for a lock before giving up and retrying (ms). */
@@ -90,71 +91,21 @@ export async function readStatus(url: string, catalog: Catalog): Promise<LedgerS
 
 export function applyMigrations(params: ApplyParams): Promise<RunResult> {
   return run(params, "up", async (session, status) => {
-    const { catalog } = params;
-    if (status.problems.unknown > 0 && !params.allowUnknown) {
-      throw new ExecutorError(
-        "unknown_in_ledger",
-        `The target's ledger holds ${status.problems.unknown} migration(s) that are not in these files (${status.unknown.map((u) => u.tag ?? u.hash.slice(0, 12)).join(", ")}). This checkout is probably behind the target: update it first.`,
-      );
+    const units = selectForApply(params.catalog, status, params);
+    for (const tag of params.acceptChecksums ? status.problems.checksumMismatch : []) {
+      const m = params.catalog.byTag(tag)!;
+      const from = status.migrations.find((s) => s.tag === tag)!.appliedHash!;
+      await acceptChecksum(session.sql, { createdAt: m.when, hash: m.checksum });
+      await session.emit({ type: "checksum_accepted", tag, from, to: m.checksum });
     }
-    if (status.problems.checksumMismatch.length > 0) {
-      if (!params.acceptChecksums) {
-        throw new ExecutorError(
-          "checksum_mismatch",
-          `Applied migration file(s) were edited since they ran: ${status.problems.checksumMismatch.join(", ")}. Restore them, or accept the new checksums explicitly (--accept-checksums) if the edit changes nothing in the database.`,
-          { tags: status.problems.checksumMismatch },
-        );
-      }
-      for (const tag of status.problems.checksumMismatch) {
-        const m = catalog.byTag(tag)!;
-        const from = status.migrations.find((s) => s.tag === tag)!.appliedHash!;
-        await acceptChecksum(session.sql, { createdAt: m.when, hash: m.checksum });
-        await session.emit({ type: "checksum_accepted", tag, from, to: m.checksum });
-      }
-    }
-    const target = params.to ? catalog.byTag(params.to) : catalog.latest;
-    if (params.to && !target) throw new ExecutorError("no_such_migration", `There is no migration "${params.to}" in the files.`);
-    if (!target) return [];
-    const current = status.current ? catalog.byTag(status.current)! : null;
-    if (current && target.idx < current.idx) {
-      throw new ExecutorError("wrong_direction", `${target.tag} is older than the current version ${current.tag}: that is a rollback, not an apply.`);
-    }
-    const outOfOrder = status.problems.outOfOrder.filter((tag) => catalog.byTag(tag)!.idx <= target.idx);
-    if (outOfOrder.length > 0 && !params.allowOutOfOrder) {
-      throw new ExecutorError(
-        "out_of_order",
-        `Migration(s) ${outOfOrder.join(", ")} were never applied but are older than the newest applied one (drizzle-kit would silently skip them). Review them, then apply with --allow-out-of-order.`,
-        { tags: outOfOrder },
-      );
-    }
-    const wanted = new Set([...status.pending, ...outOfOrder]);
-    return catalog.migrations.filter((m) => m.idx <= target.idx && wanted.has(m.tag)).map((m) => ({ migration: m, script: m }));
+    return units;
   });
 }
 
 export function rollbackMigrations(params: RollbackParams): Promise<RunResult> {
-  return run(params, "down", async (_session, status) => {
-    const { catalog } = params;
-    const target = params.to ? catalog.byTag(params.to) : null;
-    if (params.to && !target) throw new ExecutorError("no_such_migration", `There is no migration "${params.to}" in the files.`);
-    const applied = status.migrations.filter((s) => s.state === "applied" || s.state === "checksum_mismatch");
-    const toUndo = applied.filter((s) => !target || s.idx > target.idx).reverse();
-    const edited = toUndo.filter((s) => s.state === "checksum_mismatch").map((s) => s.tag);
-    if (edited.length > 0) {
-      throw new ExecutorError("checksum_mismatch", `Cannot roll back ${edited.join(", ")}: the file was edited since it ran, so its rollback may not match what the database holds.`, { tags: edited });
-    }
-    return toUndo.map((s) => {
-      const migration = catalog.byTag(s.tag)!;
-      if (!migration.down) throw new ExecutorError("missing_down", `${s.tag} has no rollback file (${s.tag}.down.sql).`, { tag: s.tag });
-      return { migration, script: migration.down };
-    });
-  });
+  return run(params, "down", async (_session, status) => selectForRollback(params.catalog, status, params.to));
 }
 
-interface Unit {
-  migration: Migration;
-  script: SqlScript;
-}
 
 interface Session {
   sql: postgres.Sql;

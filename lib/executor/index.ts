@@ -1,2 +1,3 @@
 export * from "./executor";
 export * from "./errors";
+export * from "./selection";
