@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Catalog } from "../../lib/catalog";
+import { applyMigrations, readStatus } from "../../lib/executor";
+import { snapshotSchema } from "../../lib/plan/schema-snapshot";
+import { freshDatabase, type TestDatabase } from "../support/databases";
+import { drizzleRows, failure, fixtureCatalog, historyRows, positionOf, recorder, removeFixtureFolders, statements, tableExists } from "./support";
+
+const BASE = { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY, active boolean NOT NULL DEFAULT true)") };
+
+/** Three statements; the third fails, with an error cursor two lines into it. */
+const MISSING_TABLE = statements(
+  "CREATE TABLE referrals (\n  id int PRIMARY KEY,\n  patient_id int NOT NULL REFERENCES patients\n)",
+  "CREATE INDEX referrals_patient_idx ON referrals (patient_id)",
+  "INSERT INTO referrals (id, patient_id)\n  SELECT id, id\n    FROM patients_archive",
+);
+
+/** Three statements; the third fails at run time, where PostgreSQL gives no cursor. */
+const CHECK_VIOLATION = statements(
+  "CREATE TABLE scores (patient_id int PRIMARY KEY REFERENCES patients, risk int NOT NULL CHECK (risk BETWEEN 0 AND 100))",
+  "ALTER TABLE patients ADD COLUMN risk int",
+  "INSERT INTO scores (patient_id, risk) SELECT id, 150 FROM patients",
+);
+
+describe.each([
+  { name: "an error with a cursor (unknown relation)", up: MISSING_TABLE, at: "patients_archive", message: 'relation "patients_archive" does not exist', sqlstate: "42P01" },
+  { name: "a run-time error without a cursor (check violation)", up: CHECK_VIOLATION, at: "INSERT INTO scores", message: 'violates check constraint "scores_risk_check"', sqlstate: "23514" },
+])("a transactional migration whose third statement fails: $name", ({ up, at, message, sqlstate }) => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_atomic" });
+    catalog = await fixtureCatalog([BASE, { tag: "0001_breaks", up }]);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_patients" });
+    await db.sql`insert into patients (id) values (1), (2)`;
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("leaves the catalog exactly as before, records nothing, and points at the failing line and column", async () => {
+    const before = await snapshotSchema(db.sql);
+    const ledgerBefore = await drizzleRows(db.sql);
+    const { onEvent, events } = recorder();
+
+    const error = await failure(applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent }));
+
+    expect(error.code).toBe("sql_error");
+    const where = positionOf(up, at);
+    expect(error.details).toMatchObject({ tag: "0001_breaks", statement: 3, line: where.line, column: where.column, sqlstate });
+    expect(error.details.file).toMatch(/0001_breaks\.sql$/);
+    expect(error.message).toContain(`0001_breaks.sql:${where.line}:${where.column}: `);
+    expect(error.message).toContain(message);
+    expect(error.details.leftBehind).toMatch(/not recorded as applied and the target is as it was before it/);
+
+    expect(await snapshotSchema(db.sql)).toEqual(before);
+    expect(await tableExists(db.sql, "public.referrals")).toBe(false);
+    expect(await tableExists(db.sql, "public.scores")).toBe(false);
+    expect(await drizzleRows(db.sql)).toEqual(ledgerBefore);
+    expect((await historyRows(db.sql)).map((h) => h.tag)).toEqual(["0000_patients"]);
+    expect((await readStatus(db.url, catalog)).pending).toEqual(["0001_breaks"]);
+
+    // The run log says so too: two statements ran, then the run failed, and no migration finished.
+    expect(events.map((e) => e.type)).toEqual(["run_started", "migration_started", "statement_finished", "statement_finished", "run_failed"]);
+    expect(events.at(-1)).toMatchObject({ type: "run_failed", error: { code: "sql_error", statement: 3 } });
+  });
+});

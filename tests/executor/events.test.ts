@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Catalog } from "../../lib/catalog";
+import { applyMigrations, rollbackMigrations } from "../../lib/executor";
+import { freshDatabase, type TestDatabase } from "../support/databases";
+import { fixtureCatalog, recorder, removeFixtureFolders, statements } from "./support";
+
+describe("the run log of an apply", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_events" });
+    catalog = await fixtureCatalog([
+      {
+        tag: "0000_patients",
+        up: statements("CREATE TABLE patients (id int PRIMARY KEY, name text)", "SELECT pg_sleep(0.2)", "INSERT INTO patients VALUES (1, 'Ana')"),
+        down: "DROP TABLE patients;\n",
+      },
+      {
+        tag: "0001_patient_name_idx",
+        up: statements('CREATE INDEX CONCURRENTLY IF NOT EXISTS "patients_name_idx" ON "patients" ("name")'),
+        down: 'DROP INDEX CONCURRENTLY IF EXISTS "patients_name_idx";\n',
+      },
+    ]);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("reports each migration and each statement (n of m, with durations) in order", async () => {
+    const { onEvent, events } = recorder();
+    const result = await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", runId: "run-events", onEvent });
+
+    expect(events.map((e) => e.type)).toEqual([
+      "run_started",
+      "migration_started",
+      "statement_finished",
+      "statement_finished",
+      "statement_finished",
+      "migration_finished",
+      "migration_started",
+      "statement_finished",
+      "migration_finished",
+      "run_finished",
+    ]);
+    expect(events[0]).toMatchObject({ type: "run_started", runId: "run-events", direction: "up", migrations: ["0000_patients", "0001_patient_name_idx"], statements: 4 });
+    expect(events.filter((e) => e.type === "migration_started")).toMatchObject([
+      { tag: "0000_patients", n: 1, of: 2, transactional: true },
+      { tag: "0001_patient_name_idx", n: 2, of: 2, transactional: false },
+    ]);
+    const steps = events.flatMap((e) => (e.type === "statement_finished" ? [e] : []));
+    expect(steps.map((s) => [s.tag, s.statement, s.of, s.done, s.total])).toEqual([
+      ["0000_patients", 1, 3, 1, 4],
+      ["0000_patients", 2, 3, 2, 4],
+      ["0000_patients", 3, 3, 3, 4],
+      ["0001_patient_name_idx", 1, 1, 4, 4],
+    ]);
+    expect(steps[0]!.summary).toMatch(/CREATE TABLE .*patients/);
+    expect(steps[3]!.summary).toMatch(/CREATE INDEX CONCURRENTLY IF NOT EXISTS patients_name_idx/);
+
+    // Durations are measured, not made up: the sleeping statement shows its 200 ms, and they add up.
+    expect(steps[1]!.durationMs).toBeGreaterThanOrEqual(195);
+    expect(steps.every((s) => Number.isInteger(s.durationMs) && s.durationMs >= 0)).toBe(true);
+    const finished = events.flatMap((e) => (e.type === "migration_finished" ? [e] : []));
+    expect(finished.map((f) => f.tag)).toEqual(["0000_patients", "0001_patient_name_idx"]);
+    const firstMigrationMs = finished[0]!.durationMs;
+    expect(firstMigrationMs).toBeGreaterThanOrEqual(steps.slice(0, 3).reduce((n, s) => n + s.durationMs, 0) - 3);
+    expect(events.at(-1)).toMatchObject({ type: "run_finished", runId: "run-events", durationMs: result.durationMs });
+    expect(result.durationMs).toBeGreaterThanOrEqual(firstMigrationMs);
+
+    const times = events.map((e) => e.at.getTime());
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it("reports a rollback the same way, newest migration first", async () => {
+    const { onEvent, events } = recorder();
+    await rollbackMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: null, onEvent });
+    expect(events[0]).toMatchObject({ type: "run_started", direction: "down", migrations: ["0001_patient_name_idx", "0000_patients"], statements: 2 });
+    expect(events.flatMap((e) => (e.type === "migration_finished" ? [e.tag] : []))).toEqual(["0001_patient_name_idx", "0000_patients"]);
+    expect(events.at(-1)?.type).toBe("run_finished");
+  });
+});
