@@ -179,6 +179,8 @@ function applicationName(name: string): string {
 function connect(url: string, application: string): postgres.Sql {
   return postgres(url, {
     max: 1,
+    // No round trip for array types at connect: nothing here reads arrays of custom types.
+    fetch_types: false,
     onnotice: () => {},
     connect_timeout: 10,
     idle_timeout: 0,

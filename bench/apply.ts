@@ -1,0 +1,188 @@
+/**
+ * `npm run bench:apply`: the executor against psql on the same work. Both apply the whole db/migrations
+ * history to an empty database on a local embedded PostgreSQL: transactional files in one transaction
+ * each, the CONCURRENTLY file statement by statement in autocommit, the same ledger rows, the same apply
+ * lock. Rounds alternate which goes first; the medians and their ratio are printed. Target: ≤ 1.15.
+ *
+ * Environment: BENCH_ROUNDS (default 9), BENCH_PG_PORT (54350), PSQL (/usr/bin/psql).
+ * Parsing the files (lib/catalog) happens once, before timing: it is plan-time work, not apply work.
+ */
+import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import postgres from "postgres";
+import { loadCatalog, type Catalog, type Migration, type Statement } from "../lib/catalog";
+import { startLocalPostgres } from "../lib/embedded/postgres-server";
+import { applyMigrations, type RunEvent } from "../lib/executor";
+import { ENSURE_LEDGER_SQL } from "../lib/ledger";
+import { schemaFingerprint, snapshotSchema } from "../lib/plan/schema-snapshot";
+
+const ROOT = path.resolve(__dirname, "..");
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const PORT = Number(process.env.BENCH_PG_PORT ?? 54350);
+const PSQL = process.env.PSQL ?? "/usr/bin/psql";
+const TARGET_RATIO = 1.15;
+/** The executor's apply lock, taken by the psql script too so both do the same work. */
+const APPLY_LOCK = "736120, 1";
+
+const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+/** What the executor sends, as one psql script: same statements, same transaction boundaries, same ledger rows. */
+function psqlScript(catalog: Catalog): string {
+  const out = [`\\set ON_ERROR_STOP on`, `SELECT pg_try_advisory_lock(${APPLY_LOCK});`, `SET lock_timeout = 2000;`];
+  out.push(...ENSURE_LEDGER_SQL.map((s) => `${s};`));
+  for (const m of catalog.migrations) {
+    const parts = batches(m.statements);
+    parts.forEach((part, i) => {
+      const ledger = i === parts.length - 1 ? ledgerInserts(m) : [];
+      if (part.transactional) out.push("BEGIN;", ...part.statements.map((s) => `${s.sql};`), ...ledger, "COMMIT;");
+      else out.push(`${part.statements[0]!.sql};`, ...(ledger.length ? ["BEGIN;", ...ledger, "COMMIT;"] : []));
+    });
+  }
+  return out.join("\n") + "\n";
+}
+
+function batches(statements: Statement[]): { transactional: boolean; statements: Statement[] }[] {
+  const out: { transactional: boolean; statements: Statement[] }[] = [];
+  for (const s of statements) {
+    const last = out.at(-1);
+    if (s.analysis.transactional && last?.transactional) last.statements.push(s);
+    else out.push({ transactional: s.analysis.transactional, statements: [s] });
+  }
+  return out;
+}
+
+function ledgerInserts(m: Migration): string[] {
+  return [
+    `INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES (${literal(m.checksum)}, ${m.when});`,
+    `INSERT INTO migration_console.history (tag, hash, created_at, direction, run_id, actor, started_at, duration_ms) VALUES (${literal(m.tag)}, ${literal(m.checksum)}, ${m.when}, 'up', 'bench', 'bench', now(), 0);`,
+  ];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+interface Breakdown {
+  /** Connect, lock, session settings, ledger tables, status read: until run_started. */
+  setup: number;
+  /** Sum of statement_finished durations: the migration SQL itself. */
+  statements: number;
+  /** Everything else: transactions, ledger rows, index checks, the final status read, disconnect. */
+  rest: number;
+}
+
+async function main(): Promise<void> {
+  const server = await startLocalPostgres({ dataDir: path.join(ROOT, ".data/bench"), port: PORT, log: (l) => console.log(l) });
+  const admin = postgres(server.url(), { max: 1, onnotice: () => {} });
+  const catalog = await loadCatalog(path.join(ROOT, "db/migrations"));
+  const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mc-bench-")), "apply.sql");
+  fs.writeFileSync(script, psqlScript(catalog));
+  const url = new URL(server.url());
+
+  const withDatabase = async <T>(work: (name: string) => Promise<T>): Promise<T> => {
+    const name = `bench_${randomUUID().slice(0, 8)}`;
+    await admin.unsafe(`CREATE DATABASE "${name}"`);
+    try {
+      return await work(name);
+    } finally {
+      await admin.unsafe(`DROP DATABASE "${name}" WITH (FORCE)`);
+    }
+  };
+
+  const viaExecutor = (name: string) => async (): Promise<{ ms: number; breakdown: Breakdown }> => {
+    const events: (RunEvent & { at: Date })[] = [];
+    const t0 = performance.now();
+    let setupAt = 0;
+    await applyMigrations({
+      url: server.url(name),
+      catalog,
+      actor: "bench",
+      onEvent: (e) => {
+        if (e.type === "run_started") setupAt = performance.now();
+        events.push(e);
+      },
+    });
+    const total = performance.now() - t0;
+    const statements = events.reduce((n, e) => n + (e.type === "statement_finished" ? e.durationMs : 0), 0);
+    return { ms: total, breakdown: { setup: setupAt - t0, statements, rest: total - (setupAt - t0) - statements } };
+  };
+
+  const viaPsql = (name: string) => async (): Promise<{ ms: number }> => {
+    const t0 = performance.now();
+    const res = spawnSync(PSQL, ["-X", "-q", "-h", url.hostname, "-p", url.port, "-U", decodeURIComponent(url.username), "-d", name, "-f", script], {
+      env: { ...process.env, PGPASSWORD: decodeURIComponent(url.password), PGAPPNAME: "bench psql" },
+      encoding: "utf8",
+    });
+    const elapsed = performance.now() - t0;
+    if (res.status !== 0) throw new Error(`psql failed (exit ${res.status}): ${res.stderr || res.error?.message}`);
+    return { ms: elapsed };
+  };
+
+  try {
+    const [{ version } = { version: "?" }] = await admin<{ version: string }[]>`select current_setting('server_version') as version`;
+    const statementCount = catalog.migrations.reduce((n, m) => n + m.statements.length, 0);
+    console.log(`bench:apply: PostgreSQL ${version} on port ${PORT}; ${catalog.migrations.length} migrations, ${statementCount} statements; ${ROUNDS} rounds + 1 warm-up`);
+
+    // Warm-up, and proof that both do the same work: identical schemas and ledgers afterwards.
+    const fingerprints: string[] = [];
+    for (const how of [viaExecutor, viaPsql]) {
+      fingerprints.push(
+        await withDatabase(async (name) => {
+          await how(name)();
+          const sql = postgres(server.url(name), { max: 1, onnotice: () => {} });
+          try {
+            const ledger = await sql`select hash, created_at from drizzle.__drizzle_migrations order by id`;
+            return `${schemaFingerprint(await snapshotSchema(sql))}/${JSON.stringify(ledger)}`;
+          } finally {
+            await sql.end();
+          }
+        }),
+      );
+    }
+    if (fingerprints[0] !== fingerprints[1]) throw new Error("executor and psql left different schemas or ledgers: the comparison is not fair");
+
+    const executorMs: number[] = [];
+    const psqlMs: number[] = [];
+    const breakdowns: Breakdown[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const runExecutor = () => withDatabase(async (name) => {
+        const r = await viaExecutor(name)();
+        executorMs.push(r.ms);
+        breakdowns.push(r.breakdown);
+      });
+      const runPsql = () => withDatabase(async (name) => psqlMs.push((await viaPsql(name)()).ms));
+      if (round % 2 === 0) {
+        await runExecutor();
+        await runPsql();
+      } else {
+        await runPsql();
+        await runExecutor();
+      }
+    }
+
+    const e = median(executorMs);
+    const p = median(psqlMs);
+    const ratio = e / p;
+    console.log(`executor  median ${ms(e)}  (min ${ms(Math.min(...executorMs))}, max ${ms(Math.max(...executorMs))})`);
+    console.log(`psql      median ${ms(p)}  (min ${ms(Math.min(...psqlMs))}, max ${ms(Math.max(...psqlMs))})`);
+    console.log(
+      `executor time, medians: setup ${ms(median(breakdowns.map((b) => b.setup)))}, statements ${ms(median(breakdowns.map((b) => b.statements)))}, the rest ${ms(median(breakdowns.map((b) => b.rest)))}`,
+    );
+    console.log(`ratio executor/psql ${ratio.toFixed(3)} (target ≤ ${TARGET_RATIO}): ${ratio <= TARGET_RATIO ? "within target" : "ABOVE TARGET"}`);
+  } finally {
+    await admin.end();
+    fs.rmSync(path.dirname(script), { recursive: true, force: true });
+    if (!server.reused) await server.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
