@@ -245,7 +245,8 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
 
   let done = progress.done;
   const builtIndexes: string[] = [];
-  const committed: string[] = [];
+  /** Committed statements a failure cannot take back (this migration's index builds are dropped instead). */
+  const kept: string[] = [];
   try {
     for (const [p, part] of parts.entries()) {
       const isLast = p === parts.length - 1;
@@ -261,12 +262,12 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
           });
           done = local;
         });
-        committed.push(...part.statements.map((s) => s.analysis.summary));
+        kept.push(...part.statements.map((s) => s.analysis.summary));
       } else {
         const statement = part.statements[0]!;
         const built = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total });
         if (built) builtIndexes.push(built);
-        committed.push(statement.analysis.summary);
+        else kept.push(statement.analysis.summary);
         done += 1;
         if (isLast) await session.sql.begin((tx) => record(tx));
       }
@@ -274,11 +275,11 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   } catch (e) {
     if (!(e instanceof ExecutorError)) throw e;
     await undoBuiltIndexes(session, migration.tag, builtIndexes);
-    const nonTransactionalLeft = parts.length > 1 && committed.length > 0 && builtIndexes.length === 0;
+    const dropped = builtIndexes.length ? ` (indexes it had built were dropped: ${builtIndexes.join(", ")})` : "";
     e.details.tag ??= migration.tag;
-    e.details.leftBehind = nonTransactionalLeft
-      ? `${migration.tag} is not recorded as applied, but these statements had committed before the failure: ${committed.join("; ")}.`
-      : `${migration.tag} is not recorded as applied and the target is as it was before it${builtIndexes.length ? ` (indexes it had built were dropped: ${builtIndexes.join(", ")})` : ""}.`;
+    e.details.leftBehind = kept.length
+      ? `${migration.tag} is not recorded as applied, but these statements had committed before the failure and were not undone: ${kept.join("; ")}${dropped}.`
+      : `${migration.tag} is not recorded as applied and the target is as it was before it${dropped}.`;
     throw e;
   }
   await session.emit({ type: "migration_finished", tag: migration.tag, durationMs: Math.round(performance.now() - started) });

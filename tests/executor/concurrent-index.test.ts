@@ -104,3 +104,41 @@ describe("an invalid index left by an earlier failed build", () => {
     await expect(db.sql`insert into people (id, email) values (4, 'bruno@example.com')`).rejects.toThrow(/duplicate key/);
   });
 });
+
+describe("an index swap that fails after the old index was dropped", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_cic_swap" });
+    catalog = await fixtureCatalog([
+      MIGRATIONS[0]!,
+      {
+        tag: "0001_swap_email_index",
+        up: statements(
+          'CREATE INDEX CONCURRENTLY IF NOT EXISTS "people_lower_email_idx" ON "people" USING btree (lower("email"))',
+          'DROP INDEX CONCURRENTLY IF EXISTS "people_id_email_idx"',
+          'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "people_email_key" ON "people" USING btree ("email")',
+        ),
+      },
+    ]);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_people" });
+    await seedDuplicates(db);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("says what it could not take back instead of claiming the target is unchanged", async () => {
+    const error = await failure(applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" }));
+    expect(error).toMatchObject({ code: "sql_error", details: { tag: "0001_swap_email_index", statement: 3 } });
+
+    expect(await indexIsValid(db.sql, "people_lower_email_idx")).toBeNull();
+    expect(await indexIsValid(db.sql, "people_id_email_idx")).toBeNull();
+    expect(await invalidIndexes(db.sql)).toEqual([]);
+    expect(error.details.leftBehind).not.toMatch(/as it was before/);
+    expect(error.details.leftBehind).toMatch(/not recorded as applied/);
+    expect(error.details.leftBehind).toMatch(/DROP INDEX CONCURRENTLY.*people_id_email_idx/);
+  });
+});
