@@ -13,4 +13,6 @@ export async function register() {
   } finally {
     await store.close();
   }
+  const { startInProcessWorker } = await import("./lib/server/jobs");
+  await startInProcessWorker();
 }

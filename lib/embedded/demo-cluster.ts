@@ -48,6 +48,8 @@ export async function startDemoCluster(options: {
   const env: Record<string, string> = {
     CONSOLE_DATABASE_URL: server.url(STORE_DATABASE),
     CONSOLE_DEMO: "1",
+    // Rehearsals create throw-away databases on the same embedded server.
+    SHADOW_DATABASE_URL: server.url("postgres"),
     NEXTAUTH_SECRET: persistentSecret(path.join(options.dataDir, "auth-secret")),
   };
   for (const e of options.registry.environments) env[e.urlEnv] = server.url(targetDatabaseName(e.name));

@@ -25,7 +25,9 @@ export interface SchemaDiff {
 
 const SECTIONS = Object.keys(SNAPSHOT_KEYS) as SnapshotSection[];
 
-export function diffSnapshots(before: SchemaSnapshot, after: SchemaSnapshot): SchemaDiff {
+/** `ignoreFields`: e.g. ["owner"] when the two databases belong to different roles by design. */
+export function diffSnapshots(before: SchemaSnapshot, after: SchemaSnapshot, options: { ignoreFields?: string[] } = {}): SchemaDiff {
+  const ignored = new Set(options.ignoreFields ?? []);
   const changes: SchemaChange[] = [];
   for (const section of SECTIONS) {
     const index = (entries: SchemaSnapshot[SnapshotSection]) =>
@@ -36,7 +38,7 @@ export function diffSnapshots(before: SchemaSnapshot, after: SchemaSnapshot): Sc
       const next = a.get(key);
       if (!next) changes.push({ section, change: "removed", key, fields: [], before: entry, after: null });
       else {
-        const fields = Object.keys({ ...entry, ...next }).filter((f) => JSON.stringify(entry[f]) !== JSON.stringify(next[f]));
+        const fields = Object.keys({ ...entry, ...next }).filter((f) => !ignored.has(f) && JSON.stringify(entry[f]) !== JSON.stringify(next[f]));
         if (fields.length > 0) changes.push({ section, change: "changed", key, fields, before: entry, after: next });
       }
     }

@@ -1,0 +1,141 @@
+import { notFound } from "next/navigation";
+import { DeploymentActions } from "@/components/deployments/deployment-actions";
+import { FindingsTable } from "@/components/deployments/findings-table";
+import { PlanMigrations } from "@/components/deployments/plan-migrations";
+import { RunLog } from "@/components/deployments/run-log";
+import { SchemaDiffView } from "@/components/deployments/schema-diff-view";
+import { DeploymentStateBadge } from "@/components/deployments/state-badge";
+import { Badge } from "@/components/ui/badge";
+import { Card } from "@/components/ui/card";
+import { PageHeader } from "@/components/ui/page-header";
+import { deploymentView } from "@/lib/deployments/service";
+import { AppError } from "@/lib/errors";
+import { deploymentDeps } from "@/lib/server/runtime";
+import { pageActor } from "@/lib/server/session";
+import {
+  applyDeploymentAction,
+  approveDeploymentAction,
+  cancelDeploymentAction,
+  rejectDeploymentAction,
+  replanDeploymentAction,
+  rollbackDeploymentAction,
+  signoffDeploymentAction,
+} from "../actions";
+
+export const metadata = { title: "Deployment" };
+
+const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
+
+export default async function DeploymentPage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const { actor } = await pageActor();
+  let view;
+  try {
+    view = await deploymentView(deploymentDeps(), actor, id);
+  } catch (e) {
+    if (e instanceof AppError && e.code === "not_found") notFound();
+    throw e;
+  }
+  const { deployment, environment, progress } = view;
+  const plan = deployment.plan;
+
+  return (
+    <>
+      <PageHeader
+        title={`Deployment #${deployment.number}: ${environment.label}`}
+        description={
+          <>
+            {deployment.kind === "rollback" ? "Roll back" : "Apply"} {plan.from ?? "an empty database"} → {plan.to ?? "empty"} · opened by {view.author.name} on{" "}
+            {dateTime.format(deployment.createdAt)} · plan <code className="text-xs">{deployment.planHash.slice(0, 12)}</code>
+          </>
+        }
+        actions={<DeploymentStateBadge state={deployment.state} verification={deployment.verification} />}
+      />
+      <div className="space-y-6">
+        <Card title="Review and run">
+          <div className="mb-4 grid gap-2 text-sm md:grid-cols-2" aria-label="Approvals">
+            <div>
+              <span className="font-medium">Release-manager approvals:</span> {progress.releaseApprovals.have} of {progress.releaseApprovals.need}
+              {progress.releaseApprovals.by.length > 0 && ` (${progress.releaseApprovals.by.join(", ")})`}
+            </div>
+            <div>
+              <span className="font-medium">Compliance sign-off:</span>{" "}
+              {progress.compliance.required ? (progress.compliance.given ? `given (${progress.compliance.by.join(", ")})` : "required, not given") : "not required"}
+            </div>
+            {progress.waitingOn.length > 0 && ["awaiting_approval", "approved"].includes(deployment.state) && (
+              <div className="md:col-span-2 text-amber-800" data-testid="waiting-on">
+                Waiting for {progress.waitingOn.join(" and ")}.
+              </div>
+            )}
+            {deployment.rejectReason && <div className="md:col-span-2 text-red-800">Rejected: {deployment.rejectReason}</div>}
+          </div>
+          <DeploymentActions
+            id={deployment.id}
+            decisions={view.decisions}
+            calls={{
+              approve: approveDeploymentAction,
+              signoff: signoffDeploymentAction,
+              reject: (input) => rejectDeploymentAction({ id: input.id, reason: input.reason ?? "" }),
+              apply: applyDeploymentAction,
+              cancel: cancelDeploymentAction,
+              replan: replanDeploymentAction,
+              rollback: rollbackDeploymentAction,
+            }}
+          />
+          {view.approvals.length > 0 && (
+            <ul className="mt-4 space-y-1 text-xs text-slate-600" aria-label="Approval history">
+              {view.approvals.map((a) => (
+                <li key={a.id}>
+                  {a.kind === "release_approval" ? "Approved" : "Signed off"} by {a.userName} on {dateTime.format(a.createdAt)} for plan{" "}
+                  <code>{a.planHash.slice(0, 12)}</code> {a.current ? "" : <Badge tone="neutral">void: the plan changed</Badge>}
+                  {a.comment && `: “${a.comment}”`}
+                </li>
+              ))}
+            </ul>
+          )}
+        </Card>
+
+        {["queued", "running", "succeeded", "failed"].includes(deployment.state) && (
+          <Card title="Run log">
+            <RunLog deploymentId={deployment.id} initialState={deployment.state} />
+          </Card>
+        )}
+
+        {plan.blockers.length > 0 && (
+          <Card title="Blocked">
+            <ul role="alert" className="list-disc space-y-1 pl-5 text-sm text-red-800">
+              {plan.blockers.map((b) => (
+                <li key={b}>{b}</li>
+              ))}
+            </ul>
+          </Card>
+        )}
+
+        {plan.drift.drifted && (
+          <Card title="Schema drift">
+            <p className="mb-3 text-sm text-amber-900">{plan.drift.explanation}</p>
+            {plan.drift.diff && <SchemaDiffView diff={plan.drift.diff} label="Drift between the migrations and the live schema" />}
+          </Card>
+        )}
+
+        <Card title={`Findings (${plan.findings.length})`}>
+          <FindingsTable findings={plan.findings} />
+        </Card>
+
+        <Card title="Rehearsal">
+          <p className="text-sm text-slate-700">
+            {plan.rehearsal.ok
+              ? `Rehearsed on a throw-away database holding ${environment.label}'s schema in ${plan.rehearsal.durationMs} ms (timings below are on empty tables: they show lock order and cost of DDL, not of rewriting data).`
+              : `The rehearsal failed: ${plan.rehearsal.error}`}
+          </p>
+        </Card>
+
+        <Card title={`Migrations (${plan.migrations.length})`}>
+          <PlanMigrations migrations={plan.migrations} />
+        </Card>
+
+        <Card title="Schema diff">{plan.schemaDiff ? <SchemaDiffView diff={plan.schemaDiff} label="Schema diff" /> : <p className="text-sm text-slate-600">Not available.</p>}</Card>
+      </div>
+    </>
+  );
+}

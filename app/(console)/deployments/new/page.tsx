@@ -1,0 +1,31 @@
+import { NewDeploymentForm } from "@/components/deployments/new-deployment-form";
+import { Forbidden } from "@/components/ui/forbidden";
+import { PageHeader } from "@/components/ui/page-header";
+import { migrationCatalog, runtime } from "@/lib/server/runtime";
+import { pageActor } from "@/lib/server/session";
+import { environmentStatus } from "@/lib/targets/environment-status";
+import { createDeploymentAction } from "../actions";
+
+export const metadata = { title: "New deployment" };
+
+export default async function NewDeploymentPage() {
+  const { forbidden } = await pageActor(["engineer", "release_manager"]);
+  if (forbidden) return <Forbidden message={forbidden.message} />;
+  const catalog = await migrationCatalog();
+  const statuses = await Promise.all(runtime().config.registry.environments.map((e) => environmentStatus(e, catalog)));
+  return (
+    <>
+      <PageHeader title="New deployment" description="Move one environment to a target migration. The plan is computed now and reviewed before anything runs." />
+      <NewDeploymentForm
+        environments={statuses.map((s) => ({
+          name: s.environment.name,
+          label: s.environment.label,
+          current: s.ok ? s.status.current : null,
+          pending: s.ok ? s.status.pending.length : 0,
+        }))}
+        tags={catalog.migrations.map((m) => m.tag)}
+        create={createDeploymentAction}
+      />
+    </>
+  );
+}

@@ -1,0 +1,68 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState, useTransition } from "react";
+import type { ErrorPayload, Result } from "@/lib/errors";
+
+interface Props {
+  environments: { name: string; label: string; current: string | null; pending: number }[];
+  tags: string[];
+  create: (input: { environment: string; kind: "apply"; to?: string }) => Promise<Result<{ id: string }>>;
+}
+
+const field = "mt-1 w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm";
+
+export function NewDeploymentForm({ environments, tags, create }: Props) {
+  const router = useRouter();
+  const [pending, startTransition] = useTransition();
+  const [error, setError] = useState<ErrorPayload | null>(null);
+
+  return (
+    <form
+      aria-label="New deployment"
+      className="max-w-xl space-y-4"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const data = new FormData(e.currentTarget);
+        startTransition(async () => {
+          const result = await create({ environment: String(data.get("environment")), kind: "apply", to: String(data.get("to") ?? "") });
+          if (result.ok) router.push(`/deployments/${result.data.id}`);
+          else setError(result.error);
+        });
+      }}
+    >
+      <label className="block text-sm font-medium text-slate-700">
+        Environment
+        <select name="environment" className={field} defaultValue={environments.find((e) => e.pending > 0)?.name}>
+          {environments.map((e) => (
+            <option key={e.name} value={e.name}>
+              {e.label} (at {e.current ?? "nothing"}, {e.pending} pending)
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="block text-sm font-medium text-slate-700">
+        Target migration
+        <select name="to" className={field} defaultValue="">
+          <option value="">The latest ({tags.at(-1)})</option>
+          {tags.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+      </label>
+      <p className="text-xs text-slate-600">
+        The console plans it now: lint of every statement, a rehearsal on a throw-away copy of the target&apos;s schema, and the schema diff. Approvals are bound to that plan.
+      </p>
+      <button type="submit" disabled={pending} className="rounded-md bg-slate-900 px-4 py-2 text-sm font-medium text-white disabled:opacity-50">
+        {pending ? "Planning…" : "Plan deployment"}
+      </button>
+      {error && (
+        <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
+          {error.message}
+        </p>
+      )}
+    </form>
+  );
+}

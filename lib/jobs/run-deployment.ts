@@ -1,0 +1,89 @@
+/**
+ * The worker's side of a deployment: runs in a job, never in an HTTP request. Re-checks the plan
+ * against the live target, snapshots the schema, runs the executor with a live event log, records
+ * the outcome with its audit event, then verifies the environment.
+ */
+import postgres from "postgres";
+import { eq } from "drizzle-orm";
+import { appendAuditEvent } from "../audit/log";
+import { AppError } from "../errors";
+import { applyMigrations, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
+import { assertPlanCurrent } from "../deployments/service";
+import { targetUrl, type DeploymentDeps } from "../deployments/context";
+import { snapshotSchema } from "../plan/schema-snapshot";
+import { deployments, environments, runEvents, runs, users } from "../store/schema";
+
+const WORKER_ACTOR = { id: null, email: "worker" };
+
+export interface AfterApply {
+  (deploymentId: string, environment: string): Promise<void>;
+}
+
+export async function runDeployment(deps: DeploymentDeps, deploymentId: string, worker: string, afterApply?: AfterApply): Promise<void> {
+  const db = deps.store.db;
+  // Claim: only a queued deployment starts, once.
+  const claimed = await db.transaction(async (tx) => {
+    const [d] = await tx.select().from(deployments).where(eq(deployments.id, deploymentId)).for("update");
+    if (!d || d.state !== "queued") return null;
+    await tx.update(deployments).set({ state: "running", updatedAt: new Date() }).where(eq(deployments.id, deploymentId));
+    const [run] = await tx.insert(runs).values({ deploymentId, state: "running", worker }).returning();
+    await appendAuditEvent(tx, WORKER_ACTOR, { action: "deployment.started", subjectType: "deployment", subjectId: deploymentId, details: { number: d.number, runId: run!.id, worker } });
+    const [env] = await tx.select().from(environments).where(eq(environments.id, d.environmentId));
+    const [author] = await tx.select({ email: users.email }).from(users).where(eq(users.id, d.createdBy));
+    return { deployment: d, run: run!, environment: env!.name, author: author!.email };
+  });
+  if (!claimed) return;
+  const { deployment, run, environment } = claimed;
+
+  const record = async (event: RunEvent & { at: Date }) => {
+    const { type, at, ...payload } = event;
+    await db.insert(runEvents).values({ runId: run.id, at, type, payload });
+  };
+
+  try {
+    await assertPlanCurrent(deps, deployment, environment);
+    const env = deps.registry.byName(environment)!;
+    const url = targetUrl(env);
+    const schemaBefore = await snapshotOf(url);
+    await db.update(deployments).set({ schemaBefore }).where(eq(deployments.id, deploymentId));
+
+    const common = { url, catalog: await deps.catalog(), actor: `deployment #${deployment.number} (${claimed.author})`, runId: run.id, onEvent: record };
+    if (deployment.kind === "apply") await applyMigrations({ ...common, to: deployment.targetTag });
+    else await rollbackMigrations({ ...common, to: deployment.targetTag });
+
+    await db.transaction(async (tx) => {
+      await tx.update(deployments).set({ state: "succeeded", updatedAt: new Date() }).where(eq(deployments.id, deploymentId));
+      await tx.update(runs).set({ state: "succeeded", finishedAt: new Date() }).where(eq(runs.id, run.id));
+      await appendAuditEvent(tx, WORKER_ACTOR, {
+        action: deployment.kind === "apply" ? "deployment.applied" : "deployment.rolled_back",
+        subjectType: "deployment",
+        subjectId: deploymentId,
+        details: { number: deployment.number, runId: run.id, planHash: deployment.planHash, migrations: deployment.plan.migrations.map((m) => m.tag) },
+      });
+    });
+  } catch (e) {
+    const error =
+      e instanceof ExecutorError
+        ? e.toJSON()
+        : e instanceof AppError
+          ? { code: e.code, message: e.message }
+          : { code: "internal", message: (e as Error).message?.replace(/postgres(ql)?:\/\/\S+/g, "(url)") ?? String(e) };
+    if (!(e instanceof ExecutorError)) await record({ type: "run_failed", runId: run.id, error: error as never, at: new Date() });
+    await db.transaction(async (tx) => {
+      await tx.update(deployments).set({ state: "failed", updatedAt: new Date() }).where(eq(deployments.id, deploymentId));
+      await tx.update(runs).set({ state: "failed", finishedAt: new Date(), error }).where(eq(runs.id, run.id));
+      await appendAuditEvent(tx, WORKER_ACTOR, { action: "deployment.failed", subjectType: "deployment", subjectId: deploymentId, details: { number: deployment.number, runId: run.id, error } });
+    });
+    return;
+  }
+  if (afterApply) await afterApply(deploymentId, environment);
+}
+
+async function snapshotOf(url: string) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return await snapshotSchema(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

@@ -1,0 +1,35 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import type { RunLog } from "@/lib/deployments/service";
+import type { Result } from "@/lib/errors";
+
+/** Query keys for deployments, in one place so invalidation hits exactly what depends on a change. */
+export const deploymentKeys = {
+  all: ["deployments"] as const,
+  log: (id: string) => ["deployments", id, "log"] as const,
+};
+
+/** JSON-serialised RunLog (dates arrive as strings). */
+export type RunLogData = Omit<RunLog, "events" | "run"> & {
+  run: (Omit<NonNullable<RunLog["run"]>, "startedAt" | "finishedAt"> & { startedAt: string; finishedAt: string | null }) | null;
+  events: (Omit<RunLog["events"][number], "at"> & { at: string })[];
+};
+
+const LIVE_STATES = new Set(["queued", "running"]);
+
+async function fetchRunLog(id: string): Promise<RunLogData> {
+  const res = await fetch(`/api/deployments/${id}/log`, { cache: "no-store" });
+  const body = (await res.json()) as Result<RunLogData>;
+  if (!body.ok) throw new Error(body.error.message);
+  return body.data;
+}
+
+/** Polls about every second while the deployment is queued or running; stops in any other state. */
+export function useRunLogQuery(id: string, initialState: string) {
+  return useQuery({
+    queryKey: deploymentKeys.log(id),
+    queryFn: () => fetchRunLog(id),
+    refetchInterval: (query) => (LIVE_STATES.has(query.state.data?.state ?? initialState) ? 1000 : false),
+  });
+}

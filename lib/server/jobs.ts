@@ -1,0 +1,24 @@
+/**
+ * The Next.js server's job queue: one pg-boss client per process (kept on globalThis, which every
+ * server bundle shares), and the in-process worker unless CONSOLE_WORKER=off.
+ */
+import "server-only";
+import type PgBoss from "pg-boss";
+import { enqueueWith, startBoss, startDeploymentWorker } from "../jobs/queue";
+import { deploymentDeps, runtime } from "./runtime";
+
+const cache = globalThis as unknown as { __migrationConsoleBoss?: Promise<PgBoss> };
+
+export function jobQueue(): Promise<PgBoss> {
+  cache.__migrationConsoleBoss ??= startBoss(runtime().config.storeUrl);
+  return cache.__migrationConsoleBoss;
+}
+
+export async function enqueueDeployment(deploymentId: string): Promise<void> {
+  await enqueueWith(await jobQueue())(deploymentId);
+}
+
+export async function startInProcessWorker(): Promise<void> {
+  if (process.env.CONSOLE_WORKER === "off") return;
+  await startDeploymentWorker(await jobQueue(), deploymentDeps());
+}
