@@ -247,6 +247,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   const builtIndexes: string[] = [];
   /** Committed statements a failure cannot take back (this migration's index builds are dropped instead). */
   const kept: string[] = [];
+  const invalidLeft = new Set<string>();
   try {
     for (const [p, part] of parts.entries()) {
       const isLast = p === parts.length - 1;
@@ -265,7 +266,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         kept.push(...part.statements.map((s) => s.analysis.summary));
       } else {
         const statement = part.statements[0]!;
-        const built = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total });
+        const built = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft);
         if (built) builtIndexes.push(built);
         else kept.push(statement.analysis.summary);
         done += 1;
@@ -274,12 +275,17 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
     }
   } catch (e) {
     if (!(e instanceof ExecutorError)) throw e;
-    await undoBuiltIndexes(session, migration.tag, builtIndexes);
-    const dropped = builtIndexes.length ? ` (indexes it had built were dropped: ${builtIndexes.join(", ")})` : "";
+    const { dropped, remaining } = await undoBuiltIndexes(session, migration.tag, builtIndexes);
+    const left = [
+      kept.length ? `these statements had committed before the failure and were not undone: ${kept.join("; ")}` : null,
+      remaining.length ? `indexes it built could not be dropped: ${remaining.join(", ")}` : null,
+      invalidLeft.size ? `an invalid index remains (${[...invalidLeft].join(", ")}): what stopped the build also stopped its removal; the next apply drops it before rebuilding` : null,
+    ].filter(Boolean);
+    const droppedNote = dropped.length ? ` (indexes it had built were dropped: ${dropped.join(", ")})` : "";
     e.details.tag ??= migration.tag;
-    e.details.leftBehind = kept.length
-      ? `${migration.tag} is not recorded as applied, but these statements had committed before the failure and were not undone: ${kept.join("; ")}${dropped}.`
-      : `${migration.tag} is not recorded as applied and the target is as it was before it${dropped}.`;
+    e.details.leftBehind = left.length
+      ? `${migration.tag} is not recorded as applied, but ${left.join("; ")}${droppedNote}.`
+      : `${migration.tag} is not recorded as applied and the target is as it was before it${droppedNote}.`;
     throw e;
   }
   await session.emit({ type: "migration_finished", tag: migration.tag, durationMs: Math.round(performance.now() - started) });
@@ -364,29 +370,43 @@ async function dropIndex(sql: postgres.Sql, schema: string, name: string): Promi
  * earlier failed attempt is dropped first (IF NOT EXISTS would otherwise keep it forever), and the
  * new index must be valid afterwards. Returns the qualified name of an index this call built.
  */
-async function runAutocommit(session: Session, script: SqlScript, tag: string, statement: Statement, progress: { done: number; total: number }): Promise<string | null> {
+async function runAutocommit(
+  session: Session,
+  script: SqlScript,
+  tag: string,
+  statement: Statement,
+  progress: { done: number; total: number },
+  invalidLeft: Set<string>,
+): Promise<string | null> {
   const index = statement.analysis.concurrentIndex;
   const named = index?.name ? { schema: index.schema, name: index.name } : null;
   const qualified = named ? `${named.schema}.${named.name}` : null;
-  let existedValid = false;
-  if (named) {
-    const before = await indexState(session.sql, named.schema, named.name);
-    if (before.exists && !before.valid) {
-      await dropIndex(session.sql, named.schema, named.name);
-      await session.emit({ type: "invalid_index_dropped", tag, index: qualified!, reason: "an invalid index left by an earlier failed build; rebuilding it" });
-    }
-    existedValid = before.exists && before.valid;
-  }
+  let existedValid: boolean | null = null;
 
   await withLockRetries(session, tag, statement, async () => {
+    if (named) {
+      // Before every attempt, not once: a timed-out attempt can leave one too.
+      const before = await indexState(session.sql, named.schema, named.name);
+      existedValid ??= before.exists && before.valid;
+      if (before.exists && !before.valid) {
+        await onBehalfOf(session, script, tag, statement, () => dropIndex(session.sql, named.schema, named.name));
+        invalidLeft.delete(qualified!);
+        await session.emit({ type: "invalid_index_dropped", tag, index: qualified!, reason: "an invalid index left by an earlier failed build; rebuilding it" });
+      }
+    }
     try {
       await execute(session, session.sql, script, tag, statement, progress);
     } catch (e) {
       if (named) {
         const after = await indexState(session.sql, named.schema, named.name);
         if (after.exists && !after.valid) {
-          await dropIndex(session.sql, named.schema, named.name);
-          await session.emit({ type: "invalid_index_dropped", tag, index: qualified!, reason: "the build failed and left an invalid index, which would slow every write" });
+          try {
+            await dropIndex(session.sql, named.schema, named.name);
+            await session.emit({ type: "invalid_index_dropped", tag, index: qualified!, reason: "the build failed and left an invalid index, which would slow every write" });
+          } catch {
+            // What stopped the build (often a lock) can stop its removal too; the build's own error is the one to report.
+            invalidLeft.add(qualified!);
+          }
         }
       }
       throw e;
@@ -402,13 +422,34 @@ async function runAutocommit(session: Session, script: SqlScript, tag: string, s
   return existedValid ? null : qualified;
 }
 
+/** Catalog work done on a statement's behalf, failing as the statement would (a lock timeout names its blocker and is retried). */
+async function onBehalfOf(session: Session, script: SqlScript, tag: string, statement: Statement, work: () => Promise<void>): Promise<void> {
+  const stopWatching = watchBlockers(session);
+  try {
+    await work();
+  } catch (e) {
+    throw sqlFailure(e, script, tag, statement, stopWatching());
+  } finally {
+    stopWatching();
+  }
+}
+
 /** A failed non-transactional migration takes back the indexes it built, so the target is as before it. */
-async function undoBuiltIndexes(session: Session, tag: string, qualified: string[]): Promise<void> {
-  for (const q of qualified.reverse()) {
+async function undoBuiltIndexes(session: Session, tag: string, qualified: string[]): Promise<{ dropped: string[]; remaining: string[] }> {
+  const dropped: string[] = [];
+  const remaining: string[] = [];
+  for (const q of [...qualified].reverse()) {
     const [schema, name] = q.split(".") as [string, string];
-    await dropIndex(session.sql, schema, name);
+    try {
+      await dropIndex(session.sql, schema, name);
+    } catch {
+      remaining.push(q);
+      continue;
+    }
+    dropped.push(q);
     await session.emit({ type: "invalid_index_dropped", tag, index: q, reason: "built earlier in this failed migration; dropped so the target is as it was before it" });
   }
+  return { dropped, remaining };
 }
 
 /**

@@ -1,3 +1,4 @@
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Catalog } from "../../lib/catalog";
 import { applyMigrations, readStatus } from "../../lib/executor";
@@ -140,5 +141,61 @@ describe("an index swap that fails after the old index was dropped", () => {
     expect(error.details.leftBehind).not.toMatch(/as it was before/);
     expect(error.details.leftBehind).toMatch(/not recorded as applied/);
     expect(error.details.leftBehind).toMatch(/DROP INDEX CONCURRENTLY.*people_id_email_idx/);
+  });
+});
+
+describe("a CONCURRENTLY build held up by a writer's open transaction", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+  let writer: postgres.Sql;
+  let release = () => {};
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_cic_blocked" });
+    catalog = await fixtureCatalog(MIGRATIONS);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_people" });
+    writer = postgres(db.url, { max: 1, onnotice: () => {} });
+  });
+  afterAll(async () => {
+    release();
+    await writer?.end({ timeout: 1 });
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("fails with lock_timeout naming the writer, says the invalid index it could not drop remains, and the next run cleans up", async () => {
+    const released = new Promise<void>((r) => (release = r));
+    let holds!: (pid: number) => void;
+    const holding = new Promise<number>((r) => (holds = r));
+    const writing = writer.begin(async (tx) => {
+      const [{ pid } = { pid: 0 }] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      await tx.unsafe("insert into people (id, email) values (10, 'carla@example.com')");
+      holds(pid);
+      await released;
+    });
+    const writerPid = await holding;
+
+    const { onEvent, of } = recorder();
+    const error = await failure(
+      applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent, options: { lockTimeoutMs: 300, maxRetries: 1, retryBaseDelayMs: 50 } }),
+    );
+    expect(error.code).toBe("lock_timeout");
+    expect(error.details).toMatchObject({ tag: "0001_unique_email", statement: 1, line: 2, column: 1 });
+    expect(error.message).toContain(`pid ${writerPid}`);
+    expect(error.message).toContain("insert into people");
+    expect(of("retry")).toHaveLength(1);
+    // While the writer holds its lock nothing can remove the half-built index; the operator is told so.
+    expect(await invalidIndexes(db.sql)).toEqual(["people_lower_email_idx"]);
+    expect(error.details.leftBehind).toMatch(/invalid index .*public\.people_lower_email_idx/);
+    expect(error.details.leftBehind).not.toMatch(/as it was before/);
+
+    release();
+    await writing;
+    const { onEvent: onRerunEvent, of: rerunOf } = recorder();
+    const rerun = await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent: onRerunEvent });
+    expect(rerun.migrations).toEqual(["0001_unique_email"]);
+    expect(rerunOf("invalid_index_dropped").map((e) => e.index)).toEqual(["public.people_lower_email_idx"]);
+    expect(await invalidIndexes(db.sql)).toEqual([]);
+    expect(await indexIsValid(db.sql, "people_email_key")).toBe(true);
   });
 });

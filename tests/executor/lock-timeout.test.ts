@@ -14,6 +14,7 @@ describe("a migration that cannot get its lock", () => {
   let db: TestDatabase;
   let catalog: Catalog;
   const clients: postgres.Sql[] = [];
+  let release = () => {};
   const client = () => {
     const c = postgres(db.url, { max: 1, onnotice: () => {} });
     clients.push(c);
@@ -30,6 +31,7 @@ describe("a migration that cannot get its lock", () => {
     await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_visits" });
   });
   afterAll(async () => {
+    release();
     await Promise.all(clients.map((c) => c.end({ timeout: 1 })));
     await db?.drop();
     removeFixtureFolders();
@@ -38,7 +40,6 @@ describe("a migration that cannot get its lock", () => {
   it("never makes application queries wait longer than lock_timeout, retries, then names the blocker", async () => {
     // A session that read the table and stays idle in its transaction (a stuck report, a forgotten BEGIN).
     const blocker = client();
-    let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     let blockerPid = 0;
     let blockerHolds!: () => void;
