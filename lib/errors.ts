@@ -49,3 +49,11 @@ export function toErrorPayload(error: unknown, log: (message: string, error: unk
   log("Unexpected error", error);
   return { code: "internal", status: 500, message: "Something went wrong on the server. The failure was logged." };
 }
+
+/** PostgreSQL's SQLSTATE of an error, also when drizzle wrapped the driver's error in its own. */
+export function sqlState(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+  }
+  return undefined;
+}

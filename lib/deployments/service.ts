@@ -6,7 +6,7 @@ import { and, asc, desc, eq, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { appendAuditEvent } from "../audit/log";
 import type { Actor } from "../auth/users";
-import { AppError } from "../errors";
+import { AppError, sqlState } from "../errors";
 import { approvalProgress, decide, decideAll, type DeploymentAction, type GateContext } from "../gates/rules";
 import { computePlan, planBasis, type Plan } from "../plan/plan";
 import type { StoreExecutor } from "../store/db";
@@ -216,7 +216,7 @@ export async function enqueueDeployment(deps: DeploymentDeps, actor: Actor, inpu
     await deps.enqueue(input.id);
     return queued;
   } catch (e) {
-    if ((e as { code?: string }).code === "23505") {
+    if (sqlState(e) === "23505") {
       throw new AppError("conflict", `Another deployment is already queued or running on ${first.env.label}; wait for it to finish.`);
     }
     throw e;

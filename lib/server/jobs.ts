@@ -22,3 +22,9 @@ export async function startInProcessWorker(): Promise<void> {
   if (process.env.CONSOLE_WORKER === "off") return;
   await startDeploymentWorker(await jobQueue(), deploymentDeps());
 }
+
+export async function stopJobQueue(): Promise<void> {
+  const boss = cache.__migrationConsoleBoss;
+  cache.__migrationConsoleBoss = undefined;
+  if (boss) await (await boss).stop({ graceful: false, wait: true });
+}

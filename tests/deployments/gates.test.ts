@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { approvalProgress, decide, type GateContext } from "../../lib/gates/rules";
+
+function context(overrides: Partial<GateContext> = {}, deployment: Partial<GateContext["deployment"]> = {}): GateContext {
+  return {
+    actor: { id: "rm-1", role: "release_manager" },
+    deployment: {
+      state: "awaiting_approval",
+      kind: "apply",
+      createdBy: "eng-1",
+      planHash: "hash-2",
+      requiresComplianceSignoff: false,
+      blockers: [],
+      rehearsalOk: true,
+      hasMigrations: true,
+      ...deployment,
+    },
+    environment: { name: "production", gates: { releaseManagerApprovals: 2, complianceSignoff: "when-findings-require", promotionFrom: "staging", freezeWindows: [] } },
+    approvals: [],
+    promotion: { ok: true },
+    now: new Date("2026-11-25T12:00:00Z"),
+    ...overrides,
+  };
+}
+
+describe("the gate registry", () => {
+  it("never lets the author approve their own deployment", () => {
+    const decision = decide("approve", context({ actor: { id: "eng-1", role: "release_manager" } }));
+    expect(decision).toEqual({ allowed: false, reason: "You created this deployment; someone else must approve it." });
+  });
+
+  it("refuses by role with a reason that names the role needed", () => {
+    expect(decide("approve", context({ actor: { id: "x", role: "engineer" } })).reason).toBe("Needs a release manager.");
+    expect(decide("signoff", context({ actor: { id: "x", role: "admin" } })).reason).toBe("Needs a compliance officer.");
+  });
+
+  it("counts only approvals given on the current plan: a new plan voids older ones", () => {
+    const approvals = [
+      { userId: "rm-2", userName: "Bruno", kind: "release_approval" as const, planHash: "hash-1" },
+      { userId: "rm-3", userName: "Camila", kind: "release_approval" as const, planHash: "hash-2" },
+    ];
+    const progress = approvalProgress(context({ approvals }));
+    expect(progress.releaseApprovals).toEqual({ have: 1, need: 2, by: ["Camila"] });
+    expect(progress.complete).toBe(false);
+  });
+
+  it("asks for a compliance sign-off exactly when a finding touches tagged data, RLS or policies", () => {
+    expect(approvalProgress(context({}, { requiresComplianceSignoff: false })).compliance.required).toBe(false);
+    const needed = approvalProgress(context({}, { requiresComplianceSignoff: true }));
+    expect(needed.compliance).toMatchObject({ required: true, given: false });
+    expect(needed.waitingOn.join()).toMatch(/compliance officer's sign-off/);
+    expect(decide("signoff", context({ actor: { id: "co-1", role: "compliance_officer" } }, { requiresComplianceSignoff: false })).allowed).toBe(false);
+  });
+
+  it("applies only when approved, outside freeze windows, and after promotion upstream", () => {
+    const approved = (o: Partial<GateContext> = {}) =>
+      context(
+        {
+          approvals: [
+            { userId: "rm-2", userName: "Bruno", kind: "release_approval", planHash: "hash-2" },
+            { userId: "rm-3", userName: "Camila", kind: "release_approval", planHash: "hash-2" },
+          ],
+          ...o,
+        },
+        { state: "approved" },
+      );
+    expect(decide("apply", approved())).toEqual({ allowed: true, reason: null });
+    expect(decide("apply", approved({ promotion: { ok: false, reason: "Production only takes migrations already applied on Staging" } })).reason).toMatch(/already applied on Staging/);
+    const frozen = approved({
+      environment: {
+        name: "production",
+        gates: { releaseManagerApprovals: 2, complianceSignoff: "when-findings-require", promotionFrom: "staging", freezeWindows: [{ start: "2026-11-25T00:00:00Z", end: "2026-11-26T00:00:00Z", reason: "Black Friday" }] },
+      },
+    });
+    expect(decide("apply", frozen).reason).toMatch(/frozen until .*Black Friday/);
+    expect(decide("apply", approved({ actor: { id: "eng-2", role: "engineer" } })).reason).toMatch(/Only a release manager/);
+  });
+
+  it("does not let anyone approve a blocked or unrehearsable plan", () => {
+    expect(decide("approve", context({}, { blockers: ["0003 was edited after it ran"] })).reason).toMatch(/blocked: 0003 was edited/);
+    expect(decide("approve", context({}, { rehearsalOk: false })).reason).toMatch(/rehearsal failed/);
+  });
+});
