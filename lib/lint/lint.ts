@@ -124,7 +124,7 @@ function addMarkers(ordered: Migration[], states: StatementState[][], drafts: Dr
       const touches = states[position]![s.index]!.touches;
       if (!needsSignoff(touches) || flagged.has(`${position}:${s.index + 1}`)) continue;
       if (touches.taggedData) {
-        drafts.push(draft(MARKER_RULES.taggedData, "info", m, position, s, `${s.analysis.summary}: changes ${touches.classes.join(", ")} data.`, touches));
+        drafts.push(draft(MARKER_RULES.taggedData, "info", m, position, s, `${s.analysis.summary}: touches ${touches.classes.join(", ")} data.`, touches));
       }
       if (touches.rls || touches.policies) {
         drafts.push(draft(MARKER_RULES.rls, "info", m, position, s, `${s.analysis.summary}: changes ${touches.policies ? "policies" : "row level security"}.`, touches));
