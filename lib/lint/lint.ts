@@ -16,12 +16,13 @@ interface StatementState {
 type Draft = Omit<Finding, "id"> & { position: number };
 
 /**
- * Lints pending migrations in the order they would apply (by idx). Tables named in
- * `context.existingTables` exist on the target; tables created earlier in the set count as new.
- * Findings are sorted by migration, statement and rule. Throws LintError when squawk cannot run.
+ * Lints pending migrations, given in the order they will run (by idx for an apply; a rollback passes
+ * its down scripts newest first). Tables named in `context.existingTables` exist on the target; tables
+ * created earlier in the set count as new. Findings come in that order of migrations, then by
+ * statement and rule. Throws LintError when squawk cannot run.
  */
 export async function lintMigrations(migrations: readonly Migration[], context: LintContext): Promise<Finding[]> {
-  const ordered = [...migrations].sort((a, b) => a.idx - b.idx);
+  const ordered = [...migrations];
   const squawk = runSquawk(
     ordered.map((m) => m.sql),
     context.squawkBinary,

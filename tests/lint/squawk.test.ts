@@ -2,8 +2,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { lintSql, LintError, RULES, SQUAWK_RULES } from "@/lib/lint";
-import { byRule, lint, lintSet, TARGET_TABLES } from "./helpers";
+import { lintMigrations, lintSql, LintError, RULES, SQUAWK_RULES } from "@/lib/lint";
+import { byRule, lint, lintSet, migration, TARGET_TABLES } from "./helpers";
 
 const fixture = (name: string) => readFile(path.join(__dirname, "fixtures", name), "utf8");
 
@@ -97,6 +97,12 @@ describe("findings", () => {
     const keys = first.map((f) => [f.statement, f.rule] as const);
     const sorted = [...keys].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
     expect(keys).toEqual(sorted);
+  });
+
+  it("follow the order the migrations run in, so a rollback's down scripts read newest first", async () => {
+    const newestFirst = await Promise.all([migration(1, "0001_b", "DROP TABLE notes;"), migration(0, "0000_a", "ALTER TABLE patients DROP COLUMN rg;")]);
+    const findings = await lintMigrations(newestFirst, { existingTables: new Set([...TARGET_TABLES, "public.notes"]) });
+    expect([...new Set(findings.map((f) => f.tag))]).toEqual(["0001_b", "0000_a"]);
   });
 
   it("name rules the registry describes", async () => {
