@@ -149,6 +149,8 @@ async function main(): Promise<void> {
 
     const executorMs: number[] = [];
     const psqlMs: number[] = [];
+    /** Each round's executor/psql, measured back to back: steadier than the ratio of medians when the machine's load drifts. */
+    const paired: number[] = [];
     const breakdowns: Breakdown[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const runExecutor = () => withDatabase(async (name) => {
@@ -164,6 +166,7 @@ async function main(): Promise<void> {
         await runPsql();
         await runExecutor();
       }
+      paired.push(executorMs.at(-1)! / psqlMs.at(-1)!);
     }
 
     const e = median(executorMs);
@@ -175,6 +178,7 @@ async function main(): Promise<void> {
       `executor time, medians: setup ${ms(median(breakdowns.map((b) => b.setup)))}, statements ${ms(median(breakdowns.map((b) => b.statements)))}, the rest ${ms(median(breakdowns.map((b) => b.rest)))}`,
     );
     console.log(`ratio executor/psql ${ratio.toFixed(3)} (target ≤ ${TARGET_RATIO}): ${ratio <= TARGET_RATIO ? "within target" : "ABOVE TARGET"}`);
+    console.log(`median of per-round ratios ${median(paired).toFixed(3)}; machine load average ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} cores`);
   } finally {
     await admin.end();
     fs.rmSync(path.dirname(script), { recursive: true, force: true });

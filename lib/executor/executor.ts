@@ -248,6 +248,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   /** Committed statements a failure cannot take back (this migration's index builds are dropped instead). */
   const kept: string[] = [];
   const invalidLeft = new Set<string>();
+  const indexesBefore = await concurrentIndexStates(session.sql, script);
   try {
     for (const [p, part] of parts.entries()) {
       const isLast = p === parts.length - 1;
@@ -266,7 +267,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         kept.push(...part.statements.map((s) => s.analysis.summary));
       } else {
         const statement = part.statements[0]!;
-        const built = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft);
+        const built = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, indexesBefore);
         if (built) builtIndexes.push(built);
         else kept.push(statement.analysis.summary);
         done += 1;
@@ -351,6 +352,19 @@ interface IndexState {
   valid: boolean;
 }
 
+/** The state of every named CONCURRENTLY index a script builds, in one round trip (none when it builds none). */
+async function concurrentIndexStates(sql: postgres.Sql, script: SqlScript): Promise<Map<string, IndexState>> {
+  const named = script.statements.flatMap((s) => (s.analysis.concurrentIndex?.name ? [[s.analysis.concurrentIndex.schema, s.analysis.concurrentIndex.name]] : []));
+  const states = new Map<string, IndexState>();
+  if (named.length === 0) return states;
+  const rows = await sql<{ qualified: string; valid: boolean; ready: boolean }[]>`
+    select n.nspname || '.' || c.relname as qualified, i.indisvalid as valid, i.indisready as ready
+    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+    where (n.nspname, c.relname) in (select x ->> 0, x ->> 1 from jsonb_array_elements(${JSON.stringify(named)}::text::jsonb) x)`;
+  for (const r of rows) states.set(r.qualified, { exists: true, valid: r.valid && r.ready });
+  return states;
+}
+
 async function indexState(sql: postgres.Sql, schema: string, name: string): Promise<IndexState> {
   const [row] = await sql<{ valid: boolean; ready: boolean }[]>`
     select i.indisvalid as valid, i.indisready as ready
@@ -377,16 +391,18 @@ async function runAutocommit(
   statement: Statement,
   progress: { done: number; total: number },
   invalidLeft: Set<string>,
+  indexesBefore: Map<string, IndexState>,
 ): Promise<string | null> {
   const index = statement.analysis.concurrentIndex;
   const named = index?.name ? { schema: index.schema, name: index.name } : null;
   const qualified = named ? `${named.schema}.${named.name}` : null;
   let existedValid: boolean | null = null;
+  let attempt = 0;
 
   await withLockRetries(session, tag, statement, async () => {
     if (named) {
-      // Before every attempt, not once: a timed-out attempt can leave one too.
-      const before = await indexState(session.sql, named.schema, named.name);
+      // Before every attempt, not once: a timed-out attempt can leave one too. The first uses the migration's up-front read.
+      const before = attempt++ === 0 ? (indexesBefore.get(qualified!) ?? { exists: false, valid: false }) : await indexState(session.sql, named.schema, named.name);
       existedValid ??= before.exists && before.valid;
       if (before.exists && !before.valid) {
         await onBehalfOf(session, script, tag, statement, () => dropIndex(session.sql, named.schema, named.name));
