@@ -17,11 +17,12 @@ export function tableKey(t: TableRef): string {
   return `${t.schema}.${t.name}`;
 }
 
-/** Name parts of a `List` of `String`s or a `String`. */
+/** Name parts of a `List` of `String`s, a `String` or an `ObjectWithArgs` (a function). */
 export function nameParts(node: Node | undefined): string[] {
   if (!node) return [];
   if ("String" in node) return [node.String.sval ?? ""];
   if ("List" in node) return (node.List.items ?? []).flatMap(nameParts);
+  if ("ObjectWithArgs" in node) return (node.ObjectWithArgs.objname ?? []).flatMap(nameParts);
   return [];
 }
 

@@ -384,8 +384,16 @@ const grantToPublic = rule({
     }
     const grant = kind === "GrantStmt" ? (value as GrantStmt) : kind === "AlterDefaultPrivilegesStmt" ? (value as AlterDefaultPrivilegesStmt).action : undefined;
     if (!grant?.is_grant || !(grant.grantees ?? []).some(isPublicRole)) return [];
-    const future = kind === "AlterDefaultPrivilegesStmt" ? " on every future object" : "";
-    return [{ message: `${s.analysis.summary}: grants to PUBLIC${future}.` }];
+    const privileges = (grant.privileges ?? []).map((p) => ("AccessPriv" in p ? (p.AccessPriv.priv_name ?? "").toUpperCase() : "?")).join(", ") || "ALL";
+    const what = (grant.objtype ?? "OBJECT_TABLE").replace("OBJECT_", "").toLowerCase().replaceAll("_", " ");
+    const names = (grant.objects ?? []).map((o) => ("RangeVar" in o ? q(tableRef(o.RangeVar)) : nameParts(o).join(".") || "?")).join(", ");
+    const on =
+      kind === "AlterDefaultPrivilegesStmt"
+        ? `every ${what} created from now on`
+        : grant.targtype === "ACL_TARGET_ALL_IN_SCHEMA"
+          ? `every ${what} in schema ${names}`
+          : `${what} ${names}`;
+    return [{ message: `Grants ${privileges} on ${on} to PUBLIC, every role on the server.` }];
   },
 });
 

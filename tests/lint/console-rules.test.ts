@@ -175,6 +175,8 @@ describe("privileges, indexes, opaque code", () => {
     await fires("console/grant-to-public", "ALTER DEFAULT PRIVILEGES IN SCHEMA lgpd GRANT SELECT ON TABLES TO PUBLIC");
     await fires("console/grant-to-public", "GRANT app_user TO PUBLIC");
     await fires("console/grant-to-public", "GRANT USAGE ON SCHEMA audit TO public");
+    const [fn] = await fires("console/grant-to-public", "GRANT EXECUTE ON FUNCTION public.set_clinic_context(uuid, uuid, text) TO PUBLIC");
+    expect(fn!.message).toContain("function public.set_clinic_context");
     await silent("console/grant-to-public", "GRANT SELECT ON patients TO app_user");
     await silent("console/grant-to-public", "REVOKE ALL ON patients FROM PUBLIC");
   });
