@@ -1,18 +1,63 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Catalog } from "../../lib/catalog";
-import { loadCatalog } from "../../lib/catalog";
-import { applyMigrations, readStatus } from "../../lib/executor";
+import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { applyMigrations, readStatus, type ExecutorOptions } from "../../lib/executor";
 import { freshDatabase, hasServer, type TestDatabase } from "../support/databases";
-import { advisoryLockHolders, drizzleRows, historyRows, migrationsFolder, removeFixtureFolders, statements, tableExists, waitFor } from "./support";
+import {
+  advisoryLockHolders,
+  drizzleRows,
+  historyRows,
+  indexIsValid,
+  invalidIndexes,
+  migrationsFolder,
+  recorder,
+  removeFixtureFolders,
+  statements,
+  tableExists,
+  waitFor,
+} from "./support";
 
 const CHILD = path.join(__dirname, "fixtures/apply-child.ts");
 const ROOT = path.resolve(__dirname, "../..");
 
+/** Applies `dir` in a separate process, and SIGKILLs it once `busy` sees its statement running on the server. */
+async function applyAndKill(db: TestDatabase, dir: string, busy: string, options?: Partial<ExecutorOptions>): Promise<{ freedAfterMs: number | null }> {
+  const output: string[] = [];
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", CHILD, dir], {
+    cwd: ROOT,
+    env: { ...process.env, TARGET_URL: db.url, ...(options ? { EXECUTOR_OPTIONS: JSON.stringify(options) } : {}) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  try {
+    child.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
+
+    const running = await waitFor(async () => {
+      const rows = await db.sql`
+        select 1 from pg_stat_activity
+        where datname = current_database() and application_name like 'migration-console killed-run%'
+          and state = 'active' and query like ${`%${busy}%`}`;
+      return rows.length > 0;
+    }, 20_000);
+    expect(running, `the child never reached "${busy}":\n${output.join("")}`).not.toBeNull();
+    expect(await advisoryLockHolders(db.sql)).toHaveLength(1);
+
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+  } finally {
+    child.kill("SIGKILL");
+  }
+  // PostgreSQL notices the dead client by itself (no pg_terminate_backend: an operator would not do it).
+  const freedAfterMs = await waitFor(async () => (await advisoryLockHolders(db.sql)).length === 0, 10_000, 100);
+  return { freedAfterMs };
+}
+
 /**
  * The slow statement sleeps as long as the database setting says: a minute while the child runs (far longer
- * than the test waits, so only the executor noticing the dead client can free the target), nothing on the rerun.
+ * than the test waits, so only the server noticing the dead client can free the target), nothing on the rerun.
  */
 const SLOW = statements(
   "CREATE TABLE half_done (id int PRIMARY KEY)",
@@ -20,11 +65,12 @@ const SLOW = statements(
   "ALTER TABLE base ADD COLUMN finished boolean",
 );
 
-describe.each([18, 15] as const)("the applying process is killed (SIGKILL) mid-migration on PostgreSQL %i", (server) => {
+afterAll(() => removeFixtureFolders());
+
+describe.each([18, 15] as const)("the applying process is killed (SIGKILL) inside a transactional migration on PostgreSQL %i", (server) => {
   let db: TestDatabase;
-  let dir: string;
   let catalog: Catalog;
-  let child: ChildProcess | null = null;
+  let dir: string;
 
   beforeAll(async () => {
     if (!hasServer(server)) return;
@@ -36,42 +82,13 @@ describe.each([18, 15] as const)("the applying process is killed (SIGKILL) mid-m
     catalog = await loadCatalog(dir);
     await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_base" });
   });
-  afterAll(async () => {
-    child?.kill("SIGKILL");
-    await db?.drop();
-    removeFixtureFolders();
-  });
+  afterAll(async () => db?.drop());
 
   it.runIf(hasServer(server))("leaves the target consistent and unlocked, and a rerun completes", async () => {
     await db.sql.unsafe(`ALTER DATABASE "${db.name}" SET fixture.sleep_seconds = '60'`);
-    const output: string[] = [];
-    child = spawn(process.execPath, ["--import", "tsx", CHILD, dir], {
-      cwd: ROOT,
-      env: { ...process.env, TARGET_URL: db.url },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child!.once("exit", (_code, signal) => resolve(signal)));
-
-    const sleeping = await waitFor(async () => {
-      const rows = await db.sql`
-        select 1 from pg_stat_activity
-        where datname = current_database() and application_name like 'migration-console killed-run%'
-          and state = 'active' and query like '%pg_sleep%'`;
-      return rows.length > 0;
-    }, 20_000);
-    expect(sleeping, `the child never reached the slow statement:\n${output.join("")}`).not.toBeNull();
-    expect(await advisoryLockHolders(db.sql)).toHaveLength(1);
-
-    child.kill("SIGKILL");
-    expect(await exited).toBe("SIGKILL");
-    child = null;
-
-    // PostgreSQL notices the dead client by itself (no pg_terminate_backend: an operator would not do it).
-    const freedAfter = await waitFor(async () => (await advisoryLockHolders(db.sql)).length === 0, 10_000, 100);
-    expect(freedAfter, "the killed run still holds the apply lock").not.toBeNull();
-    console.info(`SIGKILL on PostgreSQL ${server}: apply lock free ${freedAfter!.toFixed(0)} ms after the kill`);
+    const { freedAfterMs } = await applyAndKill(db, dir, "pg_sleep");
+    expect(freedAfterMs, "the killed run still holds the apply lock").not.toBeNull();
+    console.info(`SIGKILL in a transaction on PostgreSQL ${server}: apply lock free ${freedAfterMs!.toFixed(0)} ms after the kill`);
 
     const status = await readStatus(db.url, catalog);
     expect(status.migrations.map((m) => [m.tag, m.state])).toEqual([
@@ -87,5 +104,57 @@ describe.each([18, 15] as const)("the applying process is killed (SIGKILL) mid-m
     expect(rerun.migrations).toEqual(["0001_slow"]);
     expect(rerun.status.pending).toEqual([]);
     expect(await tableExists(db.sql, "public.half_done")).toBe(true);
+  });
+});
+
+describe("the applying process is killed (SIGKILL) during a CREATE INDEX CONCURRENTLY", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+  let dir: string;
+  let reader: postgres.Sql;
+  let release = () => {};
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_sigkill_cic" });
+    dir = migrationsFolder([
+      { tag: "0000_base", up: statements("CREATE TABLE base (id int PRIMARY KEY, email text)", "INSERT INTO base SELECT g, 'p' || g FROM generate_series(1, 1000) g") },
+      { tag: "0001_email_idx", up: statements('CREATE INDEX CONCURRENTLY IF NOT EXISTS "base_email_idx" ON "base" ("email")') },
+    ]);
+    catalog = await loadCatalog(dir);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_base" });
+    reader = postgres(db.url, { max: 1, onnotice: () => {} });
+  });
+  afterAll(async () => {
+    release();
+    await reader?.end({ timeout: 1 });
+    await db?.drop();
+  });
+
+  it("leaves no lock, the migration unrecorded, and a rerun drops the half-built index and builds it", async () => {
+    // A long report holding an old snapshot keeps the build waiting in its last phase, index already in the catalog.
+    const released = new Promise<void>((r) => (release = r));
+    let holds!: () => void;
+    const holding = new Promise<void>((r) => (holds = r));
+    const report = reader.begin("isolation level repeatable read", async (tx) => {
+      await tx`select count(*) from base`;
+      holds();
+      await released;
+    });
+    await holding;
+
+    const { freedAfterMs } = await applyAndKill(db, dir, "CREATE INDEX CONCURRENTLY", { lockTimeoutMs: 60_000 });
+    expect(freedAfterMs, "the killed run still holds the apply lock").not.toBeNull();
+    console.info(`SIGKILL during CREATE INDEX CONCURRENTLY: apply lock free ${freedAfterMs!.toFixed(0)} ms after the kill`);
+    expect(await invalidIndexes(db.sql)).toEqual(["base_email_idx"]);
+    expect((await readStatus(db.url, catalog)).pending).toEqual(["0001_email_idx"]);
+
+    release();
+    await report;
+    const { onEvent, of } = recorder();
+    const rerun = await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent });
+    expect(rerun.migrations).toEqual(["0001_email_idx"]);
+    expect(of("invalid_index_dropped").map((e) => e.index)).toEqual(["public.base_email_idx"]);
+    expect(await indexIsValid(db.sql, "base_email_idx")).toBe(true);
+    expect(await invalidIndexes(db.sql)).toEqual([]);
   });
 });
