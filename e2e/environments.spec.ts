@@ -5,13 +5,13 @@ test.describe("environments", () => {
     await login("engineer");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Environments" }).click();
 
+    // The demo starts production four migrations behind; no journey deploys to production.
     await expect(page.getByRole("row", { name: "Environment Local" })).toContainText("up to date");
-    await expect(page.getByRole("row", { name: "Environment Staging" })).toContainText("2 pending");
     await expect(page.getByRole("row", { name: "Environment Production" })).toContainText("4 pending");
 
-    await page.getByRole("link", { name: "Staging" }).click();
+    await page.getByRole("link", { name: "Production" }).click();
     const applied = page.getByRole("table", { name: "Applied migrations" });
-    await expect(applied.getByRole("row")).toHaveCount(1 + 7);
+    await expect(applied.getByRole("row")).toHaveCount(1 + 5);
     await expect(applied).toContainText("demo-setup");
     const pending = page.getByRole("region", { name: "Pending migrations" });
     await expect(pending.getByLabel("SQL of 0007_row_level_security")).toContainText("FORCE ROW LEVEL SECURITY");

@@ -5,7 +5,8 @@ import { useState, useTransition } from "react";
 import type { Result } from "@/lib/errors";
 import type { DeploymentAction, GateDecision } from "@/lib/gates/rules";
 
-type Call = (input: { id: string; comment?: string; reason?: string }) => Promise<Result<{ id: string }>>;
+type Call = (input: { id: string }) => Promise<Result<{ id: string }>>;
+type Calls = Record<Exclude<DeploymentAction, "reject">, Call> & { reject: (input: { id: string; reason: string }) => Promise<Result<{ id: string }>> };
 
 const LABELS: Record<DeploymentAction, string> = {
   approve: "Approve",
@@ -19,16 +20,16 @@ const LABELS: Record<DeploymentAction, string> = {
 
 const ORDER: DeploymentAction[] = ["approve", "signoff", "apply", "reject", "cancel", "replan", "rollback"];
 
-export function DeploymentActions({ id, decisions, calls }: { id: string; decisions: Record<DeploymentAction, GateDecision>; calls: Record<DeploymentAction, Call> }) {
+export function DeploymentActions({ id, decisions, calls }: { id: string; decisions: Record<DeploymentAction, GateDecision>; calls: Calls }) {
   const router = useRouter();
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<string | null>(null);
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState("");
 
-  const run = (action: DeploymentAction, extra: { reason?: string } = {}) =>
+  const run = (action: DeploymentAction) =>
     startTransition(async () => {
-      const result = await calls[action]({ id, ...extra });
+      const result = action === "reject" ? await calls.reject({ id, reason }) : await calls[action]({ id });
       if (!result.ok) {
         setError(result.error.message);
         return;
@@ -76,7 +77,7 @@ export function DeploymentActions({ id, decisions, calls }: { id: string; decisi
           className="space-y-2 rounded-md border border-red-200 bg-red-50 p-3"
           onSubmit={(e) => {
             e.preventDefault();
-            run("reject", { reason });
+            run("reject");
           }}
         >
           <label className="block text-sm font-medium text-red-900">

@@ -3,10 +3,31 @@ import { Badge } from "../ui/badge";
 
 const TONE = { error: "error", warning: "warn", info: "neutral" } as const;
 
+/** Errors and warnings in full; the (often many) informational findings folded away. */
 export function FindingsTable({ findings }: { findings: Finding[] }) {
   if (findings.length === 0) return <p className="text-sm text-slate-600">No findings: the linters see nothing risky in these statements.</p>;
+  const important = findings.filter((f) => f.severity !== "info");
+  const info = findings.filter((f) => f.severity === "info");
   return (
-    <table className="w-full text-left text-sm" aria-label="Findings">
+    <div className="space-y-3">
+      <p className="text-sm text-slate-700">
+        {findings.filter((f) => f.severity === "error").length} error(s), {findings.filter((f) => f.severity === "warning").length} warning(s), {info.length} note(s);{" "}
+        {findings.filter((f) => f.requiresComplianceSignoff).length} touch personal or health data, RLS or policies.
+      </p>
+      {important.length > 0 && <FindingRows findings={important} label="Findings" />}
+      {info.length > 0 && (
+        <details>
+          <summary className="cursor-pointer text-sm text-slate-700">Show {info.length} informational note(s)</summary>
+          <FindingRows findings={info} label="Informational findings" />
+        </details>
+      )}
+    </div>
+  );
+}
+
+function FindingRows({ findings, label }: { findings: Finding[]; label: string }) {
+  return (
+    <table className="w-full text-left text-sm" aria-label={label}>
       <thead className="text-xs uppercase text-slate-500">
         <tr>
           <th className="py-2">Severity</th>

@@ -32,7 +32,10 @@ export function PlanMigrations({ migrations }: { migrations: PlannedMigration[] 
               ))}
             </tbody>
           </table>
-          <SqlBlock sql={m.sql} label={`SQL of ${m.tag}`} />
+          <details>
+            <summary className="cursor-pointer text-sm text-slate-700">SQL of {m.tag}</summary>
+            <SqlBlock sql={m.sql} label={`SQL of ${m.tag}`} />
+          </details>
         </section>
       ))}
     </div>

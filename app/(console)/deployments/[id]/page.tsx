@@ -75,7 +75,7 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
             calls={{
               approve: approveDeploymentAction,
               signoff: signoffDeploymentAction,
-              reject: (input) => rejectDeploymentAction({ id: input.id, reason: input.reason ?? "" }),
+              reject: rejectDeploymentAction,
               apply: applyDeploymentAction,
               cancel: cancelDeploymentAction,
               replan: replanDeploymentAction,
