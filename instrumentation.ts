@@ -1,18 +1,9 @@
-/** Runs once when a Next.js server starts: the console brings its own store up to date first. */
+/** Runs once when a Next.js server starts: the store is brought up to date, then the worker starts. */
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
   const { loadConfig } = await import("./lib/config/env");
-  const { migrateStore } = await import("./lib/store/migrate");
-  const { openStore } = await import("./lib/store/db");
-  const { syncEnvironments } = await import("./lib/targets/registry-sync");
-  const config = loadConfig(process.env);
-  await migrateStore(config.storeUrl);
-  const store = openStore(config.storeUrl, { max: 1 });
-  try {
-    await syncEnvironments(store.db, config.registry);
-  } finally {
-    await store.close();
-  }
+  const { prepareStore } = await import("./lib/store/prepare");
+  await prepareStore(loadConfig(process.env));
   const { startInProcessWorker } = await import("./lib/server/jobs");
   await startInProcessWorker();
 }

@@ -13,7 +13,10 @@ import { prepareDemoTargets } from "../lib/embedded/demo-targets";
 import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
 import { applyMigrations, ExecutorError, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
+import { AppError } from "../lib/errors";
 import { probeTarget } from "../lib/targets/probe";
+import { openConsoleSession, type ConsoleSession } from "./console-session";
+import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
 
 const root = path.resolve(__dirname, "..");
 
@@ -27,6 +30,14 @@ Commands:
                                          Apply pending migrations up to TAG (default: the latest)
   rollback (--env NAME | --database-url URL) (--to TAG | --all)
                                          Roll back every migration applied after TAG
+  plan     --env NAME [--to TAG] [--rollback]
+                                         Plan a deployment: lint, rehearsal, schema diff, plan hash
+
+As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), under the same gates:
+  deployment create --env NAME [--to TAG]
+  deployment show|approve|signoff|cancel --deployment ID [--comment TEXT]
+  deployment reject --deployment ID --reason TEXT
+  apply --deployment ID                  Queue an approved deployment, run it, follow its log
 
 Options:
   --json                   Machine-readable output on stdout (see README, "CLI")
@@ -59,6 +70,10 @@ const OPTIONS = {
   "allow-out-of-order": { type: "boolean" },
   "accept-checksums": { type: "boolean" },
   "allow-unknown": { type: "boolean" },
+  rollback: { type: "boolean" },
+  deployment: { type: "string" },
+  comment: { type: "string" },
+  reason: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -75,11 +90,13 @@ interface Target {
 export async function main(argv: string[]): Promise<number> {
   let values: Values;
   let command: string | undefined;
+  let subcommand: string | undefined;
   try {
     const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     values = parsed.values;
-    command = parsed.positionals[0];
-    if (parsed.positionals.length > 1) throw new UsageError(`Unexpected argument "${parsed.positionals[1]}".`);
+    [command, subcommand] = parsed.positionals;
+    const allowed = command === "deployment" ? 2 : 1;
+    if (parsed.positionals.length > allowed) throw new UsageError(`Unexpected argument "${parsed.positionals[allowed]}".`);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
     return 2;
@@ -96,7 +113,13 @@ export async function main(argv: string[]): Promise<number> {
       case "status":
         return await withTarget(values, (target) => statusCommand(values, target, json));
       case "apply":
+        if (values.deployment) return await withConsole((session) => applyDeploymentCommand(session, output(json), values.deployment));
         return await withTarget(values, (target) => runCommand("apply", values, target, json));
+      case "plan":
+        if (!values.env) throw new UsageError("plan needs --env NAME.");
+        return await withConsole((session) => planCommand(session, output(json), { env: values.env!, to: values.to ?? null, rollback: Boolean(values.rollback) }));
+      case "deployment":
+        return await withConsole((session) => deploymentCommand(session, output(json), subcommand, values));
       case "rollback":
         return await withTarget(values, (target) => runCommand("rollback", values, target, json));
       default:
@@ -119,6 +142,8 @@ function fail(json: boolean, e: unknown): number {
         ? { code: "config", message: e.message }
         : e instanceof CatalogError
           ? { code: "catalog", message: e.message }
+          : e instanceof AppError
+            ? { code: e.code, message: e.message }
           : e instanceof RefusedError
             ? { code: e.code, message: e.message }
             : { code: "error", message: (e as Error).message };
@@ -128,6 +153,25 @@ function fail(json: boolean, e: unknown): number {
     if ("leftBehind" in error && error.leftBehind) process.stderr.write(`${error.leftBehind}\n`);
   }
   return 1;
+}
+
+function output(json: boolean): Output {
+  return {
+    json,
+    print: (value, text) => process.stdout.write(`${json ? JSON.stringify({ ok: true, ...(value as object) }, null, 2) : text}\n`),
+    progress: (text) => {
+      if (!json) process.stderr.write(`${text}\n`);
+    },
+  };
+}
+
+async function withConsole(run: (session: ConsoleSession) => Promise<number>): Promise<number> {
+  const session = await openConsoleSession(root);
+  try {
+    return await run(session);
+  } finally {
+    await session.close();
+  }
 }
 
 async function withTarget(values: Values, run: (target: Target) => Promise<number>): Promise<number> {

@@ -7,23 +7,18 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { DEMO_PASSWORD, DEMO_USERS, ensureDemoUsers } from "../lib/auth/demo-users";
+import { DEMO_PASSWORD, DEMO_USERS } from "../lib/auth/demo-users";
 import { ROLE_LABELS } from "../lib/auth/roles";
-import { ConfigError, loadConfig, loadRegistry } from "../lib/config/env";
-import { loadCatalog } from "../lib/catalog";
-import { demoSettings, startDemoCluster, type DemoCluster } from "../lib/embedded/demo-cluster";
-import { prepareDemoTargets } from "../lib/embedded/demo-targets";
-import { destroyLocalPostgres } from "../lib/embedded/postgres-server";
-import { openStore } from "../lib/store/db";
-import { migrateStore } from "../lib/store/migrate";
-import { syncEnvironments } from "../lib/targets/registry-sync";
+import { ConfigError, loadConfig } from "../lib/config/env";
+import { consoleEnvironment } from "../lib/embedded/console-env";
+import { demoSettings, type DemoCluster } from "../lib/embedded/demo-cluster";
 
 const root = path.resolve(__dirname, "..");
 const mode = process.argv.includes("dev") ? "dev" : "start";
 /** --fresh: throw away the demo's databases and start from a new demo. */
 const fresh = process.argv.includes("--fresh");
 const port = Number(process.env.PORT ?? 3000);
-const { dataDir, port: embeddedPort } = demoSettings(process.env, root);
+const { dataDir } = demoSettings(process.env, root);
 const pidFile = path.join(dataDir, `console-${port}.pid`);
 const log = (line: string) => console.log(`[console] ${line}`);
 
@@ -32,31 +27,13 @@ let server: ChildProcess | null = null;
 let stopping = false;
 
 async function main() {
-  // An empty variable means unset (CI and test runners pass them empty to force the demo).
-  for (const [key, value] of Object.entries(process.env)) if (value === "") delete process.env[key];
-  const demo = !process.env.CONSOLE_DATABASE_URL;
-  if (demo) {
-    const registry = loadRegistry(process.env, root);
-    if (fresh) {
-      log("--fresh: deleting the demo databases");
-      destroyLocalPostgres({ dataDir: path.join(dataDir, "postgres") });
-    }
-    log(`No CONSOLE_DATABASE_URL: starting the embedded PostgreSQL (data in ${path.relative(root, dataDir) || "."}/)`);
-    cluster = await startDemoCluster({ dataDir, port: embeddedPort, registry, log });
-    await prepareDemoTargets(cluster, registry, await loadCatalog(path.join(root, "db/migrations")), log);
-    for (const [key, value] of Object.entries(cluster.env)) process.env[key] ??= value;
-  }
+  const prepared = await consoleEnvironment(process.env, root, { log, fresh });
+  cluster = prepared.cluster;
+  for (const key of Object.keys(process.env)) if (process.env[key] === "") delete process.env[key];
+  Object.assign(process.env, prepared.env);
   process.env.NEXTAUTH_URL ??= `http://localhost:${port}`;
-
+  // Parsed here too so a configuration mistake is reported before anything is built or started.
   const config = loadConfig(process.env, root);
-  await migrateStore(config.storeUrl, path.join(root, "lib/store/migrations"));
-  const store = openStore(config.storeUrl, { max: 2 });
-  try {
-    await syncEnvironments(store.db, config.registry);
-    if (config.demo) await ensureDemoUsers(store.db);
-  } finally {
-    await store.close();
-  }
 
   stopLeftoverServer();
   if (mode === "start" && buildIsStale()) {

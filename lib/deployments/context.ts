@@ -1,6 +1,8 @@
 /** What deployment functions need from the outside world, passed in so tests use real, local parts. */
 import type { Catalog } from "../catalog";
+import type { ConsoleConfig } from "../config/env";
 import type { EnvironmentConfig, EnvironmentRegistry } from "../config/environments";
+import { AppError } from "../errors";
 import type { ShadowServer } from "../plan/shadow";
 import type { Store } from "../store/db";
 
@@ -21,4 +23,20 @@ export interface DeploymentDeps {
 export function targetUrl(env: EnvironmentConfig): string {
   if (!env.url) throw new Error(`${env.name} has no target URL: ${env.urlEnv} is unset.`);
   return env.url;
+}
+
+/** The one way every face (web, worker, CLI) wires deployment functions to its configuration. */
+export function deploymentDepsFor(config: ConsoleConfig, store: Store, catalog: () => Promise<Catalog>, enqueue: DeploymentDeps["enqueue"]): DeploymentDeps {
+  return {
+    store,
+    registry: config.registry,
+    catalog,
+    get shadow(): ShadowServer {
+      if (!config.shadowDatabaseUrl) {
+        throw new AppError("unavailable", "No server for rehearsals: set SHADOW_DATABASE_URL to a PostgreSQL where the console may create databases.");
+      }
+      return { adminUrl: config.shadowDatabaseUrl };
+    },
+    enqueue,
+  };
 }

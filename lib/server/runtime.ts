@@ -6,8 +6,7 @@ import "server-only";
 import path from "node:path";
 import type { NextAuthOptions } from "next-auth";
 import { loadCatalog, type Catalog } from "../catalog";
-import type { DeploymentDeps } from "../deployments/context";
-import { AppError } from "../errors";
+import { deploymentDepsFor, type DeploymentDeps } from "../deployments/context";
 import { buildAuthOptions } from "../auth/options";
 import { loadConfig, type ConsoleConfig } from "../config/env";
 import { openStore, type Store } from "../store/db";
@@ -33,18 +32,7 @@ export function runtime(): Runtime {
 /** What deployment functions need, wired to this server's store, registry, files and queue. */
 export function deploymentDeps(): DeploymentDeps {
   const { config, store } = runtime();
-  return {
-    store,
-    registry: config.registry,
-    catalog: migrationCatalog,
-    shadow: { adminUrl: shadowAdminUrl(config) },
-    enqueue: async (id) => (await import("./jobs")).enqueueDeployment(id),
-  };
-}
-
-function shadowAdminUrl(config: ConsoleConfig): string {
-  if (config.shadowDatabaseUrl) return config.shadowDatabaseUrl;
-  throw new AppError("unavailable", "No server for rehearsals: set SHADOW_DATABASE_URL to a PostgreSQL where the console may create databases.");
+  return deploymentDepsFor(config, store, migrationCatalog, async (id) => (await import("./jobs")).enqueueDeployment(id));
 }
 
 /** The migration files as they are on disk now (re-read per request: a new file must show at once). */

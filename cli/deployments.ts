@@ -1,0 +1,129 @@
+/** CLI commands over plans and deployments: `plan`, `deployment …` and `apply --deployment`. */
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import {
+  approveDeployment,
+  cancelDeployment,
+  createDeployment,
+  deploymentView,
+  enqueueDeployment,
+  rejectDeployment,
+  runLog,
+  signoffDeployment,
+} from "../lib/deployments/service";
+import { targetUrl } from "../lib/deployments/context";
+import { AppError } from "../lib/errors";
+import { startDeploymentWorker } from "../lib/jobs/queue";
+import { computePlan, type Plan } from "../lib/plan/plan";
+import { deployments } from "../lib/store/schema";
+import type { ConsoleSession } from "./console-session";
+
+export interface Output {
+  json: boolean;
+  print(value: unknown, text: string): void;
+  progress(text: string): void;
+}
+
+/** A deployment by uuid, or by its number ("12" or "#12"). */
+async function deploymentId(session: ConsoleSession, value: string | undefined): Promise<string> {
+  if (!value) throw new AppError("invalid_input", "Say which deployment: --deployment ID (its id or number).");
+  if (z.uuid().safeParse(value).success) return value;
+  const number = Number(value.replace(/^#/, ""));
+  if (!Number.isInteger(number)) throw new AppError("invalid_input", `"${value}" is neither a deployment id nor a number.`);
+  const [row] = await session.store.db.select({ id: deployments.id }).from(deployments).where(eq(deployments.number, number));
+  if (!row) throw new AppError("not_found", `There is no deployment #${number}.`);
+  return row.id;
+}
+
+export function planSummary(plan: Plan): string {
+  const count = (s: string) => plan.findings.filter((f) => f.severity === s).length;
+  const lines = [
+    `${plan.environment}: ${plan.kind} ${plan.from ?? "(empty)"} -> ${plan.to ?? "(empty)"}, ${plan.migrations.length} migration(s)`,
+    ...plan.migrations.map((m) => `  ${m.tag} (${m.statements.length} statements${m.transactional ? "" : ", outside a transaction"})`),
+    `findings: ${count("error")} error(s), ${count("warning")} warning(s), ${count("info")} note(s)`,
+    ...plan.findings.filter((f) => f.severity !== "info").map((f) => `  ${f.severity} ${f.tag}:${f.line}:${f.column} ${f.message}`),
+    `compliance sign-off: ${plan.requiresComplianceSignoff ? "required" : "not required"}`,
+    `drift: ${plan.drift.drifted ? plan.drift.explanation : "none"}`,
+    `rehearsal: ${plan.rehearsal.ok ? `ok in ${plan.rehearsal.durationMs} ms` : `FAILED: ${plan.rehearsal.error}`}`,
+    ...plan.blockers.map((b) => `blocked: ${b}`),
+    `plan hash: ${plan.hash}`,
+  ];
+  return lines.join("\n");
+}
+
+export async function planCommand(session: ConsoleSession, out: Output, options: { env: string; to: string | null; rollback: boolean }): Promise<number> {
+  const env = session.config.registry.byName(options.env);
+  if (!env) throw new AppError("invalid_input", `Unknown environment "${options.env}".`);
+  const plan = await computePlan(
+    { environment: env.name, targetUrl: targetUrl(env), catalog: await session.deps.catalog(), kind: options.rollback ? "rollback" : "apply", to: options.to },
+    session.deps.shadow,
+  );
+  out.print(plan, planSummary(plan));
+  return plan.blockers.length > 0 || !plan.rehearsal.ok ? 1 : 0;
+}
+
+export async function deploymentCommand(session: ConsoleSession, out: Output, sub: string | undefined, options: { env?: string; to?: string; deployment?: string; comment?: string; reason?: string }): Promise<number> {
+  const actor = await session.actor();
+  const deps = session.deps;
+  switch (sub) {
+    case "create": {
+      if (!options.env) throw new AppError("invalid_input", "deployment create needs --env NAME.");
+      const created = await createDeployment(deps, actor, { environment: options.env, kind: "apply", to: options.to ?? null });
+      return show(session, out, created.id);
+    }
+    case "show":
+      return show(session, out, await deploymentId(session, options.deployment));
+    case "approve":
+      await approveDeployment(deps, actor, { id: await deploymentId(session, options.deployment), comment: options.comment });
+      return show(session, out, await deploymentId(session, options.deployment));
+    case "signoff":
+      await signoffDeployment(deps, actor, { id: await deploymentId(session, options.deployment), comment: options.comment });
+      return show(session, out, await deploymentId(session, options.deployment));
+    case "reject":
+      if (!options.reason) throw new AppError("invalid_input", "deployment reject needs --reason TEXT.");
+      await rejectDeployment(deps, actor, { id: await deploymentId(session, options.deployment), reason: options.reason });
+      return show(session, out, await deploymentId(session, options.deployment));
+    case "cancel":
+      await cancelDeployment(deps, actor, { id: await deploymentId(session, options.deployment) });
+      return show(session, out, await deploymentId(session, options.deployment));
+    default:
+      throw new AppError("invalid_input", `Unknown deployment command "${sub ?? ""}": create, show, approve, signoff, reject or cancel.`);
+  }
+}
+
+async function show(session: ConsoleSession, out: Output, id: string): Promise<number> {
+  const view = await deploymentView(session.deps, await session.actor(), id);
+  const d = view.deployment;
+  const text = [
+    `deployment #${d.number} (${d.id}) on ${view.environment.name}: ${d.state}`,
+    `  ${d.kind} ${d.plan.from ?? "(empty)"} -> ${d.plan.to ?? "(empty)"}; plan ${d.planHash.slice(0, 12)}`,
+    `  approvals: ${view.progress.releaseApprovals.have} of ${view.progress.releaseApprovals.need}; compliance sign-off ${view.progress.compliance.required ? (view.progress.compliance.given ? "given" : "required") : "not required"}`,
+    ...view.progress.waitingOn.map((w) => `  waiting for ${w}`),
+  ].join("\n");
+  out.print({ id: d.id, number: d.number, environment: view.environment.name, state: d.state, planHash: d.planHash, progress: view.progress, decisions: view.decisions }, text);
+  return 0;
+}
+
+const TERMINAL = new Set(["succeeded", "failed", "rejected", "cancelled"]);
+
+/** Queues the deployment, works it here (or lets any other worker take it), and follows its log. */
+export async function applyDeploymentCommand(session: ConsoleSession, out: Output, value: string | undefined): Promise<number> {
+  const id = await deploymentId(session, value);
+  await enqueueDeployment(session.deps, await session.actor(), { id });
+  const worker = await startDeploymentWorker(session.boss, session.deps);
+  try {
+    let seen = 0;
+    for (;;) {
+      const log = await runLog(session.store.db, id);
+      for (const e of log.events.slice(seen)) out.progress(`${e.type} ${JSON.stringify(e.payload)}`);
+      seen = log.events.length;
+      if (TERMINAL.has(log.state)) {
+        out.print({ id, state: log.state, run: log.run, events: log.events.length }, `deployment ${id}: ${log.state}`);
+        return log.state === "succeeded" ? 0 : 1;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await worker.stop();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * `npm run worker`: a deployment worker in a process of its own, to scale out or to keep runs off
+ * the web server. Any number of workers and console instances can share one store: a deployment
+ * is claimed by exactly one of them.
+ */
+import path from "node:path";
+import { loadCatalog } from "../lib/catalog";
+import { ConfigError, loadConfig } from "../lib/config/env";
+import { deploymentDepsFor } from "../lib/deployments/context";
+import { consoleEnvironment } from "../lib/embedded/console-env";
+import { enqueueWith, startBoss, startDeploymentWorker } from "../lib/jobs/queue";
+import { openStore } from "../lib/store/db";
+import { prepareStore } from "../lib/store/prepare";
+
+const root = path.resolve(__dirname, "..");
+const log = (line: string) => console.log(`[worker] ${line}`);
+
+async function main() {
+  const { env, cluster } = await consoleEnvironment(process.env, root, { log });
+  const config = loadConfig(env, root);
+  await prepareStore(config, path.join(root, "lib/store/migrations"));
+  const store = openStore(config.storeUrl, { max: 4 });
+  const boss = await startBoss(config.storeUrl);
+  const deps = deploymentDepsFor(config, store, () => loadCatalog(path.join(root, "db/migrations")), enqueueWith(boss));
+  const worker = await startDeploymentWorker(boss, deps);
+  log(`Waiting for deployments (pid ${process.pid}). Ctrl-C to stop.`);
+
+  const stop = async () => {
+    log("Stopping: finishing the current run first");
+    await worker.stop();
+    await boss.stop({ graceful: true, wait: true });
+    await store.close();
+    if (cluster && !cluster.server.reused) await cluster.server.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop());
+  process.on("SIGTERM", () => void stop());
+}
+
+main().catch((e) => {
+  console.error(e instanceof ConfigError ? e.message : `[worker] Start-up failed: ${(e as Error).message}`);
+  process.exit(1);
+});
