@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { asc, desc, sql } from "drizzle-orm";
 import type { StoreExecutor } from "../store/db";
 import { auditEvents, type AuditEvent } from "../store/schema";
-import { canonicalJson } from "./canonical-json";
+import { canonicalJson } from "../canonical-json";
 
 export const GENESIS_HASH = "0".repeat(64);
 /** Serialises appends so each event links to the one committed before it. */

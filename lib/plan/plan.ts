@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import postgres from "postgres";
-import { canonicalJson } from "../audit/canonical-json";
+import { canonicalJson } from "../canonical-json";
 import type { Catalog, LockLevel, Migration } from "../catalog";
 import { applyMigrations, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
 import { computeStatus, readLedger, type LedgerStatus } from "../ledger";

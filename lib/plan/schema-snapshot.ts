@@ -14,6 +14,9 @@
  * - roles are cluster-wide, not part of a database: only their names appear (owners, grantees, policies).
  */
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../canonical-json";
+
+export { canonicalJson };
 import type postgres from "postgres";
 
 export const DEFAULT_SNAPSHOT_SCHEMAS = ["public", "lgpd", "audit"] as const;
@@ -211,20 +214,6 @@ export function schemaFingerprint(snapshot: SchemaSnapshot): string {
   return createHash("sha256").update(canonicalJson(snapshot)).digest("hex");
 }
 
-/** JSON with object keys sorted at every level; arrays keep their order. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
-    return out;
-  }
-  return value;
-}
 
 // An object created by CREATE EXTENSION has a pg_depend row of type 'e' on it.
 const notExtensionMember = (classId: string, objId: string) =>
