@@ -17,6 +17,7 @@ import { AppError } from "../lib/errors";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
+import { verifyEnvironmentCommand, verifyTargetCommand } from "./verify";
 
 const root = path.resolve(__dirname, "..");
 
@@ -32,6 +33,8 @@ Commands:
                                          Roll back every migration applied after TAG
   plan     --env NAME [--to TAG] [--rollback]
                                          Plan a deployment: lint, rehearsal, schema diff, plan hash
+  verify   --env NAME | --database-url URL
+                                         Run the compliance checks; exit 1 if any fails or cannot run
 
 As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), under the same gates:
   deployment create --env NAME [--to TAG]
@@ -118,6 +121,10 @@ export async function main(argv: string[]): Promise<number> {
       case "plan":
         if (!values.env) throw new UsageError("plan needs --env NAME.");
         return await withConsole((session) => planCommand(session, output(json), { env: values.env!, to: values.to ?? null, rollback: Boolean(values.rollback) }));
+      case "verify":
+        if (values["database-url"]) return await withTarget(values, (target) => verifyTargetCommand(target, output(json)));
+        if (!values.env) throw new UsageError("verify needs --env NAME or --database-url URL.");
+        return await withConsole((session) => verifyEnvironmentCommand(session, output(json), values.env!));
       case "deployment":
         return await withConsole((session) => deploymentCommand(session, output(json), subcommand, values));
       case "rollback":

@@ -9,7 +9,9 @@ import { ConfigError, loadConfig } from "../lib/config/env";
 import { deploymentDepsFor } from "../lib/deployments/context";
 import { consoleEnvironment } from "../lib/embedded/console-env";
 import { enqueueWith, startBoss, startDeploymentWorker } from "../lib/jobs/queue";
+import { startVerificationSchedule } from "../lib/jobs/verification";
 import { openStore } from "../lib/store/db";
+import { verifyAfterApply } from "../lib/verify/snapshots";
 import { prepareStore } from "../lib/store/prepare";
 
 const root = path.resolve(__dirname, "..");
@@ -22,12 +24,14 @@ async function main() {
   const store = openStore(config.storeUrl, { max: 4 });
   const boss = await startBoss(config.storeUrl);
   const deps = deploymentDepsFor(config, store, () => loadCatalog(path.join(root, "db/migrations")), enqueueWith(boss));
-  const worker = await startDeploymentWorker(boss, deps);
+  const worker = await startDeploymentWorker(boss, deps, verifyAfterApply(deps));
+  const schedule = await startVerificationSchedule(boss, deps);
   log(`Waiting for deployments (pid ${process.pid}). Ctrl-C to stop.`);
 
   const stop = async () => {
     log("Stopping: finishing the current run first");
     await worker.stop();
+    await schedule.stop();
     await boss.stop({ graceful: true, wait: true });
     await store.close();
     if (cluster && !cluster.server.reused) await cluster.server.stop();

@@ -23,6 +23,8 @@ const environmentSchema = z
     label: z.string().optional(),
     urlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "an environment variable name such as TARGET_STAGING_URL"),
     gates: gatePolicySchema.default(gatePolicySchema.parse({})),
+    /** Scheduled verification; 0 turns the schedule off (on-demand and after-apply runs remain). */
+    verifyEveryMinutes: z.number().int().min(0).max(1440).default(5),
   })
   .strict();
 
@@ -42,6 +44,7 @@ export interface EnvironmentConfig {
   /** The target URL (contains a password: never log or render it), or null when its variable is unset. */
   url: string | null;
   gates: GatePolicy;
+  verifyEveryMinutes: number;
 }
 
 export interface EnvironmentRegistry {
@@ -65,6 +68,7 @@ export function parseEnvironmentRegistry(raw: unknown, source: Record<string, st
       urlEnv: e.urlEnv,
       url: source[e.urlEnv] || null,
       gates: e.gates,
+      verifyEveryMinutes: e.verifyEveryMinutes,
     };
   });
   for (const e of environments) {

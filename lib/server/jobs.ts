@@ -5,6 +5,8 @@
 import "server-only";
 import type PgBoss from "pg-boss";
 import { enqueueWith, startBoss, startDeploymentWorker } from "../jobs/queue";
+import { startVerificationSchedule } from "../jobs/verification";
+import { verifyAfterApply } from "../verify/snapshots";
 import { deploymentDeps, runtime } from "./runtime";
 
 const cache = globalThis as unknown as { __migrationConsoleBoss?: Promise<PgBoss> };
@@ -20,7 +22,10 @@ export async function enqueueDeployment(deploymentId: string): Promise<void> {
 
 export async function startInProcessWorker(): Promise<void> {
   if (process.env.CONSOLE_WORKER === "off") return;
-  await startDeploymentWorker(await jobQueue(), deploymentDeps());
+  const deps = deploymentDeps();
+  const boss = await jobQueue();
+  await startDeploymentWorker(boss, deps, verifyAfterApply(deps));
+  await startVerificationSchedule(boss, deps);
 }
 
 export async function stopJobQueue(): Promise<void> {
