@@ -14,7 +14,7 @@ import { applyMigrations, ExecutorError, rollbackMigrations, selectForApply, sel
 import { computeStatus, readLedger, type LedgerStatus } from "../ledger";
 import { lintMigrations, type Finding } from "../lint";
 import { diffSnapshots, type SchemaDiff } from "./diff";
-import { schemaFingerprint, snapshotSchema, type SchemaSnapshot } from "./schema-snapshot";
+import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "./schema-snapshot";
 import { createShadowDatabase, type ShadowServer } from "./shadow";
 
 export type PlanKind = "apply" | "rollback";
@@ -156,8 +156,10 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
       // Rebuild the target's current version from its migrations, then compare with the live catalog.
       if (status.current) await applyMigrations({ url: shadowDb.url, catalog: request.catalog, to: status.current, actor: "rehearsal", allowOutOfOrder: true });
       const implied = await snapshotOf(shadowDb.url);
-      // Owners differ legitimately when the shadow server's superuser is not the target's owner.
-      const driftDiff = diffSnapshots(implied, basis.liveSnapshot, { ignoreFields: ["owner"] });
+      // Owners differ legitimately when the shadow server's superuser is not the target's owner, and so
+      // do the privileges an owner holds on what it created: read the shadow's user as the target's.
+      const impliedOnTarget = withRoleRenamed(implied, urlUser(shadow.adminUrl), urlUser(request.targetUrl));
+      const driftDiff = diffSnapshots(impliedOnTarget, basis.liveSnapshot, { ignoreFields: ["owner"] });
       if (driftDiff.changes.length > 0) {
         drift = {
           drifted: true,
@@ -225,6 +227,17 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
     createdAt: new Date().toISOString(),
     timings: { totalMs: Math.round(performance.now() - started), basisMs, rehearsalMs: rehearsal.durationMs },
   };
+}
+
+const urlUser = (url: string) => decodeURIComponent(new URL(url).username);
+
+/** The snapshot with privileges granted to role `from` shown as granted to `to`, in snapshot order. */
+function withRoleRenamed(snapshot: SchemaSnapshot, from: string, to: string): SchemaSnapshot {
+  if (!from || !to || from === to) return snapshot;
+  const privileges = snapshot.privileges.map((p) => (p.grantee === from ? { ...p, grantee: to } : p));
+  const key = (p: (typeof privileges)[number]) => snapshotEntryKey("privileges", p);
+  privileges.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return { ...snapshot, privileges };
 }
 
 async function snapshotOf(url: string): Promise<SchemaSnapshot> {
