@@ -1,0 +1,157 @@
+/**
+ * `npm run bench:plan`: how long a deployment's plan takes (ledger read, lint, rehearsal on a shadow
+ * database, schema diffs, hash) against simply applying the same migrations with the executor on a
+ * fresh database at the same version, measured in the same run on a local embedded PostgreSQL.
+ *
+ * Scenarios: the whole history on an empty target; one pending migration on a migrated target
+ * (target at 0007 with 0008 pending, and at 0006 with 0007 pending). Target: ≤ 1.5 s for one pending
+ * migration. Each scenario: one warm-up plan (printed as "cold"), then BENCH_ROUNDS rounds alternating
+ * plan and baseline; medians, the plan's split (basis = ledger, snapshot and lint; rehearsal = shadow
+ * database, drift check, rehearsed apply, schema diff) and the ratio plan/baseline are printed.
+ *
+ * Environment: BENCH_ROUNDS (default 7), BENCH_PG_PORT (54352).
+ */
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import path from "node:path";
+import postgres from "postgres";
+import { loadCatalog, type Catalog } from "../lib/catalog";
+import { startLocalPostgres } from "../lib/embedded/postgres-server";
+import { applyMigrations } from "../lib/executor";
+import { computePlan, type Plan } from "../lib/plan/plan";
+
+const ROOT = path.resolve(__dirname, "..");
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const PORT = Number(process.env.BENCH_PG_PORT ?? 54352);
+const SINGLE_PENDING_TARGET_MS = 1500;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+const pct = (part: number, whole: number) => `${((100 * part) / whole).toFixed(0)}%`;
+
+interface Scenario {
+  name: string;
+  /** The target's version before the plan (null: empty database). */
+  at: string | null;
+  /** Apply up to this tag. */
+  to: string;
+  singlePending: boolean;
+}
+
+async function main(): Promise<void> {
+  const server = await startLocalPostgres({ dataDir: path.join(ROOT, ".data/bench-plan"), port: PORT, log: (l) => console.log(l) });
+  const admin = postgres(server.url(), { max: 1, onnotice: () => {} });
+  const catalog = await loadCatalog(path.join(ROOT, "db/migrations"));
+  const latest = catalog.latest!.tag;
+  const tagAt = (idx: number) => catalog.migrations[idx]!.tag;
+  const scenarios: Scenario[] = [
+    { name: `full history (${catalog.migrations.length} migrations) on an empty target`, at: null, to: latest, singlePending: false },
+    { name: `target at ${tagAt(7)}, ${tagAt(8)} pending`, at: tagAt(7), to: tagAt(8), singlePending: true },
+    { name: `target at ${tagAt(6)}, ${tagAt(7)} pending`, at: tagAt(6), to: tagAt(7), singlePending: true },
+  ];
+  const created: string[] = [];
+  const newDatabase = async (template?: string) => {
+    const name = `bench_${randomUUID().slice(0, 8)}`;
+    await admin.unsafe(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ""}`);
+    created.push(name);
+    return name;
+  };
+  const dropDatabase = async (name: string) => {
+    await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    created.splice(created.indexOf(name), 1);
+  };
+  /** A database at `at`, built by the executor once; copies of it are the targets and the baseline's databases. */
+  const databaseAt = async (at: string | null) => {
+    const name = await newDatabase();
+    if (at) await applyMigrations({ url: server.url(name), catalog, to: at, actor: "bench" });
+    return name;
+  };
+
+  const planOnce = (catalogUsed: Catalog, target: string, to: string) =>
+    computePlan({ environment: "bench", targetUrl: server.url(target), catalog: catalogUsed, kind: "apply", to }, { adminUrl: server.url() });
+  const checkPlan = (plan: Plan, scenario: Scenario) => {
+    const problems = [
+      ...plan.blockers,
+      plan.rehearsal.ok ? null : `rehearsal failed: ${plan.rehearsal.error}`,
+      plan.drift.drifted ? `unexpected drift: ${plan.drift.explanation}` : null,
+      plan.to === scenario.to ? null : `planned up to ${plan.to}, expected ${scenario.to}`,
+    ].filter(Boolean);
+    if (problems.length) throw new Error(`${scenario.name}: the plan is not what the bench measures: ${problems.join("; ")}`);
+  };
+
+  try {
+    const [{ version } = { version: "?" }] = await admin<{ version: string }[]>`select current_setting('server_version') as version`;
+    console.log(`bench:plan: PostgreSQL ${version} on port ${PORT}; ${ROUNDS} rounds + 1 warm-up per scenario; machine load ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} cores`);
+    const verdicts: string[] = [];
+    for (const scenario of scenarios) {
+      const source = await databaseAt(scenario.at);
+      const target = await newDatabase(source);
+      const pending = catalog.migrations.filter((m) => m.idx > (scenario.at ? catalog.byTag(scenario.at)!.idx : -1) && m.idx <= catalog.byTag(scenario.to)!.idx);
+
+      const cold = await planOnce(catalog, target, scenario.to);
+      checkPlan(cold, scenario);
+      const plans: Plan[] = [];
+      const baselines: number[] = [];
+      const paired: number[] = [];
+      const baseline = async () => {
+        const db = await newDatabase(source);
+        try {
+          const t0 = performance.now();
+          await applyMigrations({ url: server.url(db), catalog, to: scenario.to, actor: "bench" });
+          baselines.push(performance.now() - t0);
+        } finally {
+          await dropDatabase(db);
+        }
+      };
+      const plan = async () => {
+        const p = await planOnce(catalog, target, scenario.to);
+        checkPlan(p, scenario);
+        plans.push(p);
+      };
+      await baseline(); // warm-up of the baseline, not counted
+      baselines.length = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        if (round % 2 === 0) {
+          await plan();
+          await baseline();
+        } else {
+          await baseline();
+          await plan();
+        }
+        paired.push(plans.at(-1)!.timings.totalMs / baselines.at(-1)!);
+      }
+
+      const total = median(plans.map((p) => p.timings.totalMs));
+      const basis = median(plans.map((p) => p.timings.basisMs));
+      const rehearsal = median(plans.map((p) => p.timings.rehearsalMs));
+      const rest = median(plans.map((p) => p.timings.totalMs - p.timings.basisMs - p.timings.rehearsalMs));
+      const base = median(baselines);
+      const statements = pending.reduce((n, m) => n + m.statements.length, 0);
+      console.log(`\n${scenario.name}: ${pending.length} migration(s), ${statements} statements`);
+      console.log(`  plan      median ${ms(total)} (min ${ms(Math.min(...plans.map((p) => p.timings.totalMs)))}, max ${ms(Math.max(...plans.map((p) => p.timings.totalMs)))}); cold ${ms(cold.timings.totalMs)}`);
+      console.log(`            basis ${ms(basis)} (${pct(basis, total)}), rehearsal ${ms(rehearsal)} (${pct(rehearsal, total)}), the rest ${ms(rest)} (${pct(rest, total)})`);
+      console.log(`  baseline  median ${ms(base)} (executor applying the same migrations on a fresh copy of the target)`);
+      console.log(`  ratio plan/baseline ${(total / base).toFixed(2)} (median of per-round ratios ${median(paired).toFixed(2)})`);
+      if (scenario.singlePending) {
+        const ok = total <= SINGLE_PENDING_TARGET_MS;
+        verdicts.push(`${scenario.name}: ${ms(total)} ${ok ? "within" : "ABOVE"} the ${ms(SINGLE_PENDING_TARGET_MS)} target`);
+      }
+      await dropDatabase(target);
+      await dropDatabase(source);
+    }
+    console.log(`\n${verdicts.join("\n")}`);
+  } finally {
+    for (const name of [...created]) await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+    await admin.end();
+    if (!server.reused) await server.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
