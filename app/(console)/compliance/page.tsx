@@ -1,19 +1,27 @@
-import { ComingNext } from "@/components/ui/coming-next";
+import Link from "next/link";
+import { ComplianceBoard } from "@/components/compliance/board";
 import { PageHeader } from "@/components/ui/page-header";
+import { runtime } from "@/lib/server/runtime";
+import { complianceBoard } from "@/lib/verify/board";
+import { runVerificationAction } from "./actions";
 
 export const metadata = { title: "Compliance" };
 
-export default function Page() {
+export default async function CompliancePage() {
+  const { store, config } = runtime();
+  const board = await complianceBoard(store, config.registry);
   return (
     <>
-      <PageHeader title="Compliance" description="LGPD, CFM and ANVISA verification per environment." />
-      <ComingNext
-        items={[
-          "A board of environments × check groups (RLS, policies, isolation, indexes, consent proofs, retention, telemedicine).",
-          "Each check's evidence, the SQL that reproduces it and how to fix it.",
-          "Requirements (LGPD articles, CFM 2314/2022, ANVISA, NGS2) mapped to checks, and an evidence export.",
-        ]}
+      <PageHeader
+        title="Compliance board"
+        description="Tenant isolation, indexes, consent proofs and retention per environment, from the latest verification (runs after every deployment and on a schedule)."
+        actions={
+          <Link href="/compliance/requirements" className="text-sm font-medium text-brand-700 underline">
+            By requirement (LGPD, CFM, ANVISA, NGS2)
+          </Link>
+        }
       />
+      <ComplianceBoard initial={JSON.parse(JSON.stringify(board))} runNow={runVerificationAction} />
     </>
   );
 }

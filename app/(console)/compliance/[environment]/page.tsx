@@ -1,0 +1,70 @@
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { CheckEvidence } from "@/components/compliance/check-evidence";
+import { Card } from "@/components/ui/card";
+import { PageHeader } from "@/components/ui/page-header";
+import { runtime } from "@/lib/server/runtime";
+import { GROUPS } from "@/lib/verify";
+import { reportOf, snapshotHistory } from "@/lib/verify/snapshots";
+
+export const metadata = { title: "Compliance evidence" };
+
+const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
+
+export default async function EnvironmentCompliancePage({ params }: { params: Promise<{ environment: string }> }) {
+  const { environment } = await params;
+  const { store, config } = runtime();
+  const env = config.registry.byName(environment);
+  if (!env) notFound();
+  const [snapshot] = await snapshotHistory(store, env.name, { limit: 1 });
+  const stored = snapshot ? reportOf(snapshot) : null;
+  const from = new Date(Date.now() - 30 * 86400_000).toISOString().slice(0, 10);
+  const to = new Date().toISOString().slice(0, 10);
+  return (
+    <>
+      <PageHeader
+        title={`Compliance of ${env.label}`}
+        description={snapshot ? `Verified ${dateTime.format(snapshot.createdAt)} (${snapshot.trigger}) at ${snapshot.targetVersion ?? "no version"}: ${snapshot.outcome}.` : "Never verified yet."}
+        actions={
+          <form action="/api/compliance/export" method="get" className="flex flex-wrap items-end gap-2 text-sm" aria-label="Export evidence">
+            <input type="hidden" name="environment" value={env.name} />
+            <label>
+              From <input type="date" name="from" defaultValue={from} className="rounded-md border border-slate-300 px-2 py-1" />
+            </label>
+            <label>
+              To <input type="date" name="to" defaultValue={to} className="rounded-md border border-slate-300 px-2 py-1" />
+            </label>
+            <button type="submit" className="rounded-md bg-slate-900 px-3 py-1.5 font-medium text-white">
+              Export evidence
+            </button>
+          </form>
+        }
+      />
+      {stored && "unreachable" in stored && (
+        <p role="alert" className="mb-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
+          {stored.unreachable}
+        </p>
+      )}
+      {stored && "report" in stored && (
+        <div className="space-y-4">
+          {GROUPS.map((g) => (
+            <Card key={g.id} title={<span id={g.id}>{g.title}</span>}>
+              <div className="space-y-4">
+                {stored.report.results
+                  .filter((r) => r.group === g.id)
+                  .map((r) => (
+                    <div key={r.checkId}>
+                      <CheckEvidence result={r} />
+                      <Link className="text-xs text-brand-700 underline" href={`/compliance/${env.name}/${r.checkId}`}>
+                        Full evidence and SQL
+                      </Link>
+                    </div>
+                  ))}
+              </div>
+            </Card>
+          ))}
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,164 @@
+/**
+ * The evidence bundle an auditor takes away: for one environment and period, the verification runs
+ * and their results, the deployments with who approved exactly which plan, and the audit chain's
+ * verification; as JSON and as a printable HTML report, with a sha256 manifest over every file.
+ */
+import { createHash } from "node:crypto";
+import { and, asc, eq, gte, inArray, lte } from "drizzle-orm";
+import { strToU8, zipSync } from "fflate";
+import { appendAuditEvent, verifyAuditChain, type AuditActor } from "../audit/log";
+import type { EnvironmentRegistry } from "../config/environments";
+import { AppError } from "../errors";
+import type { Store } from "../store/db";
+import { approvals, auditEvents, deployments, environments, runs, users } from "../store/schema";
+import { GROUPS } from "./registry";
+import { reportOf, snapshotHistory } from "./snapshots";
+
+export interface EvidenceRequest {
+  environment: string;
+  /** Inclusive calendar days (UTC). */
+  from: string;
+  to: string;
+}
+
+const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+
+const escapeHtml = (value: unknown) =>
+  String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+
+export async function buildEvidenceBundle(store: Store, registry: EnvironmentRegistry, request: EvidenceRequest, actor: AuditActor) {
+  const env = registry.byName(request.environment);
+  if (!env) throw new AppError("not_found", `There is no environment "${request.environment}".`);
+  const from = new Date(`${request.from}T00:00:00Z`);
+  const to = new Date(`${request.to}T23:59:59.999Z`);
+  if (!(from <= to)) throw new AppError("invalid_input", "The period's start must not be after its end.");
+
+  const snapshots = (await snapshotHistory(store, env.name, { from, to })).reverse();
+  const [envRow] = await store.db.select().from(environments).where(eq(environments.name, env.name));
+  const deploymentRows = envRow
+    ? await store.db
+        .select({ d: deployments, author: users.email })
+        .from(deployments)
+        .innerJoin(users, eq(users.id, deployments.createdBy))
+        .where(and(eq(deployments.environmentId, envRow.id), gte(deployments.createdAt, from), lte(deployments.createdAt, to)))
+        .orderBy(asc(deployments.number))
+    : [];
+  const ids = deploymentRows.map((r) => r.d.id);
+  const approvalRows = ids.length
+    ? await store.db
+        .select({ deploymentId: approvals.deploymentId, kind: approvals.kind, planHash: approvals.planHash, at: approvals.createdAt, by: users.email, comment: approvals.comment })
+        .from(approvals)
+        .innerJoin(users, eq(users.id, approvals.userId))
+        .where(inArray(approvals.deploymentId, ids))
+        .orderBy(asc(approvals.createdAt))
+    : [];
+  const runRows = ids.length ? await store.db.select().from(runs).where(inArray(runs.deploymentId, ids)).orderBy(asc(runs.startedAt)) : [];
+  const auditRows = await store.db
+    .select()
+    .from(auditEvents)
+    .where(and(gte(auditEvents.occurredAt, from), lte(auditEvents.occurredAt, to)))
+    .orderBy(asc(auditEvents.id));
+  const relevantAudit = auditRows.filter((e) => (e.subjectType === "deployment" && ids.includes(e.subjectId ?? "")) || (e.subjectType === "environment" && e.subjectId === env.name));
+  const chain = await verifyAuditChain(store.db);
+
+  const verification = snapshots.map((s) => {
+    const stored = reportOf(s);
+    return {
+      id: s.id,
+      at: s.createdAt.toISOString(),
+      trigger: s.trigger,
+      outcome: s.outcome,
+      targetVersion: s.targetVersion,
+      ...("report" in stored
+        ? { results: stored.report.results.map((r) => ({ checkId: r.checkId, group: r.group, status: r.status, summary: r.summary, controls: r.controls, evidence: r.evidence })) }
+        : { unreachable: stored.unreachable }),
+    };
+  });
+  const deploymentsJson = deploymentRows.map(({ d, author }) => ({
+    id: d.id,
+    number: d.number,
+    kind: d.kind,
+    state: d.state,
+    verification: d.verification,
+    from: d.plan.from,
+    to: d.plan.to,
+    migrations: d.plan.migrations.map((m) => ({ tag: m.tag, checksum: m.checksum })),
+    planHash: d.planHash,
+    findings: d.plan.findings.map((f) => ({ rule: f.rule, severity: f.severity, tag: f.tag, line: f.line, message: f.message })),
+    createdBy: author,
+    createdAt: d.createdAt.toISOString(),
+    approvals: approvalRows.filter((a) => a.deploymentId === d.id).map((a) => ({ ...a, at: a.at.toISOString(), validForFinalPlan: a.planHash === d.planHash })),
+    runs: runRows.filter((r) => r.deploymentId === d.id),
+  }));
+  const generatedAt = new Date().toISOString();
+  const header = { environment: env.name, period: { from: request.from, to: request.to }, generatedAt, generatedBy: actor.email };
+
+  const files: Record<string, Uint8Array> = {
+    "verification.json": strToU8(JSON.stringify({ ...header, runs: verification }, null, 2)),
+    "deployments.json": strToU8(JSON.stringify({ ...header, deployments: deploymentsJson }, null, 2)),
+    "audit.json": strToU8(JSON.stringify({ ...header, chain, events: relevantAudit }, null, 2)),
+    "report.html": strToU8(renderReport({ ...header, label: env.label, verification, deployments: deploymentsJson, chain })),
+  };
+  const manifest = {
+    ...header,
+    files: Object.entries(files).map(([name, data]) => ({ name, bytes: data.length, sha256: sha256(data) })),
+  };
+  files["manifest.json"] = strToU8(JSON.stringify(manifest, null, 2));
+  // sha256sum -c SHA256SUMS checks every file, the manifest included.
+  files["SHA256SUMS"] = strToU8(Object.entries(files).map(([name, data]) => `${sha256(data)}  ${name}`).join("\n") + "\n");
+
+  const zip = zipSync(files, { level: 6 });
+  await appendAuditEvent(store.db, actor, {
+    action: "evidence.exported",
+    subjectType: "environment",
+    subjectId: env.name,
+    details: { period: header.period, bundleSha256: sha256(zip), files: manifest.files.length },
+  });
+  return { filename: `evidence-${env.name}-${request.from}-to-${request.to}.zip`, zip, manifest };
+}
+
+function renderReport(data: {
+  environment: string;
+  label: string;
+  period: { from: string; to: string };
+  generatedAt: string;
+  generatedBy: string | null;
+  verification: { at: string; trigger: string; outcome: string; targetVersion: string | null; results?: { checkId: string; group: string; status: string; summary: string; controls: readonly { framework: string; ref: string }[] }[]; unreachable?: string }[];
+  deployments: { number: number; kind: string; state: string; from: string | null; to: string | null; planHash: string; createdBy: string; createdAt: string; approvals: { kind: string; by: string; at: string; validForFinalPlan: boolean }[] }[];
+  chain: Awaited<ReturnType<typeof verifyAuditChain>>;
+}): string {
+  const latest = data.verification.at(-1);
+  const row = (cells: unknown[]) => `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`;
+  const groupTitle = Object.fromEntries(GROUPS.map((g) => [g.id, g.title]));
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Compliance evidence: ${escapeHtml(data.label)} ${escapeHtml(data.period.from)} to ${escapeHtml(data.period.to)}</title>
+<style>
+body{font:12px/1.45 system-ui,sans-serif;color:#111;margin:2cm}h1{font-size:20px}h2{font-size:15px;margin-top:24px;border-bottom:1px solid #999}
+table{border-collapse:collapse;width:100%;margin:8px 0}td,th{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}
+.pass{color:#065f46}.fail,.failed{color:#b91c1c;font-weight:600}.error{color:#9a3412}.warn{color:#92400e}
+@media print{body{margin:1cm}h2{break-after:avoid}tr{break-inside:avoid}}
+</style></head><body>
+<h1>Compliance evidence: ${escapeHtml(data.label)}</h1>
+<p>Period ${escapeHtml(data.period.from)} to ${escapeHtml(data.period.to)} (UTC). Generated ${escapeHtml(data.generatedAt)} by ${escapeHtml(data.generatedBy)}.
+Every file of this bundle is listed with its SHA-256 in manifest.json and SHA256SUMS.</p>
+<h2>Audit trail</h2>
+<p class="${data.chain.ok ? "pass" : "fail"}">${data.chain.ok ? `The audit chain verifies: ${data.chain.checked} events, each linked to its predecessor by SHA-256.` : `The audit chain is BROKEN: ${escapeHtml(data.chain.reason)}.`}</p>
+<h2>Verification runs in the period (${data.verification.length})</h2>
+<table><tr><th>When</th><th>Trigger</th><th>Version</th><th>Outcome</th></tr>
+${data.verification.map((v) => `<tr><td>${escapeHtml(v.at)}</td><td>${escapeHtml(v.trigger)}</td><td>${escapeHtml(v.targetVersion)}</td><td class="${escapeHtml(v.outcome)}">${escapeHtml(v.outcome)}${v.unreachable ? `: ${escapeHtml(v.unreachable)}` : ""}</td></tr>`).join("\n")}
+</table>
+<h2>Checks at the latest run${latest ? ` (${escapeHtml(latest.at)})` : ""}</h2>
+${
+  latest?.results
+    ? `<table><tr><th>Group</th><th>Check</th><th>Evidences</th><th>Status</th><th>Result</th></tr>
+${latest.results.map((r) => `<tr><td>${escapeHtml(groupTitle[r.group] ?? r.group)}</td><td>${escapeHtml(r.checkId)}</td><td>${escapeHtml(r.controls.map((c) => `${c.framework} ${c.ref}`).join(", "))}</td><td class="${escapeHtml(r.status)}">${escapeHtml(r.status)}</td><td>${escapeHtml(r.summary)}</td></tr>`).join("\n")}
+</table>`
+    : "<p>No verification ran in this period.</p>"
+}
+<h2>Deployments and approvals (${data.deployments.length})</h2>
+<table><tr><th>#</th><th>Change</th><th>State</th><th>Opened by</th><th>Approvals (plan hash)</th></tr>
+${data.deployments.map((d) => row([d.number, `${d.kind} ${d.from ?? "empty"} → ${d.to ?? "empty"}`, d.state, `${d.createdBy} ${d.createdAt}`, d.approvals.map((a) => `${a.kind === "release_approval" ? "approved" : "signed off"} by ${a.by} at ${a.at}${a.validForFinalPlan ? "" : " (void: plan changed)"}`).join("; ") + ` [${d.planHash.slice(0, 16)}]`])).join("\n")}
+</table>
+</body></html>
+`;
+}
