@@ -16,6 +16,7 @@ import { enqueueWith, startBoss, startDeploymentWorker, type WorkerHandle } from
 import { openStore, type Store } from "../../lib/store/db";
 import { migrateStore } from "../../lib/store/migrate";
 import { syncEnvironments } from "../../lib/targets/registry-sync";
+import { verifyAfterApply } from "../../lib/verify/snapshots";
 import { adminUrl, freshDatabase, type TestDatabase } from "./databases";
 import { STORE_MIGRATIONS } from "./store";
 
@@ -75,7 +76,7 @@ export async function startTestConsole(versions: Record<string, number>, options
     enqueue: enqueueWith(boss),
   };
   let worker: WorkerHandle | null = null;
-  if (options.worker !== false) worker = await startDeploymentWorker(boss, deps);
+  if (options.worker !== false) worker = await startDeploymentWorker(boss, deps, verifyAfterApply(deps));
 
   const actor = async (email: string): Promise<Actor> => {
     const u = (await findUserByEmail(store.db, email))!;
