@@ -64,6 +64,13 @@ export const DATA_CLASSIFICATION = {
   },
 } as const satisfies Record<QualifiedTableName, Record<string, DataClass>>;
 
+/**
+ * Tags of columns and tables that have left db/schema. A migration that drops or rewrites them, and
+ * every target that still holds their data, must still be recognised as touching regulated data:
+ * when a tagged column is removed from the schema, move its tag here instead of deleting it.
+ */
+export const RETIRED_CLASSIFICATION = {} as const satisfies Record<QualifiedTableName, Record<string, DataClass>>;
+
 export interface TaggedColumn {
   schema: string;
   table: string;
@@ -71,7 +78,12 @@ export interface TaggedColumn {
   dataClass: DataClass;
 }
 
-const byTable: ReadonlyMap<string, Readonly<Record<string, DataClass>>> = new Map(Object.entries(DATA_CLASSIFICATION));
+const byTable: ReadonlyMap<string, Readonly<Record<string, DataClass>>> = new Map(
+  [...new Set([...Object.keys(DATA_CLASSIFICATION), ...Object.keys(RETIRED_CLASSIFICATION)])].map((table) => [
+    table,
+    { ...(RETIRED_CLASSIFICATION as Record<string, Record<string, DataClass>>)[table], ...(DATA_CLASSIFICATION as Record<string, Record<string, DataClass>>)[table] },
+  ]),
+);
 
 /** `public.patients`; a bare table name means the public schema. */
 export function qualifiedTableName(schema: string | null | undefined, table: string): QualifiedTableName {
