@@ -1,18 +1,54 @@
-import { ComingNext } from "@/components/ui/coming-next";
 import { PageHeader } from "@/components/ui/page-header";
+import { runtime } from "@/lib/server/runtime";
+import { environmentHistory } from "@/lib/targets/history";
 
 export const metadata = { title: "History" };
 
-export default function Page() {
+const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "short", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
+
+export default async function HistoryPage() {
+  const histories = await Promise.all(runtime().config.registry.environments.map(environmentHistory));
+  const rows = histories
+    .flatMap((h) => (h.ok ? h.rows.map((r) => ({ ...r, environment: h.environment.label })) : []))
+    .sort((a, b) => b.finishedAt.getTime() - a.finishedAt.getTime())
+    .slice(0, 500);
   return (
     <>
-      <PageHeader title="History" description="What changed where, and when." />
-      <ComingNext
-        items={[
-          "Every migration applied or rolled back on every environment, with its deployment and approvers.",
-          "Schema drift between what the ledger implies and the live catalog.",
-        ]}
+      <PageHeader
+        title="History"
+        description="Every migration applied or rolled back on every environment, as each target's ledger records it: through a deployment, the CLI or the demo set-up. Times in America/Sao_Paulo."
       />
+      {histories
+        .filter((h) => !h.ok)
+        .map((h) => (
+          <p key={h.environment.name} role="alert" className="mb-2 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
+            {h.environment.label}: {h.ok ? "" : h.error}
+          </p>
+        ))}
+      <table className="w-full rounded-lg border border-slate-200 bg-white text-left text-sm" aria-label="Migration history">
+        <thead className="bg-slate-50 text-xs uppercase text-slate-500">
+          <tr>
+            <th className="px-3 py-2">Finished</th>
+            <th>Environment</th>
+            <th>Change</th>
+            <th>By</th>
+            <th>Duration</th>
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-slate-100">
+          {rows.map((r) => (
+            <tr key={`${r.environment}-${r.runId}-${r.tag}-${r.direction}`}>
+              <td className="px-3 py-2 whitespace-nowrap">{dateTime.format(r.finishedAt)}</td>
+              <td>{r.environment}</td>
+              <td className="font-mono text-xs">
+                {r.direction === "up" ? "applied" : "rolled back"} {r.tag}
+              </td>
+              <td>{r.actor}</td>
+              <td>{r.durationMs} ms</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </>
   );
 }
