@@ -46,4 +46,8 @@ test("staging goes to the latest version through the browser: plan, approve, sig
   await expect(release.getByRole("region", { name: "Pending migrations" })).toContainText("Nothing waiting");
   const applied = release.getByRole("table", { name: "Applied migrations" });
   await expect(applied.getByRole("row").filter({ hasText: "0008_performance_indexes" })).toContainText("deployment #");
+
+  await release.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "History" }).click();
+  const history = release.getByRole("table", { name: "Migration history" });
+  await expect(history.getByRole("row").filter({ hasText: "Staging" }).filter({ hasText: "applied 0008_performance_indexes" })).toContainText("deployment #");
 });
