@@ -13,9 +13,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import { loadCatalog, type Catalog, type Migration, type Statement } from "../lib/catalog";
+import { loadCatalog, type Catalog, type Migration } from "../lib/catalog";
 import { startLocalPostgres } from "../lib/embedded/postgres-server";
-import { applyMigrations, type RunEvent } from "../lib/executor";
+import { applyMigrations, transactionBatches, type RunEvent } from "../lib/executor";
 import { ENSURE_LEDGER_SQL } from "../lib/ledger";
 import { schemaFingerprint, snapshotSchema } from "../lib/plan/schema-snapshot";
 
@@ -34,7 +34,7 @@ function psqlScript(catalog: Catalog): string {
   const out = [`\\set ON_ERROR_STOP on`, `SELECT pg_try_advisory_lock(${APPLY_LOCK});`, `SET lock_timeout = 2000;`];
   out.push(...ENSURE_LEDGER_SQL.map((s) => `${s};`));
   for (const m of catalog.migrations) {
-    const parts = batches(m.statements);
+    const parts = transactionBatches(m.statements);
     parts.forEach((part, i) => {
       const ledger = i === parts.length - 1 ? ledgerInserts(m) : [];
       if (part.transactional) out.push("BEGIN;", ...part.statements.map((s) => `${s.sql};`), ...ledger, "COMMIT;");
@@ -42,16 +42,6 @@ function psqlScript(catalog: Catalog): string {
     });
   }
   return out.join("\n") + "\n";
-}
-
-function batches(statements: Statement[]): { transactional: boolean; statements: Statement[] }[] {
-  const out: { transactional: boolean; statements: Statement[] }[] = [];
-  for (const s of statements) {
-    const last = out.at(-1);
-    if (s.analysis.transactional && last?.transactional) last.statements.push(s);
-    else out.push({ transactional: s.analysis.transactional, statements: [s] });
-  }
-  return out;
 }
 
 function ledgerInserts(m: Migration): string[] {

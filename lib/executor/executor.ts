@@ -215,7 +215,7 @@ async function takeApplyLock(session: Session): Promise<void> {
 }
 
 /** Splits a script into runs of transactional statements (one transaction each) and single autocommit statements. */
-function batches(statements: Statement[]): { transactional: boolean; statements: Statement[] }[] {
+export function transactionBatches(statements: Statement[]): { transactional: boolean; statements: Statement[] }[] {
   const out: { transactional: boolean; statements: Statement[] }[] = [];
   for (const s of statements) {
     const last = out.at(-1);
@@ -229,7 +229,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   const { migration, script } = unit;
   const startedAt = new Date();
   const started = performance.now();
-  const parts = batches(script.statements);
+  const parts = transactionBatches(script.statements);
   const fullyTransactional = parts.length <= 1 && (parts[0]?.transactional ?? true);
   await session.emit({ type: "migration_started", tag: migration.tag, n: progress.n, of: progress.of, transactional: fullyTransactional });
   const ledgerEntry = () => ({
