@@ -353,7 +353,7 @@ async function readRoles(tx: Tx, expect: VerifyExpectations): Promise<RolesFacts
       order by r.oid, reach.depth
     )
     select exists (select 1 from pg_roles where rolname = ${expect.appRole}) as app_exists,
-      (select coalesce(json_agg(json_build_object('oid', l.oid, 'name', l.rolname, 'superuser', l.rolsuper,
+      (select coalesce(json_agg(json_build_object('oid', l.oid::bigint, 'name', l.rolname, 'superuser', l.rolsuper,
         'bypassRls', l.rolbypassrls, 'canLogin', l.rolcanlogin, 'kind', l.kind, 'via', l.via) order by l.rolname), '[]')
         from labelled l) as roles,
       (select coalesce(json_agg(json_build_object('role', r.rolname, 'table', t.name, 'privilege', p.privilege)
@@ -364,7 +364,7 @@ async function readRoles(tx: Tx, expect: VerifyExpectations): Promise<RolesFacts
             from unnest(${tx.array([...expect.appendOnlyTables])}::text[]) q) t
           cross join unnest(array['UPDATE', 'DELETE', 'TRUNCATE']) p(privilege)
         where t.oid is not null and has_table_privilege(r.oid, t.oid, p.privilege)) as privileges`;
-  return { appRoleExists: row!.app_exists, roles: row!.roles, appendOnlyPrivileges: row!.privileges };
+  return { appRoleExists: row!.app_exists, roles: row!.roles.map((r) => ({ ...r, oid: Number(r.oid) })), appendOnlyPrivileges: row!.privileges };
 }
 
 async function readRoutines(tx: Tx, expect: VerifyExpectations): Promise<RoutinesFacts> {

@@ -4,11 +4,17 @@
  *
  * In one DO block it: counts what is visible with no clinic context; inserts a probe row into every tenant
  * table for two fresh clinics, B then A, each under its own context (set_clinic_context); then, as clinic
- * A, counts its own and foreign rows, tries to update and delete clinic B's rows, to insert a row for
- * clinic B and to move its own rows to clinic B; and counts again with an empty context (what a pooled
- * connection has after a previous transaction). Every write attempt runs in its own subtransaction and
- * is undone right after its row count is read, so attempts cannot disturb each other. The results leave
- * the block through a transaction-local setting.
+ * A, counts its own and foreign rows, tries to insert a row for clinic B and to move its own rows to clinic
+ * B; as a third fresh clinic C, which owns no row, tries to update and delete every row it can reach (any
+ * row reached belongs to another clinic); and counts again with an empty context (what a pooled connection
+ * has after a previous transaction). Every write attempt runs in its own subtransaction and is undone
+ * right after its row count is read, so attempts cannot disturb each other. The results leave the block
+ * through a transaction-local setting.
+ *
+ * The write attempts read no column (UPDATE t SET clinic_id = $c, DELETE FROM t): a statement that reads
+ * one is also filtered by the SELECT policies and would hide a broken UPDATE or DELETE policy. With sound
+ * policies they touch no row; with a broken one they touch every row of the table until the
+ * subtransaction is undone (bounded by the script's statement_timeout).
  *
  * The probe rows are built from the drizzle tables: each NOT NULL column without a database default gets
  * a value of its type, foreign keys point at the same clinic's probe rows, and the few columns whose
@@ -183,7 +189,7 @@ export function isolationProbeScript(expect: VerifyExpectations): { body: string
   const fn = `${quoteIdent(expect.contextFunction.schema)}.${quoteIdent(expect.contextFunction.name)}`;
   const setting = quoteLiteral(expect.contextSettings.clinicId);
   const lines: string[] = [];
-  lines.push(`DO $verify$`, `DECLARE`, `  v_a uuid := gen_random_uuid();`, `  v_b uuid := gen_random_uuid();`);
+  lines.push(`DO $verify$`, `DECLARE`, `  v_a uuid := gen_random_uuid();`, `  v_b uuid := gen_random_uuid();`, `  v_c uuid := gen_random_uuid();`);
   lines.push(`  v_n bigint;`, `  v_out jsonb := '[]';`);
   for (const t of tables) {
     if (!t.root) lines.push(`  ${pkVar(t.index, "a")} uuid := gen_random_uuid();`, `  ${pkVar(t.index, "b")} uuid := gen_random_uuid();`);
@@ -198,15 +204,22 @@ export function isolationProbeScript(expect: VerifyExpectations): { body: string
     for (const t of tables) lines.push(`  ${insertSql(t, t.values(clinic, t.root ? `v_${clinic}` : pkVar(t.index, clinic)))};`);
   }
 
-  lines.push(`  -- As clinic A: its own rows only, and nothing of clinic B can be written.`);
+  // A WHERE or SET that reads a column also subjects UPDATE and DELETE to the SELECT policies, which would
+  // hide a broken UPDATE or DELETE policy: the write attempts below read no column.
+  lines.push(`  -- As clinic A: its own rows only; no row for clinic B; its own rows cannot move to clinic B.`);
   for (const t of tables) {
     const key = quoteIdent(t.key);
     lines.push(count(t, "own_visible", `${key} = v_a`, 10));
     lines.push(count(t, "other_visible", `${key} IS DISTINCT FROM v_a`, 1000));
-    lines.push(...attempt(t.name, "update_other", `UPDATE ${t.quoted} SET ${key} = ${key} WHERE ${key} = v_b`));
-    lines.push(...attempt(t.name, "delete_other", `DELETE FROM ${t.quoted} WHERE ${key} = v_b`));
     lines.push(...attempt(t.name, "insert_other", insertSql(t, t.values("b", "gen_random_uuid()"))));
-    if (!t.root) lines.push(...attempt(t.name, "move_own", `UPDATE ${t.quoted} SET ${key} = v_b WHERE ${key} = v_a`));
+    if (!t.root) lines.push(...attempt(t.name, "move_own", `UPDATE ${t.quoted} SET ${key} = v_b`));
+  }
+  lines.push(`  -- As clinic C, which has no rows: no row of any other clinic (B's probe rows included) can be updated or deleted.`);
+  lines.push(`  PERFORM ${fn}(v_c, NULL, 'verification');`);
+  for (const t of tables) {
+    const key = quoteIdent(t.key);
+    lines.push(...attempt(t.name, "update_other", `UPDATE ${t.quoted} SET ${key} = v_c`));
+    lines.push(...attempt(t.name, "delete_other", `DELETE FROM ${t.quoted}`));
   }
 
   lines.push(`  -- An empty context, as a pooled connection has after an earlier transaction: nothing is visible.`);

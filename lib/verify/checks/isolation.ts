@@ -20,31 +20,32 @@ function judge(e: ProbeEntry): { verdict: Verdict; reason: string } {
       return rows > 0 ? { verdict: "ok", reason: "" } : { verdict: "leak", reason: "clinic A cannot see its own row: the SELECT policy does not match the tenant" };
     case "other_visible":
       return rows > 0 ? { verdict: "leak", reason: `${rows}+ rows of other clinics visible to clinic A` } : { verdict: "ok", reason: "" };
+    // As clinic C, which owns no row: any row reached belongs to another clinic.
     case "update_other":
+      if (e.sqlstate?.startsWith("23")) return { verdict: "leak", reason: `an UPDATE reached other clinics' rows (stopped only by ${e.sqlstate}: ${e.message})` };
       if (failed) return e.sqlstate === RLS_REFUSED ? { verdict: "ok", reason: "" } : { verdict: "inconclusive", reason: refusedBy };
-      return rows > 0 ? { verdict: "leak", reason: `clinic A updated ${rows} row(s) of clinic B` } : { verdict: "ok", reason: "" };
+      return rows > 0 ? { verdict: "leak", reason: `an UPDATE reached ${rows} row(s) of other clinics` } : { verdict: "ok", reason: "" };
     case "delete_other":
-      if (e.sqlstate === "23503") return { verdict: "leak", reason: `clinic A reached clinic B's row for DELETE (stopped only by a foreign key: ${e.message})` };
+      if (e.sqlstate?.startsWith("23")) return { verdict: "leak", reason: `a DELETE reached other clinics' rows (stopped only by ${e.sqlstate}: ${e.message})` };
       if (failed) return e.sqlstate === RLS_REFUSED ? { verdict: "ok", reason: "" } : { verdict: "inconclusive", reason: refusedBy };
-      return rows > 0 ? { verdict: "leak", reason: `clinic A deleted ${rows} row(s) of clinic B` } : { verdict: "ok", reason: "" };
+      return rows > 0 ? { verdict: "leak", reason: `a DELETE reached ${rows} row(s) of other clinics` } : { verdict: "ok", reason: "" };
     case "insert_other":
       // RLS WITH CHECK runs before constraints: a constraint error means RLS accepted the row.
       if (e.sqlstate?.startsWith("23")) return { verdict: "leak", reason: `an insert for clinic B passed RLS (stopped only by ${e.sqlstate}: ${e.message})` };
       if (failed) return e.sqlstate === RLS_REFUSED ? { verdict: "ok", reason: "" } : { verdict: "inconclusive", reason: refusedBy };
       return { verdict: "leak", reason: "clinic A inserted a row for clinic B" };
     case "move_own":
-      // A BEFORE UPDATE trigger (the consent guard) may refuse first: the row still cannot move.
+      // Refused by WITH CHECK, by the missing privilege, or first by a BEFORE UPDATE trigger (the consent
+      // guard): the row does not move. No row updatable at all (append-only tables) moves nothing either.
       if (failed) return { verdict: "ok", reason: "" };
-      return rows > 0
-        ? { verdict: "leak", reason: `clinic A moved ${rows} of its row(s) to clinic B` }
-        : { verdict: "inconclusive", reason: "clinic A could not update its own row, so moving it was not tried" };
+      return rows > 0 ? { verdict: "leak", reason: `clinic A moved ${rows} row(s) to clinic B` } : { verdict: "ok", reason: "" };
   }
 }
 
 export const isolationBehavioural = defineCheck({
   id: "isolation.behavioural",
   group: "isolation",
-  title: "As app_user with clinic A's context, no row of clinic B is visible or writable; with no context, no row at all",
+  title: "As app_user with clinic A's context, no row of clinic B is visible or writable and no row moves to clinic B; with no context, no row at all",
   severity: "critical",
   fix: "Fix the table's RLS (enabled, forced) and tenant policies, see the failing catalog checks; the evidence script reproduces the probe and rolls back.",
   reads: [],
