@@ -5,9 +5,11 @@
  *
  * Scenarios: the whole history on an empty target; one pending migration on a migrated target
  * (target at 0007 with 0008 pending, and at 0006 with 0007 pending). Target: ≤ 1.5 s for one pending
- * migration. Each scenario: one warm-up plan (printed as "cold"), then BENCH_ROUNDS rounds alternating
- * plan and baseline; medians, the plan's split (basis = ledger, snapshot and lint; rehearsal = shadow
- * database, drift check, rehearsed apply, schema diff) and the ratio plan/baseline are printed.
+ * migration. Each scenario: one warm-up plan (printed as "cold": it also builds the shadow server's
+ * template for that version, see lib/plan/shadow.ts), then BENCH_ROUNDS rounds alternating plan and
+ * baseline; medians, the plan's split (basis = ledger, snapshot and lint; rehearsal = shadow database,
+ * drift check, rehearsed apply, schema diff) and the ratio plan/baseline are printed. The time to copy
+ * a database is printed for scale: a rehearsal cannot cost less than one copy plus the apply.
  *
  * Environment: BENCH_ROUNDS (default 7), BENCH_PG_PORT (54352).
  */
@@ -96,9 +98,13 @@ async function main(): Promise<void> {
       checkPlan(cold, scenario);
       const plans: Plan[] = [];
       const baselines: number[] = [];
+      /** CREATE DATABASE ... TEMPLATE of a database at the target's version: the least a rehearsal costs. */
+      const copies: number[] = [];
       const paired: number[] = [];
       const baseline = async () => {
+        const c0 = performance.now();
         const db = await newDatabase(source);
+        copies.push(performance.now() - c0);
         try {
           const t0 = performance.now();
           await applyMigrations({ url: server.url(db), catalog, to: scenario.to, actor: "bench" });
@@ -114,6 +120,7 @@ async function main(): Promise<void> {
       };
       await baseline(); // warm-up of the baseline, not counted
       baselines.length = 0;
+      copies.length = 0;
       for (let round = 0; round < ROUNDS; round++) {
         if (round % 2 === 0) {
           await plan();
@@ -126,15 +133,19 @@ async function main(): Promise<void> {
       }
 
       const total = median(plans.map((p) => p.timings.totalMs));
-      const basis = median(plans.map((p) => p.timings.basisMs));
-      const rehearsal = median(plans.map((p) => p.timings.rehearsalMs));
-      const rest = median(plans.map((p) => p.timings.totalMs - p.timings.basisMs - p.timings.rehearsalMs));
+      // Shares of the time summed over the rounds: medians of the parts need not add up to the median total.
+      const sum = (part: (t: Plan["timings"]) => number) => plans.reduce((n, p) => n + part(p.timings), 0);
+      const all = sum((t) => t.totalMs);
+      const basis = sum((t) => t.basisMs);
+      const rehearsal = sum((t) => t.rehearsalMs);
+      const rest = all - basis - rehearsal;
       const base = median(baselines);
       const statements = pending.reduce((n, m) => n + m.statements.length, 0);
       console.log(`\n${scenario.name}: ${pending.length} migration(s), ${statements} statements`);
       console.log(`  plan      median ${ms(total)} (min ${ms(Math.min(...plans.map((p) => p.timings.totalMs)))}, max ${ms(Math.max(...plans.map((p) => p.timings.totalMs)))}); cold ${ms(cold.timings.totalMs)}`);
-      console.log(`            basis ${ms(basis)} (${pct(basis, total)}), rehearsal ${ms(rehearsal)} (${pct(rehearsal, total)}), the rest ${ms(rest)} (${pct(rest, total)})`);
+      console.log(`            basis ${pct(basis, all)} (median ${ms(median(plans.map((p) => p.timings.basisMs)))}), rehearsal ${pct(rehearsal, all)} (median ${ms(median(plans.map((p) => p.timings.rehearsalMs)))}), the rest ${pct(rest, all)}`);
       console.log(`  baseline  median ${ms(base)} (executor applying the same migrations on a fresh copy of the target)`);
+      console.log(`  for scale: copying a database at the target's version (CREATE DATABASE ... TEMPLATE) takes ${ms(median(copies))} on this server`);
       console.log(`  ratio plan/baseline ${(total / base).toFixed(2)} (median of per-round ratios ${median(paired).toFixed(2)})`);
       if (scenario.singlePending) {
         const ok = total <= SINGLE_PENDING_TARGET_MS;

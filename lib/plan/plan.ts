@@ -15,7 +15,7 @@ import { computeStatus, readLedger, type LedgerStatus } from "../ledger";
 import { lintMigrations, type Finding } from "../lint";
 import { diffSnapshots, type SchemaDiff } from "./diff";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "./schema-snapshot";
-import { createShadowDatabase, type ShadowServer } from "./shadow";
+import { createShadowDatabase, createShadowDatabaseAt, type ShadowServer } from "./shadow";
 
 export type PlanKind = "apply" | "rollback";
 
@@ -151,10 +151,9 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
   let schemaDiff: SchemaDiff | null = null;
 
   if (basis.blockers.length === 0) {
-    const shadowDb = await createShadowDatabase(shadow);
+    // The target's current version rebuilt from its migrations, to compare with the live catalog.
+    const shadowDb = status.current ? await createShadowDatabaseAt(shadow, request.catalog, status.current) : await createShadowDatabase(shadow);
     try {
-      // Rebuild the target's current version from its migrations, then compare with the live catalog.
-      if (status.current) await applyMigrations({ url: shadowDb.url, catalog: request.catalog, to: status.current, actor: "rehearsal", allowOutOfOrder: true });
       const implied = await snapshotOf(shadowDb.url);
       // Owners differ legitimately when the shadow server's superuser is not the target's owner, and so
       // do the privileges an owner holds on what it created: read the shadow's user as the target's.

@@ -3,13 +3,10 @@
  * target is reported in words and named in the diff; a clean target is not drifted, including when the
  * shadow server's user is not the role that owns the target's objects.
  */
-import { randomBytes } from "node:crypto";
-import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Catalog } from "../../lib/catalog";
 import type { Plan } from "../../lib/plan/plan";
-import { adminUrl } from "../support/databases";
-import { changesIn, plan, realCatalog, targetsAt } from "./support";
+import { changesIn, dedicatedShadowRole, plan, realCatalog, targetsAt } from "./support";
 
 const AT = "0007_row_level_security";
 
@@ -70,36 +67,14 @@ describe("drift", () => {
 });
 
 describe("drift when the shadow server's user is not the target's owner (a separate SHADOW_DATABASE_URL role)", () => {
-  const role = `plan_shadow_${randomBytes(4).toString("hex")}`;
-  const password = randomBytes(12).toString("hex");
+  let shadowRole: Awaited<ReturnType<typeof dedicatedShadowRole>>;
   let shadowUrl: string;
-  const admin = () => postgres(adminUrl(18), { max: 1, onnotice: () => {} });
 
   beforeAll(async () => {
-    const sql = admin();
-    try {
-      await sql.unsafe(`CREATE ROLE "${role}" LOGIN SUPERUSER PASSWORD '${password}'`);
-    } finally {
-      await sql.end();
-    }
-    const url = new URL(adminUrl(18));
-    url.username = role;
-    url.password = password;
-    shadowUrl = url.toString();
+    shadowRole = await dedicatedShadowRole("drift");
+    shadowUrl = shadowRole.shadow.adminUrl;
   });
-  afterAll(async () => {
-    const sql = admin();
-    try {
-      // Anything a rehearsal left on the server as this role (none is expected but a cached template).
-      for (const { datname } of await sql<{ datname: string }[]>`select datname from pg_database where datdba = (select oid from pg_roles where rolname = ${role})`) {
-        await sql.unsafe(`ALTER DATABASE "${datname}" IS_TEMPLATE false`);
-        await sql.unsafe(`DROP DATABASE "${datname}" WITH (FORCE)`);
-      }
-      await sql.unsafe(`DROP ROLE IF EXISTS "${role}"`);
-    } finally {
-      await sql.end();
-    }
-  });
+  afterAll(async () => shadowRole?.drop());
 
   it("a clean target is not drifted: the owner's own privileges are not a difference", async () => {
     const planned = await planAfter(null, { adminUrl: shadowUrl });

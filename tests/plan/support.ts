@@ -2,6 +2,8 @@
  * Targets at a given version of the real history, and plans computed the way the console computes
  * them (the suite's PostgreSQL 18 is both the target's server and the shadow server).
  */
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
 import { loadCatalog, type Catalog } from "../../lib/catalog";
 import { applyMigrations } from "../../lib/executor";
 import { computePlan, type Plan, type PlanKind } from "../../lib/plan/plan";
@@ -55,4 +57,48 @@ export function plan(target: TestDatabase | string, catalog: Catalog, options: {
 /** The changes of one section of a schema diff, as `change key` strings. */
 export function changesIn(diff: Plan["schemaDiff"], section: string): string[] {
   return (diff?.changes ?? []).filter((c) => c.section === section).map((c) => `${c.change} ${c.key}`);
+}
+
+/**
+ * A shadow server reached as a role of its own (as a separate SHADOW_DATABASE_URL user would be), so
+ * what rehearsals leave on the server can be counted: the databases this role owns.
+ */
+export async function dedicatedShadowRole(label: string) {
+  const role = `plan_${label}_${randomBytes(4).toString("hex")}`;
+  const password = randomBytes(12).toString("hex");
+  const admin = () => postgres(adminUrl(18), { max: 1, onnotice: () => {} });
+  const sql = admin();
+  try {
+    await sql.unsafe(`CREATE ROLE "${role}" LOGIN SUPERUSER PASSWORD '${password}'`);
+  } finally {
+    await sql.end();
+  }
+  const url = new URL(adminUrl(18));
+  url.username = role;
+  url.password = password;
+  const owned = async (): Promise<{ name: string; allowsConnections: boolean }[]> => {
+    const sql = admin();
+    try {
+      return await sql<{ name: string; allowsConnections: boolean }[]>`
+        select datname as name, datallowconn as "allowsConnections" from pg_database
+        where datdba = (select oid from pg_roles where rolname = ${role}) order by datname`;
+    } finally {
+      await sql.end();
+    }
+  };
+  return {
+    role,
+    shadow: { adminUrl: url.toString() } satisfies ShadowServer,
+    /** Databases this role owns on the server, by name. */
+    owned,
+    drop: async () => {
+      const sql = admin();
+      try {
+        for (const { name } of await owned()) await sql.unsafe(`DROP DATABASE "${name}" WITH (FORCE)`);
+        await sql.unsafe(`DROP ROLE IF EXISTS "${role}"`);
+      } finally {
+        await sql.end();
+      }
+    },
+  };
 }

@@ -1,0 +1,100 @@
+/**
+ * Rehearsals start from a copy of a template per target version instead of replaying the history every
+ * time. What a user would notice if that went wrong: a rehearsal on a stale schema (drift that is not
+ * there), plans failing when several run at once, or databases piling up on the shadow server.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { applyMigrations } from "../../lib/executor";
+import { freshDatabase, type TestDatabase } from "../support/databases";
+import { copyOfFolder, removeFixtureFolders } from "../executor/support";
+import { dedicatedShadowRole, plan } from "./support";
+
+let shadowRole: Awaited<ReturnType<typeof dedicatedShadowRole>>;
+const databases: TestDatabase[] = [];
+
+beforeAll(async () => {
+  shadowRole = await dedicatedShadowRole("shadow");
+});
+afterAll(async () => {
+  await Promise.all(databases.splice(0).map((db) => db.drop()));
+  await shadowRole?.drop();
+  removeFixtureFolders();
+});
+
+async function targetAt(catalog: Catalog, tag: string): Promise<TestDatabase> {
+  const db = await freshDatabase({ prefix: "plan_shadow" });
+  databases.push(db);
+  await applyMigrations({ url: db.url, catalog, to: tag, actor: "test-setup" });
+  return db;
+}
+
+/** The real history with one more index in 0006: same tags, different files, a different schema at 0006. */
+async function historyWithExtraIndex(): Promise<Catalog> {
+  const dir = copyOfFolder();
+  fs.appendFileSync(path.join(dir, "0006_appointment_overlap.sql"), `--> statement-breakpoint\nCREATE INDEX "appointments_room_idx" ON "appointments" ("clinic_id", "end_time");\n`);
+  return loadCatalog(dir);
+}
+
+const templates = async () => (await shadowRole.owned()).filter((d) => d.name.startsWith("shadow_tpl_"));
+
+describe("rehearsals from cached templates", () => {
+  it("two histories with the same tags but different files each rehearse on their own schema", async () => {
+    const real = await loadCatalog(copyOfFolder());
+    const other = await historyWithExtraIndex();
+    const [a, b] = await Promise.all([targetAt(real, "0006_appointment_overlap"), targetAt(other, "0006_appointment_overlap")]);
+
+    for (const [target, catalog] of [[a, real], [b, other], [a, real]] as const) {
+      const planned = await plan(target, catalog, { shadow: shadowRole.shadow });
+      expect(planned.drift.diff?.changes ?? [], `${target.name}`).toEqual([]);
+      expect(planned.rehearsal.ok).toBe(true);
+    }
+    expect(await templates()).toHaveLength(2);
+  });
+
+  it("plans that start together at a version nobody planned yet all succeed, and leave one template behind", async () => {
+    // A version whose template cannot exist yet: its files differ from every other test's.
+    const dir = copyOfFolder();
+    fs.appendFileSync(path.join(dir, "0005_telemedicine_and_audit.sql"), `-- ${dir}\n`);
+    const catalog = await loadCatalog(dir);
+    const target = await targetAt(catalog, "0007_row_level_security");
+    const before = await templates();
+
+    const plans = await Promise.all([1, 2, 3].map(() => plan(target, catalog, { shadow: shadowRole.shadow })));
+    for (const p of plans) {
+      expect(p.rehearsal).toMatchObject({ ok: true, error: null });
+      expect(p.drift.drifted).toBe(false);
+      expect(p.migrations.map((m) => m.tag)).toEqual(["0008_performance_indexes"]);
+    }
+    const after = await shadowRole.owned();
+    expect(after.filter((d) => !d.name.startsWith("shadow_tpl_"))).toEqual([]);
+    expect(after.filter((d) => !before.some((b) => b.name === d.name))).toHaveLength(1);
+  });
+
+  it("a template refuses connections, so no stray session can block the copies", async () => {
+    const [template] = await templates();
+    expect(template!.allowsConnections).toBe(false);
+    const url = new URL(shadowRole.shadow.adminUrl);
+    url.pathname = `/${template!.name}`;
+    const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
+    try {
+      await expect(sql`select 1`).rejects.toThrow(/is not currently accepting connections/);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it("the shadow server keeps at most six templates", async () => {
+    const catalog = await loadCatalog(copyOfFolder());
+    const tags = catalog.migrations.slice(0, 7).map((m) => m.tag);
+    for (const tag of tags) {
+      const target = await targetAt(catalog, tag);
+      expect((await plan(target, catalog, { shadow: shadowRole.shadow })).rehearsal.ok).toBe(true);
+    }
+    expect((await templates()).length).toBeLessThanOrEqual(6);
+    expect((await shadowRole.owned()).filter((d) => !d.name.startsWith("shadow_tpl_"))).toEqual([]);
+  });
+});
