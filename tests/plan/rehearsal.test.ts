@@ -8,8 +8,8 @@ import type { Catalog } from "../../lib/catalog";
 import { readStatus } from "../../lib/executor";
 import type { Plan } from "../../lib/plan/plan";
 import { schemaFingerprint, snapshotSchema } from "../../lib/plan/schema-snapshot";
-import type { TestDatabase } from "../support/databases";
-import { changesIn, plan, realCatalog, targetsAt } from "./support";
+import { hasServer, type TestDatabase } from "../support/databases";
+import { changesIn, plan, realCatalog, shadowServer, targetsAt } from "./support";
 
 const RLS_TABLES = [
   "audit/audit_logs",
@@ -173,5 +173,25 @@ describe("a rollback plan back to an earlier tag", () => {
 
   it("leaves the target at its version", async () => {
     expect((await readStatus(target.url, catalog)).current).toBe("0008_performance_indexes");
+  });
+});
+
+describe.runIf(hasServer(15))("on PostgreSQL 15 (target and shadow server)", () => {
+  let pg15: Awaited<ReturnType<typeof targetsAt>>;
+  beforeAll(async () => {
+    pg15 = await targetsAt(catalog, ["0006_appointment_overlap"], "plan_pg15", 15);
+  });
+  afterAll(async () => pg15?.dropAll());
+
+  it("plans, rehearses and diffs the same two migrations, with no drift", async () => {
+    const target = await pg15.at("0006_appointment_overlap");
+    const planned = await plan(target, catalog, { shadow: shadowServer(15) });
+    expect(planned.blockers).toEqual([]);
+    expect(planned.drift.drifted).toBe(false);
+    expect(planned.rehearsal).toMatchObject({ ok: true, error: null });
+    expect(planned.migrations.map((m) => m.tag)).toEqual(["0007_row_level_security", "0008_performance_indexes"]);
+    expect(everyStatement(planned).every((s) => typeof s.rehearsalMs === "number")).toBe(true);
+    expect(changesIn(planned.schemaDiff, "policies")).toHaveLength(28);
+    expect(changesIn(planned.schemaDiff, "indexes")).toHaveLength(21);
   });
 });

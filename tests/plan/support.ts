@@ -8,21 +8,21 @@ import { loadCatalog, type Catalog } from "../../lib/catalog";
 import { applyMigrations } from "../../lib/executor";
 import { computePlan, type Plan, type PlanKind } from "../../lib/plan/plan";
 import type { ShadowServer } from "../../lib/plan/shadow";
-import { adminUrl, freshDatabase, type TestDatabase } from "../support/databases";
+import { adminUrl, freshDatabase, type ServerVersion, type TestDatabase } from "../support/databases";
 import { MIGRATIONS_DIR } from "../executor/support";
 
 export const realCatalog = (): Promise<Catalog> => loadCatalog(MIGRATIONS_DIR);
 
-export const shadowServer = (): ShadowServer => ({ adminUrl: adminUrl(18) });
+export const shadowServer = (server: ServerVersion = 18): ShadowServer => ({ adminUrl: adminUrl(server) });
 
 /**
  * Migrates a database to each requested version once; `at(tag)` then gives a fresh copy (CREATE
  * DATABASE ... TEMPLATE), so every test starts from its own untouched target.
  */
-export async function targetsAt(catalog: Catalog, tags: string[], prefix: string) {
+export async function targetsAt(catalog: Catalog, tags: string[], prefix: string, server: ServerVersion = 18) {
   const seeds = new Map<string, TestDatabase>();
   for (const tag of tags) {
-    const seed = await freshDatabase({ prefix: `${prefix}_seed` });
+    const seed = await freshDatabase({ prefix: `${prefix}_seed`, server });
     await applyMigrations({ url: seed.url, catalog, to: tag, actor: "test-setup" });
     seeds.set(tag, seed);
   }
@@ -31,7 +31,7 @@ export async function targetsAt(catalog: Catalog, tags: string[], prefix: string
     at: async (tag: string): Promise<TestDatabase> => {
       const seed = seeds.get(tag);
       if (!seed) throw new Error(`no seed database at ${tag}; list it in targetsAt`);
-      const db = await freshDatabase({ prefix, template: seed.name });
+      const db = await freshDatabase({ prefix, template: seed.name, server });
       copies.push(db);
       return db;
     },
