@@ -6,6 +6,7 @@
  */
 import path from "node:path";
 import type PgBoss from "pg-boss";
+import { inject } from "vitest";
 import { DEMO_USERS, ensureDemoUsers } from "../../lib/auth/demo-users";
 import { findUserByEmail, type Actor } from "../../lib/auth/users";
 import { loadCatalog, type Catalog } from "../../lib/catalog";
@@ -14,11 +15,9 @@ import type { DeploymentDeps } from "../../lib/deployments/context";
 import { applyMigrations } from "../../lib/executor";
 import { enqueueWith, startBoss, startDeploymentWorker, type WorkerHandle } from "../../lib/jobs/queue";
 import { openStore, type Store } from "../../lib/store/db";
-import { migrateStore } from "../../lib/store/migrate";
 import { syncEnvironments } from "../../lib/targets/registry-sync";
 import { verifyAfterApply } from "../../lib/verify/snapshots";
 import { adminUrl, freshDatabase, type TestDatabase } from "./databases";
-import { STORE_MIGRATIONS } from "./store";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -45,8 +44,7 @@ export interface TestConsole {
 
 /** versions: environment → how many migrations to apply (from the start). */
 export async function startTestConsole(versions: Record<string, number>, options: { worker?: boolean } = {}): Promise<TestConsole> {
-  const storeDb = await freshDatabase({ prefix: "console" });
-  await migrateStore(storeDb.url, STORE_MIGRATIONS);
+  const storeDb = await freshDatabase({ prefix: "console", template: inject("storeTemplate") });
   const catalog = await loadCatalog(path.join(root, "db/migrations"));
   const targets: Record<string, TestDatabase> = {};
   const env: Record<string, string> = {
