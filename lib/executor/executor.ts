@@ -78,6 +78,22 @@ export interface RunResult {
 /** Fixed advisory lock (classid, objid) every apply and rollback on a target database takes. */
 const APPLY_LOCK = [736120, 1] as const;
 
+/** Whether any session holds the target's apply lock right now (a run is in progress there). */
+export async function applyLockHeld(url: string): Promise<boolean> {
+  const sql = connect(url, "migration-console lock check");
+  try {
+    const [row] = await sql<{ held: boolean }[]>`
+      select exists (
+        select 1 from pg_locks
+        where locktype = 'advisory' and classid = ${APPLY_LOCK[0]} and objid = ${APPLY_LOCK[1]} and granted
+          and database = (select oid from pg_database where datname = current_database())
+      ) as held`;
+    return row!.held;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
 export async function readStatus(url: string, catalog: Catalog): Promise<LedgerStatus> {
   const sql = connect(url, "status");
   try {

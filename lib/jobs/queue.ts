@@ -8,7 +8,7 @@ import PgBoss from "pg-boss";
 import { eq } from "drizzle-orm";
 import type { DeploymentDeps } from "../deployments/context";
 import { deployments } from "../store/schema";
-import { runDeployment, type AfterApply } from "./run-deployment";
+import { reapAbandonedRuns, runDeployment, type AfterApply } from "./run-deployment";
 
 export const DEPLOYMENT_QUEUE = "deployment-apply";
 
@@ -31,18 +31,22 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-/** Runs deployments from the queue; re-sends jobs for queued deployments that have none (lost sends). */
+/**
+ * Runs deployments from the queue. Every 30 s it also fails runs whose worker died (see
+ * reapAbandonedRuns) and re-sends jobs for queued deployments that have none (lost sends).
+ */
 export async function startDeploymentWorker(boss: PgBoss, deps: DeploymentDeps, afterApply?: AfterApply): Promise<WorkerHandle> {
   const worker = `${hostname()}:${process.pid}`;
   await boss.work<{ deploymentId: string }>(DEPLOYMENT_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
     if (job) await runDeployment(deps, job.data.deploymentId, worker, afterApply);
   });
-  const resend = async () => {
+  const housekeeping = async () => {
+    await reapAbandonedRuns(deps);
     const queued = await deps.store.db.select({ id: deployments.id }).from(deployments).where(eq(deployments.state, "queued"));
     for (const q of queued) await deps.enqueue(q.id);
   };
-  await resend();
-  const timer = setInterval(() => void resend().catch(() => {}), 30_000);
+  await housekeeping();
+  const timer = setInterval(() => void housekeeping().catch(() => {}), 30_000);
   return {
     stop: async () => {
       clearInterval(timer);

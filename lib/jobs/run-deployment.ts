@@ -4,10 +4,10 @@
  * the outcome with its audit event, then verifies the environment.
  */
 import postgres from "postgres";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { appendAuditEvent } from "../audit/log";
 import { AppError } from "../errors";
-import { applyMigrations, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
+import { applyLockHeld, applyMigrations, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
 import { assertPlanCurrent } from "../deployments/service";
 import { targetUrl, type DeploymentDeps } from "../deployments/context";
 import { snapshotSchema } from "../plan/schema-snapshot";
@@ -86,4 +86,42 @@ async function snapshotOf(url: string) {
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+/** How long a run may go without holding its target's apply lock before it counts as abandoned. */
+const ABANDONED_AFTER_MS = 60_000;
+
+/**
+ * A worker killed mid-run leaves its deployment "running" forever, which would block the
+ * environment. A run is abandoned when nobody holds its target's apply lock (the executor holds
+ * it for the whole run, and PostgreSQL frees it when the worker dies) well after it started.
+ */
+export async function reapAbandonedRuns(deps: DeploymentDeps): Promise<number> {
+  const db = deps.store.db;
+  const running = await db
+    .select({ deployment: deployments, run: runs, environment: environments.name })
+    .from(deployments)
+    .innerJoin(runs, eq(runs.deploymentId, deployments.id))
+    .innerJoin(environments, eq(environments.id, deployments.environmentId))
+    .where(and(eq(deployments.state, "running"), eq(runs.state, "running")));
+  let reaped = 0;
+  for (const { deployment, run, environment } of running) {
+    if (Date.now() - run.startedAt.getTime() < ABANDONED_AFTER_MS) continue;
+    const env = deps.registry.byName(environment);
+    if (!env?.url || (await applyLockHeld(env.url).catch(() => true))) continue;
+    const error = {
+      code: "worker_lost",
+      message: `The worker running this deployment (${run.worker ?? "unknown"}) stopped mid-run. Nothing half-applied is recorded as applied: check the environment's status, then open a new deployment for what is still pending.`,
+    };
+    await db.transaction(async (tx) => {
+      const [current] = await tx.select({ state: deployments.state }).from(deployments).where(eq(deployments.id, deployment.id)).for("update");
+      if (current?.state !== "running") return;
+      await tx.update(deployments).set({ state: "failed", updatedAt: new Date() }).where(eq(deployments.id, deployment.id));
+      await tx.update(runs).set({ state: "failed", finishedAt: new Date(), error }).where(eq(runs.id, run.id));
+      await tx.insert(runEvents).values({ runId: run.id, at: new Date(), type: "run_failed", payload: { runId: run.id, error } });
+      await appendAuditEvent(tx, WORKER_ACTOR, { action: "deployment.failed", subjectType: "deployment", subjectId: deployment.id, details: { number: deployment.number, runId: run.id, error } });
+      reaped++;
+    });
+  }
+  return reaped;
 }
