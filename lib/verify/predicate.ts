@@ -9,6 +9,7 @@ import { quoteIdent } from "./expectations";
 
 export type PredicateKind = "tenant" | "deny" | "other";
 
+/** Load the WASM parser (once per process) before classifying. */
 export { ensureParser };
 
 const shapes = new Map<string, string>();

@@ -179,8 +179,21 @@ function attempt(table: string, probe: ProbeName, statement: string): string[] {
   ];
 }
 
-function count(table: ProbeTable, probe: ProbeName, where: string, limit: number): string {
-  return `  SELECT count(*) INTO v_n FROM (SELECT 1 FROM ${table.quoted}${where ? ` WHERE ${where}` : ""} LIMIT ${limit}) s;\n  ${entry(table.name, probe, "'rows', v_n")}`;
+interface Count {
+  table: ProbeTable;
+  probe: ProbeName;
+  where: string;
+  limit: number;
+}
+
+/** Row counts (capped: a leak only needs to be seen) of several tables, recorded in one statement. */
+function counts(items: Count[]): string {
+  const objects = items.map(
+    ({ table, probe, where, limit }) =>
+      `    jsonb_build_object('table', ${quoteLiteral(table.name)}, 'probe', '${probe}', 'rows', ` +
+      `(SELECT count(*) FROM (SELECT 1 FROM ${table.quoted}${where ? ` WHERE ${where}` : ""} LIMIT ${limit}) s))`,
+  );
+  return `  v_out := v_out || jsonb_build_array(\n${objects.join(",\n")});`;
 }
 
 /** The whole probe as a script a person can paste into psql (it ends with ROLLBACK). */
@@ -196,7 +209,7 @@ export function isolationProbeScript(expect: VerifyExpectations): { body: string
   }
   lines.push(`BEGIN`);
   lines.push(`  -- Without a clinic context nothing is visible.`);
-  for (const t of tables) lines.push(count(t, "no_context_visible", "", 1000));
+  lines.push(counts(tables.map((table) => ({ table, probe: "no_context_visible", where: "", limit: 1000 }))));
 
   for (const clinic of ["b", "a"] as const) {
     lines.push(`  -- Probe rows for clinic ${clinic.toUpperCase()}, under its own context.`);
@@ -207,10 +220,16 @@ export function isolationProbeScript(expect: VerifyExpectations): { body: string
   // A WHERE or SET that reads a column also subjects UPDATE and DELETE to the SELECT policies, which would
   // hide a broken UPDATE or DELETE policy: the write attempts below read no column.
   lines.push(`  -- As clinic A: its own rows only; no row for clinic B; its own rows cannot move to clinic B.`);
+  lines.push(
+    counts(
+      tables.flatMap((table) => [
+        { table, probe: "own_visible" as const, where: `${quoteIdent(table.key)} = v_a`, limit: 10 },
+        { table, probe: "other_visible" as const, where: `${quoteIdent(table.key)} IS DISTINCT FROM v_a`, limit: 1000 },
+      ]),
+    ),
+  );
   for (const t of tables) {
     const key = quoteIdent(t.key);
-    lines.push(count(t, "own_visible", `${key} = v_a`, 10));
-    lines.push(count(t, "other_visible", `${key} IS DISTINCT FROM v_a`, 1000));
     lines.push(...attempt(t.name, "insert_other", insertSql(t, t.values("b", "gen_random_uuid()"))));
     if (!t.root) lines.push(...attempt(t.name, "move_own", `UPDATE ${t.quoted} SET ${key} = v_b`));
   }
@@ -224,7 +243,7 @@ export function isolationProbeScript(expect: VerifyExpectations): { body: string
 
   lines.push(`  -- An empty context, as a pooled connection has after an earlier transaction: nothing is visible.`);
   lines.push(`  PERFORM set_config(${setting}, '', true);`);
-  for (const t of tables) lines.push(count(t, "empty_context_visible", "", 1000));
+  lines.push(counts(tables.map((table) => ({ table, probe: "empty_context_visible", where: "", limit: 1000 }))));
   lines.push(
     `  PERFORM set_config('${PROBE_RESULT_SETTING}', jsonb_build_object('role', current_user, 'bypass',`,
     `    (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user), 'entries', v_out)::text, true);`,

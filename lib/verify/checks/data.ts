@@ -1,8 +1,10 @@
 /**
- * Groups 7 to 9: the consent proof, retention and telemedicine. The data checks are one set-based query
- * each (the query shown as evidence is the one that ran) and return at most EVIDENCE_ROWS offending rows
- * with their exact count. They need a connection that sees every row (superuser or BYPASSRLS): under
- * FORCE ROW LEVEL SECURITY any other role would see nothing and pass by accident, so they refuse to run.
+ * Groups 7 to 9: the consent proof, retention and telemedicine. Each data check is one set-based query
+ * returning one row (the query shown as evidence is the one that ran), with at most EVIDENCE_ROWS
+ * offending rows and their exact count. They need no catalog section, so they run while the catalog is
+ * read. They need a connection that sees every row (superuser or BYPASSRLS): under FORCE ROW LEVEL
+ * SECURITY any other role sees nothing and would pass by accident, so each query also reports whether
+ * the connecting role sees every row, and the check reports an error when it does not.
  */
 import type postgres from "postgres";
 import { isSecretColumn } from "../../../db/schema/classification";
