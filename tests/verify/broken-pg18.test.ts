@@ -5,7 +5,7 @@
  * a healthy verification of this server running at the same moment would rightly see it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TestDatabase } from "../support/databases";
+import { freshDatabase, type TestDatabase } from "../support/databases";
 import { clientFor, copyOf, describeRed, migratedSeededTemplate, redChecks, result, verify, withAppMemberRole, type Template } from "./support";
 import { CHECKS, runVerification } from "../../lib/verify";
 
@@ -97,6 +97,22 @@ describe("a healthy migrated and seeded database", () => {
       // The catalog checks and the probe (as app_user, which the member may become) still run.
       expect(result(report, "isolation.behavioural").status).toBe("pass");
       expect(result(report, "rls.forced").status).toBe("pass");
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe("a database that was never migrated", () => {
+  it("passes nothing by accident: only what holds without the schema passes", async () => {
+    const db = await freshDatabase({ server: 18, prefix: "vempty" });
+    try {
+      const report = await verify(db);
+      const green = report.results.filter((r) => r.status === "pass").map((r) => r.checkId);
+      expect(green).toEqual(["server.version", "roles.no-bypass", "roles.no-table-ownership", "indexes.no-invalid"]);
+      expect(result(report, "rls.forced")).toMatchObject({ status: "error", summary: expect.stringMatching(/^Could not verify: 8 tables of db\/schema are missing/) });
+      expect(result(report, "isolation.behavioural").status).toBe("error");
+      expect(report.ok).toBe(false);
     } finally {
       await db.drop();
     }

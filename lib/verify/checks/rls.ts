@@ -11,7 +11,8 @@
 import type { PolicyCommand, PolicyGroupFact, TableFact, VerificationCatalog } from "../catalog";
 import type { VerifyExpectations } from "../expectations";
 import { classifyPredicate, ensureParser, type PredicateKind } from "../predicate";
-import { defineCheck, fail, listSome, pass, plural, section, sqlArray, sqlList } from "./util";
+import type { CheckOutcome } from "../types";
+import { defineCheck, error, fail, listSome, pass, plural, section, sqlArray, sqlList } from "./util";
 
 interface AnalysedGroup extends PolicyGroupFact {
   applies: boolean;
@@ -57,6 +58,22 @@ function analysePolicies(catalog: VerificationCatalog, expect: VerifyExpectation
 
 const policyObject = (policy: string, table: string) => `policy ${policy} on ${table}`;
 
+/**
+ * A check over tables that are not there must not pass: a pass becomes an error naming them (they are
+ * tables.present's failure), a failure mentions them.
+ */
+function unlessMissing(catalog: VerificationCatalog, expected: readonly string[], outcome: CheckOutcome): CheckOutcome {
+  const present = new Set(section(catalog, "tables").tables.map((t) => t.name));
+  const missing = expected.filter((t) => !present.has(t));
+  if (missing.length === 0) return outcome;
+  const note = `${plural(missing.length, "table")} of db/schema ${missing.length === 1 ? "is" : "are"} missing (${listSome(missing)}; see tables.present)`;
+  if (outcome.status === "pass") return error(`Could not verify: ${note}.`, outcome.evidence.sql);
+  return { ...outcome, summary: `${outcome.summary} Not verified: ${note}.` };
+}
+
+const declaredTables = (e: VerifyExpectations) => e.tables.map((t) => t.qualifiedName);
+const tenantTables = (e: VerifyExpectations) => e.tables.filter((t) => t.tenantKey).map((t) => t.qualifiedName);
+
 function schemaFilter(expect: VerifyExpectations): string {
   return `n.nspname IN ${sqlList(expect.schemas)} AND c.relkind IN ('r', 'p')`;
 }
@@ -87,13 +104,17 @@ export const rlsEnabled = defineCheck({
     const off = tables.filter((t) => !t.rlsEnabled);
     const sql = `SELECT c.oid::regclass AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE ${schemaFilter(expectations)} AND NOT c.relrowsecurity;`;
-    return off.length === 0
-      ? pass(`RLS is enabled on all ${tables.length} tables of ${expectations.schemas.join(", ")}.`, sql)
-      : fail(
-          `RLS is disabled on ${plural(off.length, "table")}: ${listSome(off.map((t) => `${t.name}${describeClasses(expectations, t.name)}`))}.`,
-          off.map((t) => t.name),
-          sql,
-        );
+    return unlessMissing(
+      catalog,
+      declaredTables(expectations),
+      off.length === 0
+        ? pass(`RLS is enabled on all ${tables.length} tables of ${expectations.schemas.join(", ")}.`, sql)
+        : fail(
+            `RLS is disabled on ${plural(off.length, "table")}: ${listSome(off.map((t) => `${t.name}${describeClasses(expectations, t.name)}`))}.`,
+            off.map((t) => t.name),
+            sql,
+          ),
+    );
   },
 });
 
@@ -109,14 +130,18 @@ export const rlsForced = defineCheck({
     const off = tables.filter((t) => !t.rlsForced);
     const sql = `SELECT c.oid::regclass AS table, pg_get_userbyid(c.relowner) AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE ${schemaFilter(expectations)} AND NOT c.relforcerowsecurity;`;
-    return off.length === 0
-      ? pass(`RLS is forced on all ${tables.length} tables of ${expectations.schemas.join(", ")}.`, sql)
-      : fail(
-          `RLS is not forced on ${plural(off.length, "table")}: their owner bypasses the policies: ${listSome(off.map((t) => `${t.name} (owner ${t.owner})`))}.`,
-          off.map((t) => t.name),
-          sql,
-          off.map((t) => ({ table: t.name, owner: t.owner })),
-        );
+    return unlessMissing(
+      catalog,
+      declaredTables(expectations),
+      off.length === 0
+        ? pass(`RLS is forced on all ${tables.length} tables of ${expectations.schemas.join(", ")}.`, sql)
+        : fail(
+            `RLS is not forced on ${plural(off.length, "table")}: their owner bypasses the policies: ${listSome(off.map((t) => `${t.name} (owner ${t.owner})`))}.`,
+            off.map((t) => t.name),
+            sql,
+            off.map((t) => ({ table: t.name, owner: t.owner })),
+          ),
+    );
   },
 });
 
@@ -164,10 +189,10 @@ export const policyCoverage = defineCheck({
       }
     }
     const rows: { table: string; missing: PolicyCommand[] }[] = [];
-    let tenantTables = 0;
+    let tenantCount = 0;
     for (const t of analysis.tables.values()) {
       if (!t.tenantKey) continue;
-      tenantTables++;
+      tenantCount++;
       const required: PolicyCommand[] = expectations.appendOnlyTables.includes(t.name) ? ["SELECT", "INSERT"] : ALL_COMMANDS;
       const have = covered.get(t.oid) ?? new Set();
       const missing = required.filter((c) => !have.has(c));
@@ -179,14 +204,18 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_policies p ON p.schemaname = n.nspname AND p.tablename = c.relname
 WHERE ${schemaFilter(expectations)}
 GROUP BY 1 ORDER BY 1;`;
-    return rows.length === 0
-      ? pass(`All ${tenantTables} tenant tables have permissive policies for the commands they need.`, sql)
-      : fail(
-          `${plural(rows.length, "tenant table")} lack policies: ${listSome(rows.map((r) => `${r.table} (no ${r.missing.join(", ")})`))}.`,
-          rows.map((r) => r.table),
-          sql,
-          rows,
-        );
+    return unlessMissing(
+      catalog,
+      tenantTables(expectations),
+      rows.length === 0
+        ? pass(`All ${tenantCount} tenant tables have permissive policies for the commands they need.`, sql)
+        : fail(
+            `${plural(rows.length, "tenant table")} lack policies: ${listSome(rows.map((r) => `${r.table} (no ${r.missing.join(", ")})`))}.`,
+            rows.map((r) => r.table),
+            sql,
+            rows,
+          ),
+    );
   },
 });
 
@@ -226,14 +255,18 @@ export const policyUsing = defineCheck({
     );
     const checked = analysis.groups.filter((g) => g.applies && g.permissive && g.tenantKey && g.using !== null).reduce((n, g) => n + g.members.length, 0);
     const sql = policiesSql(expectations, rows.map((r) => r.table));
-    return rows.length === 0
-      ? pass(`All ${checked} permissive USING expressions on tenant tables are the tenant predicate (or deny).`, sql)
-      : fail(
-          `${plural(rows.length, "policy", "policies")} let a clinic reach other clinics' rows: ${listSome(rows.map((r) => `${r.policy} on ${r.table} USING (${r.expression})`))}.`,
-          rows.map((r) => policyObject(r.policy, r.table)),
-          sql,
-          rows,
-        );
+    return unlessMissing(
+      catalog,
+      tenantTables(expectations),
+      rows.length === 0
+        ? pass(`All ${checked} permissive USING expressions on tenant tables are the tenant predicate (or deny).`, sql)
+        : fail(
+            `${plural(rows.length, "policy", "policies")} let a clinic reach other clinics' rows: ${listSome(rows.map((r) => `${r.policy} on ${r.table} USING (${r.expression})`))}.`,
+            rows.map((r) => policyObject(r.policy, r.table)),
+            sql,
+            rows,
+          ),
+    );
   },
 });
 
@@ -257,14 +290,18 @@ export const policyWithCheck = defineCheck({
       .filter((g) => g.applies && g.permissive && g.tenantKey && ["INSERT", "UPDATE", "ALL"].includes(g.command))
       .reduce((n, g) => n + g.members.length, 0);
     const sql = policiesSql(expectations, rows.map((r) => r.table));
-    return rows.length === 0
-      ? pass(`All ${checked} permissive INSERT/UPDATE/ALL policies on tenant tables have the tenant predicate as WITH CHECK.`, sql)
-      : fail(
-          `${plural(rows.length, "write policy", "write policies")} do not pin the clinic: ${listSome(rows.map((r) => `${r.policy} on ${r.table} (${r.problem})`))}.`,
-          rows.map((r) => policyObject(r.policy, r.table)),
-          sql,
-          rows,
-        );
+    return unlessMissing(
+      catalog,
+      tenantTables(expectations),
+      rows.length === 0
+        ? pass(`All ${checked} permissive INSERT/UPDATE/ALL policies on tenant tables have the tenant predicate as WITH CHECK.`, sql)
+        : fail(
+            `${plural(rows.length, "write policy", "write policies")} do not pin the clinic: ${listSome(rows.map((r) => `${r.policy} on ${r.table} (${r.problem})`))}.`,
+            rows.map((r) => policyObject(r.policy, r.table)),
+            sql,
+            rows,
+          ),
+    );
   },
 });
 
@@ -293,20 +330,16 @@ export const appendOnly = defineCheck({
       rows.push({ privilege: p.privilege, table: p.table, role: p.role });
       objects.push(`privilege ${p.privilege} on ${p.table} to ${p.role}`);
     }
-    const missing = [...appendOnlyTables].filter((t) => ![...analysis.tables.values()].some((x) => x.name === t));
     const sql = `${policiesSql(expectations, [...appendOnlyTables])}
 
 SELECT t AS table, p AS privilege, has_table_privilege('${expectations.appRole}', t, p) AS granted
 FROM unnest(${sqlArray([...appendOnlyTables])}) t, unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) p;`;
-    if (rows.length === 0) {
-      const note = missing.length ? ` (${missing.join(", ")} missing: see tables.present)` : "";
-      return pass(`${[...appendOnlyTables].join(" and ")} accept no UPDATE or DELETE from the application${note}.`, sql);
-    }
-    return fail(
-      `${plural(rows.length, "way")} to change append-only rows: ${listSome(objects)}.`,
-      objects,
-      sql,
-      rows,
+    return unlessMissing(
+      catalog,
+      expectations.appendOnlyTables,
+      rows.length === 0
+        ? pass(`${[...appendOnlyTables].join(" and ")} accept no UPDATE or DELETE from the application.`, sql)
+        : fail(`${plural(rows.length, "way")} to change append-only rows: ${listSome(objects)}.`, objects, sql, rows),
     );
   },
 });
