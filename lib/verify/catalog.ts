@@ -16,9 +16,9 @@
 import type postgres from "postgres";
 import type { VerifyExpectations } from "./expectations";
 
-export type CatalogSection = "server" | "tables" | "columns" | "constraints" | "indexes" | "roles" | "routines";
+export type CatalogSection = "server" | "tables" | "policies" | "columns" | "constraints" | "indexes" | "roles" | "routines";
 
-export const CATALOG_SECTIONS: readonly CatalogSection[] = ["server", "tables", "columns", "constraints", "indexes", "roles", "routines"];
+export const CATALOG_SECTIONS: readonly CatalogSection[] = ["server", "tables", "policies", "columns", "constraints", "indexes", "roles", "routines"];
 
 export interface ServerFacts {
   versionNum: number;
@@ -137,7 +137,8 @@ export interface RoutinesFacts {
 
 export interface VerificationCatalog {
   server: ServerFacts;
-  tables?: { tables: TableFact[]; policyGroups: PolicyGroupFact[] };
+  tables?: TableFact[];
+  policies?: PolicyGroupFact[];
   columns?: ColumnFact[];
   constraints?: ConstraintFact[];
   indexes?: IndexFact[];
@@ -158,6 +159,14 @@ const CONSTRAINT_TYPES: Record<string, ConstraintFact["type"]> = {
 const TRIGGER_STATES: Record<string, TriggerFact["enabled"]> = { O: "origin", D: "disabled", R: "replica", A: "always" };
 const POLICY_COMMANDS: Record<string, PolicyCommand> = { r: "SELECT", a: "INSERT", w: "UPDATE", d: "DELETE", "*": "ALL" };
 
+/**
+ * A text[] parameter as a PostgreSQL array literal: sql.array() needs the array types postgres.js fetches
+ * on connect, and a caller's client may have fetch_types off.
+ */
+function textArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`).join(",")}}`;
+}
+
 /** db/schema's tables as a json parameter (postgres.js serialises it). */
 function declaredJson(tx: Tx, expect: VerifyExpectations) {
   return tx.json(expect.tables.map((t) => ({ schema: t.schema, name: t.name, tenant_key: t.tenantKey })));
@@ -171,7 +180,7 @@ async function readServer(tx: Tx, expect: VerifyExpectations): Promise<ServerFac
       current_user::text as current_user,
       coalesce((select r.rolsuper or r.rolbypassrls from pg_roles r where r.rolname = current_user), false) as bypass,
       (select coalesce(json_agg(n.nspname::text order by n.nspname), '[]') from pg_namespace n
-        where n.nspname = any(${tx.array([...expect.schemas])}::text[])) as schemas,
+        where n.nspname = any(${textArray(expect.schemas)}::text[])) as schemas,
       (select coalesce(json_agg(json_build_object('name', e.extname, 'version', e.extversion) order by e.extname), '[]')
         from pg_extension e) as extensions`;
   return {
@@ -184,9 +193,10 @@ async function readServer(tx: Tx, expect: VerifyExpectations): Promise<ServerFac
   };
 }
 
-async function readTables(tx: Tx, expect: VerifyExpectations): Promise<NonNullable<VerificationCatalog["tables"]>> {
-  const [row] = await tx<{ tables: unknown[][]; groups: unknown[][] }[]>`
-    with scanned as (
+/** Every table of the scanned schemas (extension members aside), with the column that carries its tenant. */
+function scannedTables(tx: Tx, expect: VerifyExpectations) {
+  return tx`
+    scanned as (
       select c.oid, n.nspname, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity, c.relowner,
         d.name is not null as declared,
         case when d.name is null then ${expect.tenantColumn}::text else d.tenant_key end as tenant_key
@@ -194,7 +204,7 @@ async function readTables(tx: Tx, expect: VerifyExpectations): Promise<NonNullab
         join pg_namespace n on n.oid = c.relnamespace
         left join jsonb_to_recordset(${declaredJson(tx, expect)}) as d(schema text, name text, tenant_key text)
           on d.schema = n.nspname and d.name = c.relname
-      where n.nspname = any(${tx.array([...expect.schemas])}::text[]) and c.relkind in ('r', 'p')
+      where n.nspname = any(${textArray(expect.schemas)}::text[]) and c.relkind in ('r', 'p')
         and c.oid not in (select e.objid from pg_depend e
           where e.refclassid = 'pg_extension'::regclass and e.classid = 'pg_class'::regclass and e.deptype = 'e')
     ),
@@ -202,7 +212,32 @@ async function readTables(tx: Tx, expect: VerifyExpectations): Promise<NonNullab
       select s.*, (select a.attnum from pg_attribute a
         where a.attrelid = s.oid and a.attname = s.tenant_key and not a.attisdropped) as tenant_attnum
       from scanned s
-    ),
+    )`;
+}
+
+async function readTables(tx: Tx, expect: VerifyExpectations): Promise<TableFact[]> {
+  const [row] = await tx<{ tables: unknown[][] }[]>`
+    with ${scannedTables(tx, expect)}
+    select coalesce(json_agg(json_build_array(t.oid, t.nspname || '.' || t.relname, t.relkind, t.relrowsecurity,
+      t.relforcerowsecurity, t.relowner, pg_get_userbyid(t.relowner),
+      case when t.tenant_attnum is not null or t.declared then t.tenant_key end, t.declared)), '[]') as tables
+    from t`;
+  return row!.tables.map((r) => ({
+    oid: Number(r[0]),
+    name: r[1] as string,
+    kind: r[2] === "p" ? "partitioned_table" : "table",
+    rlsEnabled: r[3] as boolean,
+    rlsForced: r[4] as boolean,
+    ownerOid: Number(r[5]),
+    owner: r[6] as string,
+    tenantKey: (r[7] as string | null) ?? null,
+    declared: r[8] as boolean,
+  }));
+}
+
+async function readPolicies(tx: Tx, expect: VerifyExpectations): Promise<PolicyGroupFact[]> {
+  const [row] = await tx<{ groups: unknown[][] }[]>`
+    with ${scannedTables(tx, expect)},
     p as (
       select p.oid, p.polrelid, p.polname, p.polcmd, p.polpermissive, p.polroles, t.tenant_key, t.tenant_attnum,
         hashtextextended(p.polqual::text, 0) as qual_hash, hashtextextended(p.polwithcheck::text, 0) as check_hash
@@ -213,37 +248,20 @@ async function readTables(tx: Tx, expect: VerifyExpectations): Promise<NonNullab
         to_json(array_agg(polrelid)) as member_tables, to_json(array_agg(polname)) as member_policies
       from p group by qual_hash, check_hash, polcmd, polpermissive, polroles, tenant_key, tenant_attnum
     )
-    select
-      (select coalesce(json_agg(json_build_array(t.oid, t.nspname || '.' || t.relname, t.relkind, t.relrowsecurity,
-          t.relforcerowsecurity, t.relowner, pg_get_userbyid(t.relowner),
-          case when t.tenant_attnum is not null or t.declared then t.tenant_key end, t.declared)), '[]') from t) as tables,
-      (select coalesce(json_agg(json_build_array(g.polcmd, g.polpermissive,
-          (select json_agg(case when x = 0 then 'public' else pg_get_userbyid(x)::text end) from unnest(g.polroles) x),
-          case when g.tenant_attnum is not null then g.tenant_key end,
-          pg_get_expr(r.polqual, r.polrelid), pg_get_expr(r.polwithcheck, r.polrelid), g.member_tables, g.member_policies)), '[]')
-        from g join pg_policy r on r.oid = g.rep) as groups`;
-  return {
-    tables: row!.tables.map((r) => ({
-      oid: Number(r[0]),
-      name: r[1] as string,
-      kind: r[2] === "p" ? "partitioned_table" : "table",
-      rlsEnabled: r[3] as boolean,
-      rlsForced: r[4] as boolean,
-      ownerOid: Number(r[5]),
-      owner: r[6] as string,
-      tenantKey: (r[7] as string | null) ?? null,
-      declared: r[8] as boolean,
-    })),
-    policyGroups: row!.groups.map((r) => ({
-      command: POLICY_COMMANDS[r[0] as string] ?? "ALL",
-      permissive: r[1] as boolean,
-      roles: (r[2] as string[]) ?? [],
-      tenantKey: (r[3] as string | null) ?? null,
-      using: (r[4] as string | null) ?? null,
-      withCheck: (r[5] as string | null) ?? null,
-      members: (r[6] as number[]).map((tableOid, i) => ({ tableOid: Number(tableOid), policy: (r[7] as string[])[i]! })),
-    })),
-  };
+    select coalesce(json_agg(json_build_array(g.polcmd, g.polpermissive,
+      (select json_agg(case when x = 0 then 'public' else pg_get_userbyid(x)::text end) from unnest(g.polroles) x),
+      case when g.tenant_attnum is not null then g.tenant_key end,
+      pg_get_expr(r.polqual, r.polrelid), pg_get_expr(r.polwithcheck, r.polrelid), g.member_tables, g.member_policies)), '[]') as groups
+    from g join pg_policy r on r.oid = g.rep`;
+  return row!.groups.map((r) => ({
+    command: POLICY_COMMANDS[r[0] as string] ?? "ALL",
+    permissive: r[1] as boolean,
+    roles: (r[2] as string[]) ?? [],
+    tenantKey: (r[3] as string | null) ?? null,
+    using: (r[4] as string | null) ?? null,
+    withCheck: (r[5] as string | null) ?? null,
+    members: (r[6] as number[]).map((tableOid, i) => ({ tableOid: Number(tableOid), policy: (r[7] as string[])[i]! })),
+  }));
 }
 
 async function readColumns(tx: Tx, expect: VerifyExpectations): Promise<ColumnFact[]> {
@@ -298,7 +316,7 @@ async function readIndexes(tx: Tx, expect: VerifyExpectations): Promise<IndexFac
       select i.indexrelid, false from pg_index i
         join pg_class c on c.oid = i.indrelid
         join pg_namespace n on n.oid = c.relnamespace
-      where not (i.indisvalid and i.indisready) and n.nspname = any(${tx.array([...expect.schemas])}::text[])
+      where not (i.indisvalid and i.indisready) and n.nspname = any(${textArray(expect.schemas)}::text[])
         and i.indrelid not in (select oid from declared)
     )
     select coalesce(json_agg(json_build_array(n.nspname || '.' || c.relname, ic.relname, i.indisvalid, i.indisready,
@@ -361,7 +379,7 @@ async function readRoles(tx: Tx, expect: VerifyExpectations): Promise<RolesFacts
         from (select distinct oid from members) m
           join pg_roles r on r.oid = m.oid and not r.rolsuper
           cross join (select q as name, to_regclass(q) as oid
-            from unnest(${tx.array([...expect.appendOnlyTables])}::text[]) q) t
+            from unnest(${textArray(expect.appendOnlyTables)}::text[]) q) t
           cross join unnest(array['UPDATE', 'DELETE', 'TRUNCATE']) p(privilege)
         where t.oid is not null and has_table_privilege(r.oid, t.oid, p.privilege)) as privileges`;
   return { appRoleExists: row!.app_exists, roles: row!.roles.map((r) => ({ ...r, oid: Number(r.oid) })), appendOnlyPrivileges: row!.privileges };
@@ -393,8 +411,11 @@ async function readRoutines(tx: Tx, expect: VerifyExpectations): Promise<Routine
   };
 }
 
-const READERS: { [S in Exclude<CatalogSection, "server">]: (tx: Tx, e: VerifyExpectations) => Promise<NonNullable<VerificationCatalog[S]>> } = {
+type Reader<S extends Exclude<CatalogSection, "server">> = (tx: Tx, e: VerifyExpectations) => Promise<NonNullable<VerificationCatalog[S]>>;
+
+const READERS: { [S in Exclude<CatalogSection, "server">]: Reader<S> } = {
   tables: readTables,
+  policies: readPolicies,
   columns: readColumns,
   constraints: readConstraints,
   indexes: readIndexes,
@@ -403,25 +424,40 @@ const READERS: { [S in Exclude<CatalogSection, "server">]: (tx: Tx, e: VerifyExp
 };
 
 /**
- * Reads the server facts and the requested sections: 1 + sections queries, plus BEGIN, a SET of
- * search_path (qualified type names, stable pg_get_expr output) and COMMIT.
+ * The sections are read in two read-only REPEATABLE READ transactions on two connections, in parallel:
+ * the policies (the heaviest section on a big catalog) with the server facts and routines, the rest on
+ * the other. Each transaction pipelines its queries. The two snapshots may differ by a DDL committed
+ * between them; a verification run during a migration is re-run after it anyway.
+ */
+const LANES: readonly (readonly CatalogSection[])[] = [
+  ["server", "policies", "routines"],
+  ["tables", "columns", "constraints", "indexes", "roles"],
+];
+
+async function readLane(sql: postgres.Sql, expect: VerifyExpectations, sections: readonly CatalogSection[]): Promise<Partial<VerificationCatalog>> {
+  return sql.begin("isolation level repeatable read read only", async (tx) => {
+    // Sent now, before the section queries are created, so the queries pipelined after it see it:
+    // schema-qualified type names in format_type, and a stable pg_get_expr output.
+    const setup = tx`select set_config('search_path', 'pg_catalog', true)`.execute();
+    const [, ...read] = await Promise.all([
+      setup,
+      ...sections.map(async (section) => [section, section === "server" ? await readServer(tx, expect) : await READERS[section](tx, expect)] as const),
+    ]);
+    return Object.fromEntries(read) as Partial<VerificationCatalog>;
+  });
+}
+
+/**
+ * Reads the server facts and the requested sections: one query per section, plus BEGIN, a SET of
+ * search_path and COMMIT per transaction (at most two), whatever the number of tables.
  */
 export async function readVerificationCatalog(
   sql: postgres.Sql,
   expect: VerifyExpectations,
   sections: readonly CatalogSection[],
 ): Promise<VerificationCatalog> {
-  const wanted = CATALOG_SECTIONS.filter((s): s is Exclude<CatalogSection, "server"> => s !== "server" && sections.includes(s));
-  return sql.begin("isolation level repeatable read read only", async (tx) => {
-    // Sent now, before the section queries are created, so the queries pipelined after it see it.
-    const setup = tx`select set_config('search_path', 'pg_catalog', true)`.execute();
-    const [, server, ...read] = await Promise.all([
-      setup,
-      readServer(tx, expect),
-      ...wanted.map(async (section) => [section, await READERS[section](tx, expect)] as const),
-    ]);
-    const catalog: VerificationCatalog = { server };
-    for (const [section, facts] of read) (catalog as unknown as Record<string, unknown>)[section] = facts;
-    return catalog;
-  });
+  const wanted = new Set<CatalogSection>(["server", ...sections]);
+  const lanes = LANES.map((lane) => lane.filter((s) => wanted.has(s))).filter((lane) => lane.length > 0);
+  const parts = await Promise.all(lanes.map((lane) => readLane(sql, expect, lane)));
+  return Object.assign({}, ...parts) as VerificationCatalog;
 }

@@ -1,9 +1,8 @@
 /**
- * A postgres.js client that counts the statements sent through it: tagged-template queries, unsafe()
- * queries, and the BEGIN and COMMIT/ROLLBACK of begin(). Transactions and reserved connections it hands
- * out count into the same counter. Fragments (sql(identifier), sql.array(...)) are not queries and are
- * not counted; verification code never nests tagged templates as fragments, so each counted call is one
- * statement sent.
+ * A postgres.js client that counts the statements sent through it: tagged-template and unsafe() queries
+ * when they are executed (a tagged template nested in another as a fragment never is), and the BEGIN
+ * and COMMIT/ROLLBACK of begin(). Transactions and reserved connections it hands out count into the
+ * same counter.
  */
 import type postgres from "postgres";
 
@@ -16,22 +15,33 @@ function isTemplateCall(args: unknown[]): boolean {
   return Array.isArray(first) && Array.isArray(first.raw);
 }
 
+interface PendingQuery {
+  executed: boolean;
+  handle(): Promise<void>;
+}
+
+/** postgres.js runs a query through handle(), once, when it is awaited or executed. */
+function countWhenExecuted<Q>(query: Q, counter: QueryCounter): Q {
+  const q = query as unknown as PendingQuery;
+  const handle = q.handle;
+  q.handle = function (this: PendingQuery) {
+    if (!this.executed) counter.count++;
+    return handle.call(this);
+  };
+  return query;
+}
+
 function wrap<T extends object>(target: T, counter: QueryCounter): T {
   return new Proxy(target, {
     apply(fn, thisArg, args: unknown[]) {
-      if (isTemplateCall(args)) counter.count++;
-      return Reflect.apply(fn as (...a: unknown[]) => unknown, thisArg, args);
+      const result = Reflect.apply(fn as (...a: unknown[]) => unknown, thisArg, args);
+      return isTemplateCall(args) ? countWhenExecuted(result, counter) : result;
     },
     get(obj, key, receiver) {
       const value = Reflect.get(obj, key, receiver) as unknown;
       if (typeof value !== "function") return value;
       const method = value as (...a: unknown[]) => unknown;
-      if (key === "unsafe") {
-        return (...args: unknown[]) => {
-          counter.count++;
-          return method.apply(obj, args);
-        };
-      }
+      if (key === "unsafe") return (...args: unknown[]) => countWhenExecuted(method.apply(obj, args), counter);
       if (key === "begin" || key === "savepoint") {
         return (...args: unknown[]) => {
           const callback = args[args.length - 1] as (tx: object) => unknown;

@@ -4,6 +4,7 @@
  * object. Everything runs in one file, in order: one test creates a cluster-wide role with BYPASSRLS, and
  * a healthy verification of this server running at the same moment would rightly see it.
  */
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { clientFor, copyOf, describeRed, migratedSeededTemplate, redChecks, result, verify, withAppMemberRole, type Template } from "./support";
@@ -60,8 +61,25 @@ describe("a healthy migrated and seeded database", () => {
       expect(redChecks(after), describeRed(after)).toEqual([]);
       expect(result(after, "rls.forced").summary).toContain("68 tables");
       expect(after.queryCount).toBe(before.queryCount);
-      expect(after.queryCount).toBeLessThanOrEqual(20);
+      // Two catalog transactions (BEGIN, SET, COMMIT each) and 8 sections, the probe (BEGIN, script,
+      // ROLLBACK), 4 data checks.
+      expect(after.queryCount).toBe(21);
     } finally {
+      await db.drop();
+    }
+  });
+
+  it("counts every statement it sends (queryCount matches what the client saw)", async () => {
+    const db = await copyOf(template);
+    let sent = 0;
+    // fetch_types off: the array-type lookup a new connection makes is the client's, not verification's.
+    const sql = postgres(db.url, { max: 4, onnotice: () => {}, fetch_types: false, debug: () => void sent++ });
+    try {
+      const report = await runVerification(sql);
+      expect(redChecks(report), describeRed(report)).toEqual([]);
+      expect(report.queryCount).toBe(sent);
+    } finally {
+      await sql.end();
       await db.drop();
     }
   });

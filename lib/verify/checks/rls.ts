@@ -35,7 +35,8 @@ function analysePolicies(catalog: VerificationCatalog, expect: VerifyExpectation
   if (!analysis) {
     analysis = (async () => {
       await ensureParser();
-      const { tables, policyGroups } = section(catalog, "tables");
+      const tables = section(catalog, "tables");
+      const policyGroups = section(catalog, "policies");
       const applicableRoles = ["public", ...section(catalog, "roles").roles.map((r) => r.name)];
       const roleSet = new Set(applicableRoles);
       const classify = (expression: string | null, key: string | null) =>
@@ -63,7 +64,7 @@ const policyObject = (policy: string, table: string) => `policy ${policy} on ${t
  * tables.present's failure), a failure mentions them.
  */
 function unlessMissing(catalog: VerificationCatalog, expected: readonly string[], outcome: CheckOutcome): CheckOutcome {
-  const present = new Set(section(catalog, "tables").tables.map((t) => t.name));
+  const present = new Set(section(catalog, "tables").map((t) => t.name));
   const missing = expected.filter((t) => !present.has(t));
   if (missing.length === 0) return outcome;
   const note = `${plural(missing.length, "table")} of db/schema ${missing.length === 1 ? "is" : "are"} missing (${listSome(missing)}; see tables.present)`;
@@ -100,7 +101,7 @@ export const rlsEnabled = defineCheck({
   fix: "ALTER TABLE <table> ENABLE ROW LEVEL SECURITY in a migration (and FORCE it); until then the application role sees every clinic's rows.",
   reads: ["tables"],
   run({ catalog, expectations }) {
-    const tables = section(catalog, "tables").tables;
+    const tables = section(catalog, "tables");
     const off = tables.filter((t) => !t.rlsEnabled);
     const sql = `SELECT c.oid::regclass AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE ${schemaFilter(expectations)} AND NOT c.relrowsecurity;`;
@@ -126,7 +127,7 @@ export const rlsForced = defineCheck({
   fix: "ALTER TABLE <table> FORCE ROW LEVEL SECURITY in a migration; drizzle cannot express it, so add it by hand.",
   reads: ["tables"],
   run({ catalog, expectations }) {
-    const tables = section(catalog, "tables").tables;
+    const tables = section(catalog, "tables");
     const off = tables.filter((t) => !t.rlsForced);
     const sql = `SELECT c.oid::regclass AS table, pg_get_userbyid(c.relowner) AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE ${schemaFilter(expectations)} AND NOT c.relforcerowsecurity;`;
@@ -176,7 +177,7 @@ export const policyCoverage = defineCheck({
   title: "Every tenant table has SELECT, INSERT, UPDATE and DELETE policies for the application (append-only: SELECT and INSERT)",
   severity: "high",
   fix: "Declare the missing policies in db/schema (tenantPolicies / appendOnlyPolicies) and generate the migration.",
-  reads: ["tables", "roles"],
+  reads: ["tables", "policies", "roles"],
   async run({ catalog, expectations }) {
     const analysis = await analysePolicies(catalog, expectations);
     const covered = new Map<number, Set<PolicyCommand>>();
@@ -247,7 +248,7 @@ export const policyUsing = defineCheck({
   title: "Tenant policies only let a clinic read, update or delete its own rows (USING is the tenant predicate)",
   severity: "critical",
   fix: "Replace the policy's USING with the tenant predicate (clinic_id = NULLIF(current_setting('app.current_clinic_id', true), '')::uuid), or drop the policy.",
-  reads: ["tables", "roles"],
+  reads: ["tables", "policies", "roles"],
   async run({ catalog, expectations }) {
     const analysis = await analysePolicies(catalog, expectations);
     const rows = findings(analysis, (g) =>
@@ -276,7 +277,7 @@ export const policyWithCheck = defineCheck({
   title: "Tenant INSERT and UPDATE policies pin clinic_id with WITH CHECK (no row written to, or moved to, another clinic)",
   severity: "critical",
   fix: "Give the policy WITH CHECK (the tenant predicate); without an explicit one a write policy's new rows are not pinned to the clinic as db/schema requires.",
-  reads: ["tables", "roles"],
+  reads: ["tables", "policies", "roles"],
   async run({ catalog, expectations }) {
     const analysis = await analysePolicies(catalog, expectations);
     const rows = findings(analysis, (g) => {
@@ -311,7 +312,7 @@ export const appendOnly = defineCheck({
   title: "Audit logs and consent records are append-only: no UPDATE or DELETE policy (but a denying one) and no UPDATE, DELETE or TRUNCATE privilege",
   severity: "critical",
   fix: "Drop the UPDATE/DELETE/ALL policy and REVOKE UPDATE, DELETE, TRUNCATE from the application role; a correction is a new row.",
-  reads: ["tables", "roles"],
+  reads: ["tables", "policies", "roles"],
   async run({ catalog, expectations }) {
     const analysis = await analysePolicies(catalog, expectations);
     const appendOnlyTables = new Set(expectations.appendOnlyTables);

@@ -55,7 +55,7 @@ export const rolesNoOwnership = defineCheck({
   run({ catalog, expectations }) {
     const roles = section(catalog, "roles").roles.filter((r) => r.kind !== "reachable");
     const appOids = new Set(roles.map((r) => r.oid));
-    const owned = section(catalog, "tables").tables.filter((t) => appOids.has(t.ownerOid));
+    const owned = section(catalog, "tables").filter((t) => appOids.has(t.ownerOid));
     const sql = `${membersSql(expectations.appRole)}
 SELECT c.oid::regclass AS table, pg_get_userbyid(c.relowner) AS owner
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -59,7 +59,7 @@ export const tablesPresent = defineCheck({
   fix: "Apply the pending migrations; if a table was dropped or renamed by hand, restore it from the migrations.",
   reads: ["tables"],
   run({ catalog, expectations }) {
-    const present = new Set(section(catalog, "tables").tables.map((t) => t.name));
+    const present = new Set(section(catalog, "tables").map((t) => t.name));
     const missing = expectations.tables.filter((t) => !present.has(t.qualifiedName)).map((t) => t.qualifiedName);
     const sql = `SELECT t AS missing_table FROM unnest(${sqlArray(expectations.tables.map((t) => t.qualifiedName))}) t\nWHERE to_regclass(t) IS NULL;`;
     return missing.length === 0
