@@ -59,6 +59,9 @@ function analysePolicies(catalog: VerificationCatalog, expect: VerifyExpectation
 
 const policyObject = (policy: string, table: string) => `policy ${policy} on ${table}`;
 
+/** The two catalog transactions may straddle a CREATE TABLE: a policy's table can be unknown to the other. */
+const tableName = (analysis: PolicyAnalysis, oid: number) => analysis.tables.get(oid)?.name ?? `table with oid ${oid}`;
+
 /**
  * A check over tables that are not there must not pass: a pass becomes an error naming them (they are
  * tables.present's failure), a failure mentions them.
@@ -235,7 +238,7 @@ function findings(analysis: PolicyAnalysis, test: (g: AnalysedGroup) => string |
     const problem = test(g);
     if (!problem) continue;
     for (const m of g.members) {
-      const table = analysis.tables.get(m.tableOid)!.name;
+      const table = tableName(analysis, m.tableOid);
       out.push({ policy: m.policy, table, command: g.command, expression: g.command === "INSERT" ? g.withCheck : g.using, problem });
     }
   }
@@ -321,7 +324,7 @@ export const appendOnly = defineCheck({
     for (const g of analysis.groups) {
       if (!g.applies || !g.permissive || !["UPDATE", "DELETE", "ALL"].includes(g.command) || g.usingKind === "deny") continue;
       for (const m of g.members) {
-        const table = analysis.tables.get(m.tableOid)!.name;
+        const table = tableName(analysis, m.tableOid);
         if (!appendOnlyTables.has(table)) continue;
         rows.push({ policy: m.policy, table, command: g.command, using: g.using });
         objects.push(policyObject(m.policy, table));
