@@ -9,7 +9,6 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["**/*.test.ts"],
     exclude: ["node_modules/**", "e2e/**", ".next/**", ".data/**"],
     globalSetup: ["tests/setup/global-setup.ts"],
     setupFiles: ["tests/setup/fail-on-console-error.ts"],
@@ -18,5 +17,11 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 120_000,
+    projects: [
+      { extends: true, test: { name: "parallel", include: ["**/*.test.ts"], exclude: ["**/*.cluster.test.ts", "node_modules/**", "e2e/**", ".data/**"] } },
+      // *.cluster.test.ts change cluster-wide state (roles) that any concurrent verification would
+      // see, so they run alone, after everything else.
+      { extends: true, test: { name: "cluster-wide", include: ["**/*.cluster.test.ts"], fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 });
