@@ -14,6 +14,7 @@ import {
 import { targetUrl } from "../lib/deployments/context";
 import { AppError } from "../lib/errors";
 import { startDeploymentWorker } from "../lib/jobs/queue";
+import { verifyAfterApply } from "../lib/verify/snapshots";
 import { computePlan, type Plan } from "../lib/plan/plan";
 import { deployments } from "../lib/store/schema";
 import type { ConsoleSession } from "./console-session";
@@ -110,15 +111,22 @@ const TERMINAL = new Set(["succeeded", "failed", "rejected", "cancelled"]);
 export async function applyDeploymentCommand(session: ConsoleSession, out: Output, value: string | undefined): Promise<number> {
   const id = await deploymentId(session, value);
   await enqueueDeployment(session.deps, await session.actor(), { id });
-  const worker = await startDeploymentWorker(session.boss, session.deps);
+  // Like every worker, this one verifies the environment right after the apply.
+  const worker = await startDeploymentWorker(session.boss, session.deps, verifyAfterApply(session.deps));
   try {
     let seen = 0;
+    let verificationDeadline: number | null = null;
     for (;;) {
       const log = await runLog(session.store.db, id);
       for (const e of log.events.slice(seen)) out.progress(`${e.type} ${JSON.stringify(e.payload)}`);
       seen = log.events.length;
-      if (TERMINAL.has(log.state)) {
-        out.print({ id, state: log.state, run: log.run, events: log.events.length }, `deployment ${id}: ${log.state}`);
+      // A succeeded apply is complete once its verification is recorded (bounded, in case it cannot run).
+      const verifying = log.state === "succeeded" && !log.verification && (verificationDeadline ??= Date.now() + 120_000) > Date.now();
+      if (TERMINAL.has(log.state) && !verifying) {
+        out.print(
+          { id, state: log.state, verification: log.verification, run: log.run, events: log.events.length },
+          `deployment ${id}: ${log.state}${log.verification ? `, verification ${log.verification}` : ""}`,
+        );
         return log.state === "succeeded" ? 0 : 1;
       }
       await new Promise((r) => setTimeout(r, 500));

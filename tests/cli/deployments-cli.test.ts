@@ -1,0 +1,78 @@
+/** The CLI's deployment commands act as a console user, under the same gates as the browser. */
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { loadCatalog } from "../../lib/catalog";
+import { applyMigrations } from "../../lib/executor";
+import { adminUrl, freshDatabase, type TestDatabase } from "../support/databases";
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, "../..");
+let store: TestDatabase;
+let target: TestDatabase;
+let env: Record<string, string>;
+
+async function cli(email: string | null, args: string[], password = "console-demo") {
+  const credentials = email ? { MIGRATION_CONSOLE_EMAIL: email, MIGRATION_CONSOLE_PASSWORD: password } : {};
+  try {
+    const { stdout, stderr } = await run(process.execPath, [path.join(root, "cli/bin.cjs"), ...args], { cwd: root, env: { ...process.env, ...env, ...credentials }, timeout: 90_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+beforeAll(async () => {
+  store = await freshDatabase({ prefix: "cli_store", template: inject("storeTemplate") });
+  target = await freshDatabase({ prefix: "cli_local" });
+  const catalog = await loadCatalog(path.join(root, "db/migrations"));
+  await applyMigrations({ url: target.url, catalog, to: catalog.migrations[6]!.tag, actor: "test-setup" });
+  env = {
+    CONSOLE_DATABASE_URL: store.url,
+    CONSOLE_DEMO: "1",
+    NEXTAUTH_SECRET: "x".repeat(40),
+    SHADOW_DATABASE_URL: adminUrl(18),
+    TARGET_LOCAL_URL: target.url,
+    TARGET_STAGING_URL: target.url.replace(/\/[^/]+$/, "/does_not_exist"),
+    TARGET_PRODUCTION_URL: target.url.replace(/\/[^/]+$/, "/does_not_exist"),
+  };
+}, 120_000);
+afterAll(async () => {
+  await store?.drop();
+  await target?.drop();
+});
+
+describe("deployments from the CLI", () => {
+  it("refuses without credentials, and with wrong ones", async () => {
+    const none = await cli(null, ["deployment", "create", "--env", "local"]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/set MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD/);
+    const wrong = await cli("engineer@demo.local", ["deployment", "create", "--env", "local"], "not-the-password");
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/do not match an active console user/);
+  });
+
+  it("opens, signs off and applies a deployment as the right users, and verifies after", async () => {
+    const created = await cli("engineer@demo.local", ["deployment", "create", "--env", "local", "--json"]);
+    expect(created.code, created.stderr).toBe(0);
+    const deployment = JSON.parse(created.stdout) as { id: string; number: number; state: string };
+    expect(deployment.state).toBe("awaiting_approval");
+
+    // The engineer may not sign off; the same gate as in the browser says why.
+    const refused = await cli("engineer@demo.local", ["deployment", "signoff", "--deployment", String(deployment.number)]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/Needs a compliance officer/);
+
+    const signed = await cli("compliance@demo.local", ["deployment", "signoff", "--deployment", deployment.id, "--json"]);
+    expect(JSON.parse(signed.stdout).state).toBe("approved");
+
+    const applied = await cli("engineer@demo.local", ["apply", "--deployment", deployment.id, "--json"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(JSON.parse(applied.stdout)).toMatchObject({ state: "succeeded", verification: "passed" });
+
+    const status = JSON.parse((await cli(null, ["status", "--env", "local", "--json"])).stdout);
+    expect(status.pending).toEqual([]);
+  });
+});
