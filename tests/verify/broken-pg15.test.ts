@@ -5,10 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHECKS } from "../../lib/verify";
-import { hasServer, type TestDatabase } from "../support/databases";
-import { copyOf, describeRed, migratedSeededTemplate, redChecks, result, verify, type Template } from "./support";
-
-const TENANT = `clinic_id = NULLIF(current_setting('app.current_clinic_id', true), '')::uuid`;
+import { hasServer } from "../support/databases";
+import { brokenBy, describeRed, migratedSeededTemplate, redChecks, result, TENANT, type Template } from "./support";
 
 describe.runIf(hasServer(15))("verification on PostgreSQL 15", () => {
   let template: Template;
@@ -17,18 +15,9 @@ describe.runIf(hasServer(15))("verification on PostgreSQL 15", () => {
   });
   afterAll(async () => template?.drop());
 
-  async function brokenBy(breakIt: (db: TestDatabase) => Promise<unknown>) {
-    const db = await copyOf(template);
-    try {
-      await breakIt(db);
-      return await verify(db);
-    } finally {
-      await db.drop();
-    }
-  }
 
   it("is green on a healthy migrated and seeded database", async () => {
-    const report = await brokenBy(async () => {});
+    const report = await brokenBy(template, async () => {});
     expect(redChecks(report), describeRed(report)).toEqual([]);
     expect(report.serverVersionNum).toBeGreaterThanOrEqual(150000);
     expect(report.serverVersionNum).toBeLessThan(160000);
@@ -36,13 +25,13 @@ describe.runIf(hasServer(15))("verification on PostgreSQL 15", () => {
   });
 
   it("sees a policy USING (true)", async () => {
-    const report = await brokenBy((db) => db.sql`CREATE POLICY patients_peek ON patients FOR SELECT TO app_user USING (true)`);
+    const report = await brokenBy(template, (db) => db.sql`CREATE POLICY patients_peek ON patients FOR SELECT TO app_user USING (true)`);
     expect(redChecks(report), describeRed(report)).toEqual(["isolation.behavioural", "policies.using"]);
     expect(result(report, "policies.using").evidence.objects).toEqual(["policy patients_peek on public.patients"]);
   });
 
   it("sees an UPDATE policy without WITH CHECK", async () => {
-    const report = await brokenBy(async (db) => {
+    const report = await brokenBy(template, async (db) => {
       await db.sql`DROP POLICY patients_tenant_update ON patients`;
       await db.sql.unsafe(`CREATE POLICY patients_tenant_update ON patients FOR UPDATE TO app_user USING (${TENANT})`);
     });
@@ -50,7 +39,7 @@ describe.runIf(hasServer(15))("verification on PostgreSQL 15", () => {
   });
 
   it("sees an invalid index and a consent hash that no longer recomputes", async () => {
-    const report = await brokenBy(async (db) => {
+    const report = await brokenBy(template, async (db) => {
       await expect(db.sql`CREATE UNIQUE INDEX CONCURRENTLY patients_one_per_clinic ON patients (clinic_id)`).rejects.toMatchObject({ code: "23505" });
       await db.sql`ALTER TABLE lgpd.lgpd_consents DISABLE TRIGGER lgpd_consents_guard_hash`;
       await db.sql`UPDATE lgpd.lgpd_consents SET processing_purpose = 'outro' WHERE id = (SELECT min(id::text)::uuid FROM lgpd.lgpd_consents)`;

@@ -6,8 +6,8 @@
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freshDatabase, type TestDatabase } from "../support/databases";
-import { clientFor, copyOf, describeRed, migratedSeededTemplate, redChecks, result, verify, withAppMemberRole, type Template } from "./support";
+import { freshDatabase } from "../support/databases";
+import { brokenBy, clientFor, copyOf, describeRed, migratedSeededTemplate, redChecks, result, TENANT, verify, withAppMemberRole, type Template } from "./support";
 import { CHECKS, runVerification } from "../../lib/verify";
 
 let template: Template;
@@ -16,22 +16,9 @@ beforeAll(async () => {
 });
 afterAll(async () => template?.drop());
 
-/** A fresh copy of the template, broken by `breakIt`, verified, dropped. */
-async function brokenBy(breakIt: (db: TestDatabase) => Promise<unknown>) {
-  const db = await copyOf(template);
-  try {
-    await breakIt(db);
-    return await verify(db);
-  } finally {
-    await db.drop();
-  }
-}
-
-const TENANT = `clinic_id = NULLIF(current_setting('app.current_clinic_id', true), '')::uuid`;
-
 describe("a healthy migrated and seeded database", () => {
   it("is green: every check passes, only the seeded overdue anonymisations are reported", async () => {
-    const report = await brokenBy(async () => {});
+    const report = await brokenBy(template, async () => {});
     expect(redChecks(report), describeRed(report)).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.results.map((r) => r.checkId)).toEqual(CHECKS.map((c) => c.id));
@@ -139,7 +126,7 @@ describe("a database that was never migrated", () => {
 
 describe("a broken database turns exactly the expected checks red", () => {
   it("RLS disabled on patients: rls.enabled, and the probe sees other clinics' patients", async () => {
-    const report = await brokenBy((db) => db.sql`ALTER TABLE patients DISABLE ROW LEVEL SECURITY`);
+    const report = await brokenBy(template, (db) => db.sql`ALTER TABLE patients DISABLE ROW LEVEL SECURITY`);
     expect(redChecks(report), describeRed(report)).toEqual(["isolation.behavioural", "rls.enabled"]);
     expect(result(report, "rls.enabled").evidence.objects).toEqual(["public.patients"]);
     expect(result(report, "rls.enabled").summary).toContain("health");
@@ -147,14 +134,14 @@ describe("a broken database turns exactly the expected checks red", () => {
   });
 
   it("FORCE missing on patients: rls.forced only (app_user is not the owner)", async () => {
-    const report = await brokenBy((db) => db.sql`ALTER TABLE patients NO FORCE ROW LEVEL SECURITY`);
+    const report = await brokenBy(template, (db) => db.sql`ALTER TABLE patients NO FORCE ROW LEVEL SECURITY`);
     expect(redChecks(report), describeRed(report)).toEqual(["rls.forced"]);
     expect(result(report, "rls.forced").evidence.objects).toEqual(["public.patients"]);
     expect(result(report, "rls.forced").evidence.rows).toEqual([{ table: "public.patients", owner: "postgres" }]);
   });
 
   it("a policy USING (true): policies.using, and the probe sees other clinics' rows", async () => {
-    const report = await brokenBy((db) => db.sql`CREATE POLICY patients_peek ON patients FOR SELECT TO app_user USING (true)`);
+    const report = await brokenBy(template, (db) => db.sql`CREATE POLICY patients_peek ON patients FOR SELECT TO app_user USING (true)`);
     expect(redChecks(report), describeRed(report)).toEqual(["isolation.behavioural", "policies.using"]);
     expect(result(report, "policies.using").evidence.objects).toEqual(["policy patients_peek on public.patients"]);
     expect(result(report, "policies.using").evidence.sql).toContain("pg_policies");
@@ -164,7 +151,7 @@ describe("a broken database turns exactly the expected checks red", () => {
   });
 
   it("an UPDATE policy without WITH CHECK: policies.with-check (PostgreSQL then reuses USING, so the probe still cannot move a row)", async () => {
-    const report = await brokenBy(async (db) => {
+    const report = await brokenBy(template, async (db) => {
       await db.sql`DROP POLICY patients_tenant_update ON patients`;
       await db.sql.unsafe(`CREATE POLICY patients_tenant_update ON patients FOR UPDATE TO app_user USING (${TENANT})`);
     });
@@ -175,7 +162,7 @@ describe("a broken database turns exactly the expected checks red", () => {
   });
 
   it("an UPDATE policy whose WITH CHECK lets a row move to another clinic: policies.with-check, and the probe moves one", async () => {
-    const report = await brokenBy(async (db) => {
+    const report = await brokenBy(template, async (db) => {
       await db.sql`DROP POLICY patients_tenant_update ON patients`;
       await db.sql.unsafe(`CREATE POLICY patients_tenant_update ON patients FOR UPDATE TO app_user USING (${TENANT}) WITH CHECK (true)`);
     });
@@ -187,7 +174,7 @@ describe("a broken database turns exactly the expected checks red", () => {
   });
 
   it("a DELETE policy on audit.audit_logs: append-only only (its predicate is the tenant's)", async () => {
-    const report = await brokenBy((db) =>
+    const report = await brokenBy(template, (db) =>
       db.sql.unsafe(`CREATE POLICY audit_logs_tenant_delete ON audit.audit_logs FOR DELETE TO app_user USING (${TENANT})`),
     );
     expect(redChecks(report), describeRed(report)).toEqual(["append-only.no-update-delete"]);
@@ -195,18 +182,18 @@ describe("a broken database turns exactly the expected checks red", () => {
   });
 
   it("a denying DELETE policy on audit.audit_logs is allowed", async () => {
-    const report = await brokenBy((db) => db.sql`CREATE POLICY audit_logs_no_delete ON audit.audit_logs FOR DELETE TO app_user USING (false)`);
+    const report = await brokenBy(template, (db) => db.sql`CREATE POLICY audit_logs_no_delete ON audit.audit_logs FOR DELETE TO app_user USING (false)`);
     expect(redChecks(report), describeRed(report)).toEqual([]);
   });
 
   it("a DELETE privilege on consent_records: append-only, naming the privilege", async () => {
-    const report = await brokenBy((db) => db.sql`GRANT DELETE ON consent_records TO app_user`);
+    const report = await brokenBy(template, (db) => db.sql`GRANT DELETE ON consent_records TO app_user`);
     expect(redChecks(report), describeRed(report)).toEqual(["append-only.no-update-delete"]);
     expect(result(report, "append-only.no-update-delete").evidence.objects).toEqual(["privilege DELETE on public.consent_records to app_user"]);
   });
 
   it("an invalid index left by a failed CREATE UNIQUE INDEX CONCURRENTLY: indexes.no-invalid only", async () => {
-    const report = await brokenBy(async (db) => {
+    const report = await brokenBy(template, async (db) => {
       // Every clinic has many patients: the unique build fails and leaves the index behind, invalid.
       await expect(db.sql`CREATE UNIQUE INDEX CONCURRENTLY patients_one_per_clinic ON patients (clinic_id)`).rejects.toMatchObject({ code: "23505" });
     });
@@ -215,14 +202,14 @@ describe("a broken database turns exactly the expected checks red", () => {
   });
 
   it("a declared index dropped: indexes.declared only", async () => {
-    const report = await brokenBy((db) => db.sql`DROP INDEX patients_cpf_hash_idx`);
+    const report = await brokenBy(template, (db) => db.sql`DROP INDEX patients_cpf_hash_idx`);
     expect(redChecks(report), describeRed(report)).toEqual(["indexes.declared"]);
     expect(result(report, "indexes.declared").evidence.objects).toEqual(["index public.patients_cpf_hash_idx (missing)"]);
   });
 
   it("a stored consent hash that no longer recomputes: consent.hashes names the consent", async () => {
     let id = "";
-    const report = await brokenBy(async (db) => {
+    const report = await brokenBy(template, async (db) => {
       const [row] = await db.sql<{ id: string }[]>`select id from lgpd.lgpd_consents order by id limit 1`;
       id = row!.id;
       await db.sql`ALTER TABLE lgpd.lgpd_consents DISABLE TRIGGER lgpd_consents_guard_hash`;
@@ -236,7 +223,7 @@ describe("a broken database turns exactly the expected checks red", () => {
   });
 
   it("a disabled guard trigger: consent.trigger only", async () => {
-    const report = await brokenBy((db) => db.sql`ALTER TABLE lgpd.lgpd_consents DISABLE TRIGGER lgpd_consents_guard_hash`);
+    const report = await brokenBy(template, (db) => db.sql`ALTER TABLE lgpd.lgpd_consents DISABLE TRIGGER lgpd_consents_guard_hash`);
     expect(redChecks(report), describeRed(report)).toEqual(["consent.trigger"]);
     expect(result(report, "consent.trigger").evidence.objects).toEqual(["trigger lgpd_consents_guard_hash on lgpd.lgpd_consents (disabled)"]);
   });
@@ -254,13 +241,13 @@ describe("a broken database turns exactly the expected checks red", () => {
   });
 
   it("a table owned by app_user: roles.no-table-ownership only (FORCE keeps the owner under the policies)", async () => {
-    const report = await brokenBy((db) => db.sql`ALTER TABLE professionals OWNER TO app_user`);
+    const report = await brokenBy(template, (db) => db.sql`ALTER TABLE professionals OWNER TO app_user`);
     expect(redChecks(report), describeRed(report)).toEqual(["roles.no-table-ownership"]);
     expect(result(report, "roles.no-table-ownership").evidence.objects).toEqual(["public.professionals"]);
   });
 
   it("an append-only table owned by app_user: the owner's implicit UPDATE, DELETE, TRUNCATE break append-only too", async () => {
-    const report = await brokenBy((db) => db.sql`ALTER TABLE consent_records OWNER TO app_user`);
+    const report = await brokenBy(template, (db) => db.sql`ALTER TABLE consent_records OWNER TO app_user`);
     expect(redChecks(report), describeRed(report)).toEqual(["append-only.no-update-delete", "roles.no-table-ownership"]);
     expect(result(report, "append-only.no-update-delete").evidence.objects).toEqual([
       "privilege DELETE on public.consent_records to app_user",
@@ -270,7 +257,7 @@ describe("a broken database turns exactly the expected checks red", () => {
   });
 
   it("a DELETE policy USING (true) behind a sound SELECT policy: policies.using, and the probe deletes another clinic's rows", async () => {
-    const report = await brokenBy(async (db) => {
+    const report = await brokenBy(template, async (db) => {
       await db.sql`DROP POLICY telemedicine_sessions_tenant_delete ON telemedicine_sessions`;
       await db.sql`CREATE POLICY telemedicine_sessions_tenant_delete ON telemedicine_sessions FOR DELETE TO app_user USING (true)`;
     });
@@ -282,7 +269,7 @@ describe("a broken database turns exactly the expected checks red", () => {
 
   it("an active telemedicine session without CRM: telemedicine.active-sessions names it", async () => {
     let id = "";
-    const report = await brokenBy(async (db) => {
+    const report = await brokenBy(template, async (db) => {
       const [row] = await db.sql<{ id: string }[]>`
         update telemedicine_sessions set cfm_professional_crm = null, icp_brasil_cert_valid_to = now() - interval '1 day'
         where id = (select id from telemedicine_sessions where session_status = 'active' order by id limit 1) returning id`;
@@ -295,7 +282,7 @@ describe("a broken database turns exactly the expected checks red", () => {
   });
 
   it("a dropped column and a changed type: columns.types names both", async () => {
-    const report = await brokenBy(async (db) => {
+    const report = await brokenBy(template, async (db) => {
       await db.sql`ALTER TABLE patients DROP COLUMN patient_notes`;
       await db.sql`ALTER TABLE appointments ALTER COLUMN tuss_code TYPE varchar(8)`;
     });
@@ -308,7 +295,7 @@ describe("a broken database turns exactly the expected checks red", () => {
   });
 
   it("audit rows kept less than 7 years (the check constraint dropped first): the constraint and the retention check", async () => {
-    const report = await brokenBy(async (db) => {
+    const report = await brokenBy(template, async (db) => {
       await db.sql`ALTER TABLE audit.audit_logs DROP CONSTRAINT audit_logs_retention_7_years`;
       await db.sql`UPDATE audit.audit_logs SET retention_until = created_at + interval '1 year'
         WHERE id IN (SELECT id FROM audit.audit_logs ORDER BY created_at LIMIT 3)`;

@@ -80,3 +80,17 @@ export function clientFor(url: string): postgres.Sql {
   return postgres(url, { max: 4, onnotice: () => {} });
 }
 
+
+/** The tenant predicate as migration 0007 writes it. */
+export const TENANT = `clinic_id = NULLIF(current_setting('app.current_clinic_id', true), '')::uuid`;
+
+/** A fresh copy of the template, broken by `breakIt`, verified, dropped. */
+export async function brokenBy(template: Template, breakIt: (db: TestDatabase) => Promise<unknown>): Promise<VerificationReport> {
+  const db = await copyOf(template);
+  try {
+    await breakIt(db);
+    return await verify(db);
+  } finally {
+    await db.drop();
+  }
+}
