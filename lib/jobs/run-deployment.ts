@@ -10,6 +10,7 @@ import { AppError } from "../errors";
 import { applyLockHeld, applyMigrations, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
 import { assertPlanCurrent } from "../deployments/service";
 import { targetUrl, type DeploymentDeps } from "../deployments/context";
+import { dumpSchema } from "../plan/schema-dump";
 import { snapshotSchema } from "../plan/schema-snapshot";
 import { deployments, environments, runEvents, runs, users } from "../store/schema";
 
@@ -44,8 +45,8 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
     await assertPlanCurrent(deps, deployment, environment);
     const env = deps.registry.byName(environment)!;
     const url = targetUrl(env);
-    const schemaBefore = await snapshotOf(url);
-    await db.update(deployments).set({ schemaBefore }).where(eq(deployments.id, deploymentId));
+    const [catalog, dump] = await Promise.all([snapshotOf(url), dumpSchema(url)]);
+    await db.update(deployments).set({ schemaBefore: { catalog, dump } }).where(eq(deployments.id, deploymentId));
 
     const common = { url, catalog: await deps.catalog(), actor: `deployment #${deployment.number} (${claimed.author})`, runId: run.id, onEvent: record };
     if (deployment.kind === "apply") await applyMigrations({ ...common, to: deployment.targetTag });

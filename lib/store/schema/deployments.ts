@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import { bigserial, index, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import type { Plan } from "../../plan/plan";
+import type { SchemaDump } from "../../plan/schema-dump";
+import type { SchemaSnapshot } from "../../plan/schema-snapshot";
 import { environments } from "./environments";
 import { users } from "./users";
 
@@ -30,8 +32,8 @@ export const deployments = pgTable(
     rejectReason: text("reject_reason"),
     /** Set when verification ran after the apply: "passed" or "failed". */
     verification: text("verification"),
-    /** Catalog snapshot of the target taken right before the apply. */
-    schemaBefore: jsonb("schema_before"),
+    /** The target's schema right before the apply: catalog snapshot, and pg_dump --schema-only where one can read the server. */
+    schemaBefore: jsonb("schema_before").$type<{ catalog: SchemaSnapshot; dump: SchemaDump }>(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
