@@ -96,7 +96,16 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
         </Card>
 
         {["queued", "running", "succeeded", "failed"].includes(deployment.state) && (
-          <Card title="Run log">
+          <Card
+            title="Run log"
+            actions={
+              deployment.schemaBefore && (
+                <a className="text-xs text-brand-700 underline" href={`/api/deployments/${deployment.id}/schema-before`}>
+                  Schema before the run ({deployment.schemaBefore.dump.ok ? "pg_dump" : "catalog snapshot"})
+                </a>
+              )
+            }
+          >
             <RunLog deploymentId={deployment.id} initialState={deployment.state} />
           </Card>
         )}
