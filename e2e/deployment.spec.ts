@@ -41,6 +41,11 @@ test("staging goes to the latest version through the browser: plan, approve, sig
   await expect(release.getByTestId("run-progress")).toHaveText(/^(\d+) of \1 statements$/);
   await expect(release.getByRole("list", { name: "Run log" })).toContainText("Run finished");
   await expect(release.getByText("Succeeded", { exact: true })).toBeVisible();
+  const schemaBefore = release.getByRole("link", { name: /^Schema before the run/ });
+  await expect(schemaBefore).toBeVisible();
+  const before = await release.request.get((await schemaBefore.getAttribute("href"))!);
+  expect(before.status()).toBe(200);
+  expect(await before.text()).toMatch(/"rlsEnabled"|CREATE TABLE public\.patients/);
 
   await release.goto("/environments/staging");
   await expect(release.getByRole("region", { name: "Pending migrations" })).toContainText("Nothing waiting");
