@@ -217,8 +217,16 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const binDir = usableBinDir(options.binDir ?? embeddedBinDir(), runAs, log);
   const secretsDir = path.resolve(options.dataDir);
   const dataDir = usableDataDir(path.join(secretsDir, "cluster"), runAs, log);
-  const password = superuserPassword(secretsDir);
   const pgCtl = path.join(binDir, "pg_ctl");
+  const passwordKnown = fs.existsSync(path.join(secretsDir, "postgres-password"));
+  if (!passwordKnown && fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
+    // A cluster kept outside the data folder (see usableDataDir) outlives a deleted folder or a new
+    // clone at the same path; without its password it is unusable, so it is recreated.
+    log(`The cluster in ${dataDir} belongs to a data folder that was deleted; recreating it`);
+    stopServer(pgCtl, dataDir, runAs);
+    for (const entry of fs.readdirSync(dataDir)) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
+  }
+  const password = superuserPassword(secretsDir);
 
   if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
     const pwFile = path.join(dataDir, "..", `.pwfile-${process.pid}`);
