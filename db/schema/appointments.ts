@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { clinics } from "./clinics";
+import { clinicIdColumn } from "./clinics";
 import { createdAt, id, updatedAt } from "./columns";
 import { appointmentStatus, appointmentType, councilValidation } from "./enums";
-import { patients } from "./patients";
+import { patientIdColumn } from "./patients";
 import { professionals } from "./professionals";
 import { tenantPolicies } from "./rls";
 
@@ -11,12 +11,8 @@ export const appointments = pgTable(
   "appointments",
   {
     id: id(),
-    clinicId: uuid("clinic_id")
-      .notNull()
-      .references(() => clinics.id),
-    patientId: uuid("patient_id")
-      .notNull()
-      .references(() => patients.id),
+    clinicId: clinicIdColumn(),
+    patientId: patientIdColumn(),
     professionalId: uuid("professional_id")
       .notNull()
       .references(() => professionals.id),

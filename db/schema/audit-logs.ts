@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { check, index, inet, jsonb, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { clinics } from "./clinics";
+import { clinicIdColumn } from "./clinics";
 import { id } from "./columns";
 import { auditAction, riskLevel } from "./enums";
 import { auditSchema } from "./schemas";
@@ -14,9 +14,7 @@ export const auditLogs = auditSchema.table(
   "audit_logs",
   {
     id: id(),
-    clinicId: uuid("clinic_id")
-      .notNull()
-      .references(() => clinics.id),
+    clinicId: clinicIdColumn(),
     userId: uuid("user_id"),
     patientId: uuid("patient_id"),
     action: auditAction("action").notNull(),

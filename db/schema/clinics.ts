@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, check, pgTable, text } from "drizzle-orm/pg-core";
+import { boolean, check, pgTable, text, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, updatedAt } from "./columns";
 import { tenantPolicies } from "./rls";
 
@@ -26,6 +26,12 @@ export const clinics = pgTable(
     ...tenantPolicies("clinics", t.id),
   ],
 );
+
+/** The tenant key of every clinic-owned table: what RLS policies and verification look for. */
+export const clinicIdColumn = () =>
+  uuid("clinic_id")
+    .notNull()
+    .references(() => clinics.id);
 
 export type Clinic = typeof clinics.$inferSelect;
 export type NewClinic = typeof clinics.$inferInsert;

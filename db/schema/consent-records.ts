@@ -1,8 +1,8 @@
-import { jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { clinics } from "./clinics";
+import { jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { clinicIdColumn } from "./clinics";
 import { createdAt, id } from "./columns";
 import { consentStatus, legalBasis } from "./enums";
-import { patients } from "./patients";
+import { patientIdColumn } from "./patients";
 import { appendOnlyPolicies } from "./rls";
 
 /** Append-only history of consent events (given, withdrawn, ...): a change is a new row, never an update. */
@@ -10,12 +10,8 @@ export const consentRecords = pgTable(
   "consent_records",
   {
     id: id(),
-    patientId: uuid("patient_id")
-      .notNull()
-      .references(() => patients.id),
-    clinicId: uuid("clinic_id")
-      .notNull()
-      .references(() => clinics.id),
+    patientId: patientIdColumn(),
+    clinicId: clinicIdColumn(),
     consentType: text("consent_type").notNull(),
     purpose: text("purpose").notNull(),
     legalBasis: legalBasis("legal_basis").notNull(),

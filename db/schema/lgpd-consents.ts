@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
-import { boolean, check, index, inet, jsonb, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { clinics } from "./clinics";
+import { boolean, check, index, inet, jsonb, text, timestamp } from "drizzle-orm/pg-core";
+import { clinicIdColumn } from "./clinics";
 import { createdAt, id } from "./columns";
 import { consentStatus, legalBasis, legalReviewStatus } from "./enums";
-import { patients } from "./patients";
+import { patientIdColumn } from "./patients";
 import { tenantPolicies } from "./rls";
 import { lgpdSchema } from "./schemas";
 
@@ -16,12 +16,8 @@ export const lgpdConsents = lgpdSchema.table(
   "lgpd_consents",
   {
     id: id(),
-    patientId: uuid("patient_id")
-      .notNull()
-      .references(() => patients.id),
-    clinicId: uuid("clinic_id")
-      .notNull()
-      .references(() => clinics.id),
+    patientId: patientIdColumn(),
+    clinicId: clinicIdColumn(),
     legalBasis: legalBasis("legal_basis").notNull(),
     processingPurpose: text("processing_purpose").notNull(),
     dataCategories: text("data_categories").array().notNull().default(sql`'{}'::text[]`),

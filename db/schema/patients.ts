@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, date, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
-import { clinics } from "./clinics";
+import { clinicIdColumn } from "./clinics";
 import { createdAt, id, updatedAt } from "./columns";
 import { dataConsentStatus } from "./enums";
 import { tenantPolicies } from "./rls";
@@ -9,9 +9,7 @@ export const patients = pgTable(
   "patients",
   {
     id: id(),
-    clinicId: uuid("clinic_id")
-      .notNull()
-      .references(() => clinics.id),
+    clinicId: clinicIdColumn(),
     medicalRecordNumber: text("medical_record_number"),
     fullName: text("full_name").notNull(),
     birthDate: date("birth_date"),
@@ -53,6 +51,12 @@ export const patients = pgTable(
     index("patients_full_name_fts_idx").using("gin", sql`to_tsvector('portuguese', ${t.fullName})`),
   ],
 );
+
+/** A row about one patient (appointments, consents, sessions). */
+export const patientIdColumn = () =>
+  uuid("patient_id")
+    .notNull()
+    .references(() => patients.id);
 
 export type Patient = typeof patients.$inferSelect;
 export type NewPatient = typeof patients.$inferInsert;

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, date, pgTable, text, uuid } from "drizzle-orm/pg-core";
-import { clinics } from "./clinics";
+import { clinicIdColumn } from "./clinics";
 import { createdAt, id, updatedAt } from "./columns";
 import { councilType, councilValidation, uf } from "./enums";
 import { tenantPolicies } from "./rls";
@@ -9,9 +9,7 @@ export const professionals = pgTable(
   "professionals",
   {
     id: id(),
-    clinicId: uuid("clinic_id")
-      .notNull()
-      .references(() => clinics.id),
+    clinicId: clinicIdColumn(),
     /** The professional's account in the application's identity provider, when they have one. */
     userId: uuid("user_id"),
     fullName: text("full_name").notNull(),

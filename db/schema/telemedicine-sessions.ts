@@ -1,11 +1,11 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { appointments } from "./appointments";
-import { clinics } from "./clinics";
+import { clinicIdColumn } from "./clinics";
 import { createdAt, id, updatedAt } from "./columns";
 import { sessionStatus, uf } from "./enums";
 import { lgpdConsents } from "./lgpd-consents";
-import { patients } from "./patients";
+import { patientIdColumn } from "./patients";
 import { tenantPolicies } from "./rls";
 
 /** A telemedicine consultation under CFM Resolution 2314/2022 (identified professional, ICP-Brasil, NGS2). */
@@ -17,12 +17,8 @@ export const telemedicineSessions = pgTable(
       .notNull()
       .unique("telemedicine_sessions_appointment_id_unique")
       .references(() => appointments.id),
-    patientId: uuid("patient_id")
-      .notNull()
-      .references(() => patients.id),
-    clinicId: uuid("clinic_id")
-      .notNull()
-      .references(() => clinics.id),
+    patientId: patientIdColumn(),
+    clinicId: clinicIdColumn(),
     cfmProfessionalCrm: text("cfm_professional_crm"),
     cfmProfessionalState: uf("cfm_professional_state"),
     cfmSpecialtyCode: text("cfm_specialty_code"),
