@@ -476,7 +476,8 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
 }
 
 const TYPE_KINDS: Record<string, TypeEntry["kind"]> = { e: "enum", d: "domain", r: "range", m: "range", c: "composite" };
-const CONSTRAINT_TYPES: Record<string, ConstraintEntry["type"]> = {
+/** pg_constraint.contype → our name for it (shared with lib/verify). */
+export const CONSTRAINT_TYPES: Record<string, ConstraintEntry["type"]> = {
   p: "primary_key",
   u: "unique",
   c: "check",

@@ -15,6 +15,7 @@
  */
 import type postgres from "postgres";
 import type { VerifyExpectations } from "./expectations";
+import { CONSTRAINT_TYPES, type ConstraintEntry } from "../plan/schema-snapshot";
 
 export type CatalogSection = "server" | "tables" | "policies" | "columns" | "constraints" | "indexes" | "roles" | "routines";
 
@@ -72,7 +73,7 @@ export interface ColumnFact {
 export interface ConstraintFact {
   table: string;
   name: string;
-  type: "primary_key" | "unique" | "check" | "foreign_key" | "exclusion" | "trigger" | "other";
+  type: ConstraintEntry["type"];
   validated: boolean;
   columns: string[];
   foreignTable: string | null;
@@ -148,14 +149,6 @@ export interface VerificationCatalog {
 
 type Tx = postgres.TransactionSql;
 
-const CONSTRAINT_TYPES: Record<string, ConstraintFact["type"]> = {
-  p: "primary_key",
-  u: "unique",
-  c: "check",
-  f: "foreign_key",
-  x: "exclusion",
-  t: "trigger",
-};
 const TRIGGER_STATES: Record<string, TriggerFact["enabled"]> = { O: "origin", D: "disabled", R: "replica", A: "always" };
 const POLICY_COMMANDS: Record<string, PolicyCommand> = { r: "SELECT", a: "INSERT", w: "UPDATE", d: "DELETE", "*": "ALL" };
 
