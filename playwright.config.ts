@@ -1,9 +1,10 @@
 import fs from "node:fs";
 import { defineConfig, devices } from "@playwright/test";
+import { testPorts } from "./tests/support/ports";
 
 /**
  * End-to-end journeys in Debian's Chromium against a production build on its own embedded
- * PostgreSQL (.data/e2e, port 54340), served on port 3100 so a running demo is left alone.
+ * PostgreSQL (.data/e2e), on ports of their own (tests/support/ports.ts) so a running demo is left alone.
  */
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 if (!fs.existsSync(chromium)) {
@@ -13,7 +14,7 @@ if (!fs.existsSync(chromium)) {
   );
 }
 
-export const E2E_PORT = 3100;
+export const E2E_PORT = testPorts.e2eWeb;
 
 export default defineConfig({
   testDir: "e2e",
@@ -51,7 +52,7 @@ export default defineConfig({
     env: {
       PORT: String(E2E_PORT),
       CONSOLE_DATA_DIR: ".data/e2e",
-      EMBEDDED_PG_PORT: "54340",
+      EMBEDDED_PG_PORT: String(testPorts.e2ePg),
       CONSOLE_DATABASE_URL: "",
     },
   },

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { expect, test } from "@playwright/test";
+import { testPorts } from "../tests/support/ports";
 
 /** A console started next to the suite's own, on its own port and data folder. */
-const PORT = 3101;
-const env = { ...process.env, PORT: String(PORT), CONSOLE_DATA_DIR: ".data/e2e-restart", EMBEDDED_PG_PORT: "54341", CONSOLE_DATABASE_URL: "" };
+const PORT = testPorts.restartWeb;
+const env = { ...process.env, PORT: String(PORT), CONSOLE_DATA_DIR: ".data/e2e-restart", EMBEDDED_PG_PORT: String(testPorts.restartPg), CONSOLE_DATABASE_URL: "" };
 
 function startConsole(): { proc: ChildProcess; output: () => string } {
   let output = "";

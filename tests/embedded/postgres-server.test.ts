@@ -4,11 +4,12 @@ import path from "node:path";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { destroyLocalPostgres, startLocalPostgres } from "../../lib/embedded/postgres-server";
+import { testPorts } from "../support/ports";
 
 // Under /tmp (world-enterable), so OS user postgres can reach it even when the checkout is private.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mc-embedded-"));
 fs.chmodSync(dataDir, 0o755);
-const port = 54360 + (process.pid % 20);
+const port = testPorts.scratch(process.pid);
 
 async function answers(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });

@@ -9,6 +9,7 @@ import type { TestProject } from "vitest/node";
 import postgres from "postgres";
 import { startLocalPostgres, type LocalPostgres } from "../../lib/embedded/postgres-server";
 import { migrateStore } from "../../lib/store/migrate";
+import { testPorts } from "../support/ports";
 
 export const PG15_BIN = "/usr/lib/postgresql/15/bin";
 const root = path.resolve(__dirname, "../..");
@@ -36,14 +37,14 @@ function storeTemplateName(): string {
 let servers: LocalPostgres[] = [];
 
 export async function setup(project: TestProject) {
-  const pg18 = await startLocalPostgres({ dataDir: path.join(root, ".data/test/pg18"), port: 54330 });
+  const pg18 = await startLocalPostgres({ dataDir: path.join(root, ".data/test/pg18"), port: testPorts.pg18 });
   servers.push(pg18);
   project.provide("pg18AdminUrl", pg18.url());
   project.provide("storeTemplate", await ensureStoreTemplate(pg18));
 
   let pg15Url: string | null = null;
   if (fs.existsSync(path.join(PG15_BIN, "postgres"))) {
-    const pg15 = await startLocalPostgres({ dataDir: path.join(root, ".data/test/pg15"), port: 54331, binDir: PG15_BIN });
+    const pg15 = await startLocalPostgres({ dataDir: path.join(root, ".data/test/pg15"), port: testPorts.pg15, binDir: PG15_BIN });
     servers.push(pg15);
     pg15Url = pg15.url();
   } else if (process.env.CI) {

@@ -1,0 +1,34 @@
+/**
+ * Ports of the servers the tests start. Derived from TEST_PORT_BASE when set, otherwise from the
+ * checkout's path, so a running demo (3000, 54329), a second checkout and CI never collide, while
+ * one checkout keeps the same ports between runs (its test servers are reused locally).
+ */
+import { createHash } from "node:crypto";
+import path from "node:path";
+
+const root = path.resolve(__dirname, "../..");
+
+function portBase(): number {
+  const fromEnv = Number(process.env.TEST_PORT_BASE);
+  if (Number.isInteger(fromEnv) && fromEnv >= 1024 && fromEnv <= 65_000) return fromEnv;
+  const slot = createHash("sha256").update(root).digest().readUInt16BE(0) % 1500;
+  return 20_000 + slot * 20;
+}
+
+const base = portBase();
+
+/** Each name owns one port of the block base .. base + 19. */
+export const testPorts = {
+  pg18: base,
+  pg15: base + 1,
+  e2eWeb: base + 2,
+  e2ePg: base + 3,
+  restartWeb: base + 4,
+  restartPg: base + 5,
+  pgbouncer: base + 6,
+  pgbouncerSession: base + 7,
+  oidc: base + 8,
+  webhook: base + 9,
+  /** base + 10 .. base + 19: for tests that start a short-lived server of their own. */
+  scratch: (n: number) => base + 10 + (n % 10),
+} as const;
