@@ -3,6 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useEffect, useRef } from "react";
 import type { RunEvent } from "@/lib/executor";
+import { describeBackupEvent } from "@/lib/executor/backup-text";
 import { useRunLogQuery, type RunLogData } from "@/lib/queries/deployment-log";
 
 function describe(row: RunLogData["events"][number]): string {
@@ -26,6 +27,8 @@ function describe(row: RunLogData["events"][number]): string {
       return `Run finished in ${e.durationMs} ms`;
     case "run_failed":
       return `Run failed: ${e.error.message}${e.error.leftBehind ? ` ${e.error.leftBehind}` : ""}`;
+    default:
+      return `  ${describeBackupEvent(e)}`;
   }
 }
 

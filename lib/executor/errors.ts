@@ -10,7 +10,9 @@ export type ExecutorErrorCode =
   | "missing_down"
   | "lock_timeout"
   | "sql_error"
-  | "invalid_index";
+  | "invalid_index"
+  | "backup_failed"
+  | "restore_failed";
 
 export interface Blocker {
   pid: number;

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import type { Catalog, SqlScript, Statement } from "../catalog";
 import { computeStatus, ensureLedger, readLedger, recordApplied, recordRolledBack, acceptChecksum, type LedgerStatus } from "../ledger";
+import { backupStep, type BackupEvent, type BackupSetting, type BackupStep, type BackupSummary } from "./backup";
 import { describeBlockers, ExecutorError, type Blocker } from "./errors";
 import { selectForApply, selectForRollback, type Unit } from "./selection";
 
@@ -37,7 +38,8 @@ export type RunEvent =
   | { type: "checksum_accepted"; tag: string; from: string; to: string }
   | { type: "migration_finished"; tag: string; durationMs: number }
   | { type: "run_finished"; runId: string; migrations: string[]; durationMs: number }
-  | { type: "run_failed"; runId: string; error: ReturnType<ExecutorError["toJSON"]> };
+  | { type: "run_failed"; runId: string; error: ReturnType<ExecutorError["toJSON"]> }
+  | BackupEvent;
 
 export type EventSink = (event: RunEvent & { at: Date }) => void | Promise<void>;
 
@@ -49,6 +51,8 @@ export interface RunParams {
   runId?: string;
   options?: Partial<ExecutorOptions>;
   onEvent?: EventSink;
+  /** Data a migration destroys is backed up first (backup.ts) unless this declines it, which is recorded. */
+  backup?: BackupSetting;
 }
 
 export interface ApplyParams extends RunParams {
@@ -73,6 +77,8 @@ export interface RunResult {
   migrations: string[];
   durationMs: number;
   status: LedgerStatus;
+  /** What was backed up before destructive migrations, and restored by rollbacks. */
+  backups: BackupSummary;
 }
 
 /** Fixed advisory lock (classid, objid) every apply and rollback on a target database takes. */
@@ -131,6 +137,7 @@ interface Session {
   actor: string;
   options: ExecutorOptions;
   emit: (event: RunEvent) => Promise<void>;
+  backup: BackupStep;
 }
 
 async function run(params: RunParams, direction: "up" | "down", select: (s: Session, status: LedgerStatus) => Promise<Unit[]>): Promise<RunResult> {
@@ -150,7 +157,8 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
     } catch (e) {
       throw asConnectionError(e);
     }
-    const session: Session = { sql, monitor, pid, runId, actor: params.actor, options, emit };
+    const backup = backupStep({ runId, actor: params.actor, setting: params.backup, emit });
+    const session: Session = { sql, monitor, pid, runId, actor: params.actor, options, emit, backup };
     await takeApplyLock(session);
     await sql.unsafe(`SET lock_timeout = ${options.lockTimeoutMs}`);
     await sql.unsafe(`SET statement_timeout = ${options.statementTimeoutMs}`);
@@ -169,7 +177,7 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
     const status = computeStatus(params.catalog, await readLedger(sql));
     const durationMs = Math.round(performance.now() - started);
     await emit({ type: "run_finished", runId, migrations: units.map((u) => u.migration.tag), durationMs });
-    return { runId, direction, migrations: units.map((u) => u.migration.tag), durationMs, status };
+    return { runId, direction, migrations: units.map((u) => u.migration.tag), durationMs, status, backups: session.backup.summary() };
   } catch (e) {
     const error = e instanceof ExecutorError ? e : asConnectionError(e);
     await emit({ type: "run_failed", runId, error: error.toJSON() }).catch(() => {});
@@ -257,7 +265,11 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
     startedAt,
     durationMs: Math.round(performance.now() - started),
   });
-  const record = (tx: postgres.Sql | postgres.TransactionSql) => (direction === "up" ? recordApplied(tx, ledgerEntry()) : recordRolledBack(tx, ledgerEntry()));
+  const record = async (tx: postgres.TransactionSql) => {
+    await session.backup.inside(tx, unit, direction);
+    await (direction === "up" ? recordApplied(tx, ledgerEntry()) : recordRolledBack(tx, ledgerEntry()));
+  };
+  await session.backup.before(session.sql, unit, direction);
 
   let done = progress.done;
   const builtIndexes: string[] = [];
@@ -305,6 +317,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
       : `${migration.tag} is not recorded as applied and the target is as it was before it${droppedNote}.`;
     throw e;
   }
+  await session.backup.after();
   await session.emit({ type: "migration_finished", tag: migration.tag, durationMs: Math.round(performance.now() - started) });
   return done;
 }

@@ -1,0 +1,392 @@
+/**
+ * What a migration script destroys or rewrites, in two steps:
+ * 1. `destroyTargets`: from the parse tree alone (pure), which tables, columns and rows each statement
+ *    drops, truncates, deletes, overwrites or converts to another type.
+ * 2. `resolveDestroys`: against the target's catalog as it is before the script runs, the exact data
+ *    that is at stake, merged per table: CASCADE and DROP SCHEMA expanded to the tables they reach,
+ *    the table's primary key (how a backup is matched back), row and byte estimates from the
+ *    statistics (pg_class, pg_stats, EXPLAIN for a predicate) and whether the data is tagged in
+ *    db/schema's classification (retired tags included).
+ * The plan lists the result; the executor's backup step (backup.ts) copies exactly it.
+ */
+import { scanSync, type Node } from "libpg-query";
+import type postgres from "postgres";
+import { classificationOf, type DataClass, DATA_CLASSES } from "../../db/schema/classification";
+import type { SqlScript, Statement } from "../catalog";
+import { unwrap } from "../catalog/analyze";
+import { formatBytes } from "./backup-text";
+
+export type DestroyKind = "drop-table" | "drop-schema" | "drop-column" | "alter-type" | "truncate" | "delete" | "update";
+
+/** One statement's destruction, as written (names resolve as written: unqualified = public). */
+export interface DestroyTarget {
+  kind: DestroyKind;
+  schema: string;
+  /** null for drop-schema (every table of the schema). */
+  table: string | null;
+  /** The columns destroyed or rewritten; null = whole rows. */
+  columns: string[] | null;
+  /** The WHERE clause of a DELETE or UPDATE when the affected rows can be selected with it; null = every row. */
+  predicate: string | null;
+  /** The alias the predicate uses for the table (`DELETE FROM patients p WHERE p.x ...`). */
+  alias: string | null;
+  cascade: boolean;
+  /** 1-based statement number in its file. */
+  statement: number;
+  summary: string;
+  /** Why every row is taken although the statement has a WHERE clause. */
+  note: string | null;
+}
+
+type Cmd = { subtype?: string; name?: string; behavior?: string };
+
+/** Pure: every destruction the script's statements name. */
+export function destroyTargets(script: SqlScript): DestroyTarget[] {
+  return script.statements.flatMap((s) => statementTargets(s));
+}
+
+function statementTargets(s: Statement): DestroyTarget[] {
+  const [kind, value] = unwrap(s.ast);
+  const base = { statement: s.index + 1, summary: s.analysis.summary, predicate: null, alias: null, note: null, cascade: false };
+  const out: DestroyTarget[] = [];
+  const rel = (rv: { schemaname?: string; relname?: string } | undefined) => ({ schema: rv?.schemaname ?? "public", table: rv?.relname ?? "?" });
+  switch (kind) {
+    case "DropStmt": {
+      const type = (value.removeType as string | undefined) ?? "OBJECT_TABLE";
+      const cascade = value.behavior === "DROP_CASCADE";
+      for (const object of (value.objects as Node[] | undefined) ?? []) {
+        const parts = nameParts(object);
+        if (type === "OBJECT_TABLE") {
+          const table = parts.at(-1) ?? "?";
+          out.push({ ...base, kind: "drop-table", schema: parts.length > 1 ? parts.at(-2)! : "public", table, columns: null, cascade });
+        } else if (type === "OBJECT_SCHEMA" && cascade) {
+          out.push({ ...base, kind: "drop-schema", schema: parts[0] ?? "?", table: null, columns: null, cascade });
+        }
+      }
+      break;
+    }
+    case "AlterTableStmt": {
+      if ((value.objtype ?? "OBJECT_TABLE") !== "OBJECT_TABLE") break;
+      const target = rel(value.relation as never);
+      for (const node of (value.cmds as Node[] | undefined) ?? []) {
+        if (!("AlterTableCmd" in node)) continue;
+        const cmd = node.AlterTableCmd as Cmd;
+        if (!cmd.name) continue;
+        if (cmd.subtype === "AT_DropColumn") out.push({ ...base, kind: "drop-column", ...target, columns: [cmd.name], cascade: cmd.behavior === "DROP_CASCADE" });
+        if (cmd.subtype === "AT_AlterColumnType") out.push({ ...base, kind: "alter-type", ...target, columns: [cmd.name] });
+      }
+      break;
+    }
+    case "TruncateStmt": {
+      const cascade = value.behavior === "DROP_CASCADE";
+      for (const r of (value.relations as Node[] | undefined) ?? []) {
+        if ("RangeVar" in r) out.push({ ...base, kind: "truncate", ...rel(r.RangeVar), columns: null, cascade });
+      }
+      break;
+    }
+    case "DeleteStmt":
+    case "UpdateStmt": {
+      const target = rel(value.relation as never);
+      const alias = ((value.relation as { alias?: { aliasname?: string } } | undefined)?.alias?.aliasname ?? null) as string | null;
+      const where = derivablePredicate(s, value);
+      const columns =
+        kind === "UpdateStmt"
+          ? [...new Set(((value.targetList as Node[] | undefined) ?? []).flatMap((t) => ("ResTarget" in t && t.ResTarget.name ? [t.ResTarget.name] : [])))]
+          : null;
+      out.push({ ...base, kind: kind === "DeleteStmt" ? "delete" : "update", ...target, columns, predicate: where.predicate, alias: where.predicate ? alias : null, note: where.note });
+      break;
+    }
+    default:
+      break;
+  }
+  return out;
+}
+
+/**
+ * The WHERE clause as text when selecting with it before the statement runs picks the same rows: it
+ * reads only the table itself and no function (a function may be volatile, and `now()` moves between
+ * the backup and the statement). Otherwise every row is taken, and `note` says why.
+ */
+function derivablePredicate(s: Statement, value: Record<string, unknown>): { predicate: string | null; note: string | null } {
+  if (!value.whereClause) return { predicate: null, note: null };
+  if (value.withClause) return { predicate: null, note: "the statement has a WITH clause: every row is taken" };
+  if ((value.usingClause as unknown[] | undefined)?.length || (value.fromClause as unknown[] | undefined)?.length) {
+    return { predicate: null, note: "the WHERE clause joins other tables: every row is taken" };
+  }
+  const opaque = findKinds(value.whereClause, ["FuncCall", "SubLink", "SQLValueFunction", "ParamRef", "CurrentOfExpr", "RangeVar"]);
+  if (opaque) return { predicate: null, note: `the WHERE clause uses ${OPAQUE_WORDS[opaque]}: every row is taken` };
+  const text = whereText(s.sql);
+  return text ? { predicate: text, note: null } : { predicate: null, note: "the WHERE clause could not be isolated: every row is taken" };
+}
+
+const OPAQUE_WORDS: Record<string, string> = {
+  FuncCall: "a function call",
+  SubLink: "a subquery",
+  SQLValueFunction: "the current date or user",
+  ParamRef: "a parameter",
+  CurrentOfExpr: "a cursor",
+  RangeVar: "another table",
+};
+
+function findKinds(node: unknown, kinds: string[]): string | null {
+  if (Array.isArray(node)) {
+    for (const item of node) {
+      const found = findKinds(item, kinds);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (!node || typeof node !== "object") return null;
+  for (const [key, child] of Object.entries(node)) {
+    if (kinds.includes(key)) return key;
+    const found = findKinds(child, kinds);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** The text between the top-level WHERE keyword and a top-level RETURNING (or the end), from the scanner's tokens. */
+function whereText(sql: string): string | null {
+  const bytes = Buffer.from(sql, "utf8");
+  let depth = 0;
+  let start: number | null = null;
+  let end = bytes.length;
+  for (const token of scanSync(sql).tokens) {
+    if (token.text === "(") depth++;
+    else if (token.text === ")") depth--;
+    else if (depth === 0 && token.keywordName && token.text.toUpperCase() === "WHERE" && start === null) start = token.end;
+    else if (depth === 0 && start !== null && token.text.toUpperCase() === "RETURNING") {
+      end = token.start;
+      break;
+    }
+  }
+  if (start === null) return null;
+  const text = bytes.subarray(start, end).toString("utf8").trim();
+  return text || null;
+}
+
+function nameParts(node: Node | undefined): string[] {
+  if (!node) return [];
+  if ("String" in node) return [node.String.sval ?? ""];
+  if ("List" in node) return (node.List.items ?? []).flatMap(nameParts);
+  return [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against the target's catalog
+
+/** The data one migration destroys or rewrites in one table, as a backup must copy it. */
+export interface DestroyedData {
+  tag: string;
+  schema: string;
+  table: string;
+  /** Rows are removed (drop, truncate, delete): a restore inserts the rows that are missing. */
+  rowsRemoved: boolean;
+  /** Columns whose values are removed or rewritten: a restore writes them back by primary key. Empty when rowsRemoved covers all. */
+  columns: string[];
+  /** Only the rows matching this WHERE clause are affected; null = every row. */
+  predicate: string | null;
+  alias: string | null;
+  /** The table's primary key: how a copy is matched back. Empty when it has none. */
+  keyColumns: string[];
+  /** Every column of the table (what a whole-row copy holds), generated columns excluded. */
+  allColumns: string[];
+  estimatedRows: number | null;
+  estimatedBytes: number | null;
+  /** Tagged columns at stake (db/schema classification, retired tags included) and their classes. */
+  taggedColumns: string[];
+  classes: DataClass[];
+  tagged: boolean;
+  statements: { number: number; kind: DestroyKind; summary: string }[];
+  /** Whether the console can copy it and put it back, and if not why. */
+  restorable: boolean;
+  notes: string[];
+}
+
+type Client = postgres.Sql | postgres.TransactionSql;
+
+interface TableFacts {
+  exists: boolean;
+  keyColumns: string[];
+  columns: string[];
+  reltuples: number;
+  tableBytes: number;
+}
+
+async function tableFacts(sql: Client, schema: string, table: string): Promise<TableFacts> {
+  const [row] = await sql<{ oid: number | null }[]>`select to_regclass(${`"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"`})::oid::int8::float8 as oid`;
+  if (!row?.oid) return { exists: false, keyColumns: [], columns: [], reltuples: 0, tableBytes: 0 };
+  const [facts] = await sql<{ key: string[] | null; columns: string[]; reltuples: number; bytes: number; relkind: string }[]>`
+    select
+      (select to_jsonb(array_agg(a.attname::text order by k.ord))
+         from pg_index i cross join lateral unnest(i.indkey) with ordinality k(attnum, ord)
+         join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+         where i.indrelid = c.oid and i.indisprimary) as key,
+      (select coalesce(to_jsonb(array_agg(a.attname::text order by a.attnum)), '[]') from pg_attribute a
+         where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') as columns,
+      c.reltuples::float8 as reltuples, pg_table_size(c.oid)::float8 as bytes, c.relkind::text as relkind
+    from pg_class c where c.oid = ${row.oid}::oid`;
+  if (!facts || !["r", "p"].includes(facts.relkind)) return { exists: false, keyColumns: [], columns: [], reltuples: 0, tableBytes: 0 };
+  return { exists: true, keyColumns: facts.key ?? [], columns: facts.columns, reltuples: facts.reltuples, tableBytes: facts.bytes };
+}
+
+const q = (id: string) => `"${id.replace(/"/g, '""')}"`;
+const SMALL_TABLE_BYTES = 64 * 1024 * 1024;
+
+/** Rows the item reaches: the planner's estimate, or an exact count where the table was never analyzed and is small. */
+async function estimateRows(sql: Client, item: DestroyedData, facts: TableFacts): Promise<number | null> {
+  const from = `${q(item.schema)}.${q(item.table)}${item.alias ? ` AS ${q(item.alias)}` : ""}`;
+  if (item.predicate) {
+    try {
+      const [plan] = await sql.unsafe<{ "QUERY PLAN": [{ Plan: { "Plan Rows": number } }] }[]>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM ${from} WHERE ${item.predicate}`);
+      return Math.round(plan!["QUERY PLAN"][0].Plan["Plan Rows"]);
+    } catch {
+      return null;
+    }
+  }
+  if (facts.reltuples >= 0) return Math.round(facts.reltuples);
+  if (facts.tableBytes > SMALL_TABLE_BYTES) return null;
+  const [row] = await sql.unsafe<{ n: number }[]>(`SELECT count(*)::float8 AS n FROM ${from}`);
+  return row!.n;
+}
+
+async function estimateBytes(sql: Client, item: DestroyedData, facts: TableFacts, rows: number | null): Promise<number | null> {
+  if (rows === null) return null;
+  const copied = copiedColumns(item);
+  const stats = await sql<{ name: string; width: number }[]>`
+    select attname::text as name, avg_width::float8 as width from pg_stats
+    where schemaname = ${item.schema} and tablename = ${item.table} and attname in (select jsonb_array_elements_text(${JSON.stringify(copied)}::text::jsonb))`;
+  if (stats.length === copied.length) return Math.round(rows * stats.reduce((n, s) => n + s.width, 0));
+  if (item.rowsRemoved && !item.predicate) return facts.tableBytes;
+  if (facts.tableBytes > SMALL_TABLE_BYTES) return null;
+  const from = `${q(item.schema)}.${q(item.table)}${item.alias ? ` AS ${q(item.alias)}` : ""}`;
+  const [row] = await sql.unsafe<{ n: number | null }[]>(
+    `SELECT sum(${copied.map((c) => `coalesce(pg_column_size(${q(c)}), 0)`).join(" + ")})::float8 AS n FROM ${from}${item.predicate ? ` WHERE ${item.predicate}` : ""}`,
+  );
+  return Math.round(row!.n ?? 0);
+}
+
+/** The columns a backup of the item copies: the key and the destroyed columns, or whole rows. */
+export function copiedColumns(item: DestroyedData): string[] {
+  if (item.rowsRemoved || item.keyColumns.length === 0) return item.allColumns;
+  return [...item.keyColumns, ...item.columns.filter((c) => !item.keyColumns.includes(c))];
+}
+
+/** Tables reached by TRUNCATE ... CASCADE (referencing tables, transitively). */
+async function referencingTables(sql: Client, schema: string, table: string): Promise<{ schema: string; table: string }[]> {
+  return sql<{ schema: string; table: string }[]>`
+    with recursive refs(oid) as (
+      select con.conrelid from pg_constraint con
+      where con.contype = 'f' and con.confrelid = to_regclass(${`${q(schema)}.${q(table)}`})
+      union
+      select con.conrelid from pg_constraint con join refs on con.confrelid = refs.oid where con.contype = 'f'
+    )
+    select n.nspname::text as schema, c.relname::text as table from refs join pg_class c on c.oid = refs.oid join pg_namespace n on n.oid = c.relnamespace
+    where c.oid <> to_regclass(${`${q(schema)}.${q(table)}`}) order by 1, 2`;
+}
+
+/** Tables inheriting from one (dropped with it by DROP TABLE ... CASCADE); partitions are copied through their parent. */
+async function inheritingTables(sql: Client, schema: string, table: string): Promise<{ schema: string; table: string }[]> {
+  return sql<{ schema: string; table: string }[]>`
+    with recursive kids(oid) as (
+      select i.inhrelid from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = to_regclass(${`${q(schema)}.${q(table)}`}) and not c.relispartition
+      union
+      select i.inhrelid from pg_inherits i join kids on i.inhparent = kids.oid
+    )
+    select n.nspname::text as schema, c.relname::text as table from kids join pg_class c on c.oid = kids.oid join pg_namespace n on n.oid = c.relnamespace order by 1, 2`;
+}
+
+async function tablesOfSchema(sql: Client, schema: string): Promise<{ schema: string; table: string }[]> {
+  return sql<{ schema: string; table: string }[]>`
+    select n.nspname::text as schema, c.relname::text as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = ${schema} and c.relkind in ('r', 'p') and not c.relispartition order by 2`;
+}
+
+/**
+ * The data `script` (of migration `tag`) destroys on the database `sql` is connected to, as it is
+ * now, merged per table. Tables that do not exist yet (created earlier in the same script) hold
+ * nothing to lose and are left out.
+ */
+export async function resolveDestroys(sql: Client, tag: string, script: SqlScript): Promise<DestroyedData[]> {
+  const targets = destroyTargets(script);
+  if (targets.length === 0) return [];
+  const byTable = new Map<string, { schema: string; table: string; parts: (DestroyTarget & { table: string })[]; notes: string[] }>();
+  const add = (schema: string, table: string, target: DestroyTarget, note?: string) => {
+    const key = `${schema}.${table}`;
+    const entry = byTable.get(key) ?? { schema, table, parts: [], notes: [] };
+    entry.parts.push({ ...target, schema, table });
+    if (note && !entry.notes.includes(note)) entry.notes.push(note);
+    if (target.note && !entry.notes.includes(target.note)) entry.notes.push(target.note);
+    byTable.set(key, entry);
+  };
+  for (const t of targets) {
+    if (t.kind === "drop-schema") {
+      for (const r of await tablesOfSchema(sql, t.schema)) add(r.schema, r.table, { ...t, kind: "drop-table", table: r.table }, `dropped with schema ${t.schema} (CASCADE)`);
+      continue;
+    }
+    add(t.schema, t.table!, t);
+    if (t.kind === "truncate" && t.cascade) {
+      for (const r of await referencingTables(sql, t.schema, t.table!)) add(r.schema, r.table, { ...t, ...r }, `truncated by CASCADE from ${t.schema}.${t.table}`);
+    }
+    if (t.kind === "drop-table" && t.cascade) {
+      for (const r of await inheritingTables(sql, t.schema, t.table!)) add(r.schema, r.table, { ...t, ...r }, `dropped by CASCADE with ${t.schema}.${t.table}`);
+    }
+  }
+
+  const out: DestroyedData[] = [];
+  for (const entry of byTable.values()) {
+    const facts = await tableFacts(sql, entry.schema, entry.table);
+    if (!facts.exists) continue;
+    const removing = entry.parts.filter((p) => ["drop-table", "truncate", "delete"].includes(p.kind));
+    const rowsRemoved = removing.length > 0;
+    const columns = [...new Set(entry.parts.flatMap((p) => p.columns ?? []))].filter((c) => facts.columns.includes(c));
+    // One predicate only when every statement on the table selects the same rows with it.
+    const predicates = new Set(entry.parts.map((p) => (p.predicate ? `${p.alias ?? ""}\u0000${p.predicate}` : "")));
+    const only = entry.parts[0]!;
+    const predicate = predicates.size === 1 && only.predicate ? only.predicate : null;
+    if (predicates.size > 1) entry.notes.push("statements on this table select different rows: every row is taken");
+    const notes = [...entry.notes];
+    if (!rowsRemoved && columns.length === 0) continue; // e.g. a column added and dropped within the script
+    if (facts.keyColumns.length === 0) {
+      notes.push("the table has no primary key: whole rows are copied, and a rollback cannot match them back (restore by hand from the backup)");
+    }
+    const item: DestroyedData = {
+      tag,
+      schema: entry.schema,
+      table: entry.table,
+      rowsRemoved,
+      columns: rowsRemoved ? columns.filter((c) => entry.parts.some((p) => p.kind !== "delete" && p.kind !== "truncate" && p.kind !== "drop-table" && p.columns?.includes(c))) : columns,
+      predicate,
+      alias: predicate ? only.alias : null,
+      keyColumns: facts.keyColumns,
+      allColumns: facts.columns,
+      estimatedRows: null,
+      estimatedBytes: null,
+      taggedColumns: [],
+      classes: [],
+      tagged: false,
+      statements: entry.parts.map((p) => ({ number: p.statement, kind: p.kind, summary: p.summary })),
+      restorable: facts.keyColumns.length > 0,
+      notes,
+    };
+    const atStake = rowsRemoved ? facts.columns : columns;
+    const classified = atStake.map((c) => [c, classificationOf(entry.schema, entry.table, c)] as const).filter(([, cls]) => cls !== null);
+    item.taggedColumns = classified.map(([c]) => c);
+    item.classes = DATA_CLASSES.filter((cls) => classified.some(([, c]) => c === cls));
+    item.tagged = classified.length > 0;
+    item.estimatedRows = await estimateRows(sql, item, facts);
+    item.estimatedBytes = await estimateBytes(sql, item, facts, item.estimatedRows);
+    out.push(item);
+  }
+  return out;
+}
+
+/** "public.patients.cns (identifier), 1,000 rows, 16 kB" for logs and the CLI. */
+export function describeDestroyed(d: DestroyedData): string {
+  const what = d.rowsRemoved
+    ? `${d.predicate ? "rows of" : "every row of"} ${d.schema}.${d.table}${d.predicate ? ` where ${d.predicate}` : ""}`
+    : `${d.schema}.${d.table}.${d.columns.join(", ")}`;
+  const size = [d.estimatedRows === null ? "rows unknown" : `~${d.estimatedRows.toLocaleString("en")} rows`, d.estimatedBytes === null ? null : formatBytes(d.estimatedBytes)].filter(Boolean).join(", ");
+  return `${what} (${size}${d.tagged ? `; tagged: ${d.classes.join(", ")}` : ""})`;
+}
