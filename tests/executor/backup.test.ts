@@ -3,13 +3,15 @@
  * application role cannot read the copy, a rollback puts every value back (checksum equal), a backup
  * that cannot be written stops the apply before anything is destroyed, and expired copies are purged.
  */
+import { spawn } from "node:child_process";
+import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemoData } from "../../db/seed/demo";
 import { loadCatalog, type Catalog } from "../../lib/catalog";
 import { applyMigrations, listBackups, purgeExpiredBackups, readStatus, rollbackMigrations } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
-import { addMigration, copyOfFolder, failure, migrationsFolder, recorder, removeFixtureFolders, statements, tableExists } from "./support";
+import { addMigration, advisoryLockHolders, copyOfFolder, failure, migrationsFolder, recorder, removeFixtureFolders, statements, tableExists, waitFor } from "./support";
 
 const opened: TestDatabase[] = [];
 afterAll(async () => {
@@ -284,5 +286,58 @@ describe("privileges granted by default do not reach the copy", () => {
     } finally {
       await reader.end();
     }
+  });
+});
+
+describe("the applying process is killed (SIGKILL) between the backup and the destructive statement", () => {
+  it("leaves the data and the ledger as before, and a rerun replaces the orphaned copy and completes", async () => {
+    const db = await database("backup_sigkill");
+    const dir = migrationsFolder([
+      { tag: "0000_people", up: statements("CREATE TABLE people (id int PRIMARY KEY, cpf text)", "INSERT INTO people SELECT g, lpad(g::text, 11, '0') FROM generate_series(1, 40) g") },
+      {
+        tag: "0001_drop_cpf",
+        up: statements("SELECT pg_sleep(coalesce(current_setting('fixture.sleep_seconds', true), '0')::float8)", "ALTER TABLE people DROP COLUMN cpf"),
+        down: statements("ALTER TABLE people ADD COLUMN cpf text"),
+      },
+    ]);
+    const catalog = await loadCatalog(dir);
+    await applyMigrations({ url: db.url, catalog, actor: "ana", to: "0000_people" });
+    const before = await db.sql`select id, cpf from people order by id`;
+    await db.sql.unsafe(`ALTER DATABASE "${db.name}" SET fixture.sleep_seconds = '60'`);
+
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "fixtures/apply-child.ts"), dir], {
+      cwd: path.resolve(__dirname, "../.."),
+      env: { ...process.env, TARGET_URL: db.url },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const output: string[] = [];
+    child.stdout.on("data", (c: Buffer) => output.push(c.toString()));
+    child.stderr.on("data", (c: Buffer) => output.push(c.toString()));
+    try {
+      const sleeping = await waitFor(async () => (await db.sql`select 1 from pg_stat_activity where datname = current_database() and state = 'active' and query like '%pg_sleep%' and application_name like 'migration-console killed-run%'`).length > 0, 20_000);
+      expect(sleeping, output.join("")).not.toBeNull();
+      expect(output.join("")).toMatch(/"type":"backup_verified"/);
+      child.kill("SIGKILL");
+    } finally {
+      child.kill("SIGKILL");
+    }
+    expect(await waitFor(async () => (await advisoryLockHolders(db.sql)).length === 0, 10_000, 100)).not.toBeNull();
+
+    expect((await readStatus(db.url, catalog)).pending).toEqual(["0001_drop_cpf"]);
+    expect(await db.sql`select id, cpf from people order by id`).toEqual(before);
+    const [orphan] = await listBackups(db.sql);
+    expect(orphan).toMatchObject({ runId: "killed-run", state: "verified", rows: 40 });
+
+    await db.sql.unsafe(`ALTER DATABASE "${db.name}" RESET fixture.sleep_seconds`);
+    const log = recorder();
+    const rerun = await applyMigrations({ url: db.url, catalog, actor: "ana", onEvent: log.onEvent });
+    expect(rerun.migrations).toEqual(["0001_drop_cpf"]);
+    expect(log.of("backup_discarded").map((e) => e.backupId)).toEqual([orphan!.id]);
+    expect(await tableExists(db.sql, `migration_console_backup."${orphan!.backupTable}"`)).toBe(false);
+    const states = (await listBackups(db.sql)).map((b) => [b.runId === "killed-run" ? "killed" : "rerun", b.state]);
+    expect(states.sort()).toEqual([["killed", "discarded"], ["rerun", "verified"]]);
+
+    await rollbackMigrations({ url: db.url, catalog, actor: "ana", to: "0000_people" });
+    expect(await db.sql`select id, cpf from people order by id`).toEqual(before);
   });
 });
