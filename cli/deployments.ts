@@ -1,4 +1,5 @@
 /** CLI commands over plans and deployments: `plan`, `deployment …` and `apply --deployment`. */
+import { describeDestroyed } from "../lib/executor/destroys";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import {
@@ -43,6 +44,8 @@ export function planSummary(plan: Plan): string {
     ...plan.migrations.map((m) => `  ${m.tag} (${m.statements.length} statements${m.transactional ? "" : ", outside a transaction"})`),
     `findings: ${count("error")} error(s), ${count("warning")} warning(s), ${count("info")} note(s)`,
     ...plan.findings.filter((f) => f.severity !== "info").map((f) => `  ${f.severity} ${f.tag}:${f.line}:${f.column} ${f.message}`),
+    (plan.destroys ?? []).length === 0 ? "destroys: no data" : "destroys (backed up and checked before the migration runs):",
+    ...(plan.destroys ?? []).map((d) => `  ${d.tag}: ${describeDestroyed(d)}${d.foundBy === "rehearsal" ? " [rehearsal only: NOT backed up]" : ""}${d.notes.length ? `; ${d.notes.join("; ")}` : ""}`),
     `compliance sign-off: ${plan.requiresComplianceSignoff ? "required" : "not required"}`,
     `drift: ${plan.drift.drifted ? plan.drift.explanation : "none"}`,
     `rehearsal: ${plan.rehearsal.ok ? `ok in ${plan.rehearsal.durationMs} ms` : `FAILED: ${plan.rehearsal.error}`}`,

@@ -11,7 +11,7 @@ import { ConfigError, loadRegistry } from "../lib/config/env";
 import { redactUrl, type EnvironmentConfig } from "../lib/config/environments";
 import { prepareDemoTargets } from "../lib/embedded/demo-targets";
 import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
-import { applyMigrations, ExecutorError, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
+import { applyMigrations, describeBackupEvent, ExecutorError, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError } from "../lib/errors";
 import { probeTarget } from "../lib/targets/probe";
@@ -51,6 +51,7 @@ Options:
   --allow-out-of-order     Also apply migrations older than the newest applied one
   --accept-checksums       Record the current checksums of edited applied files
   --allow-unknown          Proceed although the target's ledger has migrations these files lack
+  --no-backup              Do not back up the data a migration destroys (recorded on the target)
 `;
 
 class UsageError extends Error {}
@@ -73,6 +74,7 @@ const OPTIONS = {
   "allow-out-of-order": { type: "boolean" },
   "accept-checksums": { type: "boolean" },
   "allow-unknown": { type: "boolean" },
+  "no-backup": { type: "boolean" },
   rollback: { type: "boolean" },
   deployment: { type: "string" },
   comment: { type: "string" },
@@ -317,10 +319,12 @@ async function runCommand(kind: "apply" | "rollback", values: Values, target: Ta
     statementTimeoutMs: intOption(values, "statement-timeout"),
     maxRetries: intOption(values, "max-retries"),
   };
+  const actor = `cli:${os.userInfo().username}`;
   const common = {
     url: target.url,
     catalog,
-    actor: `cli:${os.userInfo().username}`,
+    actor,
+    backup: values["no-backup"] ? { declined: `--no-backup (${actor})` } : { retentionDays: target.environment?.backupRetentionDays },
     options: Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     onEvent: json ? undefined : printEvent,
   };
@@ -335,12 +339,16 @@ async function runCommand(kind: "apply" | "rollback", values: Values, target: Ta
         })
       : await rollbackMigrations({ ...common, to: values.all ? null : values.to! });
   if (json) {
-    const out = { ok: true, runId: result.runId, direction: result.direction, migrations: result.migrations, durationMs: result.durationMs, current: result.status.current, pending: result.status.pending };
+    const out = { ok: true, runId: result.runId, direction: result.direction, migrations: result.migrations, durationMs: result.durationMs, current: result.status.current, pending: result.status.pending, backups: result.backups };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else if (result.migrations.length === 0) {
     process.stdout.write(`${target.label}: nothing to ${kind === "apply" ? "apply" : "roll back"}; at ${result.status.current ?? "(nothing applied)"}\n`);
   } else {
     process.stdout.write(`${target.label}: ${kind === "apply" ? "applied" : "rolled back"} ${result.migrations.length} migration(s) in ${result.durationMs} ms; now at ${result.status.current ?? "(nothing applied)"}\n`);
+    for (const b of result.backups.taken) process.stdout.write(`  backed up ${b.table} (${b.columns.join(", ")}): ${b.rows} row(s), checked, kept until ${b.expiresAt?.slice(0, 10) ?? "removed by hand"}\n`);
+    for (const r of result.backups.restored) process.stdout.write(`  restored ${r.table} (${r.columns.join(", ")}): ${r.rows} row(s), checksum equal to the backup\n`);
+    for (const n of result.backups.notRestored) process.stdout.write(`  NOT restored ${n.table}: ${n.reason}\n`);
+    for (const d of result.backups.declined) process.stdout.write(`  no backup (${d.reason}): ${d.data.join("; ")}\n`);
   }
   return 0;
 }
@@ -361,6 +369,14 @@ function printEvent(e: RunEvent & { at: Date }): void {
       break;
     case "checksum_accepted":
       process.stderr.write(`      accepted the edited file's checksum for ${e.tag}\n`);
+      break;
+    case "backup_taken":
+    case "backup_verified":
+    case "backup_declined":
+    case "backup_discarded":
+    case "backup_restored":
+    case "backup_not_restored":
+      process.stderr.write(`      ${describeBackupEvent(e)}\n`);
       break;
     default:
       break;

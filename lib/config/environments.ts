@@ -25,6 +25,8 @@ const environmentSchema = z
     gates: gatePolicySchema.default(gatePolicySchema.parse({})),
     /** Scheduled verification; 0 turns the schedule off (on-demand and after-apply runs remain). */
     verifyEveryMinutes: z.number().int().min(0).max(1440).default(5),
+    /** Days a backup of destroyed data is kept on the target before the retention job purges it. */
+    backupRetentionDays: z.number().int().min(1).max(3650).default(30),
   })
   .strict();
 
@@ -45,6 +47,7 @@ export interface EnvironmentConfig {
   url: string | null;
   gates: GatePolicy;
   verifyEveryMinutes: number;
+  backupRetentionDays: number;
 }
 
 export interface EnvironmentRegistry {
@@ -69,6 +72,7 @@ export function parseEnvironmentRegistry(raw: unknown, source: Record<string, st
       url: source[e.urlEnv] || null,
       gates: e.gates,
       verifyEveryMinutes: e.verifyEveryMinutes,
+      backupRetentionDays: e.backupRetentionDays,
     };
   });
   for (const e of environments) {

@@ -10,9 +10,11 @@
  * The plan lists the result; the executor's backup step (backup.ts) copies exactly it.
  */
 import { scanSync, type Node } from "libpg-query";
-import type postgres from "postgres";
+import postgres from "postgres";
 import { classificationOf, type DataClass, DATA_CLASSES } from "../../db/schema/classification";
 import type { SqlScript, Statement } from "../catalog";
+import type { SchemaDiff } from "../plan/diff";
+import type { Unit } from "./selection";
 import { unwrap } from "../catalog/analyze";
 import { formatBytes } from "./backup-text";
 
@@ -198,9 +200,11 @@ export interface DestroyedData {
   classes: DataClass[];
   tagged: boolean;
   statements: { number: number; kind: DestroyKind; summary: string }[];
-  /** Whether the console can copy it and put it back, and if not why. */
+  /** Whether a rollback can put it back by primary key (the notes say why not). */
   restorable: boolean;
   notes: string[];
+  /** "rehearsal": only the rehearsal's schema diff shows it (a DO block, a function): the executor cannot back it up. */
+  foundBy: "statements" | "rehearsal";
 }
 
 type Client = postgres.Sql | postgres.TransactionSql;
@@ -369,15 +373,88 @@ export async function resolveDestroys(sql: Client, tag: string, script: SqlScrip
       statements: entry.parts.map((p) => ({ number: p.statement, kind: p.kind, summary: p.summary })),
       restorable: facts.keyColumns.length > 0,
       notes,
+      foundBy: "statements",
     };
-    const atStake = rowsRemoved ? facts.columns : columns;
-    const classified = atStake.map((c) => [c, classificationOf(entry.schema, entry.table, c)] as const).filter(([, cls]) => cls !== null);
+    await describeAtStake(sql, item, facts);
+    out.push(item);
+  }
+  return out;
+}
+
+/** Tags and estimates of one item, from the classification and the target's statistics. */
+async function describeAtStake(sql: Client, item: DestroyedData, facts: TableFacts): Promise<void> {
+  {
+    const atStake = item.rowsRemoved ? facts.columns : item.columns;
+    const classified = atStake.map((c) => [c, classificationOf(item.schema, item.table, c)] as const).filter(([, cls]) => cls !== null);
     item.taggedColumns = classified.map(([c]) => c);
     item.classes = DATA_CLASSES.filter((cls) => classified.some(([, c]) => c === cls));
     item.tagged = classified.length > 0;
     item.estimatedRows = await estimateRows(sql, item, facts);
     item.estimatedBytes = await estimateBytes(sql, item, facts, item.estimatedRows);
-    out.push(item);
+  }
+}
+
+/**
+ * What a plan's migrations destroy on the target at `url`: per migration from its statements, plus
+ * what only the rehearsal's schema diff shows (a table or column removed, or a column's type changed,
+ * by a statement the analysis cannot see into), which the executor cannot back up by itself.
+ */
+export async function destroyedByPlan(url: string, units: Unit[], schemaDiff: SchemaDiff | null): Promise<DestroyedData[]> {
+  if (units.length === 0) return [];
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    const out: DestroyedData[] = [];
+    for (const unit of units) out.push(...(await resolveDestroys(sql, unit.migration.tag, unit.script)));
+    for (const found of fromRehearsal(units, schemaDiff)) {
+      const covered = out.some((d) => d.schema === found.schema && d.table === found.table && (d.rowsRemoved || (found.column !== null && d.columns.includes(found.column))));
+      if (covered) continue;
+      const facts = await tableFacts(sql, found.schema, found.table);
+      if (!facts.exists || (found.column && !facts.columns.includes(found.column))) continue;
+      const item: DestroyedData = {
+        tag: units.length === 1 ? units[0]!.migration.tag : units.map((u) => u.migration.tag).join(", "),
+        schema: found.schema,
+        table: found.table,
+        rowsRemoved: found.column === null,
+        columns: found.column ? [found.column] : [],
+        predicate: null,
+        alias: null,
+        keyColumns: facts.keyColumns,
+        allColumns: facts.columns,
+        estimatedRows: null,
+        estimatedBytes: null,
+        taggedColumns: [],
+        classes: [],
+        tagged: false,
+        statements: [],
+        restorable: false,
+        notes: [`only the rehearsal shows this ${found.what}: no statement names it (a DO block, a function or CASCADE), so the executor does not back it up; back it up by hand or make the migration say it`],
+        foundBy: "rehearsal",
+      };
+      await describeAtStake(sql, item, facts);
+      out.push(item);
+    }
+    return out;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+function fromRehearsal(units: Unit[], diff: SchemaDiff | null): { schema: string; table: string; column: string | null; what: string }[] {
+  if (!diff) return [];
+  const renamed = new Set(
+    units.flatMap((u) => u.script.statements.filter((s) => s.analysis.kind === "RenameStmt").flatMap((s) => s.analysis.tables.map((t) => `${t.schema}.${t.name}`))),
+  );
+  const out: { schema: string; table: string; column: string | null; what: string }[] = [];
+  for (const c of diff.changes) {
+    const b = c.before as { schema?: string; name?: string; table?: string } | null;
+    if (!b?.schema) continue;
+    if (c.section === "tables" && c.change === "removed" && b.name && !renamed.has(`${b.schema}.${b.name}`)) {
+      out.push({ schema: b.schema, table: b.name, column: null, what: "dropped table" });
+    }
+    if (c.section === "columns" && b.table && b.name && !renamed.has(`${b.schema}.${b.table}`)) {
+      if (c.change === "removed") out.push({ schema: b.schema, table: b.table, column: b.name, what: "dropped column" });
+      if (c.change === "changed" && c.fields.includes("type")) out.push({ schema: b.schema, table: b.table, column: b.name, what: "type change" });
+    }
   }
   return out;
 }

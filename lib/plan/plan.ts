@@ -11,6 +11,7 @@ import postgres from "postgres";
 import { canonicalJson } from "../canonical-json";
 import type { Catalog, LockLevel, Migration } from "../catalog";
 import { applyMigrations, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
+import { destroyedByPlan, type DestroyedData } from "../executor/destroys";
 import { computeStatus, readLedger, type LedgerStatus } from "../ledger";
 import { lintMigrations, type Finding } from "../lint";
 import { diffSnapshots, type SchemaDiff } from "./diff";
@@ -65,6 +66,8 @@ export interface Plan {
   blockers: string[];
   drift: { drifted: boolean; explanation: string; diff: SchemaDiff | null };
   schemaDiff: SchemaDiff | null;
+  /** The data each migration destroys or rewrites, with estimates; the executor backs it up first. Absent in plans stored before it existed. */
+  destroys?: DestroyedData[];
   rehearsal: { ok: boolean; durationMs: number; error: string | null };
   targetFingerprint: string;
   hash: string;
@@ -171,9 +174,9 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
       };
       try {
         if (request.kind === "apply") {
-          await applyMigrations({ url: shadowDb.url, catalog: request.catalog, to: units.at(-1)?.migration.tag ?? status.current, actor: "rehearsal", allowOutOfOrder: true, onEvent });
+          await applyMigrations({ url: shadowDb.url, catalog: request.catalog, to: units.at(-1)?.migration.tag ?? status.current, actor: "rehearsal", allowOutOfOrder: true, onEvent, backup: REHEARSAL_BACKUP });
         } else {
-          await rollbackMigrations({ url: shadowDb.url, catalog: request.catalog, to: request.to, actor: "rehearsal", onEvent });
+          await rollbackMigrations({ url: shadowDb.url, catalog: request.catalog, to: request.to, actor: "rehearsal", onEvent, backup: REHEARSAL_BACKUP });
         }
       } catch (e) {
         rehearsal = { ok: false, durationMs: 0, error: e instanceof ExecutorError ? e.message : (e as Error).message };
@@ -186,6 +189,7 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
     rehearsal = { ok: false, durationMs: 0, error: "Not rehearsed: the plan is blocked (see blockers)." };
   }
   rehearsal.durationMs = Math.round(performance.now() - rehearsalStarted);
+  const destroys = await destroyedByPlan(request.targetUrl, units, schemaDiff);
 
   const migrations: PlannedMigration[] = units.map(({ migration, script }) => ({
     tag: migration.tag,
@@ -220,6 +224,7 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
     blockers: basis.blockers,
     drift,
     schemaDiff,
+    destroys,
     rehearsal,
     targetFingerprint: basis.targetFingerprint,
     hash: basis.hash,
@@ -227,6 +232,9 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
     timings: { totalMs: Math.round(performance.now() - started), basisMs, rehearsalMs: rehearsal.durationMs },
   };
 }
+
+/** A shadow database holds no data worth a copy. */
+const REHEARSAL_BACKUP = { declined: "rehearsal on a throw-away database" };
 
 const urlUser = (url: string) => decodeURIComponent(new URL(url).username);
 
