@@ -10,11 +10,20 @@ import { AppError } from "../errors";
 import { applyLockHeld, applyMigrations, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
 import { assertPlanCurrent } from "../deployments/service";
 import { targetUrl, type DeploymentDeps } from "../deployments/context";
-import { dumpSchema } from "../plan/schema-dump";
 import { snapshotSchema } from "../plan/schema-snapshot";
 import { deployments, environments, runEvents, runs, users } from "../store/schema";
 
 const WORKER_ACTOR = { id: null, email: "worker" };
+
+/** Run events that are also audit events (on the environment, so the evidence bundle carries them). */
+const BACKUP_AUDIT_ACTIONS: Partial<Record<RunEvent["type"], string>> = {
+  backup_taken: "backup.taken",
+  backup_verified: "backup.verified",
+  backup_declined: "backup.declined",
+  backup_discarded: "backup.discarded",
+  backup_restored: "backup.restored",
+  backup_not_restored: "backup.not_restored",
+};
 
 export interface AfterApply {
   (deploymentId: string, environment: string): Promise<void>;
@@ -38,17 +47,27 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
 
   const record = async (event: RunEvent & { at: Date }) => {
     const { type, at, ...payload } = event;
-    await db.insert(runEvents).values({ runId: run.id, at, type, payload });
+    const audit = BACKUP_AUDIT_ACTIONS[type];
+    if (!audit) {
+      await db.insert(runEvents).values({ runId: run.id, at, type, payload });
+      return;
+    }
+    // Each backup, check, decline and restore is evidence: the run log line and its audit event commit together.
+    await db.transaction(async (tx) => {
+      await tx.insert(runEvents).values({ runId: run.id, at, type, payload });
+      await appendAuditEvent(tx, WORKER_ACTOR, { action: audit, subjectType: "environment", subjectId: environment, details: { deployment: deployment.number, runId: run.id, ...payload } });
+    });
   };
 
   try {
     await assertPlanCurrent(deps, deployment, environment);
     const env = deps.registry.byName(environment)!;
     const url = targetUrl(env);
-    const [catalog, dump] = await Promise.all([snapshotOf(url), dumpSchema(url)]);
-    await db.update(deployments).set({ schemaBefore: { catalog, dump } }).where(eq(deployments.id, deploymentId));
+    const catalog = await snapshotOf(url);
+    await db.update(deployments).set({ schemaBefore: { catalog } }).where(eq(deployments.id, deploymentId));
 
-    const common = { url, catalog: await deps.catalog(), actor: `deployment #${deployment.number} (${claimed.author})`, runId: run.id, onEvent: record };
+    const backup = deployment.backupDeclinedReason ? { declined: deployment.backupDeclinedReason } : { retentionDays: env.backupRetentionDays };
+    const common = { url, catalog: await deps.catalog(), actor: `deployment #${deployment.number} (${claimed.author})`, runId: run.id, onEvent: record, backup };
     if (deployment.kind === "apply") await applyMigrations({ ...common, to: deployment.targetTag });
     else await rollbackMigrations({ ...common, to: deployment.targetTag });
 

@@ -1,7 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigserial, index, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import type { Plan } from "../../plan/plan";
-import type { SchemaDump } from "../../plan/schema-dump";
 import type { SchemaSnapshot } from "../../plan/schema-snapshot";
 import { environments } from "./environments";
 import { users } from "./users";
@@ -32,8 +31,10 @@ export const deployments = pgTable(
     rejectReason: text("reject_reason"),
     /** Set when verification ran after the apply: "passed" or "failed". */
     verification: text("verification"),
-    /** The target's schema right before the apply: catalog snapshot, and pg_dump --schema-only where one can read the server. */
-    schemaBefore: jsonb("schema_before").$type<{ catalog: SchemaSnapshot; dump: SchemaDump }>(),
+    /** The target's schema right before the apply, as a catalog snapshot (downloaded as SQL DDL). Older rows also hold a pg_dump result. */
+    schemaBefore: jsonb("schema_before").$type<{ catalog: SchemaSnapshot; dump?: unknown }>(),
+    /** Set when the author declined the backup of destroyed data, saying why; the run records the decline. */
+    backupDeclinedReason: text("backup_declined_reason"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },

@@ -1,28 +1,28 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { AppError, toErrorPayload } from "@/lib/errors";
+import { snapshotToSql } from "@/lib/plan/schema-sql";
 import { logServerError, runtime } from "@/lib/server/runtime";
 import { requireActor } from "@/lib/server/session";
-import { deployments } from "@/lib/store/schema";
+import { deployments, environments } from "@/lib/store/schema";
 
 export const dynamic = "force-dynamic";
 
-/** The target's schema as it was right before this deployment ran: the pg_dump when there is one, else the catalog snapshot. */
+/** The target's schema as it was right before this deployment ran, as readable SQL DDL generated from the catalog snapshot. */
 export async function GET(_request: Request, { params }: { params: Promise<{ id: string }> }) {
   try {
     await requireActor();
     const id = z.uuid().safeParse((await params).id);
     if (!id.success) throw new AppError("not_found", "That deployment does not exist.");
-    const [row] = await runtime().store.db.select({ number: deployments.number, schemaBefore: deployments.schemaBefore }).from(deployments).where(eq(deployments.id, id.data));
+    const [row] = await runtime()
+      .store.db.select({ number: deployments.number, schemaBefore: deployments.schemaBefore, updatedAt: deployments.updatedAt, environment: environments.name })
+      .from(deployments)
+      .innerJoin(environments, eq(environments.id, deployments.environmentId))
+      .where(eq(deployments.id, id.data));
     if (!row) throw new AppError("not_found", "That deployment does not exist.");
     if (!row.schemaBefore) throw new AppError("not_found", "This deployment has not run, so there is no schema from before it.");
-    const { dump, catalog } = row.schemaBefore;
-    if (dump.ok) {
-      return new Response(dump.sql, { headers: { "Content-Type": "application/sql; charset=utf-8", "Content-Disposition": `attachment; filename="deployment-${row.number}-schema-before.sql"` } });
-    }
-    return new Response(JSON.stringify({ note: dump.reason, catalog }, null, 2), {
-      headers: { "Content-Type": "application/json", "Content-Disposition": `attachment; filename="deployment-${row.number}-schema-before.json"` },
-    });
+    const sql = snapshotToSql(row.schemaBefore.catalog, [`Schema of ${row.environment} right before deployment #${row.number} ran.`]);
+    return new Response(sql, { headers: { "Content-Type": "application/sql; charset=utf-8", "Content-Disposition": `attachment; filename="deployment-${row.number}-schema-before.sql"` } });
   } catch (e) {
     const error = toErrorPayload(e, logServerError);
     return Response.json({ ok: false, error }, { status: error.status });

@@ -1,0 +1,1 @@
+ALTER TABLE "deployments" ADD COLUMN "backup_declined_reason" text;
