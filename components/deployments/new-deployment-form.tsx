@@ -7,7 +7,7 @@ import type { ErrorPayload, Result } from "@/lib/errors";
 interface Props {
   environments: { name: string; label: string; current: string | null; pending: number }[];
   tags: string[];
-  create: (input: { environment: string; kind: "apply"; to?: string }) => Promise<Result<{ id: string }>>;
+  create: (input: { environment: string; kind: "apply"; to?: string; declineBackup?: string }) => Promise<Result<{ id: string }>>;
 }
 
 const field = "mt-1 w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm";
@@ -25,7 +25,12 @@ export function NewDeploymentForm({ environments, tags, create }: Props) {
         e.preventDefault();
         const data = new FormData(e.currentTarget);
         startTransition(async () => {
-          const result = await create({ environment: String(data.get("environment")), kind: "apply", to: String(data.get("to") ?? "") });
+          const result = await create({
+            environment: String(data.get("environment")),
+            kind: "apply",
+            to: String(data.get("to") ?? ""),
+            declineBackup: data.get("skipBackup") ? String(data.get("declineBackup") ?? "") : "",
+          });
           if (result.ok) router.push(`/deployments/${result.data.id}`);
           else setError(result.error);
         });
@@ -52,6 +57,19 @@ export function NewDeploymentForm({ environments, tags, create }: Props) {
           ))}
         </select>
       </label>
+      <details className="text-sm text-slate-700">
+        <summary className="cursor-pointer">Backup of destroyed data</summary>
+        <p className="mt-2 text-xs text-slate-600">
+          Data a migration drops, truncates, deletes or rewrites is copied and checked on the target before it runs, and a rollback puts it back. Declining it is recorded in the plan&apos;s audit trail and the run log.
+        </p>
+        <label className="mt-2 flex items-center gap-2">
+          <input type="checkbox" name="skipBackup" /> Do not back up the data this deployment destroys
+        </label>
+        <label className="mt-2 block text-sm font-medium text-slate-700">
+          Why (required when declining)
+          <input name="declineBackup" className={field} maxLength={500} />
+        </label>
+      </details>
       <p className="text-xs text-slate-600">
         The console plans it now: lint of every statement, a rehearsal on a throw-away copy of the target&apos;s schema, and the schema diff. Approvals are bound to that plan.
       </p>

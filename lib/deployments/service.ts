@@ -23,6 +23,13 @@ export const newDeploymentInput = z.object({
     .trim()
     .optional()
     .transform((v) => v || null),
+  /** Declines the backup of destroyed data, saying why (empty: back it up, the default). */
+  declineBackup: z
+    .string()
+    .trim()
+    .max(500)
+    .optional()
+    .transform((v) => v || null),
 });
 
 export const deploymentIdInput = z.object({ id: z.uuid() });
@@ -42,10 +49,17 @@ async function plan(deps: DeploymentDeps, environment: string, kind: "apply" | "
   return computePlan({ environment: env.name, targetUrl: targetUrl(env), catalog: await deps.catalog(), kind, to }, deps.shadow);
 }
 
-export async function createDeployment(deps: DeploymentDeps, actor: Actor, input: z.infer<typeof newDeploymentInput>): Promise<Deployment> {
+export async function createDeployment(
+  deps: DeploymentDeps,
+  actor: Actor,
+  input: Omit<z.infer<typeof newDeploymentInput>, "declineBackup"> & { declineBackup?: string | null },
+): Promise<Deployment> {
   if (!(CREATE_ROLES as readonly string[]).includes(actor.role)) throw new AppError("forbidden", "Only engineers and release managers open deployments.");
   const env = environmentOf(deps, input.environment);
   if (input.kind === "rollback" && !input.to) throw new AppError("invalid_input", "A rollback needs the migration to go back to.", { to: ["Choose a migration"] });
+  if (input.declineBackup !== null && input.declineBackup !== undefined && input.declineBackup.length < 3) {
+    throw new AppError("invalid_input", "Say why the backup is declined.", { declineBackup: ["Say why"] });
+  }
   const planned = await plan(deps, env.name, input.kind, input.to);
   if (planned.migrations.length === 0 && planned.blockers.length === 0) {
     throw new AppError("conflict", `${env.label} is already at ${planned.from ?? "the requested version"}: there is nothing to deploy.`);
@@ -64,13 +78,14 @@ export async function createDeployment(deps: DeploymentDeps, actor: Actor, input
         createdBy: actor.id,
         plan: planned,
         planHash: planned.hash,
+        backupDeclinedReason: input.declineBackup ? `declined by ${actor.email}: ${input.declineBackup}` : null,
       })
       .returning();
     await appendAuditEvent(tx, actor, {
       action: "deployment.created",
       subjectType: "deployment",
       subjectId: row!.id,
-      details: { number: row!.number, environment: env.name, kind: input.kind, from: planned.from, to: planned.to, planHash: planned.hash, migrations: planned.migrations.map((m) => m.tag), findings: planned.findings.length },
+      details: { number: row!.number, environment: env.name, kind: input.kind, from: planned.from, to: planned.to, planHash: planned.hash, migrations: planned.migrations.map((m) => m.tag), findings: planned.findings.length, destroys: (planned.destroys ?? []).length, backupDeclined: input.declineBackup ?? null },
     });
     return row!;
   });

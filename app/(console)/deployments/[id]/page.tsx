@@ -1,5 +1,6 @@
 import { notFound } from "next/navigation";
 import { DeploymentActions } from "@/components/deployments/deployment-actions";
+import { DestroysTable } from "@/components/deployments/destroys-table";
 import { FindingsTable } from "@/components/deployments/findings-table";
 import { PlanMigrations } from "@/components/deployments/plan-migrations";
 import { RunLog } from "@/components/deployments/run-log";
@@ -130,6 +131,12 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
         <Card title={`Findings (${plan.findings.length})`}>
           <FindingsTable findings={plan.findings} />
         </Card>
+
+        {plan.destroys && (
+          <Card title={`Data destroyed (${plan.destroys.length})`}>
+            <DestroysTable destroys={plan.destroys} declined={deployment.backupDeclinedReason} />
+          </Card>
+        )}
 
         <Card title="Rehearsal">
           <p className="text-sm text-slate-700">
