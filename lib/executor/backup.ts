@@ -25,7 +25,7 @@
  * they expire (`backupRetentionDays` of the environment, default 30).
  */
 import { randomUUID } from "node:crypto";
-import type postgres from "postgres";
+import postgres from "postgres";
 import type { Unit } from "./selection";
 import { ExecutorError } from "./errors";
 import { copiedColumns, describeDestroyed, resolveDestroys, type DestroyedData } from "./destroys";
@@ -515,6 +515,16 @@ export async function listBackups(sql: postgres.Sql): Promise<BackupRecord[]> {
   return sql.unsafe<BackupRecord[]>(`${SELECT_RECORD} order by created_at desc, id`);
 }
 
+/** The backups recorded on the target at `url` (its own short-lived connection), for pages and the evidence bundle. */
+export async function readBackups(url: string): Promise<BackupRecord[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10, idle_timeout: 1 });
+  try {
+    return await listBackups(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
 /**
  * Drops the copies whose retention ran out and records each purge. A backup a rollback is restoring
  * right now is locked by it and skipped until the next round.
@@ -530,4 +540,14 @@ export async function purgeExpiredBackups(sql: postgres.Sql, now: Date = new Dat
     }
     return expired.map((b) => ({ ...b, state: "purged" as const, purgedAt: new Date() }));
   });
+}
+
+/** purgeExpiredBackups over its own short-lived connection to the target at `url`. */
+export async function purgeExpiredBackupsAt(url: string, now: Date = new Date()): Promise<BackupRecord[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10, idle_timeout: 1 });
+  try {
+    return await purgeExpiredBackups(sql, now);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
 }

@@ -9,6 +9,7 @@ import { strToU8, zipSync } from "fflate";
 import { appendAuditEvent, verifyAuditChain, type AuditActor } from "../audit/log";
 import type { EnvironmentRegistry } from "../config/environments";
 import { AppError } from "../errors";
+import { readBackups, type BackupRecord } from "../executor/backup";
 import type { Store } from "../store/db";
 import { approvals, auditEvents, deployments, environments, runs, users } from "../store/schema";
 import { GROUPS } from "./registry";
@@ -90,6 +91,7 @@ export async function buildEvidenceBundle(store: Store, registry: EnvironmentReg
     approvals: approvalRows.filter((a) => a.deploymentId === d.id).map((a) => ({ ...a, at: a.at.toISOString(), validForFinalPlan: a.planHash === d.planHash })),
     runs: runRows.filter((r) => r.deploymentId === d.id),
   }));
+  const backupEvents = env.url ? backupLines(await readBackups(env.url).catch(() => []), from, to) : [];
   const generatedAt = new Date().toISOString();
   const header = { environment: env.name, period: { from: request.from, to: request.to }, generatedAt, generatedBy: actor.email };
 
@@ -97,7 +99,8 @@ export async function buildEvidenceBundle(store: Store, registry: EnvironmentReg
     "verification.json": strToU8(JSON.stringify({ ...header, runs: verification }, null, 2)),
     "deployments.json": strToU8(JSON.stringify({ ...header, deployments: deploymentsJson }, null, 2)),
     "audit.json": strToU8(JSON.stringify({ ...header, chain, events: relevantAudit }, null, 2)),
-    "report.html": strToU8(renderReport({ ...header, label: env.label, verification, deployments: deploymentsJson, chain })),
+    "backups.json": strToU8(JSON.stringify({ ...header, source: "the target's migration_console.backups ledger", events: backupEvents }, null, 2)),
+    "report.html": strToU8(renderReport({ ...header, label: env.label, verification, deployments: deploymentsJson, chain, backups: backupEvents })),
   };
   const manifest = {
     ...header,
@@ -117,6 +120,28 @@ export async function buildEvidenceBundle(store: Store, registry: EnvironmentReg
   return { filename: `evidence-${env.name}-${request.from}-to-${request.to}.zip`, zip, manifest };
 }
 
+type BackupLine = { at: string; event: "backup" | "check" | "declined" | "restore" | "purge" | "discard"; backupId: string; tag: string; data: string; rows: number | null; bytes: number | null; tagged: boolean; classes: string[]; detail: string };
+
+/** One line per backup, check, decline, restore and purge in the period, from the target's own ledger. */
+function backupLines(records: BackupRecord[], from: Date, to: Date): BackupLine[] {
+  const lines: BackupLine[] = [];
+  for (const b of records) {
+    const base = { backupId: b.id, tag: b.tag, data: b.rowsRemoved ? `${b.table} (rows)` : `${b.table}.${b.columns.join(", ")}`, rows: b.rows, bytes: b.bytes, tagged: b.tagged, classes: b.classes };
+    const push = (at: Date | null, event: BackupLine["event"], detail: string) => {
+      if (at && at >= from && at <= to) lines.push({ ...base, at: at.toISOString(), event, detail });
+    };
+    if (b.state === "declined") push(b.createdAt, "declined", b.reason ?? "declined");
+    else {
+      push(b.createdAt, "backup", `by ${b.actor} (${b.direction === "up" ? "apply" : "rollback"}), kept until ${b.expiresAt?.toISOString() ?? "removed by hand"}`);
+      push(b.createdAt, "check", `row count and checksum equal on source and copy (${b.checksum})`);
+    }
+    push(b.restoredAt, "restore", `${b.restoredRows} row(s) put back by run ${b.restoredRunId}, checksum equal`);
+    push(b.purgedAt, "purge", "retention period over: the copy was dropped");
+    if (b.state === "discarded") push(b.createdAt, "discard", b.reason ?? "discarded");
+  }
+  return lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+}
+
 function renderReport(data: {
   environment: string;
   label: string;
@@ -126,6 +151,7 @@ function renderReport(data: {
   verification: { at: string; trigger: string; outcome: string; targetVersion: string | null; results?: { checkId: string; group: string; status: string; summary: string; controls: readonly { framework: string; ref: string }[] }[]; unreachable?: string }[];
   deployments: { number: number; kind: string; state: string; from: string | null; to: string | null; planHash: string; createdBy: string; createdAt: string; approvals: { kind: string; by: string; at: string; validForFinalPlan: boolean }[] }[];
   chain: Awaited<ReturnType<typeof verifyAuditChain>>;
+  backups: BackupLine[];
 }): string {
   const latest = data.verification.at(-1);
   const row = (cells: unknown[]) => `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`;
@@ -158,6 +184,10 @@ ${latest.results.map((r) => `<tr><td>${escapeHtml(groupTitle[r.group] ?? r.group
 <h2>Deployments and approvals (${data.deployments.length})</h2>
 <table><tr><th>#</th><th>Change</th><th>State</th><th>Opened by</th><th>Approvals (plan hash)</th></tr>
 ${data.deployments.map((d) => row([d.number, `${d.kind} ${d.from ?? "empty"} → ${d.to ?? "empty"}`, d.state, `${d.createdBy} ${d.createdAt}`, d.approvals.map((a) => `${a.kind === "release_approval" ? "approved" : "signed off"} by ${a.by} at ${a.at}${a.validForFinalPlan ? "" : " (void: plan changed)"}`).join("; ") + ` [${d.planHash.slice(0, 16)}]`])).join("\n")}
+</table>
+<h2>Backups of destroyed data (${data.backups.length} events)</h2>
+<table><tr><th>When</th><th>Event</th><th>Data</th><th>Migration</th><th>Rows</th><th>Tagged</th><th>Detail</th></tr>
+${data.backups.map((b) => row([b.at, b.event, b.data, b.tag, b.rows ?? "", b.tagged ? b.classes.join(", ") : "no", b.detail])).join("\n")}
 </table>
 </body></html>
 `;

@@ -3,6 +3,8 @@ import { MigrationStateBadge } from "@/components/migration-state-badge";
 import { SqlBlock } from "@/components/sql-block";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
+import { BackupsTable } from "@/components/environments/backups-table";
+import { readBackups } from "@/lib/executor/backup";
 import { migrationCatalog, runtime } from "@/lib/server/runtime";
 import { environmentStatus } from "@/lib/targets/environment-status";
 
@@ -30,6 +32,7 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
     );
   }
   const { status } = result;
+  const backups = await readBackups(environment.url!).catch(() => null);
   const applied = status.migrations.filter((m) => m.state === "applied" || m.state === "checksum_mismatch");
   const waiting = status.migrations.filter((m) => m.state === "pending" || m.state === "out_of_order");
   const flagged = status.migrations.filter((m) => m.state === "checksum_mismatch" || m.state === "out_of_order");
@@ -57,6 +60,10 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
             </ul>
           </Card>
         )}
+
+        <Card title="Backups of destroyed data">
+          {backups ? <BackupsTable backups={backups} /> : <p className="text-sm text-red-800">The target&apos;s backup ledger could not be read.</p>}
+        </Card>
 
         <Card title={`Applied (${applied.length})`}>
           {applied.length === 0 ? (
