@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 describe("dropping patients.cns on local from the CLI", () => {
-  it("applies with a checked backup and rolls back with every CNS back in place", async () => {
+  it("applies with a checked backup and rolls back with every CNS back in place", { timeout: 180_000 }, async () => {
     db = await freshDatabase({ prefix: "cli_backup" });
     const dir = copyOfFolder();
     await applyMigrations({ url: db.url, catalog: await loadCatalog(dir), actor: "setup" });
