@@ -101,7 +101,8 @@ const list = (cols: string[]) => cols.map(q).join(", ");
 const textArray = (sql: postgres.Sql | postgres.TransactionSql, values: readonly string[]) =>
   sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::text::jsonb))::text[]`;
 
-const ENSURE_BACKUP_SQL = [
+/** The ledger of backups, beside migration_console.history. */
+const ENSURE_BACKUP_LEDGER_SQL = [
   `CREATE SCHEMA IF NOT EXISTS migration_console`,
   `CREATE TABLE IF NOT EXISTS migration_console.backups (
      id text PRIMARY KEY,
@@ -132,12 +133,16 @@ const ENSURE_BACKUP_SQL = [
      restored_rows bigint,
      purged_at timestamptz
    )`,
-  `CREATE SCHEMA IF NOT EXISTS ${BACKUP_SCHEMA}`,
-  `REVOKE ALL ON SCHEMA ${BACKUP_SCHEMA} FROM PUBLIC`,
 ];
 
+async function ensureBackupLedger(sql: postgres.Sql | postgres.TransactionSql): Promise<void> {
+  for (const statement of ENSURE_BACKUP_LEDGER_SQL) await sql.unsafe(statement);
+}
+
 async function ensureBackupStore(sql: postgres.Sql | postgres.TransactionSql): Promise<void> {
-  for (const statement of ENSURE_BACKUP_SQL) await sql.unsafe(statement);
+  await ensureBackupLedger(sql);
+  await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS ${BACKUP_SCHEMA}`);
+  await sql.unsafe(`REVOKE ALL ON SCHEMA ${BACKUP_SCHEMA} FROM PUBLIC`);
   // A role granted USAGE by hand (or by a migration's GRANT ... ON ALL SCHEMAS) loses it again.
   await revokeOthers(sql, `SCHEMA ${BACKUP_SCHEMA}`, `select coalesce(nspacl, '{}') as acl, nspowner as owner from pg_namespace where nspname = '${BACKUP_SCHEMA}'`);
 }
@@ -344,7 +349,7 @@ async function copyOne(tx: postgres.TransactionSql, ctx: BackupContext, unit: Un
 }
 
 async function recordDeclined(sql: postgres.Sql, ctx: BackupContext, unit: Unit, direction: "up" | "down", data: DestroyedData[], reason: string): Promise<void> {
-  for (const statement of ENSURE_BACKUP_SQL.slice(0, 2)) await sql.unsafe(statement);
+  await ensureBackupLedger(sql);
   for (const d of data) {
     await sql`
       insert into migration_console.backups (id, run_id, tag, migration_hash, direction, actor, source_schema, source_table, rows_removed, columns, key_columns,
