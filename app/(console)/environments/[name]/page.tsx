@@ -61,10 +61,6 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
           </Card>
         )}
 
-        <Card title="Backups of destroyed data">
-          {backups ? <BackupsTable backups={backups} /> : <p className="text-sm text-red-800">The target&apos;s backup ledger could not be read.</p>}
-        </Card>
-
         <Card title={`Applied (${applied.length})`}>
           {applied.length === 0 ? (
             <p className="text-sm text-slate-600">Nothing applied yet.</p>
@@ -119,6 +115,12 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
               </Card>
             );
           })}
+        </section>
+
+        <section aria-label="Backups of destroyed data">
+          <Card title="Backups of destroyed data">
+            {backups ? <BackupsTable backups={backups} /> : <p className="text-sm text-red-800">The target&apos;s backup ledger could not be read.</p>}
+          </Card>
         </section>
       </div>
     </>
