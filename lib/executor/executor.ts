@@ -5,6 +5,7 @@
  * with an invalid-index guard, and an event for every step so the run log is live.
  */
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 import postgres from "postgres";
 import { isTransactionControl, type Catalog, type SqlScript, type Statement } from "../catalog";
 import { computeStatus, ensureLedger, readLedger, recordApplied, recordRolledBack, acceptChecksum, type LedgerStatus } from "../ledger";
@@ -133,11 +134,11 @@ function refuseTransactionControl(units: Unit[]): void {
   const found = units.flatMap((u) => u.script.statements.filter(isTransactionControl).map((s) => ({ unit: u, s })));
   const first = found[0];
   if (!first) return;
-  const file = first.unit.script.file.split("/").pop()!;
+  const file = first.unit.script.file;
   const more = found.length > 1 ? ` (and ${found.length - 1} more transaction-control statement(s))` : "";
   throw new ExecutorError(
     "transaction_control",
-    `${file}:${first.s.line}:${first.s.column}: ${first.s.analysis.summary} is transaction control${more}. The console runs each migration in its own transaction; remove BEGIN/COMMIT/ROLLBACK/SAVEPOINT/END from the file.`,
+    `${path.basename(file)}:${first.s.line}:${first.s.column}: ${first.s.analysis.summary} is transaction control${more}. The console runs each migration in its own transaction; remove BEGIN/COMMIT/ROLLBACK/SAVEPOINT/END from the file.`,
     {
       tag: first.unit.migration.tag,
       file,

@@ -112,7 +112,8 @@ export async function startTestConsole(versions: Record<string, number>, options
       await worker?.stop();
       // The server actions' own queue client (lib/server/jobs), if they started one.
       await (await import("../../lib/server/jobs")).stopJobQueue();
-      await boss.stop({ graceful: false, wait: true });
+      // Graceful: a job still running (a verification after an apply) finishes before the store closes.
+      await boss.stop({ graceful: true, wait: true, timeout: 20_000 });
       await store.close();
       await Promise.all([storeDb.drop(), ...Object.values(targets).map((t) => t.drop())]);
       if (registryDir) fs.rmSync(registryDir, { recursive: true, force: true });
