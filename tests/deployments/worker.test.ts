@@ -88,7 +88,7 @@ describe("the worker re-checks the plan against the live target right before it 
 
       const [run] = await runsOf(id);
       expect(run).toMatchObject({ state: "failed", error: { code: "conflict" } });
-      expect(run!.error!.message).toMatch(/^The plan is stale/);
+      expect((run!.error as { message: string }).message).toMatch(/^The plan is stale/);
       const events = await eventsOf(run!.id);
       expect(events.map((e) => e.type)).toEqual(["run_failed"]);
 
