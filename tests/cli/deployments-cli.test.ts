@@ -13,10 +13,13 @@ let store: TestDatabase;
 let target: TestDatabase;
 let env: Record<string, string>;
 
+/** One CLI run is killed after this (an apply that follows its run and verification: twice that); each test's timeout covers all its runs. */
+const CLI_RUN_MS = 25_000;
+
 async function cli(email: string | null, args: string[], password = "console-demo") {
   const credentials = email ? { MIGRATION_CONSOLE_EMAIL: email, MIGRATION_CONSOLE_PASSWORD: password } : {};
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(root, "cli/bin.cjs"), ...args], { cwd: root, env: { ...process.env, ...env, ...credentials }, timeout: 90_000 });
+    const { stdout, stderr } = await run(process.execPath, [path.join(root, "cli/bin.cjs"), ...args], { cwd: root, env: { ...process.env, ...env, ...credentials }, timeout: args[0] === "apply" ? 4 * CLI_RUN_MS : CLI_RUN_MS });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -52,7 +55,7 @@ describe("deployments from the CLI", () => {
     const wrong = await cli("engineer@demo.local", ["deployment", "create", "--env", "local"], "not-the-password");
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/do not match an active console user/);
-  });
+  }, 3 * CLI_RUN_MS);
 
   it("opens, signs off and applies a deployment as the right users, and verifies after", async () => {
     const created = await cli("engineer@demo.local", ["deployment", "create", "--env", "local", "--json"]);
@@ -74,5 +77,5 @@ describe("deployments from the CLI", () => {
 
     const status = JSON.parse((await cli(null, ["status", "--env", "local", "--json"])).stdout);
     expect(status.pending).toEqual([]);
-  });
+  }, 9 * CLI_RUN_MS);
 });

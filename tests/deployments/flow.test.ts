@@ -28,7 +28,7 @@ async function as<T>(email: string, call: () => Promise<T>): Promise<T> {
   return call();
 }
 
-async function waitForState(id: string, states: string[], timeoutMs = 30_000) {
+async function waitForState(id: string, states: string[], timeoutMs = 20_000) {
   const { deployments } = await import("../../lib/store/schema");
   const { eq } = await import("drizzle-orm");
   const deadline = Date.now() + timeoutMs;
@@ -84,7 +84,7 @@ describe("who may do what: the server refuses, whatever the UI shows", () => {
       }
     }
     for (const id of [localId, stagingId]) await as(EMAIL.release, () => actions.cancelDeploymentAction({ id }));
-  });
+  }, 120_000);
 
   it("refuses a signed-out caller with 401, and the admin route handler to an engineer with 403, changing nothing", async () => {
     const { storeCounts } = await import("../support/console");
@@ -163,7 +163,7 @@ describe("a staging deployment", () => {
     const done = await waitForState(id, ["succeeded", "failed"]);
     expect(done.state).toBe("succeeded");
     expect((await readStatus(c.targets.staging!.url, c.catalog)).pending).toEqual([]);
-  });
+  }, 120_000);
 
   it("is verified right after the apply, and then production may take the same migrations", async () => {
     const { deployments } = await import("../../lib/store/schema");
@@ -184,7 +184,7 @@ describe("a staging deployment", () => {
     const queued = await as(EMAIL.release, () => actions.applyDeploymentAction({ id: pid }));
     expect(queued.ok, JSON.stringify(queued)).toBe(true);
     expect((await waitForState(pid, ["succeeded", "failed"])).state).toBe("succeeded");
-  });
+  }, 90_000);
 });
 
 describe("exclusivity", () => {
@@ -210,5 +210,5 @@ describe("exclusivity", () => {
     expect(ran).toHaveLength(1);
     const [loser] = await c.store.db.select().from(deployments).where(eq(deployments.id, winner === a ? b : a));
     expect(loser!.state).toBe("approved");
-  });
+  }, 90_000);
 });
