@@ -4,7 +4,7 @@
  * promotion upstream), and hand the change to the lifecycle, which writes it with its audit event.
  * Rollbacks are deployments of their own. Reads for pages and the CLI live here too.
  */
-import { aliasedTable, and, asc, desc, eq, inArray, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Actor } from "../auth/users";
 import { appendAuditEvent } from "../audit/log";
@@ -407,15 +407,16 @@ export interface RunPeople {
 export async function runPeople(db: StoreExecutor, runIds: (string | null | undefined)[]): Promise<Map<string, RunPeople>> {
   const ids = [...new Set(runIds.filter((id): id is string => !!id && z.uuid().safeParse(id).success))];
   if (ids.length === 0) return new Map();
-  const starter = aliasedTable(users, "starter");
   const rows = await db
-    .select({ runId: runs.id, number: deployments.number, startedBy: starter.name, author: users.name })
+    .select({ runId: runs.id, number: deployments.number, startedById: runs.startedBy, authorId: deployments.createdBy })
     .from(runs)
     .innerJoin(deployments, eq(deployments.id, runs.deploymentId))
-    .innerJoin(users, eq(users.id, deployments.createdBy))
-    .leftJoin(starter, eq(starter.id, runs.startedBy))
     .where(inArray(runs.id, ids));
-  return new Map(rows.map((r) => [r.runId, { deploymentNumber: r.number, startedBy: r.startedBy ?? r.author, author: r.author }]));
+  const userIds = [...new Set(rows.flatMap((r) => [r.authorId, r.startedById]).filter((u): u is string => !!u))];
+  const names = new Map((userIds.length ? await db.select({ id: users.id, name: users.name }).from(users).where(inArray(users.id, userIds)) : []).map((u) => [u.id, u.name]));
+  return new Map(
+    rows.map((r) => [r.runId, { deploymentNumber: r.number, startedBy: names.get(r.startedById ?? r.authorId) ?? "unknown", author: names.get(r.authorId) ?? "unknown" }]),
+  );
 }
 
 export type DeploymentView = Awaited<ReturnType<typeof deploymentView>>;
