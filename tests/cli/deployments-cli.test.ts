@@ -54,6 +54,31 @@ describe("deployments from the CLI", () => {
     expect(wrong.stderr).toMatch(/do not match an active console user/);
   });
 
+  it("gives three parallel creates one deployment: the same id in every --json answer", async () => {
+    const answers = await Promise.all([0, 1, 2].map(() => cli("engineer@demo.local", ["deployment", "create", "--env", "local", "--json"])));
+    for (const a of answers) expect(a.code, a.stderr + a.stdout).toBe(0);
+    const parsed = answers.map((a) => JSON.parse(a.stdout) as { id: string; existing: boolean });
+    expect(new Set(parsed.map((p) => p.id)).size).toBe(1);
+    expect(parsed.filter((p) => !p.existing)).toHaveLength(1);
+    const text = await cli("engineer@demo.local", ["deployment", "create", "--env", "local"]);
+    expect(text.stderr).toMatch(/already has deployment #\d+ open to this migration/);
+    expect(text.stdout).toMatch(/\(already open\)/);
+    const cancelled = await cli("engineer@demo.local", ["deployment", "cancel", "--deployment", parsed[0]!.id, "--comment", "opened by the parallel test", "--json"]);
+    expect(JSON.parse(cancelled.stdout).state).toBe("cancelled");
+  }, 180_000);
+
+  it("says an unreachable target is unreachable, with what to do, as the browser does", async () => {
+    const json = await cli("engineer@demo.local", ["deployment", "create", "--env", "staging", "--json"]);
+    expect(json.code).toBe(1);
+    const { error } = JSON.parse(json.stdout) as { error: { code: string; message: string; hint: string } };
+    expect(error.code).toBe("unreachable");
+    expect(error.message).toMatch(/staging target cannot be read/);
+    expect(error.message).not.toMatch(/Something went wrong|postgres:\/\//);
+    const text = await cli("engineer@demo.local", ["deployment", "create", "--env", "staging"]);
+    expect(text.stderr).toMatch(/^error: The staging target cannot be read/);
+    expect(text.stderr).toMatch(/Check that the target's PostgreSQL is running/);
+  }, 120_000);
+
   it("opens, signs off and applies a deployment as the right users, and verifies after", async () => {
     const created = await cli("engineer@demo.local", ["deployment", "create", "--env", "local", "--json"]);
     expect(created.code, created.stderr).toBe(0);
