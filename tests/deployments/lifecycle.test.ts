@@ -61,6 +61,25 @@ describe("state groups", () => {
   });
 });
 
+describe("one writer", () => {
+  it("nothing outside lib/deployments/lifecycle.ts writes the deployments, approvals, runs or run_events tables", () => {
+    const root = path.resolve(import.meta.dirname, "../..");
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+        const rel = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(rel);
+        else if (/\.tsx?$/.test(entry.name) && rel !== path.join("lib", "deployments", "lifecycle.ts")) {
+          const text = fs.readFileSync(path.join(root, rel), "utf8");
+          if (/\.(insert|update|delete)\((deployments|approvals|runs|runEvents)\)/.test(text)) offenders.push(rel);
+        }
+      }
+    };
+    for (const dir of ["lib", "app", "cli", "scripts", "components"]) walk(dir);
+    expect(offenders).toEqual([]);
+  });
+});
+
 describe("4a: creating is idempotent", () => {
   it("gives three concurrent creates one deployment, the same id to each, and says which found it open", async () => {
     await c.signedInAs(EMAIL.engineer);
