@@ -115,21 +115,26 @@ export async function createDeployment(deps: DeploymentDeps, actor: Actor, input
   const already = await lifecycle.findUnfinished(deps.store.db, envRow.id, openKey);
   if (already) return { ...already, existing: true };
 
-  const planned = await plan(deps, env.name, request.kind, request.to);
-  if (planned.migrations.length === 0 && planned.blockers.length === 0) {
-    throw new AppError("conflict", `${env.label} is already at ${planned.from ?? "the requested version"}: there is nothing to deploy.`);
+  // Refused before anyone works: promotion is decided on the basis, before the rehearsal runs.
+  const basis = await planBasis({ environment: env.name, targetUrl: targetUrl(env), catalog, kind: request.kind, to: request.to });
+  if (basis.units.length === 0 && basis.blockers.length === 0) {
+    throw new AppError("conflict", `${env.label} is already at ${basis.status.current ?? "the requested version"}: there is nothing to deploy.`);
   }
-  const promotion = await promotionCheck(deps, env, planned);
+  const promotion = await promotionCheck(deps, env, { kind: request.kind, migrations: basis.units.map((u) => ({ tag: u.migration.tag, idx: u.migration.idx })) });
   if (!promotion.ok) {
     await deps.store.db.transaction((tx) =>
       appendAuditEvent(tx, actor, {
         action: "deployment.refused",
         subjectType: "environment",
         subjectId: env.name,
-        details: { attempted: "create", code: "promotion", reason: promotion.reason, kind: request.kind, to: planned.to, migrations: planned.migrations.map((m) => m.tag) },
+        details: { attempted: "create", code: "promotion", reason: promotion.reason, kind: request.kind, to: targetTag, migrations: basis.units.map((u) => u.migration.tag) },
       }),
     );
     throw new AppError("promotion", promotion.reason);
+  }
+  const planned = await plan(deps, env.name, request.kind, request.to);
+  if (planned.migrations.length === 0 && planned.blockers.length === 0) {
+    throw new AppError("conflict", `${env.label} is already at ${planned.from ?? "the requested version"}: there is nothing to deploy.`);
   }
   const { deployment, existing } = await lifecycle.openDeployment(deps.store, actor, {
     environment: env,
@@ -201,7 +206,7 @@ export async function planCurrentness(deps: DeploymentDeps, deployment: Deployme
       reason: `The plan is stale: the migration files, the target's schema or the set of pending migrations changed since it was planned (plan ${deployment.planHash.slice(0, 12)}, now ${basis.hash.slice(0, 12)}). Recompute the plan; it needs approval again.`,
     };
   } catch (e) {
-    if (e instanceof ExecutorError && e.code === "unreachable") return { ok: false, code: "unreachable", reason: `${e.message} The plan cannot be checked against it.` };
+    if ((e instanceof ExecutorError || e instanceof AppError) && e.code === "unreachable") return { ok: false, code: "unreachable", reason: `${e.message} The plan cannot be checked against it.` };
     throw e;
   }
 }

@@ -11,6 +11,7 @@ const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
 let store: TestDatabase;
 let target: TestDatabase;
+let production: TestDatabase;
 let env: Record<string, string>;
 
 async function cli(email: string | null, args: string[], password = "console-demo") {
@@ -29,6 +30,8 @@ beforeAll(async () => {
   target = await freshDatabase({ prefix: "cli_local" });
   const catalog = await loadCatalog(path.join(root, "db/migrations"));
   await applyMigrations({ url: target.url, catalog, to: catalog.migrations[6]!.tag, actor: "test-setup" });
+  production = await freshDatabase({ prefix: "cli_production" });
+  await applyMigrations({ url: production.url, catalog, to: catalog.migrations[3]!.tag, actor: "test-setup" });
   env = {
     CONSOLE_DATABASE_URL: store.url,
     CONSOLE_DEMO: "1",
@@ -36,12 +39,13 @@ beforeAll(async () => {
     SHADOW_DATABASE_URL: adminUrl(18),
     TARGET_LOCAL_URL: target.url,
     TARGET_STAGING_URL: target.url.replace(/\/[^/]+$/, "/does_not_exist"),
-    TARGET_PRODUCTION_URL: target.url.replace(/\/[^/]+$/, "/does_not_exist"),
+    TARGET_PRODUCTION_URL: production.url,
   };
 }, 120_000);
 afterAll(async () => {
   await store?.drop();
   await target?.drop();
+  await production?.drop();
 });
 
 describe("deployments from the CLI", () => {
@@ -79,6 +83,12 @@ describe("deployments from the CLI", () => {
     expect(text.stderr).toMatch(/Check that the target's PostgreSQL is running/);
   }, 120_000);
 
+  it("refuses at creation a production deployment that promotion forbids, with code promotion", async () => {
+    const json = await cli("release@demo.local", ["deployment", "create", "--env", "production", "--json"]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: "promotion", message: "Staging cannot be read, so it cannot vouch for these migrations." } });
+  }, 120_000);
+
   it("opens, signs off and applies a deployment as the right users, and verifies after", async () => {
     const created = await cli("engineer@demo.local", ["deployment", "create", "--env", "local", "--json"]);
     expect(created.code, created.stderr).toBe(0);
@@ -99,5 +109,5 @@ describe("deployments from the CLI", () => {
 
     const status = JSON.parse((await cli(null, ["status", "--env", "local", "--json"])).stdout);
     expect(status.pending).toEqual([]);
-  });
+  }, 180_000);
 });

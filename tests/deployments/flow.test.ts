@@ -139,7 +139,7 @@ describe("a staging deployment", () => {
     const done = await waitForState(id, ["succeeded", "failed"]);
     expect(done.state).toBe("succeeded");
     expect((await readStatus(c.targets.staging!.url, c.catalog)).pending).toEqual([]);
-  });
+  }, 120_000);
 
   it("is verified right after the apply, and then production may take the same migrations", async () => {
     const { deployments } = await import("../../lib/store/schema");
@@ -160,7 +160,7 @@ describe("a staging deployment", () => {
     const queued = await as(EMAIL.release, () => actions.applyDeploymentAction({ id: pid }));
     expect(queued.ok, JSON.stringify(queued)).toBe(true);
     expect((await waitForState(pid, ["succeeded", "failed"])).state).toBe("succeeded");
-  });
+  }, 120_000);
 });
 
 describe("exclusivity", () => {
@@ -186,5 +186,5 @@ describe("exclusivity", () => {
     expect(ran).toHaveLength(1);
     const [loser] = await c.store.db.select().from(deployments).where(eq(deployments.id, winner === a ? b : a));
     expect(loser!.state).toBe("approved");
-  });
+  }, 120_000);
 });

@@ -15,6 +15,8 @@ vi.mock("next-auth", async (importOriginal) => ({
   getServerSession: async () => (await import("../support/console")).sessionFromTest(),
 }));
 vi.mock("next/cache", () => ({ revalidatePath: () => {}, revalidateTag: () => {} }));
+// Each test plans (and some apply) on real servers shared with every other test file: generous bounds.
+vi.setConfig({ testTimeout: 120_000 });
 
 const actions = await import("../../app/(console)/deployments/actions");
 const logRoute = await import("../../app/api/deployments/[id]/log/route");
@@ -220,7 +222,7 @@ describe("4e, 4g: who applied, comments and the timeline", () => {
 
     const queued = await as(EMAIL.release2, () => actions.applyDeploymentAction({ id }));
     expect(queued.ok, JSON.stringify(queued)).toBe(true);
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 90_000;
     let state = "";
     while (!["succeeded", "failed"].includes(state) && Date.now() < deadline) {
       [{ state }] = (await c.store.db.select({ state: deployments.state }).from(deployments).where(eq(deployments.id, id))) as [{ state: string }];
