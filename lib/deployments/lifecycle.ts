@@ -284,7 +284,6 @@ export async function claimRun(store: Store, id: string, worker: string): Promis
   });
 }
 
-/** One line of a run's live log. */
 /** Run events that are also audit events (on the environment, so its evidence bundle carries them). */
 const BACKUP_AUDIT_ACTIONS: Partial<Record<string, string>> = {
   backup_taken: "backup.taken",
@@ -295,6 +294,7 @@ const BACKUP_AUDIT_ACTIONS: Partial<Record<string, string>> = {
   backup_not_restored: "backup.not_restored",
 };
 
+/** One line of a run's live log; a backup event commits with its audit event. */
 export async function recordRunEvent(
   store: Store,
   runId: string,

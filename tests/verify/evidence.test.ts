@@ -27,7 +27,7 @@ const auditRoute = await import("../../app/api/audit/export/route");
 
 const today = new Date().toISOString().slice(0, 10);
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
-const FILES = ["SHA256SUMS", "audit.json", "deployments.json", "manifest.json", "report.html", "verification.json"];
+const FILES = ["SHA256SUMS", "audit.json", "backups.json", "deployments.json", "manifest.json", "report.html", "verification.json"];
 
 let c: TestConsole;
 let deploymentId: string;
@@ -100,7 +100,7 @@ describe("the evidence bundle", () => {
     expect(check.out.trim().split("\n").sort()).toEqual(FILES.filter((f) => f !== "SHA256SUMS").map((f) => `${f}: OK`));
     const manifest = JSON.parse(files["manifest.json"]!) as { environment: string; period: { from: string; to: string }; generatedBy: string; files: { name: string; bytes: number; sha256: string }[] };
     expect(manifest).toMatchObject({ environment: "staging", period: { from: today, to: today }, generatedBy: EMAIL.compliance });
-    expect(manifest.files.map((f) => f.name).sort()).toEqual(["audit.json", "deployments.json", "report.html", "verification.json"]);
+    expect(manifest.files.map((f) => f.name).sort()).toEqual(["audit.json", "backups.json", "deployments.json", "report.html", "verification.json"]);
     for (const f of manifest.files) {
       expect(f.sha256).toBe(createHash("sha256").update(fs.readFileSync(path.join(dir, f.name))).digest("hex"));
       expect(f.bytes).toBe(fs.statSync(path.join(dir, f.name)).size);
