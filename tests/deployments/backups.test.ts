@@ -57,7 +57,7 @@ const backupAudit = () =>
     .orderBy(asc(auditEvents.id));
 
 describe("a deployment that drops patients.cns on local, and its rollback", () => {
-  it("backs up, restores and purges with an audit event for each step", async () => {
+  it("backs up, restores and purges with an audit event for each step", { timeout: 180_000 }, async () => {
     const local = c.targets.local!;
     const before = await local.sql`select id::text, cns from patients order by id`;
     const engineer = await c.actor(EMAIL.engineer);

@@ -148,7 +148,7 @@ describe("the evidence bundle", () => {
     // The download is itself audited, with the hash of exactly these bytes.
     const [exported] = await c.store.sql<{ actor_email: string; details: { bundleSha256: string; files: number; period: { from: string } } }[]>`
       select actor_email, details from audit_events where action = 'evidence.exported' order by id desc limit 1`;
-    expect(exported).toMatchObject({ actor_email: EMAIL.compliance, details: { bundleSha256: createHash("sha256").update(zip).digest("hex"), files: 4, period: { from: today } } });
+    expect(exported).toMatchObject({ actor_email: EMAIL.compliance, details: { bundleSha256: createHash("sha256").update(zip).digest("hex"), files: 5, period: { from: today } } });
 
     // Nothing secret in any file.
     for (const text of Object.values(files)) {
