@@ -204,7 +204,7 @@ async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; rele
   return {
     environments: registry.environments.map((e) => ({ ...e, url: e.url ?? cluster.env[e.urlEnv] ?? null })),
     release: async () => {
-      if (!cluster.server.reused) await cluster.server.stop();
+      await cluster.stop();
     },
   };
 }

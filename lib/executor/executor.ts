@@ -285,7 +285,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         const statement = part.statements[0]!;
         const built = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, indexesBefore);
         if (built) builtIndexes.push(built);
-        else kept.push(statement.analysis.summary);
+        else if (statement.analysis.kind !== "TransactionStmt") kept.push(statement.analysis.summary);
         done += 1;
         if (isLast) await session.sql.begin((tx) => record(tx));
       }
@@ -322,7 +322,11 @@ async function execute(
   try {
     await conn.unsafe(statement.sql);
   } catch (e) {
-    throw sqlFailure(e, script, tag, statement, stopWatching());
+    const failure = sqlFailure(e, script, tag, statement, stopWatching());
+    // A file's own BEGIN leaves this autocommit session in an aborted transaction: end it, so what follows
+    // (the invalid-index check, the next apply) reports this statement's error, not "transaction is aborted".
+    if (conn === session.sql) await session.sql.unsafe("ROLLBACK").catch(() => {});
+    throw failure;
   } finally {
     stopWatching();
   }
@@ -430,8 +434,8 @@ async function runAutocommit(
       await execute(session, session.sql, script, tag, statement, progress);
     } catch (e) {
       if (named) {
-        const after = await indexState(session.sql, named.schema, named.name);
-        if (after.exists && !after.valid) {
+        const after = await indexState(session.sql, named.schema, named.name).catch(() => null);
+        if (after?.exists && !after.valid) {
           try {
             await dropIndex(session.sql, named.schema, named.name);
             await session.emit({ type: "invalid_index_dropped", tag, index: qualified!, reason: "the build failed and left an invalid index, which would slow every write" });

@@ -17,7 +17,7 @@ import { enqueueWith, startBoss, startDeploymentWorker, type WorkerHandle } from
 import { openStore, type Store } from "../../lib/store/db";
 import { syncEnvironments } from "../../lib/targets/registry-sync";
 import { verifyAfterApply } from "../../lib/verify/snapshots";
-import { adminUrl, freshDatabase, type TestDatabase } from "./databases";
+import { adminUrl, freshDatabase, shadowAdminUrl, type TestDatabase } from "./databases";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -50,7 +50,7 @@ export async function startTestConsole(versions: Record<string, number>, options
   const env: Record<string, string> = {
     CONSOLE_DATABASE_URL: storeDb.url,
     NEXTAUTH_SECRET: "test-secret-".padEnd(40, "x"),
-    SHADOW_DATABASE_URL: adminUrl(18),
+    SHADOW_DATABASE_URL: shadowAdminUrl(),
   };
   const registryNames = loadRegistry({}, root).environments;
   for (const e of registryNames) {
@@ -70,7 +70,7 @@ export async function startTestConsole(versions: Record<string, number>, options
     store,
     registry,
     catalog: async () => catalog,
-    shadow: { adminUrl: adminUrl(18) },
+    shadow: { adminUrl: shadowAdminUrl() },
     enqueue: enqueueWith(boss),
   };
   let worker: WorkerHandle | null = null;
