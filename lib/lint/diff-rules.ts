@@ -95,7 +95,7 @@ const rel = (schema: string, name: string) => `${schema}.${name}`;
 export function judgeSchemaDiff(diff: SchemaDiff | null, options: DiffJudgementOptions): DiffFinding[] {
   if (!diff) return [];
   const out: DiffFinding[] = [];
-  const done = options.origin === "drift" ? "was changed on the target outside the console" : "by this plan";
+  const done = options.origin === "drift" ? "on the target, outside the console" : "by this plan";
   const push = (r: RuleInfo, object: string, message: string, touches: Partial<FindingTouches>) =>
     out.push({ rule: r.id, severity: r.severity, object, message, why: r.why, touches: mergeTouches(touches), requiresComplianceSignoff: true });
 

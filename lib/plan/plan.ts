@@ -18,7 +18,7 @@ import { clusterWideChange } from "./cluster-wide";
 import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "./schema-snapshot";
-import { createShadowDatabase, createShadowDatabaseAt, type ShadowServer } from "./shadow";
+import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, type ShadowServer } from "./shadow";
 
 export type PlanKind = "apply" | "rollback";
 
@@ -80,7 +80,8 @@ export interface Plan {
   /** `findings`: the drift judged like a change (a tagged column dropped by hand, RLS switched off, ...). */
   drift: { drifted: boolean; explanation: string; diff: SchemaDiff | null; findings: DiffFinding[] };
   schemaDiff: SchemaDiff | null;
-  rehearsal: { ok: boolean; durationMs: number; error: string | null };
+  /** `failed`: where the rehearsal stopped, the first statement that failed (never the aborted transaction after it). */
+  rehearsal: { ok: boolean; durationMs: number; error: string | null; failed?: { tag?: string; file?: string; statement?: number; line?: number; column?: number; sqlstate?: string } };
   targetFingerprint: string;
   hash: string;
   createdAt: string;
@@ -184,6 +185,7 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
   if (basis.blockers.length === 0) {
     await assertRehearsalIsolated(shadow.adminUrl, { name: request.environment, url: request.targetUrl });
     // The target's current version rebuilt from its migrations, to compare with the live catalog.
+    let restoreRoles: (() => Promise<void>) | null = null;
     const shadowDb = status.current ? await createShadowDatabaseAt(shadow, request.catalog, status.current) : await createShadowDatabase(shadow);
     try {
       const implied = await snapshotOf(shadowDb.url);
@@ -202,6 +204,8 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
       const onEvent = (e: RunEvent) => {
         if (e.type === "statement_finished") durations.set(`${e.tag}#${e.statement}`, e.durationMs);
       };
+      const touchesCluster = units.some((u) => u.script.statements.some((s) => clusterWideChange(s) !== null || unwrapKind(s) === "DoStmt"));
+      if (touchesCluster) restoreRoles = await keepClusterRoles(shadow);
       try {
         if (request.kind === "apply") {
           await applyMigrations({ url: shadowDb.url, catalog: request.catalog, to: units.at(-1)?.migration.tag ?? status.current, actor: "rehearsal", allowOutOfOrder: true, onEvent });
@@ -209,11 +213,20 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
           await rollbackMigrations({ url: shadowDb.url, catalog: request.catalog, to: request.to, actor: "rehearsal", onEvent });
         }
       } catch (e) {
-        rehearsal = { ok: false, durationMs: 0, error: e instanceof ExecutorError ? e.message : (e as Error).message };
+        rehearsal =
+          e instanceof ExecutorError
+            ? {
+                ok: false,
+                durationMs: 0,
+                error: e.message,
+                failed: { tag: e.details.tag, file: e.details.file, statement: e.details.statement, line: e.details.line, column: e.details.column, sqlstate: e.details.sqlstate },
+              }
+            : { ok: false, durationMs: 0, error: (e as Error).message };
       }
       schemaDiff = diffSnapshots(implied, await snapshotOf(shadowDb.url));
     } finally {
       await shadowDb.drop();
+      await restoreRoles?.();
     }
   } else {
     rehearsal = { ok: false, durationMs: 0, error: "Not rehearsed: the plan is blocked (see blockers)." };
@@ -266,6 +279,8 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
   };
 }
 
+const unwrapKind = (s: { ast: unknown }) => Object.keys((s.ast ?? {}) as object)[0];
+
 const urlUser = (url: string) => decodeURIComponent(new URL(url).username);
 
 /** The snapshot with privileges granted to role `from` shown as granted to `to`, in snapshot order. */
@@ -306,7 +321,7 @@ function validatedNotNullChecks(snapshot: SchemaSnapshot): Set<string> {
 
 /** Which statement findings already say what a diff rule says (about the same statement). */
 const COVERED_BY: Record<string, readonly string[]> = {
-  "console/diff-tagged-table-removed": ["console/drop-tagged-table", "squawk/renaming-table"],
+  "console/diff-tagged-table-removed": ["console/drop-tagged-table"],
   "console/diff-tagged-column-removed": ["console/drop-tagged-column", "console/rename-tagged-column"],
   "console/diff-tagged-column-retyped": ["console/retype-tagged-column"],
   "console/diff-rls-off": ["console/disable-rls", "console/no-force-rls"],

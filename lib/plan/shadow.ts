@@ -140,3 +140,61 @@ async function pruneTemplates(admin: postgres.Sql, keep: string): Promise<void> 
     await admin.unsafe(`DROP DATABASE IF EXISTS "${name}"`).catch(() => {});
   }
 }
+
+interface RoleState {
+  name: string;
+  attributes: Record<string, boolean>;
+}
+
+const ROLE_ATTRIBUTES = {
+  rolsuper: "SUPERUSER",
+  rolinherit: "INHERIT",
+  rolcreaterole: "CREATEROLE",
+  rolcreatedb: "CREATEDB",
+  rolcanlogin: "LOGIN",
+  rolreplication: "REPLICATION",
+  rolbypassrls: "BYPASSRLS",
+} as const;
+
+/**
+ * A rehearsal of a cluster-wide statement changes the shadow cluster for every later rehearsal (a role
+ * left BYPASSRLS makes the next 0007 rehearsal refuse to run, a role left behind collides with a later
+ * CREATE ROLE). Call before the rehearsal; the returned function puts roles back as they were: role
+ * attributes restored, roles the rehearsal created dropped, memberships it granted revoked. Best effort:
+ * what cannot be undone stays, and only on the shadow cluster.
+ */
+export async function keepClusterRoles(server: ShadowServer): Promise<() => Promise<void>> {
+  const read = (admin: postgres.Sql) =>
+    Promise.all([
+      admin<(Record<keyof typeof ROLE_ATTRIBUTES, boolean> & { name: string })[]>`
+        select rolname as name, ${admin.unsafe(Object.keys(ROLE_ATTRIBUTES).join(", "))} from pg_roles where rolname !~ '^pg_'`,
+      admin<{ role: string; member: string }[]>`
+        select pg_get_userbyid(roleid) as role, pg_get_userbyid(member) as member from pg_auth_members`,
+    ]);
+  const toState = (rows: Awaited<ReturnType<typeof read>>[0]): RoleState[] =>
+    rows.map(({ name, ...attributes }) => ({ name, attributes: attributes as Record<string, boolean> }));
+  const [roles, members] = await withAdmin(server, read);
+  const before = new Map(toState(roles).map((r) => [r.name, r]));
+  const memberships = new Set(members.map((m) => `${m.role}\u0000${m.member}`));
+  return async () => {
+    const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+    const ident = (n: string) => `"${n.replace(/"/g, '""')}"`;
+    const tryRun = (sql: string) => admin.unsafe(sql).catch(() => undefined);
+    try {
+      const [nowRoles, nowMembers] = await read(admin);
+      for (const m of nowMembers) if (!memberships.has(`${m.role}\u0000${m.member}`)) await tryRun(`REVOKE ${ident(m.role)} FROM ${ident(m.member)}`);
+      for (const r of toState(nowRoles)) {
+        const was = before.get(r.name);
+        if (!was) {
+          await tryRun(`DROP ROLE IF EXISTS ${ident(r.name)}`);
+          continue;
+        }
+        const changed = Object.entries(ROLE_ATTRIBUTES).filter(([col]) => was.attributes[col] !== r.attributes[col]);
+        if (changed.length === 0) continue;
+        await tryRun(`ALTER ROLE ${ident(r.name)} WITH ${changed.map(([col, word]) => (was.attributes[col] ? word : `NO${word}`)).join(" ")}`);
+      }
+    } finally {
+      await admin.end();
+    }
+  };
+}
