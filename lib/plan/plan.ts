@@ -18,7 +18,7 @@ import { clusterWideChange } from "./cluster-wide";
 import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "./schema-snapshot";
-import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, type ShadowServer } from "./shadow";
+import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, type ShadowDatabase, type ShadowServer } from "./shadow";
 
 export type PlanKind = "apply" | "rollback";
 
@@ -120,24 +120,30 @@ function scriptAsMigration(unit: Unit): Migration {
   return { ...unit.migration, file: unit.script.file, sql: unit.script.sql, checksum: unit.script.checksum, statements: unit.script.statements };
 }
 
-export async function planBasis(request: PlanRequest): Promise<PlanBasis> {
+/**
+ * `onSelected` is told what will run as soon as that is known (before the lint), so a caller can start
+ * preparing the rehearsal meanwhile.
+ */
+export async function planBasis(request: PlanRequest, onSelected?: (selected: { status: LedgerStatus; units: Unit[]; blockers: string[] }) => void): Promise<PlanBasis> {
+  let status: LedgerStatus;
+  let liveSnapshot: SchemaSnapshot;
+  let serverVersionNum: number;
   const sql = postgres(request.targetUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
-    let status: LedgerStatus;
-    let liveSnapshot: SchemaSnapshot;
-    let serverVersionNum: number;
-    try {
-      const [ledger, snapshot, [server]] = await Promise.all([
-        readLedger(sql),
-        snapshotSchema(sql),
-        sql<{ v: number }[]>`select current_setting('server_version_num')::int as v`,
-      ]);
-      status = computeStatus(request.catalog, ledger);
-      liveSnapshot = snapshot;
-      serverVersionNum = server!.v;
-    } catch (e) {
-      throw new ExecutorError("unreachable", `The ${request.environment} target cannot be read: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
-    }
+    const [ledger, snapshot, [server]] = await Promise.all([
+      readLedger(sql),
+      snapshotSchema(sql),
+      sql<{ v: number }[]>`select current_setting('server_version_num')::int as v`,
+    ]);
+    status = computeStatus(request.catalog, ledger);
+    liveSnapshot = snapshot;
+    serverVersionNum = server!.v;
+  } catch (e) {
+    throw new ExecutorError("unreachable", `The ${request.environment} target cannot be read: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  {
     const blockers: string[] = [];
     let units: Unit[] = [];
     try {
@@ -146,6 +152,7 @@ export async function planBasis(request: PlanRequest): Promise<PlanBasis> {
       if (!(e instanceof ExecutorError)) throw e;
       blockers.push(e.message);
     }
+    onSelected?.({ status, units, blockers });
     const existingTables = new Set(liveSnapshot.tables.map((t) => `${t.schema}.${t.name}`));
     const existingColumnTypes = new Map(liveSnapshot.columns.map((c) => [`${c.schema}.${c.table}.${c.name}`, c.type]));
     const findings = await lintMigrations(units.map(scriptAsMigration), {
@@ -165,14 +172,24 @@ export async function planBasis(request: PlanRequest): Promise<PlanBasis> {
       targetFingerprint,
       hash: planHash({ environment: request.environment, kind: request.kind, units, targetFingerprint, findings }),
     };
-  } finally {
-    await sql.end({ timeout: 5 });
   }
 }
 
 export async function computePlan(request: PlanRequest, shadow: ShadowServer): Promise<Plan> {
   const started = performance.now();
-  const basis = await planBasis(request);
+  // The shadow database is copied (and its schema read) while the lint runs.
+  let prepared: Promise<PreparedShadow> | null = null;
+  let basis: PlanBasis;
+  try {
+    basis = await planBasis(request, ({ status, blockers }) => {
+      if (blockers.length > 0) return;
+      prepared = prepareShadow(request, shadow, status);
+      prepared.catch(() => {}); // awaited below
+    });
+  } catch (e) {
+    await (prepared as Promise<PreparedShadow> | null)?.then((p) => p.db.drop(), () => {});
+    throw e;
+  }
   const basisMs = Math.round(performance.now() - started);
   const { status, units } = basis;
 
@@ -182,13 +199,10 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
   let drift: Plan["drift"] = { drifted: false, explanation: "The live schema is exactly what its applied migrations produce.", diff: null, findings: [] };
   let schemaDiff: SchemaDiff | null = null;
 
-  if (basis.blockers.length === 0) {
-    await assertRehearsalIsolated(shadow.adminUrl, { name: request.environment, url: request.targetUrl });
-    // The target's current version rebuilt from its migrations, to compare with the live catalog.
+  if (prepared) {
+    const { db: shadowDb, implied } = await (prepared as Promise<PreparedShadow>);
     let restoreRoles: (() => Promise<void>) | null = null;
-    const shadowDb = status.current ? await createShadowDatabaseAt(shadow, request.catalog, status.current) : await createShadowDatabase(shadow);
     try {
-      const implied = await snapshotOf(shadowDb.url);
       // Owners differ legitimately when the shadow server's superuser is not the target's owner, and so
       // do the privileges an owner holds on what it created: read the shadow's user as the target's.
       const impliedOnTarget = withRoleRenamed(implied, urlUser(shadow.adminUrl), urlUser(request.targetUrl));
@@ -277,6 +291,38 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
     createdAt: new Date().toISOString(),
     timings: { totalMs: Math.round(performance.now() - started), basisMs, rehearsalMs: rehearsal.durationMs },
   };
+}
+
+interface PreparedShadow {
+  db: ShadowDatabase;
+  /** The schema the target's applied migrations imply: the shadow database before the rehearsal. */
+  implied: SchemaSnapshot;
+}
+
+/**
+ * Snapshots of freshly copied templates, by template name: a copy of a template always has the template's
+ * schema (the name covers the server version, the user and every file up to that version).
+ */
+const templateSnapshots = new Map<string, SchemaSnapshot>();
+const TEMPLATE_SNAPSHOTS_KEPT = 16;
+
+/** The target's current version rebuilt from its migrations on the isolated shadow cluster, and its schema. */
+async function prepareShadow(request: PlanRequest, shadow: ShadowServer, status: LedgerStatus): Promise<PreparedShadow> {
+  await assertRehearsalIsolated(shadow.adminUrl, { name: request.environment, url: request.targetUrl });
+  const db = status.current ? await createShadowDatabaseAt(shadow, request.catalog, status.current) : await createShadowDatabase(shadow);
+  try {
+    const known = db.template ? templateSnapshots.get(db.template) : undefined;
+    if (known) return { db, implied: known };
+    const implied = await snapshotOf(db.url);
+    if (db.template) {
+      templateSnapshots.set(db.template, implied);
+      if (templateSnapshots.size > TEMPLATE_SNAPSHOTS_KEPT) templateSnapshots.delete(templateSnapshots.keys().next().value!);
+    }
+    return { db, implied };
+  } catch (e) {
+    await db.drop();
+    throw e;
+  }
 }
 
 const unwrapKind = (s: { ast: unknown }) => Object.keys((s.ast ?? {}) as object)[0];

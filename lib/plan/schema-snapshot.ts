@@ -204,9 +204,8 @@ export async function snapshotSchema(
   sql: Client,
   schemas: readonly string[] = DEFAULT_SNAPSHOT_SCHEMAS,
 ): Promise<SchemaSnapshot> {
-  const read = (tx: postgres.TransactionSql) => readCatalog(tx, [...schemas]);
-  if ("savepoint" in sql) return read(sql);
-  return sql.begin("isolation level repeatable read read only", read);
+  if ("savepoint" in sql) return readCatalog(sql, [...schemas], true);
+  return sql.begin("isolation level repeatable read read only", (tx) => readCatalog(tx, [...schemas], false));
 }
 
 /** sha256 hex of the snapshot's canonical JSON (keys sorted, no whitespace). */
@@ -222,14 +221,17 @@ const notExtensionMember = (classId: string, objId: string) =>
 // Settings that change how the catalog is printed: qualified names everywhere, one date/interval style.
 const PRINT_SETTINGS = { search_path: "pg_catalog", DateStyle: "ISO, MDY", IntervalStyle: "postgres" } as const;
 
-async function readCatalog(tx: postgres.TransactionSql, schemas: string[]): Promise<SchemaSnapshot> {
-  const [previous] = await tx<Record<keyof typeof PRINT_SETTINGS, string>[]>`
+/** `restore`: put the caller's settings back afterwards (when running inside the caller's transaction). */
+async function readCatalog(tx: postgres.TransactionSql, schemas: string[], restore: boolean): Promise<SchemaSnapshot> {
+  // Queries go out in the order they are created, so the settings apply to every section read after them.
+  const previous = restore
+    ? tx<Record<keyof typeof PRINT_SETTINGS, string>[]>`
     select current_setting('search_path') as search_path, current_setting('DateStyle') as "DateStyle",
-      current_setting('IntervalStyle') as "IntervalStyle"`;
-  await setLocal(tx, PRINT_SETTINGS);
-  const snapshot = await readSections(tx, schemas);
-  // Only matters when running inside the caller's transaction.
-  await setLocal(tx, previous!);
+      current_setting('IntervalStyle') as "IntervalStyle"`.execute()
+    : null;
+  const settings = setLocal(tx, PRINT_SETTINGS);
+  const [snapshot, before] = await Promise.all([readSections(tx, schemas), previous, settings]);
+  if (before) await setLocal(tx, before[0]!);
   return snapshot;
 }
 
@@ -244,15 +246,29 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
   const procNotExt = tx.unsafe(notExtensionMember("pg_proc", "p.oid"));
   const typeNotExt = tx.unsafe(notExtensionMember("pg_type", "t.oid"));
 
-  const schemaRows = await tx<SchemaEntry[]>`
+  // Sent together: postgres.js pipelines them on the transaction's connection (one round trip, not 13).
+  const [
+    schemaRows,
+    extensionRows,
+    typeRows,
+    tableRows,
+    columnRows,
+    constraintRows,
+    indexRows,
+    policyRows,
+    functionRows,
+    triggerRows,
+    viewRows,
+    sequenceRows,
+    privilegeRows,
+  ] = await Promise.all([
+    tx<SchemaEntry[]>`
     select n.nspname as name, pg_get_userbyid(n.nspowner) as owner
-    from pg_namespace n where n.nspname = any(${inSchemas}::text[])`;
-
-  const extensionRows = await tx<ExtensionEntry[]>`
+    from pg_namespace n where n.nspname = any(${inSchemas}::text[])`,
+    tx<ExtensionEntry[]>`
     select e.extname as name, e.extversion as version, n.nspname as schema
-    from pg_extension e join pg_namespace n on n.oid = e.extnamespace`;
-
-  const typeRows = await tx<(Omit<TypeEntry, "kind"> & { typtype: string })[]>`
+    from pg_extension e join pg_namespace n on n.oid = e.extnamespace`,
+    tx<(Omit<TypeEntry, "kind"> & { typtype: string })[]>`
     select n.nspname as schema, t.typname as name, t.typtype,
       case when t.typtype = 'e' then
         (select array_agg(e.enumlabel::text order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid)
@@ -262,15 +278,13 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
     where n.nspname = any(${inSchemas}::text[])
       and t.typtype in ('e', 'd', 'r', 'c', 'm')
       and (t.typtype <> 'c' or (select c.relkind from pg_class c where c.oid = t.typrelid) = 'c')
-      and ${typeNotExt}`;
-
-  const tableRows = await tx<(Omit<TableEntry, "kind"> & { relkind: string })[]>`
+      and ${typeNotExt}`,
+    tx<(Omit<TableEntry, "kind"> & { relkind: string })[]>`
     select n.nspname as schema, c.relname as name, c.relkind, pg_get_userbyid(c.relowner) as owner,
       c.relrowsecurity as "rlsEnabled", c.relforcerowsecurity as "rlsForced"
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and c.relkind in ('r', 'p') and ${relNotExt}`;
-
-  const columnRows = await tx<(Omit<ColumnEntry, "identity" | "generated"> & { attidentity: string; attgenerated: string })[]>`
+    where n.nspname = any(${inSchemas}::text[]) and c.relkind in ('r', 'p') and ${relNotExt}`,
+    tx<(Omit<ColumnEntry, "identity" | "generated"> & { attidentity: string; attgenerated: string })[]>`
     select n.nspname as schema, c.relname as table, a.attname as name,
       row_number() over (partition by a.attrelid order by a.attnum)::int as position,
       format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as "notNull",
@@ -284,17 +298,15 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
       join pg_type t on t.oid = a.atttypid
       left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
     where n.nspname = any(${inSchemas}::text[]) and c.relkind in ('r', 'p') and ${relNotExt}
-      and a.attnum > 0 and not a.attisdropped`;
-
-  const constraintRows = await tx<(Omit<ConstraintEntry, "type"> & { contype: string })[]>`
+      and a.attnum > 0 and not a.attisdropped`,
+    tx<(Omit<ConstraintEntry, "type"> & { contype: string })[]>`
     select n.nspname as schema, c.relname as table, k.conname as name, k.contype::text as contype,
       pg_get_constraintdef(k.oid) as definition, k.convalidated as validated
     from pg_constraint k
       join pg_class c on c.oid = k.conrelid
       join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and k.contype <> 'n' and ${relNotExt}`;
-
-  const indexRows = await tx<IndexEntry[]>`
+    where n.nspname = any(${inSchemas}::text[]) and k.contype <> 'n' and ${relNotExt}`,
+    tx<IndexEntry[]>`
     select n.nspname as schema, c.relname as table, ic.relname as name,
       pg_get_indexdef(i.indexrelid) as definition, i.indisunique as unique, i.indisprimary as primary,
       (select k.conname from pg_constraint k
@@ -304,14 +316,12 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
       join pg_class ic on ic.oid = i.indexrelid
       join pg_class c on c.oid = i.indrelid
       join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and ${relNotExt}`;
-
-  const policyRows = await tx<(Omit<PolicyEntry, "permissive"> & { permissive: string })[]>`
+    where n.nspname = any(${inSchemas}::text[]) and ${relNotExt}`,
+    tx<(Omit<PolicyEntry, "permissive"> & { permissive: string })[]>`
     select p.schemaname as schema, p.tablename as table, p.policyname as name, p.permissive,
       p.cmd as command, p.roles::text[] as roles, p.qual as using, p.with_check as "withCheck"
-    from pg_policies p where p.schemaname = any(${inSchemas}::text[])`;
-
-  const functionRows = await tx<(Omit<FunctionEntry, "kind" | "volatility" | "hash"> & { prokind: string; provolatile: string })[]>`
+    from pg_policies p where p.schemaname = any(${inSchemas}::text[])`,
+    tx<(Omit<FunctionEntry, "kind" | "volatility" | "hash"> & { prokind: string; provolatile: string })[]>`
     select n.nspname as schema, p.proname as name,
       pg_get_function_identity_arguments(p.oid) as "identityArguments", p.prokind::text as prokind,
       pg_get_function_result(p.oid) as returns, l.lanname as language, p.prosecdef as "securityDefiner",
@@ -320,23 +330,20 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
     from pg_proc p
       join pg_namespace n on n.oid = p.pronamespace
       join pg_language l on l.oid = p.prolang
-    where n.nspname = any(${inSchemas}::text[]) and ${procNotExt}`;
-
-  const triggerRows = await tx<(Omit<TriggerEntry, "enabled"> & { tgenabled: string })[]>`
+    where n.nspname = any(${inSchemas}::text[]) and ${procNotExt}`,
+    tx<(Omit<TriggerEntry, "enabled"> & { tgenabled: string })[]>`
     select n.nspname as schema, c.relname as table, g.tgname as name, g.tgenabled::text as tgenabled,
       pg_get_triggerdef(g.oid) as definition
     from pg_trigger g
       join pg_class c on c.oid = g.tgrelid
       join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and not g.tgisinternal and ${relNotExt}`;
-
-  const viewRows = await tx<ViewEntry[]>`
+    where n.nspname = any(${inSchemas}::text[]) and not g.tgisinternal and ${relNotExt}`,
+    tx<ViewEntry[]>`
     select n.nspname as schema, c.relname as name, c.relkind = 'm' as materialized,
       pg_get_viewdef(c.oid) as definition
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and c.relkind in ('v', 'm') and ${relNotExt}`;
-
-  const sequenceRows = await tx<SequenceEntry[]>`
+    where n.nspname = any(${inSchemas}::text[]) and c.relkind in ('v', 'm') and ${relNotExt}`,
+    tx<SequenceEntry[]>`
     select n.nspname as schema, c.relname as name, format_type(s.seqtypid, null) as "dataType",
       (select oc.relname || '.' || a.attname
         from pg_depend d
@@ -347,9 +354,8 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
     from pg_sequence s
       join pg_class c on c.oid = s.seqrelid
       join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and ${relNotExt}`;
-
-  const privilegeRows = await tx<PrivilegeEntry[]>`
+    where n.nspname = any(${inSchemas}::text[]) and ${relNotExt}`,
+    tx<PrivilegeEntry[]>`
     with objects as (
       select 'schema' as object_type, n.nspname as schema_name, n.nspname::text as object_name,
         coalesce(n.nspacl, acldefault('n', n.nspowner)) as acl
@@ -369,7 +375,8 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
     select o.object_type as "objectType", o.schema_name as schema, o.object_name as name,
       case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end as grantee,
       a.privilege_type as privilege, a.is_grantable as grantable
-    from objects o cross join lateral aclexplode(o.acl) a`;
+    from objects o cross join lateral aclexplode(o.acl) a`,
+  ]);
 
   const snapshot: SchemaSnapshot = {
     schemas: schemaRows.map((r) => ({ name: r.name, owner: r.owner })),

@@ -20,6 +20,8 @@ export interface ShadowServer {
 
 export interface ShadowDatabase {
   url: string;
+  /** The template it is a copy of; null for an empty one. */
+  template: string | null;
   drop(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ export async function createShadowDatabase(server: ShadowServer): Promise<Shadow
   return withAdmin(server, async (admin) => {
     const name = shadowName();
     await create(admin, name);
-    return handle(server, name);
+    return handle(server, name, null);
   });
 }
 
@@ -53,20 +55,40 @@ export async function createShadowDatabaseAt(server: ShadowServer, catalog: Cata
       await buildTemplate(server, admin, catalog, tag, template);
       await create(admin, name, template);
     }
-    return handle(server, name);
+    return handle(server, name, template);
   });
 }
 
+/**
+ * One small pool per shadow server, kept while plans come (closed after a few idle seconds): creating and
+ * dropping a rehearsal database then costs no new connection and authentication each time.
+ */
+const pools = new Map<string, postgres.Sql>();
+const POOL_IDLE_SECONDS = 5;
+
+function adminPool(server: ShadowServer): postgres.Sql {
+  let pool = pools.get(server.adminUrl);
+  if (!pool) {
+    pool = postgres(server.adminUrl, { max: 2, onnotice: () => {}, connect_timeout: 10, idle_timeout: POOL_IDLE_SECONDS, fetch_types: false });
+    pools.set(server.adminUrl, pool);
+  }
+  return pool;
+}
+
+/** Closes the pooled shadow-server connections (a process that wants to exit at once calls it). */
+export async function closeShadowConnections(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.end({ timeout: 5 })));
+}
+
 async function withAdmin<T>(server: ShadowServer, work: (admin: postgres.Sql) => Promise<T>): Promise<T> {
-  const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
-    return await work(admin);
+    return await work(adminPool(server));
   } catch (e) {
     // A migration that fails while a template is built says so itself (file, line, column).
     if (e instanceof ExecutorError) throw e;
     throw new Error(`Cannot create a rehearsal database on the shadow server: ${(e as Error).message}`, { cause: e });
-  } finally {
-    await admin.end();
   }
 }
 
@@ -82,16 +104,12 @@ function databaseUrl(server: ShadowServer, name: string): string {
   return url.toString();
 }
 
-function handle(server: ShadowServer, name: string): ShadowDatabase {
+function handle(server: ShadowServer, name: string, template: string | null): ShadowDatabase {
   return {
     url: databaseUrl(server, name),
+    template,
     drop: async () => {
-      const dropper = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
-      try {
-        await dropper.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await dropper.end();
-      }
+      await adminPool(server).unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
   };
 }
@@ -177,7 +195,7 @@ export async function keepClusterRoles(server: ShadowServer): Promise<() => Prom
   const before = new Map(toState(roles).map((r) => [r.name, r]));
   const memberships = new Set(members.map((m) => `${m.role}\u0000${m.member}`));
   return async () => {
-    const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+    const admin = adminPool(server);
     const ident = (n: string) => `"${n.replace(/"/g, '""')}"`;
     const tryRun = (sql: string) => admin.unsafe(sql).catch(() => undefined);
     try {
@@ -193,8 +211,8 @@ export async function keepClusterRoles(server: ShadowServer): Promise<() => Prom
         if (changed.length === 0) continue;
         await tryRun(`ALTER ROLE ${ident(r.name)} WITH ${changed.map(([col, word]) => (was.attributes[col] ? word : `NO${word}`)).join(" ")}`);
       }
-    } finally {
-      await admin.end();
+    } catch {
+      // Best effort (see above): the rehearsal's own outcome is what the plan reports.
     }
   };
 }
