@@ -11,7 +11,7 @@ import { classesOfTable, classificationOf, DATA_CLASS_TAGS, type DataClass } fro
 import { APP_ROLE, CONTEXT_SETTINGS } from "../../db/schema/rls";
 import { TARGET_SCHEMAS } from "../../db/schema/schemas";
 import type { SchemaChange, SchemaDiff } from "../plan/diff";
-import type { ColumnEntry, FunctionEntry, PolicyEntry, PrivilegeEntry, TableEntry } from "../plan/schema-snapshot";
+import type { ColumnEntry, FunctionEntry, PolicyEntry, PrivilegeEntry, TableEntry } from "../introspect/schema-snapshot";
 import { mergeTouches } from "./touches";
 import type { FindingTouches, RuleInfo, Severity } from "./types";
 

@@ -17,7 +17,7 @@ import { judgeSchemaDiff, type DiffFinding } from "../lint/diff-rules";
 import { clusterWideChange } from "./cluster-wide";
 import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
-import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "./schema-snapshot";
+import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, type ShadowDatabase, type ShadowServer } from "./shadow";
 
 export type PlanKind = "apply" | "rollback";
