@@ -14,6 +14,7 @@ import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
 import { applyMigrations, ExecutorError, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError } from "../lib/errors";
+import { closeShadowConnections } from "../lib/plan/shadow";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
@@ -116,6 +117,15 @@ export async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   const json = Boolean(values.json);
+  try {
+    return await dispatch(command, subcommand, values, json);
+  } finally {
+    // Plans keep a spare rehearsal database and pooled connections on the shadow server: let go of them.
+    await closeShadowConnections().catch(() => {});
+  }
+}
+
+async function dispatch(command: string, subcommand: string | undefined, values: Values, json: boolean): Promise<number> {
   try {
     switch (command) {
       case "envs":

@@ -11,6 +11,7 @@ import { consoleEnvironment } from "../lib/embedded/console-env";
 import { enqueueWith, startBoss, startDeploymentWorker } from "../lib/jobs/queue";
 import { startVerificationSchedule } from "../lib/jobs/verification";
 import { assertShadowIsolated } from "../lib/plan/isolation";
+import { closeShadowConnections } from "../lib/plan/shadow";
 import { openStore } from "../lib/store/db";
 import { verifyAfterApply } from "../lib/verify/snapshots";
 import { prepareStore } from "../lib/store/prepare";
@@ -36,6 +37,7 @@ async function main() {
     await schedule.stop();
     await boss.stop({ graceful: true, wait: true });
     await store.close();
+    await closeShadowConnections();
     if (cluster) await cluster.stop();
     process.exit(0);
   };

@@ -45,7 +45,12 @@ export async function createShadowDatabase(server: ShadowServer): Promise<Shadow
  */
 export async function createShadowDatabaseAt(server: ShadowServer, catalog: Catalog, tag: string): Promise<ShadowDatabase> {
   return withAdmin(server, async (admin) => {
-    const template = await templateName(admin, catalog, tag);
+    const template = await templateName(admin, server, catalog, tag);
+    const spare = await takeSpare(server, template);
+    if (spare) {
+      makeSpare(server, template);
+      return handle(server, spare, template);
+    }
     const name = shadowName();
     try {
       await create(admin, name, template);
@@ -55,8 +60,49 @@ export async function createShadowDatabaseAt(server: ShadowServer, catalog: Cata
       await buildTemplate(server, admin, catalog, tag, template);
       await create(admin, name, template);
     }
+    makeSpare(server, template);
     return handle(server, name, template);
   });
+}
+
+/**
+ * One spare copy per template, made in the background after a rehearsal takes a copy, so the next
+ * rehearsal at that version (a re-plan, the check before an apply, the next deployment) starts at once
+ * instead of waiting for CREATE DATABASE. Dropped when unused for SPARE_SECONDS, and by
+ * closeShadowConnections.
+ */
+const spares = new Map<string, { name: Promise<string | null>; timer: NodeJS.Timeout }>();
+const SPARE_SECONDS = 30;
+const spareKey = (server: ShadowServer, template: string) => `${server.adminUrl}\u0000${template}`;
+
+async function takeSpare(server: ShadowServer, template: string): Promise<string | null> {
+  const spare = spares.get(spareKey(server, template));
+  if (!spare) return null;
+  spares.delete(spareKey(server, template));
+  clearTimeout(spare.timer);
+  return spare.name;
+}
+
+function makeSpare(server: ShadowServer, template: string): void {
+  const key = spareKey(server, template);
+  if (spares.has(key)) return;
+  const name = shadowName();
+  const made = create(adminPool(server), name, template).then(
+    () => name,
+    () => null, // the template is being pruned or the server is busy: the next rehearsal copies it itself
+  );
+  const timer = setTimeout(() => {
+    if (spares.get(key)?.name !== made) return;
+    spares.delete(key);
+    void dropSpare(server, made);
+  }, SPARE_SECONDS * 1000);
+  timer.unref();
+  spares.set(key, { name: made, timer });
+}
+
+async function dropSpare(server: ShadowServer, made: Promise<string | null>): Promise<void> {
+  const name = await made;
+  if (name) await adminPool(server).unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
 }
 
 /**
@@ -75,8 +121,16 @@ function adminPool(server: ShadowServer): postgres.Sql {
   return pool;
 }
 
-/** Closes the pooled shadow-server connections (a process that wants to exit at once calls it). */
+/** Drops the spare copies and closes the pooled shadow-server connections (before a process exits). */
 export async function closeShadowConnections(): Promise<void> {
+  const waiting = [...spares.entries()];
+  spares.clear();
+  await Promise.all(
+    waiting.map(([key, spare]) => {
+      clearTimeout(spare.timer);
+      return dropSpare({ adminUrl: key.split("\u0000")[0]! }, spare.name);
+    }),
+  );
   const all = [...pools.values()];
   pools.clear();
   await Promise.all(all.map((p) => p.end({ timeout: 5 })));
@@ -118,13 +172,23 @@ function handle(server: ShadowServer, name: string, template: string | null): Sh
  * Everything that decides a template's content: the server's version, the user that builds it (it owns
  * every object, and only it may copy it without being a superuser), the ledger tables, each file up to `tag`.
  */
-async function templateName(admin: postgres.Sql, catalog: Catalog, tag: string): Promise<string> {
+async function templateName(admin: postgres.Sql, shadow: ShadowServer, catalog: Catalog, tag: string): Promise<string> {
   const upTo = catalog.byTag(tag);
   if (!upTo) throw new Error(`There is no migration "${tag}" in the files.`);
-  const [server] = await admin<{ version: string; user: string }[]>`select current_setting('server_version_num') as version, current_user as user`;
+  const server = await serverIdentity(admin, shadow);
   const hash = createHash("sha256").update(JSON.stringify({ format: TEMPLATE_FORMAT, ...server, ledger: ENSURE_LEDGER_SQL }));
   for (const m of catalog.migrations) if (m.idx <= upTo.idx) hash.update(`\n${m.tag} ${m.when} ${m.checksum}`);
   return `${TEMPLATE_PREFIX}${hash.digest("hex").slice(0, 40)}`;
+}
+
+/** The shadow server's version and the URL's user, read once per URL (a major upgrade restarts the console). */
+const identities = new Map<string, { version: string; user: string }>();
+async function serverIdentity(admin: postgres.Sql, shadow: ShadowServer): Promise<{ version: string; user: string }> {
+  const known = identities.get(shadow.adminUrl);
+  if (known) return known;
+  const [row] = await admin<{ version: string; user: string }[]>`select current_setting('server_version_num') as version, current_user as user`;
+  identities.set(shadow.adminUrl, row!);
+  return row!;
 }
 
 /**
@@ -157,7 +221,18 @@ async function pruneTemplates(admin: postgres.Sql, keep: string): Promise<void> 
     // Best effort: a template that cannot be dropped now is dropped when the next one is built.
     await admin.unsafe(`DROP DATABASE IF EXISTS "${name}"`).catch(() => {});
   }
+  // Rehearsal databases and spares left by a process that was killed: their names carry their birth time.
+  const leftovers = await admin<{ name: string }[]>`
+    select datname as name from pg_database
+    where datname ~ '^shadow_[0-9a-z]+_[0-9a-f]{8}$' and datdba = (select oid from pg_roles where rolname = current_user)`;
+  for (const { name } of leftovers) {
+    const born = parseInt(name.split("_")[1]!, 36);
+    if (Date.now() - born > LEFTOVER_AFTER_MS) await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+  }
 }
+
+/** A rehearsal database this old belongs to no running plan. */
+const LEFTOVER_AFTER_MS = 60 * 60 * 1000;
 
 interface RoleState {
   name: string;

@@ -8,7 +8,7 @@ import postgres from "postgres";
 import { loadCatalog, type Catalog } from "../../lib/catalog";
 import { applyMigrations } from "../../lib/executor";
 import { computePlan, type Plan, type PlanKind } from "../../lib/plan/plan";
-import type { ShadowServer } from "../../lib/plan/shadow";
+import { closeShadowConnections, type ShadowServer } from "../../lib/plan/shadow";
 import { adminUrl, freshDatabase, shadowAdminUrl, type ServerVersion, type TestDatabase } from "../support/databases";
 import { MIGRATIONS_DIR } from "../executor/support";
 
@@ -94,6 +94,7 @@ export async function dedicatedShadowRole(label: string) {
     /** Databases this role owns on the server, by name. */
     owned,
     drop: async () => {
+      await closeShadowConnections(); // its pooled connections and spare copies first
       const sql = admin();
       try {
         for (const { name } of await owned()) await sql.unsafe(`DROP DATABASE "${name}" WITH (FORCE)`);
