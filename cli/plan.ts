@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import type { Catalog } from "../lib/catalog";
+import { complianceReasons } from "../lib/plan/compliance";
 import { computePlan, type Plan } from "../lib/plan/plan";
 import type { Severity } from "../lib/lint";
 import type { Output } from "./deployments";
@@ -47,7 +48,8 @@ export function planSummary(plan: Plan): string {
     ...(clusterWide.length
       ? ["cluster-wide statements (rehearsed only on the shadow cluster; applied, they change every database of the target's cluster):", ...clusterWide.map((c) => `  ${c}`)]
       : []),
-    `compliance sign-off: ${plan.requiresComplianceSignoff ? "required" : "not required"}`,
+    `compliance sign-off: ${plan.requiresComplianceSignoff || complianceReasons(plan).length > 0 ? "required" : "not required"}`,
+    ...complianceReasons(plan).map((r) => `  because ${r}`),
     `drift: ${plan.drift.drifted ? plan.drift.explanation : "none"}`,
     ...plan.drift.findings.map((f) => `  ${f.severity} drift: ${f.message}`),
     `rehearsal: ${plan.rehearsal.ok ? `ok in ${plan.rehearsal.durationMs} ms` : `FAILED: ${plan.rehearsal.error}`}`,

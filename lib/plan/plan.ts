@@ -15,6 +15,7 @@ import { computeStatus, readLedger, type LedgerStatus } from "../ledger";
 import { lintMigrations, type Finding } from "../lint";
 import { judgeSchemaDiff, type DiffFinding } from "../lint/diff-rules";
 import { clusterWideChange } from "./cluster-wide";
+import { driftRequiresComplianceSignoff } from "./compliance";
 import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
@@ -281,7 +282,8 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
     to,
     migrations,
     findings,
-    requiresComplianceSignoff: findings.some((f) => f.requiresComplianceSignoff) || drift.findings.some((f) => f.requiresComplianceSignoff),
+    requiresComplianceSignoff:
+      findings.some((f) => f.requiresComplianceSignoff) || drift.findings.some((f) => f.requiresComplianceSignoff) || driftRequiresComplianceSignoff(drift.diff),
     blockers: basis.blockers,
     drift,
     schemaDiff,
