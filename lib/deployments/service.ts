@@ -8,6 +8,7 @@ import { appendAuditEvent } from "../audit/log";
 import type { Actor } from "../auth/users";
 import { AppError, sqlState } from "../errors";
 import { approvalProgress, decide, decideAll, type DeploymentAction, type GateContext } from "../gates/rules";
+import { notify } from "../notifications";
 import { computePlan, planBasis, type Plan } from "../plan/plan";
 import type { StoreExecutor } from "../store/db";
 import { approvals, deployments, DEPLOYMENT_STATES, environments, runEvents, runs, users, type Deployment } from "../store/schema";
@@ -72,8 +73,23 @@ export async function createDeployment(deps: DeploymentDeps, actor: Actor, input
       subjectId: row!.id,
       details: { number: row!.number, environment: env.name, kind: input.kind, from: planned.from, to: planned.to, planHash: planned.hash, migrations: planned.migrations.map((m) => m.tag), findings: planned.findings.length },
     });
+    if (row!.state === "awaiting_approval") await notifyReviewNeeded(tx, row!, env, progress, actor);
     return row!;
   });
+}
+
+/** Tells the channels who has to act on a deployment now waiting for review. */
+async function notifyReviewNeeded(tx: StoreExecutor, d: Deployment, env: { name: string; label: string }, progress: ReturnType<typeof approvalProgress>, actor: Actor): Promise<void> {
+  const what = `#${d.number} (${d.kind} ${d.plan.from ?? "empty"} → ${d.plan.to ?? "empty"}) on ${env.label}, opened by ${actor.name} <${actor.email}>`;
+  const base = { environment: env.name, deployment: { id: d.id, number: d.number } };
+  if (d.plan.blockers.length > 0 || !d.plan.rehearsal.ok) return;
+  if (progress.releaseApprovals.have < progress.releaseApprovals.need) {
+    const missing = progress.releaseApprovals.need - progress.releaseApprovals.have;
+    await notify(tx, { ...base, type: "approval_needed", summary: `Deployment ${what} needs ${missing} release-manager ${missing === 1 ? "approval" : "approvals"}.` });
+  }
+  if (progress.compliance.required && !progress.compliance.given) {
+    await notify(tx, { ...base, type: "signoff_needed", summary: `Deployment ${what} touches personal or health data, RLS or policies and needs a compliance officer's sign-off.` });
+  }
 }
 
 /** The deployment with everything the gates look at, locked for update when in a transaction. */
@@ -175,7 +191,7 @@ export async function replanDeployment(deps: DeploymentDeps, actor: Actor, input
   enforce("replan", first.context({ ok: true }));
   const planned = await plan(deps, first.env.name, first.deployment.kind, first.deployment.targetTag);
   return deps.store.db.transaction(async (tx) => {
-    const { deployment, context } = await loadForGates(deps, tx, actor, input.id, true);
+    const { deployment, env, context } = await loadForGates(deps, tx, actor, input.id, true);
     enforce("replan", context({ ok: true }));
     const changed = planned.hash !== deployment.planHash;
     const progress = approvalProgress({ approvals: context({ ok: true }).approvals, deployment: { planHash: planned.hash, requiresComplianceSignoff: planned.requiresComplianceSignoff }, environment: context({ ok: true }).environment });
@@ -191,6 +207,7 @@ export async function replanDeployment(deps: DeploymentDeps, actor: Actor, input
       subjectId: input.id,
       details: { number: deployment.number, oldPlanHash: deployment.planHash, newPlanHash: planned.hash, approvalsVoided: changed },
     });
+    if (changed && row!.state === "awaiting_approval") await notifyReviewNeeded(tx, row!, env, progress, actor);
     return row!;
   });
 }

@@ -75,7 +75,7 @@ export function approvalProgress(ctx: ProgressInput): ApprovalProgress {
   const need = ctx.environment.gates.releaseManagerApprovals;
   const required = complianceRequired(ctx);
   const waitingOn: string[] = [];
-  if (release.length < need) waitingOn.push(`${need - release.length} more release-manager approval(s)`);
+  if (release.length < need) waitingOn.push(`${need - release.length} more release-manager ${need - release.length === 1 ? "approval" : "approvals"}`);
   if (required && signoff.length === 0) waitingOn.push("a compliance officer's sign-off (the plan touches personal or health data, RLS or policies)");
   return {
     releaseApprovals: { have: release.length, need, by: release.map((a) => a.userName) },
@@ -89,10 +89,30 @@ function activeFreeze(ctx: GateContext) {
   return ctx.environment.gates.freezeWindows.find((w) => new Date(w.start) <= ctx.now && ctx.now < new Date(w.end));
 }
 
-type Rule = { roles: readonly Role[]; check: (ctx: GateContext) => string | null };
+/**
+ * `when`: what the deployment's state alone forbids, checked before the role so that everyone gets
+ * the same reason for the same refusal; `check`: what depends on who asks.
+ */
+type Rule = { roles: readonly Role[]; when?: (ctx: GateContext) => string | null; check: (ctx: GateContext) => string | null };
+
+const STATE_SENTENCE: Record<DeploymentState, string> = {
+  awaiting_approval: "The deployment is awaiting approval",
+  approved: "The deployment is approved",
+  queued: "The deployment is queued",
+  running: "The deployment is running",
+  succeeded: "The deployment has already succeeded",
+  failed: "The deployment failed",
+  rejected: "The deployment was rejected",
+  cancelled: "The deployment was cancelled",
+};
+
+/** "The deployment has already succeeded", "The deployment was rejected": never "is succeeded". */
+export function deploymentStateSentence(state: DeploymentState): string {
+  return STATE_SENTENCE[state];
+}
 
 const reviewable = (ctx: GateContext): string | null => {
-  if (ctx.deployment.state !== "awaiting_approval" && ctx.deployment.state !== "approved") return `The deployment is ${ctx.deployment.state.replace("_", " ")}; nothing to review.`;
+  if (ctx.deployment.state !== "awaiting_approval" && ctx.deployment.state !== "approved") return `${deploymentStateSentence(ctx.deployment.state)}; nothing to review.`;
   if (ctx.deployment.blockers.length > 0) return `The plan is blocked: ${ctx.deployment.blockers[0]}`;
   if (!ctx.deployment.rehearsalOk) return "The rehearsal failed: fix the migration and recompute the plan.";
   return null;
@@ -101,9 +121,8 @@ const reviewable = (ctx: GateContext): string | null => {
 export const GATES: Record<DeploymentAction, Rule> = {
   approve: {
     roles: ["release_manager"],
+    when: reviewable,
     check: (ctx) => {
-      const notReviewable = reviewable(ctx);
-      if (notReviewable) return notReviewable;
       if (ctx.deployment.createdBy === ctx.actor.id) return "You created this deployment; someone else must approve it.";
       if (currentApprovals(ctx).release.some((a) => a.userId === ctx.actor.id)) return "You already approved this plan.";
       if (ctx.environment.gates.releaseManagerApprovals === 0) return `${ctx.environment.name} needs no release-manager approval.`;
@@ -112,9 +131,8 @@ export const GATES: Record<DeploymentAction, Rule> = {
   },
   signoff: {
     roles: ["compliance_officer"],
+    when: (ctx) => reviewable(ctx) ?? (complianceRequired(ctx) ? null : "This plan touches no personal or health data, RLS or policies: no compliance sign-off is needed."),
     check: (ctx) => {
-      const notReviewable = reviewable(ctx);
-      if (notReviewable) return notReviewable;
       if (!complianceRequired(ctx)) return "This plan touches no personal or health data, RLS or policies: no compliance sign-off is needed.";
       if (ctx.deployment.createdBy === ctx.actor.id) return "You created this deployment; another compliance officer must sign it off.";
       if (currentApprovals(ctx).signoff.some((a) => a.userId === ctx.actor.id)) return "You already signed off this plan.";
@@ -123,15 +141,17 @@ export const GATES: Record<DeploymentAction, Rule> = {
   },
   reject: {
     roles: ["release_manager", "compliance_officer"],
-    check: (ctx) => (ctx.deployment.state === "awaiting_approval" || ctx.deployment.state === "approved" ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be rejected.`),
+    when: (ctx) => (ctx.deployment.state === "awaiting_approval" || ctx.deployment.state === "approved" ? null : `${deploymentStateSentence(ctx.deployment.state)}; it can no longer be rejected.`),
+    check: () => null,
   },
   apply: {
     roles: ["release_manager", "engineer"],
+    when: (ctx) => {
+      if (ctx.deployment.state === "approved") return null;
+      return ctx.deployment.state === "awaiting_approval" ? `Waiting for ${approvalProgress(ctx).waitingOn.join(" and ")}.` : `${deploymentStateSentence(ctx.deployment.state)}.`;
+    },
     check: (ctx) => {
       if (ctx.actor.role === "engineer" && ctx.environment.gates.releaseManagerApprovals > 0) return `Only a release manager may start a deployment on ${ctx.environment.name}.`;
-      if (ctx.deployment.state !== "approved") {
-        return ctx.deployment.state === "awaiting_approval" ? `Waiting for ${approvalProgress(ctx).waitingOn.join(" and ")}.` : `The deployment is ${ctx.deployment.state.replace("_", " ")}.`;
-      }
       if (!ctx.deployment.hasMigrations) return "Nothing to apply: the target is already at this version.";
       const progress = approvalProgress(ctx);
       if (!progress.complete) return `Waiting for ${progress.waitingOn.join(" and ")}.`;
@@ -143,23 +163,25 @@ export const GATES: Record<DeploymentAction, Rule> = {
   },
   cancel: {
     roles: ["engineer", "release_manager"],
+    when: (ctx) => (["awaiting_approval", "approved", "queued"].includes(ctx.deployment.state) ? null : `${deploymentStateSentence(ctx.deployment.state)}; it can no longer be cancelled.`),
     check: (ctx) => {
-      if (!["awaiting_approval", "approved", "queued"].includes(ctx.deployment.state)) return `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be cancelled.`;
       if (ctx.actor.role === "engineer" && ctx.deployment.createdBy !== ctx.actor.id) return "Only its author or a release manager may cancel a deployment.";
       return null;
     },
   },
   rollback: {
     roles: ["engineer", "release_manager"],
-    check: (ctx) => {
+    when: (ctx) => {
       if (ctx.deployment.kind !== "apply") return "Only an applied deployment can be rolled back.";
       if (ctx.deployment.state !== "succeeded") return "Only a deployment that succeeded can be rolled back.";
       return null;
     },
+    check: () => null,
   },
   replan: {
     roles: ["engineer", "release_manager"],
-    check: (ctx) => (ctx.deployment.state === "awaiting_approval" || ctx.deployment.state === "approved" ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; its plan is final.`),
+    when: (ctx) => (ctx.deployment.state === "awaiting_approval" || ctx.deployment.state === "approved" ? null : `${deploymentStateSentence(ctx.deployment.state)}; its plan is final.`),
+    check: () => null,
   },
 };
 
@@ -167,6 +189,8 @@ const ROLE_NAMES: Record<Role, string> = { engineer: "an engineer", release_mana
 
 export function decide(action: DeploymentAction, ctx: GateContext): GateDecision {
   const rule = GATES[action];
+  const stateReason = rule.when?.(ctx) ?? null;
+  if (stateReason) return { allowed: false, reason: stateReason };
   if (!rule.roles.includes(ctx.actor.role)) {
     return { allowed: false, reason: `Needs ${rule.roles.map((r) => ROLE_NAMES[r]).join(" or ")}.` };
   }

@@ -6,13 +6,16 @@
 import postgres from "postgres";
 import { and, eq } from "drizzle-orm";
 import { appendAuditEvent } from "../audit/log";
+import { notify } from "../notifications";
 import { AppError } from "../errors";
 import { applyLockHeld, applyMigrations, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
 import { assertPlanCurrent } from "../deployments/service";
 import { targetUrl, type DeploymentDeps } from "../deployments/context";
 import { dumpSchema } from "../plan/schema-dump";
 import { snapshotSchema } from "../plan/schema-snapshot";
-import { deployments, environments, runEvents, runs, users } from "../store/schema";
+import { plural } from "../format";
+import type { StoreExecutor } from "../store/db";
+import { deployments, environments, runEvents, runs, users, type Deployment } from "../store/schema";
 
 const WORKER_ACTOR = { id: null, email: "worker" };
 
@@ -61,6 +64,13 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
         subjectId: deploymentId,
         details: { number: deployment.number, runId: run.id, planHash: deployment.planHash, migrations: deployment.plan.migrations.map((m) => m.tag) },
       });
+      await notify(tx, {
+        type: "deployment_succeeded",
+        environment,
+        deployment: { id: deploymentId, number: deployment.number },
+        summary: `Deployment #${deployment.number} ${deployment.kind === "apply" ? "applied" : "rolled back"} ${environment} to ${deployment.plan.to ?? "an empty schema"} (${plural(deployment.plan.migrations.length, "migration")}), opened by ${claimed.author}.`,
+        details: { kind: deployment.kind, from: deployment.plan.from, to: deployment.plan.to, migrations: deployment.plan.migrations.map((m) => m.tag) },
+      });
     });
   } catch (e) {
     const error =
@@ -74,10 +84,21 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
       await tx.update(deployments).set({ state: "failed", updatedAt: new Date() }).where(eq(deployments.id, deploymentId));
       await tx.update(runs).set({ state: "failed", finishedAt: new Date(), error }).where(eq(runs.id, run.id));
       await appendAuditEvent(tx, WORKER_ACTOR, { action: "deployment.failed", subjectType: "deployment", subjectId: deploymentId, details: { number: deployment.number, runId: run.id, error } });
+      await notifyFailed(tx, environment, deployment, error.message);
     });
     return;
   }
   if (afterApply) await afterApply(deploymentId, environment);
+}
+
+function notifyFailed(tx: StoreExecutor, environment: string, deployment: Deployment, message: string) {
+  return notify(tx, {
+    type: "deployment_failed",
+    environment,
+    deployment: { id: deployment.id, number: deployment.number },
+    summary: `Deployment #${deployment.number} (${deployment.kind} ${deployment.plan.from ?? "empty"} → ${deployment.plan.to ?? "empty"}) failed on ${environment}: ${message.split("\n")[0]}`,
+    details: { kind: deployment.kind, from: deployment.plan.from, to: deployment.plan.to },
+  });
 }
 
 async function snapshotOf(url: string) {
@@ -121,6 +142,7 @@ export async function reapAbandonedRuns(deps: DeploymentDeps): Promise<number> {
       await tx.update(runs).set({ state: "failed", finishedAt: new Date(), error }).where(eq(runs.id, run.id));
       await tx.insert(runEvents).values({ runId: run.id, at: new Date(), type: "run_failed", payload: { runId: run.id, error } });
       await appendAuditEvent(tx, WORKER_ACTOR, { action: "deployment.failed", subjectType: "deployment", subjectId: deployment.id, details: { number: deployment.number, runId: run.id, error } });
+      await notifyFailed(tx, environment, deployment, error.message);
       reaped++;
     });
   }

@@ -39,6 +39,8 @@ export const deployments = pgTable(
   },
   (t) => [
     index("deployments_environment_state_idx").on(t.environmentId, t.state),
+    // The Overview's "last deployment per environment" among thousands.
+    index("deployments_environment_number_idx").on(t.environmentId, t.number),
     // At most one deployment per environment is queued or running: the store refuses a second.
     uniqueIndex("deployments_one_active_per_environment").on(t.environmentId).where(sql`state in ('queued', 'running')`),
   ],
