@@ -4,6 +4,7 @@
  * refused; 2 on a usage error.
  */
 import os from "node:os";
+import postgres from "postgres";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { CatalogError, loadCatalog, type Catalog } from "../lib/catalog";
@@ -14,6 +15,10 @@ import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
 import { applyMigrations, ExecutorError, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError } from "../lib/errors";
+import { plural } from "../lib/format";
+import { describeDriftObject, driftObjects, measureDrift } from "../lib/plan/drift";
+import { snapshotSchema } from "../lib/plan/schema-snapshot";
+import type { DriftSummary } from "../lib/store/schema/environment-status";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
@@ -87,6 +92,8 @@ interface Target {
   label: string;
   url: string;
   environment: EnvironmentConfig | null;
+  /** Where the ledger's implied schema can be rebuilt for the drift check, when known. */
+  shadowUrl: string | null;
   release: () => Promise<void>;
 }
 
@@ -195,14 +202,16 @@ async function withTarget(values: Values, run: (target: Target) => Promise<numbe
  * unset and no store is configured, from the demo's embedded cluster (started for this command if
  * the console is not running, and stopped again after).
  */
-async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; release: () => Promise<void> }> {
+async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; shadowUrl: string | null; release: () => Promise<void> }> {
   const registry = loadRegistry(process.env, root);
   const missing = registry.environments.filter((e) => !e.url);
-  if (missing.length === 0 || process.env.CONSOLE_DATABASE_URL) return { environments: registry.environments, release: async () => {} };
+  const shadowUrl = process.env.SHADOW_DATABASE_URL || null;
+  if (missing.length === 0 || process.env.CONSOLE_DATABASE_URL) return { environments: registry.environments, shadowUrl, release: async () => {} };
   const cluster = await startDemoCluster({ ...demoSettings(process.env, root), registry, log: () => {} });
   await prepareDemoTargets(cluster, registry, await catalogFor({}), () => {});
   return {
     environments: registry.environments.map((e) => ({ ...e, url: e.url ?? cluster.env[e.urlEnv] ?? null })),
+    shadowUrl: shadowUrl ?? cluster.env.SHADOW_DATABASE_URL ?? null,
     release: async () => {
       if (!cluster.server.reused) await cluster.server.stop();
     },
@@ -215,7 +224,7 @@ async function resolveTarget(values: Values): Promise<Target> {
   const adHoc = values["database-url"];
   if (adHoc) {
     if (!/^postgres(ql)?:\/\//.test(adHoc)) throw new UsageError("--database-url must be a postgres:// URL.");
-    return { label: redactUrl(adHoc), url: adHoc, environment: null, release: async () => {} };
+    return { label: redactUrl(adHoc), url: adHoc, environment: null, shadowUrl: process.env.SHADOW_DATABASE_URL || null, release: async () => {} };
   }
   if (!values.env) throw new UsageError("Say which target: --env NAME or --database-url URL.");
   const registry = await openRegistry();
@@ -225,7 +234,7 @@ async function resolveTarget(values: Values): Promise<Target> {
     if (!environment) throw new UsageError(`Unknown environment "${values.env}". Known: ${registry.environments.map((e) => e.name).join(", ")}.`);
     throw new ConfigError([`${environment.urlEnv} is not set, so the ${environment.name} target's URL is unknown.`]);
   }
-  return { label: environment.name, url: environment.url, environment, release: registry.release };
+  return { label: environment.name, url: environment.url, environment, shadowUrl: registry.shadowUrl, release: registry.release };
 }
 
 function catalogFor(values: Pick<Values, "migrations">): Promise<Catalog> {
@@ -250,19 +259,36 @@ async function envsCommand(json: boolean): Promise<number> {
   }
   for (const r of rows) {
     const reach = !r.probe ? `${r.urlEnv} unset` : r.probe.reachable ? `answers (PostgreSQL ${r.probe.serverVersion})` : `unreachable: ${r.probe.error}`;
-    const gate = r.gates.releaseManagerApprovals > 0 ? `${r.gates.releaseManagerApprovals} approval(s)` : "ungated";
+    const gate = r.gates.releaseManagerApprovals > 0 ? plural(r.gates.releaseManagerApprovals, "approval") : "ungated";
     process.stdout.write(`${String(r.position + 1).padStart(2)}. ${r.name.padEnd(12)} ${gate.padEnd(14)} ${reach}\n`);
   }
   return 0;
 }
 
-function statusJson(target: Target, status: LedgerStatus) {
+/** The live schema against what the ledger implies; unchecked (with why) when no shadow server is known. */
+async function liveDrift(target: Target, catalog: Catalog, current: string | null): Promise<DriftSummary> {
+  const checkedAt = new Date().toISOString();
+  if (!target.shadowUrl) return { drifted: null, objects: [], unchecked: "No server to rebuild the implied schema on: set SHADOW_DATABASE_URL.", checkedAt };
+  const sql = postgres(target.url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    const live = await snapshotSchema(sql);
+    const objects = driftObjects(await measureDrift({ shadow: { adminUrl: target.shadowUrl }, catalog, current, targetUrl: target.url, live }));
+    return { drifted: objects.length > 0, objects, unchecked: null, checkedAt };
+  } catch (e) {
+    return { drifted: null, objects: [], unchecked: `Drift could not be checked: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`, checkedAt };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+function statusJson(target: Target, status: LedgerStatus, drift: DriftSummary) {
   return {
     ok: true,
     target: target.label,
     current: status.current,
     pending: status.pending,
     problems: status.problems,
+    drift: { drifted: drift.drifted, objects: drift.objects, unchecked: drift.unchecked },
     migrations: status.migrations.map((m) => ({
       tag: m.tag,
       state: m.state,
@@ -279,12 +305,20 @@ function statusJson(target: Target, status: LedgerStatus) {
 }
 
 async function statusCommand(values: Values, target: Target, json: boolean): Promise<number> {
-  const status = await readStatus(target.url, await catalogFor(values));
+  const catalog = await catalogFor(values);
+  const status = await readStatus(target.url, catalog);
+  const drift = await liveDrift(target, catalog, status.current);
   if (json) {
-    process.stdout.write(`${JSON.stringify(statusJson(target, status), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(statusJson(target, status, drift), null, 2)}\n`);
     return 0;
   }
   process.stdout.write(`${target.label}: at ${status.current ?? "(nothing applied)"}, ${status.pending.length} pending\n`);
+  if (drift.drifted === null) process.stdout.write(`  drift not checked: ${drift.unchecked}\n`);
+  else if (!drift.drifted) process.stdout.write("  no drift: the live schema is what the applied migrations produce\n");
+  else {
+    process.stdout.write(`  DRIFT: ${plural(drift.objects.length, "object")} differ from what the applied migrations produce\n`);
+    for (const o of drift.objects) process.stdout.write(`    ${describeDriftObject(o)}\n`);
+  }
   for (const m of status.migrations) {
     const when = m.appliedAt ? ` ${m.appliedAt.toISOString()} by ${m.appliedBy} in ${m.durationMs} ms` : "";
     process.stdout.write(`  ${m.state.padEnd(17)} ${m.tag}${when}\n`);

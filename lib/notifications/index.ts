@@ -5,7 +5,7 @@
  * with retries. A channel's URL is read from its environment variable at delivery time and is never
  * stored, logged or sent in a payload.
  */
-import { and, desc, eq, isNull, sql as rawSql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, sql as rawSql } from "drizzle-orm";
 import type { EnvironmentRegistry, NotificationChannel, NotificationEventType } from "../config/environments";
 import type { StoreDb, StoreExecutor } from "../store/db";
 import { notificationDeliveries, notifications, type Notification } from "../store/schema";
@@ -102,7 +102,7 @@ export async function staleDeliveries(db: StoreExecutor, olderThanMs = 5 * 60_00
   const rows = await db
     .select({ id: notificationDeliveries.id })
     .from(notificationDeliveries)
-    .where(and(eq(notificationDeliveries.state, "pending"), rawSql`${notificationDeliveries.updatedAt} < ${new Date(Date.now() - olderThanMs)}`))
+    .where(and(eq(notificationDeliveries.state, "pending"), lt(notificationDeliveries.updatedAt, new Date(Date.now() - olderThanMs))))
     .limit(100);
   return rows.map((r) => r.id);
 }

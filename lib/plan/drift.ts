@@ -33,10 +33,25 @@ export async function measureDrift(request: DriftRequest): Promise<SchemaDiff> {
       await sql.end({ timeout: 5 });
     }
     const impliedOnTarget = withRoleRenamed(implied, urlUser(request.shadow.adminUrl), urlUser(request.targetUrl));
-    return diffSnapshots(impliedOnTarget, request.live, { ignoreFields: ["owner"] });
+    const [a, b] = comparablePrivileges(impliedOnTarget, request.live);
+    return diffSnapshots(a, b, { ignoreFields: ["owner"] });
   } finally {
     await shadowDb.drop();
   }
+}
+
+/**
+ * A shadow server of another major version grants privileges the target's version does not know
+ * (MAINTAIN exists from 17 on): only privilege kinds both servers have are compared.
+ */
+function comparablePrivileges(implied: SchemaSnapshot, live: SchemaSnapshot): [SchemaSnapshot, SchemaSnapshot] {
+  const kinds = (s: SchemaSnapshot) => new Set(s.privileges.map((p) => p.privilege));
+  const [ki, kl] = [kinds(implied), kinds(live)];
+  const both = (p: { privilege: string }) => ki.has(p.privilege) && kl.has(p.privilege);
+  return [
+    { ...implied, privileges: implied.privileges.filter(both) },
+    { ...live, privileges: live.privileges.filter(both) },
+  ];
 }
 
 type Entry = Record<string, unknown>;
@@ -90,7 +105,8 @@ export function driftGroup(change: SchemaChange): string | null {
     case "policies":
       return "tenant-policies";
     case "columns":
-      return classificationOf(str(e, "schema"), str(e, "table"), str(e, "name")) ? "tables-columns" : null;
+      // A tagged column, or any column of a table that holds tagged data (an untagged one there is unreviewed).
+      return classificationOf(str(e, "schema"), str(e, "table"), str(e, "name")) || taggedTable(str(e, "schema"), str(e, "table")) ? "tables-columns" : null;
     case "privileges":
       return str(e, "objectType") !== "schema" && str(e, "objectType") !== "function" && taggedTable(str(e, "schema"), str(e, "name")) ? "roles" : null;
     case "triggers":
