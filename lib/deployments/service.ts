@@ -100,7 +100,7 @@ async function loadForGates(deps: DeploymentDeps, tx: StoreExecutor, actor: Acto
   const [envRow] = await tx.select().from(environments).where(eq(environments.id, deployment.environmentId));
   const env = environmentOf(deps, envRow!.name);
   const approvalRows = await tx
-    .select({ userId: approvals.userId, userName: users.name, kind: approvals.kind, planHash: approvals.planHash })
+    .select({ userId: approvals.userId, userName: users.name, userEmail: users.email, kind: approvals.kind, planHash: approvals.planHash })
     .from(approvals)
     .innerJoin(users, eq(users.id, approvals.userId))
     .where(eq(approvals.deploymentId, id))
@@ -298,7 +298,7 @@ export async function deploymentView(deps: DeploymentDeps, actor: Actor, id: str
   const ctx = context(promotion);
   const [author] = await deps.store.db.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, deployment.createdBy));
   const approvalRows = await deps.store.db
-    .select({ id: approvals.id, kind: approvals.kind, planHash: approvals.planHash, comment: approvals.comment, createdAt: approvals.createdAt, userName: users.name })
+    .select({ id: approvals.id, kind: approvals.kind, planHash: approvals.planHash, comment: approvals.comment, createdAt: approvals.createdAt, userName: users.name, userEmail: users.email })
     .from(approvals)
     .innerJoin(users, eq(users.id, approvals.userId))
     .where(eq(approvals.deploymentId, id))

@@ -77,3 +77,22 @@ export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
+
+/** The instant a calendar day (`2026-12-01`) starts in the zone: evidence periods are the zone's days. */
+export function zonedDayStart(isoDate: string, timeZone: string): Date {
+  const [y, m, d] = isoDate.split("-").map(Number) as [number, number, number];
+  const guess = Date.UTC(y, m - 1, d);
+  // The zone's offset at that instant, applied twice so a day starting at a DST change lands right.
+  const offsetAt = (t: number) => {
+    const p = parts(t, timeZone);
+    return Date.parse(`${p.date}T${p.time}Z`) - t;
+  };
+  const first = guess - offsetAt(guess);
+  return new Date(guess - offsetAt(first));
+}
+
+/** `2026-12-31` → `2027-01-01`. */
+export function nextDay(isoDate: string): string {
+  const [y, m, d] = isoDate.split("-").map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+}

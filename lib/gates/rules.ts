@@ -12,6 +12,8 @@ export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
 export interface GateApproval {
   userId: string;
   userName: string;
+  /** Shown beside the name: two people can share a name. */
+  userEmail?: string;
   kind: "release_approval" | "compliance_signoff";
   planHash: string;
 }
@@ -70,6 +72,8 @@ export interface ApprovalProgress {
   waitingOn: string[];
 }
 
+const approverName = (a: GateApproval) => (a.userEmail ? `${a.userName} (${a.userEmail})` : a.userName);
+
 export function approvalProgress(ctx: ProgressInput): ApprovalProgress {
   const { release, signoff } = currentApprovals(ctx);
   const need = ctx.environment.gates.releaseManagerApprovals;
@@ -78,8 +82,8 @@ export function approvalProgress(ctx: ProgressInput): ApprovalProgress {
   if (release.length < need) waitingOn.push(`${need - release.length} more release-manager ${need - release.length === 1 ? "approval" : "approvals"}`);
   if (required && signoff.length === 0) waitingOn.push("a compliance officer's sign-off (the plan touches personal or health data, RLS or policies)");
   return {
-    releaseApprovals: { have: release.length, need, by: release.map((a) => a.userName) },
-    compliance: { required, given: signoff.length > 0, by: signoff.map((a) => a.userName) },
+    releaseApprovals: { have: release.length, need, by: release.map(approverName) },
+    compliance: { required, given: signoff.length > 0, by: signoff.map(approverName) },
     complete: waitingOn.length === 0,
     waitingOn,
   };

@@ -53,7 +53,7 @@ export async function verifyEnvironment(
   let stored: StoredReport;
   let outcome: VerificationOutcome;
   let targetVersion: string | null = null;
-  let counts = { pass: 0, warn: 0, fail: 0, error: 0 };
+  let counts: VerificationReport["counts"] = { pass: 0, empty: 0, warn: 0, fail: 0, error: 0 };
   let ledger: LedgerStatus | null = null;
   let drift: DriftSummary | null = null;
   if (!env.url) {
@@ -91,7 +91,7 @@ export async function verifyEnvironment(
         deploymentId: options.deploymentId ?? null,
         trigger,
         outcome,
-        passed: counts.pass + counts.warn,
+        passed: counts.pass + counts.warn + (counts.empty ?? 0),
         failed: counts.fail,
         errored: counts.error,
         report: stored as unknown as Record<string, unknown>,
@@ -107,7 +107,7 @@ export async function verifyEnvironment(
           runId: run.id,
           at: new Date(),
           type: "verification_finished",
-          payload: { outcome, failed: counts.fail, errored: counts.error, passed: counts.pass + counts.warn },
+          payload: { outcome, failed: counts.fail, errored: counts.error, passed: counts.pass + counts.warn + (counts.empty ?? 0) },
         });
       }
     }

@@ -10,7 +10,8 @@ import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
 import { deploymentView } from "@/lib/deployments/service";
 import { AppError } from "@/lib/errors";
-import { deploymentDeps } from "@/lib/server/runtime";
+import { formatDateTime } from "@/lib/format";
+import { deploymentDeps, runtime } from "@/lib/server/runtime";
 import { pageActor } from "@/lib/server/session";
 import {
   applyDeploymentAction,
@@ -24,7 +25,6 @@ import {
 
 export const metadata = { title: "Deployment" };
 
-const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
 
 export default async function DeploymentPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
@@ -37,6 +37,7 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
     throw e;
   }
   const { deployment, environment, progress } = view;
+  const timeZone = runtime().config.timeZone;
   const plan = deployment.plan;
 
   return (
@@ -46,7 +47,7 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
         description={
           <>
             {deployment.kind === "rollback" ? "Roll back" : "Apply"} {plan.from ?? "an empty database"} → {plan.to ?? "empty"} · opened by {view.author.name} on{" "}
-            {dateTime.format(deployment.createdAt)} · plan <code className="text-xs">{deployment.planHash.slice(0, 12)}</code>
+            {formatDateTime(deployment.createdAt, timeZone)} · plan <code className="text-xs">{deployment.planHash.slice(0, 12)}</code>
           </>
         }
         actions={<DeploymentStateBadge state={deployment.state} verification={deployment.verification} />}
@@ -86,7 +87,7 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
             <ul className="mt-4 space-y-1 text-xs text-slate-600" aria-label="Approval history">
               {view.approvals.map((a) => (
                 <li key={a.id}>
-                  {a.kind === "release_approval" ? "Approved" : "Signed off"} by {a.userName} on {dateTime.format(a.createdAt)} for plan{" "}
+                  {a.kind === "release_approval" ? "Approved" : "Signed off"} by {a.userName} ({a.userEmail}) on {formatDateTime(a.createdAt, timeZone)} for plan{" "}
                   <code>{a.planHash.slice(0, 12)}</code> {a.current ? "" : <Badge tone="neutral">void: the plan changed</Badge>}
                   {a.comment && `: “${a.comment}”`}
                 </li>
@@ -106,7 +107,7 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
               )
             }
           >
-            <RunLog deploymentId={deployment.id} initialState={deployment.state} />
+            <RunLog deploymentId={deployment.id} initialState={deployment.state} timeZone={timeZone} />
           </Card>
         )}
 
