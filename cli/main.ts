@@ -3,6 +3,7 @@
  * functions as the web. Exit 0 on success; 1 with a one-line reason when the operation fails or is
  * refused; 2 on a usage error.
  */
+import fs from "node:fs";
 import os from "node:os";
 import postgres from "postgres";
 import path from "node:path";
@@ -23,6 +24,8 @@ import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
 import { verifyEnvironmentCommand, verifyTargetCommand } from "./verify";
+import { evidenceExportCommand, evidencePublicKeyCommand, evidenceVerifyCommand } from "./evidence";
+import { evidenceSigningKey } from "../lib/verify/evidence-signing";
 
 const root = path.resolve(__dirname, "..");
 
@@ -40,12 +43,17 @@ Commands:
                                          Plan a deployment: lint, rehearsal, schema diff, plan hash
   verify   --env NAME | --database-url URL
                                          Run the compliance checks; exit 1 if any fails or cannot run
+  evidence verify FILE [--public-key KEY.pem]
+                                         Check a signed evidence bundle; exit 1 naming each edited file
 
 As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), under the same gates:
   deployment create --env NAME [--to TAG]
   deployment show|approve|signoff|cancel --deployment ID [--comment TEXT]
   deployment reject --deployment ID --reason TEXT
   apply --deployment ID                  Queue an approved deployment, run it, follow its log
+  evidence export --env NAME --from DATE --to DATE --out FILE
+                                         The signed evidence bundle, as the Compliance page exports it
+  evidence public-key [--out FILE]       The console's evidence signing key (public half)
 
 Options:
   --json                   Machine-readable output on stdout (see README, "CLI")
@@ -82,6 +90,9 @@ const OPTIONS = {
   deployment: { type: "string" },
   comment: { type: "string" },
   reason: { type: "string" },
+  from: { type: "string" },
+  out: { type: "string" },
+  "public-key": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -101,11 +112,12 @@ export async function main(argv: string[]): Promise<number> {
   let values: Values;
   let command: string | undefined;
   let subcommand: string | undefined;
+  let argument: string | undefined;
   try {
     const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     values = parsed.values;
-    [command, subcommand] = parsed.positionals;
-    const allowed = command === "deployment" ? 2 : 1;
+    [command, subcommand, argument] = parsed.positionals;
+    const allowed = command === "deployment" ? 2 : command === "evidence" ? (subcommand === "verify" ? 3 : 2) : 1;
     if (parsed.positionals.length > allowed) throw new UsageError(`Unexpected argument "${parsed.positionals[allowed]}".`);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
@@ -134,6 +146,17 @@ export async function main(argv: string[]): Promise<number> {
         return await withConsole((session) => verifyEnvironmentCommand(session, output(json), values.env!));
       case "deployment":
         return await withConsole((session) => deploymentCommand(session, output(json), subcommand, values));
+      case "evidence":
+        if (subcommand === "export") return await withConsole((session) => evidenceExportCommand(session, output(json), { env: values.env, from: values.from, to: values.to, out: values.out }));
+        if (subcommand === "public-key") return await withConsole((session) => evidencePublicKeyCommand(session, output(json), { out: values.out }));
+        if (subcommand === "verify") {
+          const keyFile = values["public-key"];
+          if (keyFile) return await evidenceVerifyCommand(argument, async () => readKeyFile(keyFile), output(json));
+          return await withConsole((session) =>
+            evidenceVerifyCommand(argument, async () => (await evidenceSigningKey(session.store.db, session.config.evidenceSigningKey)).publicKeyPem, output(json)),
+          );
+        }
+        throw new UsageError(`evidence needs export, verify or public-key${subcommand ? `, not "${subcommand}"` : ""}.`);
       case "rollback":
         return await withTarget(values, (target) => runCommand("rollback", values, target, json));
       default:
@@ -145,6 +168,14 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     return fail(json, e);
+  }
+}
+
+function readKeyFile(file: string): string {
+  try {
+    return fs.readFileSync(path.resolve(file), "utf8");
+  } catch (e) {
+    throw new AppError("not_found", `Cannot read the public key ${file}: ${(e as Error).message}`);
   }
 }
 

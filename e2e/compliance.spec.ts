@@ -34,7 +34,7 @@ test("a compliance officer sees a healthy environment green, a broken one red wi
   const download = await downloadPromise;
   expect(download.suggestedFilename()).toMatch(/^evidence-production-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.zip$/);
   const files = unzipSync(new Uint8Array(fs.readFileSync(await download.path())));
-  expect(Object.keys(files).sort()).toEqual(["SHA256SUMS", "audit.json", "deployments.json", "manifest.json", "report.html", "verification.json"]);
+  expect(Object.keys(files).sort()).toEqual(["SHA256SUMS", "audit.json", "deployments.json", "manifest.json", "report.html", "signature.json", "verification.json"]);
   const manifest = JSON.parse(strFromU8(files["manifest.json"]!)) as { files: { name: string; sha256: string }[] };
   for (const f of manifest.files) expect(createHash("sha256").update(files[f.name]!).digest("hex")).toBe(f.sha256);
   expect(strFromU8(files["report.html"]!)).toContain("Compliance evidence: Production");
