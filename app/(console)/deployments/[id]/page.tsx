@@ -102,7 +102,7 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
             actions={
               deployment.schemaBefore && (
                 <a className="text-xs text-brand-700 underline" href={`/api/deployments/${deployment.id}/schema-before`}>
-                  Schema before the run ({deployment.schemaBefore.dump.ok ? "pg_dump" : "catalog snapshot"})
+                  Schema before the run ({deployment.schemaBefore.dump.ok ? "pg_dump" : "SQL from the catalog snapshot"})
                 </a>
               )
             }
