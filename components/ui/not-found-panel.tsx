@@ -11,7 +11,7 @@ export function NotFoundPanel({ signedIn }: { signedIn: boolean }) {
       </p>
       <div className="mt-5 flex justify-center gap-3 text-sm">
         <Link href="/" className="rounded-md bg-brand-600 px-3 py-1.5 font-medium text-white">
-          {signedIn ? "Back to the Overview" : "Sign in"}
+          {signedIn ? "Back to the Overview" : "Go to the console"}
         </Link>
         {signedIn && (
           <Link href="/deployments" className="rounded-md border border-slate-300 px-3 py-1.5 font-medium text-slate-800">

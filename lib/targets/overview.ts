@@ -90,77 +90,67 @@ function asDeployment(r: Row): OverviewDeployment {
   };
 }
 
-const uuidList = (ids: string[]) => sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `);
-
 export async function environmentsOverview(db: StoreExecutor, registry: EnvironmentRegistry, actor: Pick<Actor, "id" | "role">): Promise<OverviewEnvironment[]> {
-  const envRows = await db
-    .select({ env: environments, status: environmentStatus })
-    .from(environments)
-    .leftJoin(environmentStatus, eq(environmentStatus.environmentId, environments.id));
-  const byName = new Map(envRows.map((r) => [r.env.name, r]));
-  const ids = envRows.map((r) => r.env.id);
-  if (ids.length === 0) return [];
-
-  const [active, last, waiting] = await Promise.all([
-    // At most one queued or running deployment per environment (a unique partial index).
+  const everyEnvironment = sql`${deployments.environmentId} in (select id from ${environments})`;
+  // Four queries at once, whatever the number of deployments: one round trip.
+  const [envRows, active, last, waiting] = await Promise.all([
+    db.select({ env: environments, status: environmentStatus }).from(environments).leftJoin(environmentStatus, eq(environmentStatus.environmentId, environments.id)),
+    // At most one queued or running deployment per environment (a unique partial index), with its progress.
     db
-      .select(deploymentColumns)
+      .select({
+        ...deploymentColumns,
+        progressTotal: sql<number | null>`(select (e.payload->>'statements')::int from ${runEvents} e join ${runs} r on r.id = e.run_id
+          where r.deployment_id = ${deployments.id} and r.state = 'running' and e.type = 'run_started' order by e.id limit 1)`,
+        progressDone: sql<number | null>`(select (e.payload->>'done')::int from ${runEvents} e join ${runs} r on r.id = e.run_id
+          where r.deployment_id = ${deployments.id} and r.state = 'running' and e.type = 'statement_finished' order by e.id desc limit 1)`,
+        runStartedAt: sql<string | null>`(select max(r.started_at) from ${runs} r where r.deployment_id = ${deployments.id} and r.state = 'running')`,
+      })
       .from(deployments)
       .innerJoin(users, eq(users.id, deployments.createdBy))
-      .where(and(inArray(deployments.environmentId, ids), inArray(deployments.state, ["queued", "running"]))),
+      .where(and(everyEnvironment, inArray(deployments.state, ["queued", "running"]))),
     // The newest finished deployment per environment: one backwards index scan each.
+    // The lateral picks ids only: computing the plan's fields before the limit would read every plan.
     db.execute<Row>(sql`
-      select d.* from unnest(array[${uuidList(ids)}]) as e(id)
+      select ${deployments.id} as "id", ${deployments.number} as "number", ${deployments.environmentId} as "environmentId",
+             ${deployments.kind} as "kind", ${deployments.state} as "state", ${deployments.plan}->>'from' as "from",
+             ${deployments.plan}->>'to' as "to", jsonb_array_length(${deployments.plan}->'migrations') as "migrations",
+             ${deployments.verification} as "verification", ${deployments.createdAt} as "createdAt", ${deployments.updatedAt} as "updatedAt",
+             ${users.name} as "authorName", ${users.email} as "authorEmail"
+      from ${environments} e
       cross join lateral (
-        select ${deployments.id} as "id", ${deployments.number} as "number", ${deployments.environmentId} as "environmentId",
-               ${deployments.kind} as "kind", ${deployments.state} as "state", ${deployments.plan}->>'from' as "from",
-               ${deployments.plan}->>'to' as "to", jsonb_array_length(${deployments.plan}->'migrations') as "migrations",
-               ${deployments.verification} as "verification", ${deployments.createdAt} as "createdAt", ${deployments.updatedAt} as "updatedAt",
-               ${users.name} as "authorName", ${users.email} as "authorEmail"
-        from ${deployments} join ${users} on ${users.id} = ${deployments.createdBy}
-        where ${deployments.environmentId} = e.id and ${deployments.state} in ('succeeded', 'failed')
-        order by ${deployments.number} desc limit 1
-      ) d`),
+        select l.id from ${deployments} l
+        -- A range, not "=": with an equality the planner drops environment_id from the ordering and,
+        -- assuming environments interleave evenly, walks every number backwards (a rarely deployed
+        -- environment then costs a scan of all deployments); this way it walks the partial index.
+        where l.environment_id >= e.id and l.environment_id <= e.id and l.state in ('succeeded', 'failed')
+        order by l.environment_id desc, l.number desc limit 1
+      ) latest
+      join ${deployments} on ${deployments.id} = latest.id
+      join ${users} on ${users.id} = ${deployments.createdBy}`),
     db
-      .select(deploymentColumns)
+      .select({
+        ...deploymentColumns,
+        approvals: sql<GateApproval[]>`coalesce((select json_agg(json_build_object('userId', a.user_id, 'userName', u.name, 'kind', a.kind, 'planHash', a.plan_hash))
+          from ${approvals} a join ${users} u on u.id = a.user_id where a.deployment_id = ${deployments.id}), '[]'::json)`,
+      })
       .from(deployments)
       .innerJoin(users, eq(users.id, deployments.createdBy))
-      .where(and(inArray(deployments.environmentId, ids), eq(deployments.state, "awaiting_approval")))
+      .where(and(everyEnvironment, eq(deployments.state, "awaiting_approval")))
       .orderBy(asc(deployments.number)),
   ]);
 
-  const runningIds = active.map((a) => a.id);
-  const waitingIds = waiting.map((w) => w.id);
-  const [progressRows, approvalRows] = await Promise.all([
-    runningIds.length
-      ? db.execute<{ deploymentId: string; startedAt: Date; total: number | null; done: number | null }>(sql`
-          select r.deployment_id as "deploymentId", r.started_at as "startedAt",
-            (select (e.payload->>'statements')::int from ${runEvents} e where e.run_id = r.id and e.type = 'run_started' order by e.id limit 1) as "total",
-            (select (e.payload->>'done')::int from ${runEvents} e where e.run_id = r.id and e.type = 'statement_finished' order by e.id desc limit 1) as "done"
-          from ${runs} r
-          where r.deployment_id in (${uuidList(runningIds)}) and r.state = 'running'`)
-      : Promise.resolve([]),
-    waitingIds.length
-      ? db
-          .select({ deploymentId: approvals.deploymentId, userId: approvals.userId, userName: users.name, kind: approvals.kind, planHash: approvals.planHash })
-          .from(approvals)
-          .innerJoin(users, eq(users.id, approvals.userId))
-          .where(inArray(approvals.deploymentId, waitingIds))
-      : Promise.resolve([]),
-  ]);
-
+  const byName = new Map(envRows.map((r) => [r.env.name, r]));
   const now = new Date();
   return registry.environments.map((env): OverviewEnvironment => {
     const row = byName.get(env.name);
     const envId = row?.env.id;
     const s = row?.status ?? null;
     const activeRow = active.find((a) => a.environmentId === envId);
-    const progress = activeRow ? [...progressRows].find((p) => p.deploymentId === activeRow.id) : undefined;
     const lastRow = [...last].find((l) => l.environmentId === envId);
     const mine: OverviewEnvironment["awaitingMe"] = [];
     const here = waiting.filter((w) => w.environmentId === envId);
     for (const w of here) {
-      const gateApprovals: GateApproval[] = approvalRows.filter((a) => a.deploymentId === w.id);
+      const gateApprovals: GateApproval[] = w.approvals;
       const ctx = {
         actor: { id: actor.id, role: actor.role },
         deployment: {
@@ -213,7 +203,11 @@ export async function environmentsOverview(db: StoreExecutor, registry: Environm
       running: activeRow
         ? {
             ...asDeployment(activeRow as unknown as Row),
-            progress: { done: progress?.done ?? 0, total: progress?.total ?? null, startedAt: progress?.startedAt ? new Date(progress.startedAt).toISOString() : null },
+            progress: {
+              done: activeRow.progressDone ?? 0,
+              total: activeRow.progressTotal ?? null,
+              startedAt: activeRow.runStartedAt ? new Date(activeRow.runStartedAt).toISOString() : null,
+            },
           }
         : null,
       last: lastRow ? asDeployment(lastRow) : null,

@@ -52,4 +52,6 @@ CREATE TABLE "signing_keys" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX "deployments_environment_number_idx" ON "deployments" USING btree ("environment_id","number");
+CREATE INDEX "deployments_finished_by_environment_idx" ON "deployments" USING btree ("environment_id","number") WHERE "deployments"."state" in ('succeeded', 'failed');
+--> statement-breakpoint
+CREATE INDEX "runs_deployment_idx" ON "runs" USING btree ("deployment_id");
