@@ -72,7 +72,7 @@ export interface ApprovalProgress {
   waitingOn: string[];
 }
 
-const approverName = (a: GateApproval) => (a.userEmail ? `${a.userName} (${a.userEmail})` : a.userName);
+const approverName = (a: GateApproval) => (a.userEmail ? `${a.userName} <${a.userEmail}>` : a.userName);
 
 export function approvalProgress(ctx: ProgressInput): ApprovalProgress {
   const { release, signoff } = currentApprovals(ctx);
