@@ -121,12 +121,12 @@ describe("signed evidence", () => {
     const forgedResult = await cli(["evidence", "verify", forged, "--public-key", keyFile]);
     expect(forgedResult.code).toBe(1);
     expect(forgedResult.stderr).toMatch(/signature\.json was signed by key ed25519:[0-9a-f]+, not by this console's key/);
-  });
+  }, 180_000);
 
   it("refuses an export to a role that may not export evidence, as the page does", async () => {
     const res = await cli(["evidence", "export", "--env", "local", "--from", "2020-01-01", "--to", "2020-01-02", "--out", path.join(dir, "x.zip")], { MIGRATION_CONSOLE_EMAIL: "engineer@demo.local" });
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/compliance officer or admin/);
     expect(fs.existsSync(path.join(dir, "x.zip"))).toBe(false);
-  });
+  }, 90_000);
 });

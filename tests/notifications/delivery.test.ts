@@ -70,7 +70,7 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
 }
 
 describe("notifications", () => {
-  it("delivers every event once to each channel that wants it, retries a 500, and sends no secret", async () => {
+  it("delivers every event once to each channel that wants it, retries a 500, and sends no secret", { timeout: 90_000 }, async () => {
     const worker = await startNotificationWorker(c.boss, c.deps, { retryDelaySeconds: 1, dispatchEveryMs: 200 });
     try {
       // From the lifecycle and verification: approval + sign-off needed, verification red.

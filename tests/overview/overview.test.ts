@@ -35,7 +35,7 @@ describe("the Overview", () => {
     expect(o.local!.running).toBeNull();
   });
 
-  it("shows the current migration, pending count and compliance state each verification recorded", async () => {
+  it("shows the current migration, pending count and compliance state each verification recorded", { timeout: 90_000 }, async () => {
     for (const env of ["local", "staging", "production"]) await verifyEnvironment(c.deps, env, "manual");
     const o = await overviewAs(EMAIL.engineer);
     expect(o.local!.status).toMatchObject({ currentVersion: c.catalog.migrations[6]!.tag, pendingCount: 2, reachable: true });
@@ -61,7 +61,7 @@ describe("the Overview", () => {
     expect(events.map((n) => n.event).sort()).toEqual(expect.arrayContaining(["approval_needed", "signoff_needed"]));
   });
 
-  it("shows a running deployment with its progress, then the last deployment with who, when and result", async () => {
+  it("shows a running deployment with its progress, then the last deployment with who, when and result", { timeout: 90_000 }, async () => {
     const [release, compliance] = [await c.actor(EMAIL.release), await c.actor(EMAIL.compliance)];
     const [waiting] = (await overviewAs(EMAIL.release)).staging!.awaitingMe;
     await approveDeployment(c.deps, release, { id: waiting!.id });
@@ -97,7 +97,7 @@ describe("the Overview", () => {
     expect(succeeded).toHaveLength(1);
   });
 
-  it("shows a failed last deployment, and the change by hand that failed it as drift, named", async () => {
+  it("shows a failed last deployment, and the change by hand that failed it as drift, named", { timeout: 90_000 }, async () => {
     const engineer = await c.actor(EMAIL.engineer);
     const created = await createDeployment(c.deps, engineer, { environment: "local", kind: "apply", to: null });
     // Local needs no approval, but 0007 touches RLS: the compliance officer signs off.

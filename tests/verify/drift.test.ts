@@ -61,7 +61,7 @@ describe("drift between deployments", () => {
     } finally {
       await schedule.stop();
     }
-  });
+  }, 60_000);
 
   it("an untouched environment has no drift, and `status --json` names the drifted objects", async () => {
     const cli = async (env: string) => {
@@ -77,5 +77,5 @@ describe("drift between deployments", () => {
     const drifted = (await cli(c.targets.production!.url)).drift;
     expect(drifted.drifted).toBe(true);
     expect(drifted.objects).toEqual([{ object: "column public.patients.notes_by_hand", change: "added", fields: [], group: "tables-columns" }]);
-  });
+  }, 120_000);
 });
