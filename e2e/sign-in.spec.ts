@@ -9,7 +9,7 @@ test.describe("sign-in", () => {
       const badge = page.getByTestId("signed-in-user");
       await expect(badge).toContainText(user.name);
       await expect(badge).toContainText(ROLE_LABELS[user.role]);
-      await expect(page.getByRole("heading", { name: "Environments" })).toBeVisible();
+      await expect(page.getByRole("heading", { name: "Overview", level: 1 })).toBeVisible();
     });
   }
 

@@ -59,6 +59,7 @@ const deploymentColumns = {
   state: deployments.state,
   createdBy: deployments.createdBy,
   planHash: deployments.planHash,
+  planRevision: deployments.planRevision,
   from: sql<string | null>`${deployments.plan}->>'from'`,
   to: sql<string | null>`${deployments.plan}->>'to'`,
   migrations: sql<number>`jsonb_array_length(${deployments.plan}->'migrations')`,
@@ -130,7 +131,7 @@ export async function environmentsOverview(db: StoreExecutor, registry: Environm
     db
       .select({
         ...deploymentColumns,
-        approvals: sql<GateApproval[]>`coalesce((select json_agg(json_build_object('userId', a.user_id, 'userName', u.name, 'kind', a.kind, 'planHash', a.plan_hash))
+        approvals: sql<GateApproval[]>`coalesce((select json_agg(json_build_object('userId', a.user_id, 'userName', u.name, 'kind', a.kind, 'planHash', a.plan_hash, 'planRevision', a.plan_revision))
           from ${approvals} a join ${users} u on u.id = a.user_id where a.deployment_id = ${deployments.id}), '[]'::json)`,
       })
       .from(deployments)
@@ -158,6 +159,7 @@ export async function environmentsOverview(db: StoreExecutor, registry: Environm
           kind: w.kind,
           createdBy: w.createdBy,
           planHash: w.planHash,
+          planRevision: w.planRevision,
           requiresComplianceSignoff: w.requiresComplianceSignoff,
           blockers: w.blocked ? ["blocked"] : [],
           rehearsalOk: w.rehearsalOk,
@@ -165,7 +167,9 @@ export async function environmentsOverview(db: StoreExecutor, registry: Environm
         },
         environment: env,
         approvals: gateApprovals,
+        // Promotion and staleness are checked when the reviewer acts; the Overview lists what waits on the role.
         promotion: { ok: true } as const,
+        planCurrent: { ok: true } as const,
         now,
       };
       const progressNow = approvalProgress(ctx);

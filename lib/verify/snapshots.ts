@@ -15,7 +15,8 @@ import { driftObjects, measureDrift } from "../plan/drift";
 import { snapshotSchema } from "../plan/schema-snapshot";
 import type { ShadowServer } from "../plan/shadow";
 import type { Store } from "../store/db";
-import { deployments, environments, runEvents, runs, verificationSnapshots, type DriftSummary, type VerificationSnapshot } from "../store/schema";
+import { recordVerification } from "../deployments/lifecycle";
+import { environments, verificationSnapshots, type DriftSummary, type VerificationSnapshot } from "../store/schema";
 import { recordEnvironmentStatus } from "../targets/status-summary";
 import { GROUPS } from "./registry";
 import { runVerification } from "./run";
@@ -100,16 +101,7 @@ export async function verifyEnvironment(
       })
       .returning();
     if (options.deploymentId) {
-      await tx.update(deployments).set({ verification: outcome === "passed" ? "passed" : "failed", updatedAt: new Date() }).where(eq(deployments.id, options.deploymentId));
-      const [run] = await tx.select({ id: runs.id }).from(runs).where(eq(runs.deploymentId, options.deploymentId)).orderBy(desc(runs.startedAt)).limit(1);
-      if (run) {
-        await tx.insert(runEvents).values({
-          runId: run.id,
-          at: new Date(),
-          type: "verification_finished",
-          payload: { outcome, failed: counts.fail, errored: counts.error, passed: counts.pass + counts.warn + (counts.empty ?? 0) },
-        });
-      }
+      await recordVerification(tx, options.deploymentId, { outcome, failed: counts.fail, errored: counts.error, passed: counts.pass + counts.warn + (counts.empty ?? 0) });
     }
     await appendAuditEvent(tx, options.actor ?? { id: null, email: "system" }, {
       action: "verification.ran",
