@@ -133,6 +133,9 @@ export function deploymentStateSentence(state: DeploymentState): string {
   return STATE_SENTENCE[state];
 }
 
+/** What the deployment's state alone forbids a reviewer: the same reason whoever asks. */
+const openForReview = (ctx: GateContext): string | null => (isOpenState(ctx.deployment.state) ? null : `${deploymentStateSentence(ctx.deployment.state)}; nothing to review.`);
+
 const reviewable = (ctx: GateContext): string | null => {
   if (!isOpenState(ctx.deployment.state)) return `${deploymentStateSentence(ctx.deployment.state)}; nothing to review.`;
   if (ctx.deployment.blockers.length > 0) return `The plan is blocked: ${ctx.deployment.blockers[0]}`;
@@ -145,8 +148,10 @@ const reviewable = (ctx: GateContext): string | null => {
 export const GATES: Record<DeploymentAction, Rule> = {
   approve: {
     roles: ["release_manager"],
-    when: reviewable,
+    when: openForReview,
     check: (ctx) => {
+      const notReviewable = reviewable(ctx);
+      if (notReviewable) return notReviewable;
       if (ctx.deployment.createdBy === ctx.actor.id) return "You created this deployment; someone else must approve it.";
       if (currentApprovals(ctx).release.some((a) => a.userId === ctx.actor.id)) return "You already approved this plan.";
       if (ctx.environment.gates.releaseManagerApprovals === 0) return `${ctx.environment.name} needs no release-manager approval.`;
@@ -155,8 +160,10 @@ export const GATES: Record<DeploymentAction, Rule> = {
   },
   signoff: {
     roles: ["compliance_officer"],
-    when: (ctx) => reviewable(ctx) ?? (complianceRequired(ctx) ? null : "This plan touches no personal or health data, RLS or policies: no compliance sign-off is needed."),
+    when: (ctx) => openForReview(ctx) ?? (complianceRequired(ctx) ? null : "This plan touches no personal or health data, RLS or policies: no compliance sign-off is needed."),
     check: (ctx) => {
+      const notReviewable = reviewable(ctx);
+      if (notReviewable) return notReviewable;
       if (!complianceRequired(ctx)) return "This plan touches no personal or health data, RLS or policies: no compliance sign-off is needed.";
       if (ctx.deployment.createdBy === ctx.actor.id) return "You created this deployment; another compliance officer must sign it off.";
       if (currentApprovals(ctx).signoff.some((a) => a.userId === ctx.actor.id)) return "You already signed off this plan.";
@@ -214,7 +221,8 @@ const ROLE_NAMES: Record<Role, string> = { engineer: "an engineer", release_mana
 
 export function decide(action: DeploymentAction, ctx: GateContext): GateDecision {
   const rule = GATES[action];
-  // What the state or the plan forbids comes first: everyone gets the same reason for it.
+  // What the deployment's state forbids comes first: everyone gets the same reason for it. Plan
+  // freshness and promotion come after the role (no news to someone who may not act anyway).
   const stateReason = rule.when?.(ctx) ?? null;
   if (stateReason === null && !rule.roles.includes(ctx.actor.role)) {
     return { allowed: false, reason: `Needs ${rule.roles.map((r) => ROLE_NAMES[r]).join(" or ")}.`, code: "forbidden" };
