@@ -3,7 +3,9 @@
  * functions as the web. Exit 0 on success; 1 with a one-line reason when the operation fails or is
  * refused; 2 on a usage error.
  */
+import fs from "node:fs";
 import os from "node:os";
+import postgres from "postgres";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadCatalog, type Catalog } from "../lib/catalog";
@@ -14,13 +16,19 @@ import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
 import { applyMigrations, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError, redactedMessage, toErrorPayload } from "../lib/errors";
+import { plural } from "../lib/format";
 import { activeFreezeWindow } from "../lib/gates/rules";
 import { closeShadowConnections } from "../lib/plan/shadow";
+import { describeDriftObject, driftObjects, measureDrift } from "../lib/plan/drift";
+import { snapshotSchema } from "../lib/plan/schema-snapshot";
+import type { DriftSummary } from "../lib/store/schema/environment-status";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
 import { adHocPlanCommand, FAIL_ON, PLAN_FORMATS, type FailOn, type PlanFormat } from "./plan";
 import { verifyEnvironmentCommand, verifyTargetCommand } from "./verify";
+import { evidenceExportCommand, evidencePublicKeyCommand, evidenceVerifyCommand } from "./evidence";
+import { evidenceSigningKey } from "../lib/verify/evidence-signing";
 
 const root = path.resolve(__dirname, "..");
 
@@ -40,12 +48,17 @@ Commands:
                                          rehearsal fails, or when a finding reaches --fail-on
   verify   --env NAME | --database-url URL
                                          Run the compliance checks; exit 1 if any fails or cannot run
+  evidence verify FILE [--public-key KEY.pem]
+                                         Check a signed evidence bundle; exit 1 naming each edited file
 
 As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), under the same gates:
   deployment create --env NAME [--to TAG]
   deployment show|approve|signoff|cancel --deployment ID [--comment TEXT]
   deployment reject --deployment ID --reason TEXT
   apply --deployment ID                  Queue an approved deployment, run it, follow its log
+  evidence export --env NAME --from DATE --to DATE --out FILE
+                                         The signed evidence bundle, as the Compliance page exports it
+  evidence public-key [--out FILE]       The console's evidence signing key (public half)
 
 Options:
   --json                   Machine-readable output on stdout (see README, "CLI"); same as --format json
@@ -86,6 +99,9 @@ const OPTIONS = {
   deployment: { type: "string" },
   comment: { type: "string" },
   reason: { type: "string" },
+  from: { type: "string" },
+  out: { type: "string" },
+  "public-key": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -96,6 +112,8 @@ interface Target {
   label: string;
   url: string;
   environment: EnvironmentConfig | null;
+  /** Where the ledger's implied schema can be rebuilt for the drift check, when known. */
+  shadowUrl: string | null;
   release: () => Promise<void>;
 }
 
@@ -103,11 +121,12 @@ export async function main(argv: string[]): Promise<number> {
   let values: Values;
   let command: string | undefined;
   let subcommand: string | undefined;
+  let argument: string | undefined;
   try {
     const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     values = parsed.values;
-    [command, subcommand] = parsed.positionals;
-    const allowed = command === "deployment" ? 2 : 1;
+    [command, subcommand, argument] = parsed.positionals;
+    const allowed = command === "deployment" ? 2 : command === "evidence" ? (subcommand === "verify" ? 3 : 2) : 1;
     if (parsed.positionals.length > allowed) throw new UsageError(`Unexpected argument "${parsed.positionals[allowed]}".`);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
@@ -119,14 +138,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = Boolean(values.json);
   try {
-    return await dispatch(command, subcommand, values, json);
+    return await dispatch(command, subcommand, argument, values, json);
   } finally {
     // Plans keep a spare rehearsal database and pooled connections on the shadow server: let go of them.
     await closeShadowConnections().catch(() => {});
   }
 }
 
-async function dispatch(command: string, subcommand: string | undefined, values: Values, json: boolean): Promise<number> {
+async function dispatch(command: string, subcommand: string | undefined, argument: string | undefined, values: Values, json: boolean): Promise<number> {
   try {
     switch (command) {
       case "envs":
@@ -155,6 +174,17 @@ async function dispatch(command: string, subcommand: string | undefined, values:
         // A deployment is planned and applied by the console from its own migrations folder.
         if (values.migrations) throw new UsageError("deployment commands use the console's own migrations (db/migrations); --migrations applies to status, apply, rollback and plan.");
         return await withConsole((session) => deploymentCommand(session, output(json), subcommand, values));
+      case "evidence":
+        if (subcommand === "export") return await withConsole((session) => evidenceExportCommand(session, output(json), { env: values.env, from: values.from, to: values.to, out: values.out }));
+        if (subcommand === "public-key") return await withConsole((session) => evidencePublicKeyCommand(session, output(json), { out: values.out }));
+        if (subcommand === "verify") {
+          const keyFile = values["public-key"];
+          if (keyFile) return await evidenceVerifyCommand(argument, async () => readKeyFile(keyFile), output(json));
+          return await withConsole((session) =>
+            evidenceVerifyCommand(argument, async () => (await evidenceSigningKey(session.store.db, session.config.evidenceSigningKey)).publicKeyPem, output(json)),
+          );
+        }
+        throw new UsageError(`evidence needs export, verify or public-key${subcommand ? `, not "${subcommand}"` : ""}.`);
       case "rollback":
         return await withTarget(values, (target) => runCommand("rollback", values, target, json));
       default:
@@ -166,6 +196,14 @@ async function dispatch(command: string, subcommand: string | undefined, values:
       return 2;
     }
     return fail(json, e);
+  }
+}
+
+function readKeyFile(file: string): string {
+  try {
+    return fs.readFileSync(path.resolve(file), "utf8");
+  } catch (e) {
+    throw new AppError("not_found", `Cannot read the public key ${file}: ${(e as Error).message}`);
   }
 }
 
@@ -220,14 +258,16 @@ async function withTarget(values: Values, run: (target: Target) => Promise<numbe
  * unset and no store is configured, from the demo's embedded cluster (started for this command if
  * the console is not running, and stopped again after).
  */
-async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; release: () => Promise<void> }> {
+async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; shadowUrl: string | null; release: () => Promise<void> }> {
   const registry = loadRegistry(process.env, root);
   const missing = registry.environments.filter((e) => !e.url);
-  if (missing.length === 0 || process.env.CONSOLE_DATABASE_URL) return { environments: registry.environments, release: async () => {} };
+  const shadowUrl = process.env.SHADOW_DATABASE_URL || null;
+  if (missing.length === 0 || process.env.CONSOLE_DATABASE_URL) return { environments: registry.environments, shadowUrl, release: async () => {} };
   const cluster = await startDemoCluster({ ...demoSettings(process.env, root), registry, log: () => {} });
   await prepareDemoTargets(cluster, registry, await catalogFor({}), () => {});
   return {
     environments: registry.environments.map((e) => ({ ...e, url: e.url ?? cluster.env[e.urlEnv] ?? null })),
+    shadowUrl: shadowUrl ?? cluster.env.SHADOW_DATABASE_URL ?? null,
     release: async () => {
       await cluster.stop();
     },
@@ -240,7 +280,7 @@ async function resolveTarget(values: Values): Promise<Target> {
   const adHoc = values["database-url"];
   if (adHoc) {
     if (!/^postgres(ql)?:\/\//.test(adHoc)) throw new UsageError("--database-url must be a postgres:// URL.");
-    return { label: redactUrl(adHoc), url: adHoc, environment: null, release: async () => {} };
+    return { label: redactUrl(adHoc), url: adHoc, environment: null, shadowUrl: process.env.SHADOW_DATABASE_URL || null, release: async () => {} };
   }
   if (!values.env) throw new UsageError("Say which target: --env NAME or --database-url URL.");
   const registry = await openRegistry();
@@ -250,7 +290,7 @@ async function resolveTarget(values: Values): Promise<Target> {
     if (!environment) throw new UsageError(`Unknown environment "${values.env}". Known: ${registry.environments.map((e) => e.name).join(", ")}.`);
     throw new ConfigError([`${environment.urlEnv} is not set, so the ${environment.name} target's URL is unknown.`]);
   }
-  return { label: environment.name, url: environment.url, environment, release: registry.release };
+  return { label: environment.name, url: environment.url, environment, shadowUrl: registry.shadowUrl, release: registry.release };
 }
 
 function planFormat(values: Values): PlanFormat {
@@ -296,19 +336,36 @@ async function envsCommand(json: boolean): Promise<number> {
   }
   for (const r of rows) {
     const reach = !r.probe ? `${r.urlEnv} unset` : r.probe.reachable ? `answers (PostgreSQL ${r.probe.serverVersion})` : `unreachable: ${r.probe.error}`;
-    const gate = r.gates.releaseManagerApprovals > 0 ? `${r.gates.releaseManagerApprovals} approval(s)` : "ungated";
+    const gate = r.gates.releaseManagerApprovals > 0 ? plural(r.gates.releaseManagerApprovals, "approval") : "ungated";
     process.stdout.write(`${String(r.position + 1).padStart(2)}. ${r.name.padEnd(12)} ${gate.padEnd(14)} ${reach}\n`);
   }
   return 0;
 }
 
-function statusJson(target: Target, status: LedgerStatus) {
+/** The live schema against what the ledger implies; unchecked (with why) when no shadow server is known. */
+async function liveDrift(target: Target, catalog: Catalog, current: string | null): Promise<DriftSummary> {
+  const checkedAt = new Date().toISOString();
+  if (!target.shadowUrl) return { drifted: null, objects: [], unchecked: "No server to rebuild the implied schema on: set SHADOW_DATABASE_URL.", checkedAt };
+  const sql = postgres(target.url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    const live = await snapshotSchema(sql);
+    const objects = driftObjects(await measureDrift({ shadow: { adminUrl: target.shadowUrl }, catalog, current, targetUrl: target.url, live }));
+    return { drifted: objects.length > 0, objects, unchecked: null, checkedAt };
+  } catch (e) {
+    return { drifted: null, objects: [], unchecked: `Drift could not be checked: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`, checkedAt };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+function statusJson(target: Target, status: LedgerStatus, drift: DriftSummary) {
   return {
     ok: true,
     target: target.label,
     current: status.current,
     pending: status.pending,
     problems: status.problems,
+    drift: { drifted: drift.drifted, objects: drift.objects, unchecked: drift.unchecked },
     migrations: status.migrations.map((m) => ({
       tag: m.tag,
       state: m.state,
@@ -325,12 +382,20 @@ function statusJson(target: Target, status: LedgerStatus) {
 }
 
 async function statusCommand(values: Values, target: Target, json: boolean): Promise<number> {
-  const status = await readStatus(target.url, await catalogFor(values));
+  const catalog = await catalogFor(values);
+  const status = await readStatus(target.url, catalog);
+  const drift = await liveDrift(target, catalog, status.current);
   if (json) {
-    process.stdout.write(`${JSON.stringify(statusJson(target, status), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(statusJson(target, status, drift), null, 2)}\n`);
     return 0;
   }
   process.stdout.write(`${target.label}: at ${status.current ?? "(nothing applied)"}, ${status.pending.length} pending\n`);
+  if (drift.drifted === null) process.stdout.write(`  drift not checked: ${drift.unchecked}\n`);
+  else if (!drift.drifted) process.stdout.write("  no drift: the live schema is what the applied migrations produce\n");
+  else {
+    process.stdout.write(`  DRIFT: ${plural(drift.objects.length, "object")} differ from what the applied migrations produce\n`);
+    for (const o of drift.objects) process.stdout.write(`    ${describeDriftObject(o)}\n`);
+  }
   for (const m of status.migrations) {
     const when = m.appliedAt ? ` ${m.appliedAt.toISOString()} by ${m.appliedBy} in ${m.durationMs} ms` : "";
     process.stdout.write(`  ${m.state.padEnd(17)} ${m.tag}${when}\n`);

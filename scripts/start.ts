@@ -44,7 +44,9 @@ async function main() {
     if (build.status !== 0) throw new Error("next build failed (see above)");
   }
 
-  server = spawn(process.execPath, [nextBin(), mode, "--port", String(port), "--hostname", "127.0.0.1"], {
+  // Loopback by default: colleagues reach the console only when CONSOLE_BIND_ADDRESS says so (e.g. 0.0.0.0).
+  const bindAddress = process.env.CONSOLE_BIND_ADDRESS || "127.0.0.1";
+  server = spawn(process.execPath, [nextBin(), mode, "--port", String(port), "--hostname", bindAddress], {
     cwd: root,
     stdio: ["ignore", "inherit", "inherit"],
     env: process.env,

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from "../lib/config/env";
 import { deploymentDepsFor } from "../lib/deployments/context";
 import { consoleEnvironment } from "../lib/embedded/console-env";
 import { enqueueWith, startBoss, startDeploymentWorker } from "../lib/jobs/queue";
+import { startNotificationWorker } from "../lib/jobs/notifications";
 import { startVerificationSchedule } from "../lib/jobs/verification";
 import { assertShadowIsolated } from "../lib/plan/isolation";
 import { closeShadowConnections } from "../lib/plan/shadow";
@@ -29,12 +30,14 @@ async function main() {
   const deps = deploymentDepsFor(config, store, () => loadCatalog(path.join(root, "db/migrations")), enqueueWith(boss));
   const worker = await startDeploymentWorker(boss, deps, verifyAfterApply(deps));
   const schedule = await startVerificationSchedule(boss, deps);
+  const notifier = await startNotificationWorker(boss, deps);
   log(`Waiting for deployments (pid ${process.pid}). Ctrl-C to stop.`);
 
   const stop = async () => {
     log("Stopping: finishing the current run first");
     await worker.stop();
     await schedule.stop();
+    await notifier.stop();
     await boss.stop({ graceful: true, wait: true });
     await store.close();
     await closeShadowConnections();

@@ -329,10 +329,10 @@ async function prepareShadow(request: PlanRequest, shadow: ShadowServer, status:
 
 const unwrapKind = (s: { ast: unknown }) => Object.keys((s.ast ?? {}) as object)[0];
 
-const urlUser = (url: string) => decodeURIComponent(new URL(url).username);
+export const urlUser = (url: string) => decodeURIComponent(new URL(url).username);
 
 /** The snapshot with privileges granted to role `from` shown as granted to `to`, in snapshot order. */
-function withRoleRenamed(snapshot: SchemaSnapshot, from: string, to: string): SchemaSnapshot {
+export function withRoleRenamed(snapshot: SchemaSnapshot, from: string, to: string): SchemaSnapshot {
   if (!from || !to || from === to) return snapshot;
   const privileges = snapshot.privileges.map((p) => (p.grantee === from ? { ...p, grantee: to } : p));
   const key = (p: (typeof privileges)[number]) => snapshotEntryKey("privileges", p);
