@@ -14,6 +14,7 @@ import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
 import { applyMigrations, ExecutorError, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError } from "../lib/errors";
+import { decideDirectApply } from "../lib/gates/rules";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
@@ -303,12 +304,10 @@ function intOption(values: Values, name: "lock-timeout" | "statement-timeout" | 
 }
 
 async function runCommand(kind: "apply" | "rollback", values: Values, target: Target, json: boolean): Promise<number> {
-  // Gated environments change only through an approved deployment in the console.
-  const approvals = target.environment?.gates.releaseManagerApprovals ?? 0;
-  if (approvals > 0) {
-    throw new RefusedError(
-      `${target.label} requires ${approvals} release-manager approval(s): ${kind} it through a deployment in the console, not directly from the CLI.`,
-    );
+  // Gated (or frozen) environments change only through an approved deployment in the console.
+  if (target.environment) {
+    const gate = decideDirectApply({ actor: null, environment: target.environment, kind, now: new Date() });
+    if (!gate.allowed) throw new RefusedError(gate.reason!);
   }
   if (kind === "rollback" && !values.to && !values.all) throw new UsageError("rollback needs --to TAG (or --all to roll back everything).");
   const catalog = await catalogFor(values);

@@ -5,9 +5,10 @@
 import { and, asc, desc, eq, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { appendAuditEvent } from "../audit/log";
+import { can } from "../auth/permissions";
 import type { Actor } from "../auth/users";
 import { AppError, sqlState } from "../errors";
-import { approvalProgress, decide, decideAll, type DeploymentAction, type GateContext } from "../gates/rules";
+import { approvalProgress, decide, decideAll, decideCreate, type DeploymentAction, type GateContext } from "../gates/rules";
 import { computePlan, planBasis, type Plan } from "../plan/plan";
 import type { StoreExecutor } from "../store/db";
 import { approvals, deployments, DEPLOYMENT_STATES, environments, runEvents, runs, users, type Deployment } from "../store/schema";
@@ -29,8 +30,6 @@ export const deploymentIdInput = z.object({ id: z.uuid() });
 export const approveInput = z.object({ id: z.uuid(), comment: z.string().trim().max(500).optional() });
 export const rejectInput = z.object({ id: z.uuid(), reason: z.string().trim().min(3, "Say why the deployment is rejected").max(1000) });
 
-const CREATE_ROLES = ["engineer", "release_manager"] as const;
-
 function environmentOf(deps: DeploymentDeps, name: string) {
   const env = deps.registry.byName(name);
   if (!env) throw new AppError("not_found", `There is no environment "${name}".`);
@@ -43,8 +42,9 @@ async function plan(deps: DeploymentDeps, environment: string, kind: "apply" | "
 }
 
 export async function createDeployment(deps: DeploymentDeps, actor: Actor, input: z.infer<typeof newDeploymentInput>): Promise<Deployment> {
-  if (!(CREATE_ROLES as readonly string[]).includes(actor.role)) throw new AppError("forbidden", "Only engineers and release managers open deployments.");
   const env = environmentOf(deps, input.environment);
+  const gate = decideCreate({ actor, environment: env, now: new Date(), targetConfigured: Boolean(env.url) });
+  if (!gate.allowed) throw new AppError(can(actor.role, "deployment:create") ? "conflict" : "forbidden", gate.reason!);
   if (input.kind === "rollback" && !input.to) throw new AppError("invalid_input", "A rollback needs the migration to go back to.", { to: ["Choose a migration"] });
   const planned = await plan(deps, env.name, input.kind, input.to);
   if (planned.migrations.length === 0 && planned.blockers.length === 0) {

@@ -2,6 +2,7 @@
  * The gate registry: every deployment action, who may take it and when. One place, pure: the
  * server enforces these decisions and the UI shows their reasons on disabled buttons.
  */
+import { rolesFor, type Permission } from "../auth/permissions";
 import type { Role } from "../auth/roles";
 import type { GatePolicy } from "../config/environments";
 import type { DeploymentState } from "../store/schema/deployments";
@@ -85,11 +86,12 @@ export function approvalProgress(ctx: ProgressInput): ApprovalProgress {
   };
 }
 
-function activeFreeze(ctx: GateContext) {
+function activeFreeze(ctx: Pick<GateContext, "environment" | "now">) {
   return ctx.environment.gates.freezeWindows.find((w) => new Date(w.start) <= ctx.now && ctx.now < new Date(w.end));
 }
 
-type Rule = { roles: readonly Role[]; check: (ctx: GateContext) => string | null };
+/** Who may take the action comes from the permission map; the check decides the rest. */
+type Rule = { permission: Permission; check: (ctx: GateContext) => string | null };
 
 const reviewable = (ctx: GateContext): string | null => {
   if (ctx.deployment.state !== "awaiting_approval" && ctx.deployment.state !== "approved") return `The deployment is ${ctx.deployment.state.replace("_", " ")}; nothing to review.`;
@@ -100,7 +102,7 @@ const reviewable = (ctx: GateContext): string | null => {
 
 export const GATES: Record<DeploymentAction, Rule> = {
   approve: {
-    roles: ["release_manager"],
+    permission: "deployment:approve",
     check: (ctx) => {
       const notReviewable = reviewable(ctx);
       if (notReviewable) return notReviewable;
@@ -111,7 +113,7 @@ export const GATES: Record<DeploymentAction, Rule> = {
     },
   },
   signoff: {
-    roles: ["compliance_officer"],
+    permission: "deployment:signoff",
     check: (ctx) => {
       const notReviewable = reviewable(ctx);
       if (notReviewable) return notReviewable;
@@ -122,11 +124,11 @@ export const GATES: Record<DeploymentAction, Rule> = {
     },
   },
   reject: {
-    roles: ["release_manager", "compliance_officer"],
+    permission: "deployment:reject",
     check: (ctx) => (ctx.deployment.state === "awaiting_approval" || ctx.deployment.state === "approved" ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be rejected.`),
   },
   apply: {
-    roles: ["release_manager", "engineer"],
+    permission: "deployment:apply",
     check: (ctx) => {
       if (ctx.actor.role === "engineer" && ctx.environment.gates.releaseManagerApprovals > 0) return `Only a release manager may start a deployment on ${ctx.environment.name}.`;
       if (ctx.deployment.state !== "approved") {
@@ -142,7 +144,7 @@ export const GATES: Record<DeploymentAction, Rule> = {
     },
   },
   cancel: {
-    roles: ["engineer", "release_manager"],
+    permission: "deployment:cancel",
     check: (ctx) => {
       if (!["awaiting_approval", "approved", "queued"].includes(ctx.deployment.state)) return `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be cancelled.`;
       if (ctx.actor.role === "engineer" && ctx.deployment.createdBy !== ctx.actor.id) return "Only its author or a release manager may cancel a deployment.";
@@ -150,7 +152,7 @@ export const GATES: Record<DeploymentAction, Rule> = {
     },
   },
   rollback: {
-    roles: ["engineer", "release_manager"],
+    permission: "deployment:rollback",
     check: (ctx) => {
       if (ctx.deployment.kind !== "apply") return "Only an applied deployment can be rolled back.";
       if (ctx.deployment.state !== "succeeded") return "Only a deployment that succeeded can be rolled back.";
@@ -158,19 +160,55 @@ export const GATES: Record<DeploymentAction, Rule> = {
     },
   },
   replan: {
-    roles: ["engineer", "release_manager"],
+    permission: "deployment:replan",
     check: (ctx) => (ctx.deployment.state === "awaiting_approval" || ctx.deployment.state === "approved" ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; its plan is final.`),
   },
 };
 
 const ROLE_NAMES: Record<Role, string> = { engineer: "an engineer", release_manager: "a release manager", compliance_officer: "a compliance officer", admin: "an admin" };
 
+/** The permission map's answer, in the gate's words; null when the role may. */
+function roleRefusal(role: Role, permission: Permission): string | null {
+  const roles = rolesFor(permission);
+  return roles.includes(role) ? null : `Needs ${roles.map((r) => ROLE_NAMES[r]).join(" or ")}.`;
+}
+
 export function decide(action: DeploymentAction, ctx: GateContext): GateDecision {
   const rule = GATES[action];
-  if (!rule.roles.includes(ctx.actor.role)) {
-    return { allowed: false, reason: `Needs ${rule.roles.map((r) => ROLE_NAMES[r]).join(" or ")}.` };
-  }
-  const reason = rule.check(ctx);
+  const reason = roleRefusal(ctx.actor.role, rule.permission) ?? rule.check(ctx);
+  return { allowed: reason === null, reason };
+}
+
+/** What the gates before a deployment exists look at: who, where, when. */
+export interface EnvironmentGateContext {
+  /** Null when no console user acts (the CLI's direct apply with a target URL in hand). */
+  actor: { id: string; role: Role } | null;
+  environment: { name: string; gates: GatePolicy };
+  now: Date;
+}
+
+/** Opening a deployment: the role may, and the environment has a target to plan against. */
+export function decideCreate(ctx: EnvironmentGateContext & { targetConfigured: boolean }): GateDecision {
+  const reason =
+    (ctx.actor && roleRefusal(ctx.actor.role, "deployment:create")) ??
+    (ctx.targetConfigured ? null : `${ctx.environment.name} has no target URL configured, so nothing can be planned there.`);
+  return { allowed: reason === null, reason };
+}
+
+/**
+ * Applying or rolling back without a deployment (CLI): only where no approval is required and no
+ * freeze is on; gated environments change only through an approved deployment.
+ */
+export function decideDirectApply(ctx: EnvironmentGateContext & { kind: "apply" | "rollback" }): GateDecision {
+  const approvals = ctx.environment.gates.releaseManagerApprovals;
+  const freeze = activeFreeze(ctx);
+  const reason =
+    (ctx.actor && roleRefusal(ctx.actor.role, "apply:direct")) ??
+    (approvals > 0
+      ? `${ctx.environment.name} requires ${approvals} release-manager approval(s): ${ctx.kind} it through a deployment in the console, not directly from the CLI.`
+      : freeze
+        ? `${ctx.environment.name} is frozen until ${freeze.end}: ${freeze.reason}`
+        : null);
   return { allowed: reason === null, reason };
 }
 

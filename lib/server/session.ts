@@ -1,23 +1,28 @@
 import "server-only";
 import { getServerSession } from "next-auth";
 import { redirect } from "next/navigation";
-import { assertRole, resolveActor } from "../auth/guard";
-import type { Role } from "../auth/roles";
+import { assertPermission, resolveActor } from "../auth/guard";
+import { needsSession, type Permission } from "../auth/permissions";
 import type { Actor } from "../auth/users";
 import { AppError } from "../errors";
 import { runtime } from "./runtime";
 
 /** The caller of this request, resolved from the session and the store; throws 401/403 AppErrors. */
-export async function requireActor(roles?: readonly Role[]): Promise<Actor> {
+export async function requireActor(permission?: Permission): Promise<Actor> {
   const { store, authOptions } = runtime();
   const session = await getServerSession(authOptions);
   const actor = await resolveActor(store.db, session?.userId);
-  if (roles) assertRole(actor, roles);
+  if (permission) assertPermission(actor, permission);
   return actor;
 }
 
+/** The caller when the permission needs one; null for what anyone may do (liveness). */
+export async function callerFor(permission: Permission): Promise<Actor | null> {
+  return needsSession(permission) ? requireActor(permission) : null;
+}
+
 /** For pages: a signed-out visitor goes to sign-in; a wrong role gets the error to render. */
-export async function pageActor(roles?: readonly Role[]): Promise<{ actor: Actor; forbidden: AppError | null }> {
+export async function pageActor(permission?: Permission): Promise<{ actor: Actor; forbidden: AppError | null }> {
   let actor: Actor;
   try {
     actor = await requireActor();
@@ -26,7 +31,7 @@ export async function pageActor(roles?: readonly Role[]): Promise<{ actor: Actor
     throw e;
   }
   try {
-    if (roles) assertRole(actor, roles);
+    if (permission) assertPermission(actor, permission);
     return { actor, forbidden: null };
   } catch (e) {
     if (e instanceof AppError) return { actor, forbidden: e };

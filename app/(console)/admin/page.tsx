@@ -11,7 +11,7 @@ import { changeRoleAction, createUserAction, setActiveAction } from "./actions";
 export const metadata = { title: "Admin" };
 
 export default async function AdminPage() {
-  const { actor, forbidden } = await pageActor(["admin"]);
+  const { actor, forbidden } = await pageActor("admin:users");
   if (forbidden) return <Forbidden message={forbidden.message} />;
   const users = await listUsers(runtime().store.db);
   return (

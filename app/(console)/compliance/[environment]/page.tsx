@@ -3,7 +3,9 @@ import { notFound } from "next/navigation";
 import { CheckEvidence } from "@/components/compliance/check-evidence";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
+import { can } from "@/lib/auth/permissions";
 import { runtime } from "@/lib/server/runtime";
+import { pageActor } from "@/lib/server/session";
 import { GROUPS } from "@/lib/verify";
 import { reportOf, snapshotHistory } from "@/lib/verify/snapshots";
 
@@ -13,6 +15,7 @@ const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeSty
 
 export default async function EnvironmentCompliancePage({ params }: { params: Promise<{ environment: string }> }) {
   const { environment } = await params;
+  const { actor } = await pageActor("compliance:read");
   const { store, config } = runtime();
   const env = config.registry.byName(environment);
   if (!env) notFound();
@@ -26,6 +29,7 @@ export default async function EnvironmentCompliancePage({ params }: { params: Pr
         title={`Compliance of ${env.label}`}
         description={snapshot ? `Verified ${dateTime.format(snapshot.createdAt)} (${snapshot.trigger}) at ${snapshot.targetVersion ?? "no version"}: ${snapshot.outcome}.` : "Never verified yet."}
         actions={
+          can(actor.role, "evidence:export") && (
           <form action="/api/compliance/export" method="get" className="flex flex-wrap items-end gap-2 text-sm" aria-label="Export evidence">
             <input type="hidden" name="environment" value={env.name} />
             <label>
@@ -38,6 +42,7 @@ export default async function EnvironmentCompliancePage({ params }: { params: Pr
               Export evidence
             </button>
           </form>
+          )
         }
       />
       {stored && "unreachable" in stored && (

@@ -9,6 +9,7 @@ import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
 import { deploymentView } from "@/lib/deployments/service";
+import { can } from "@/lib/auth/permissions";
 import { AppError } from "@/lib/errors";
 import { deploymentDeps } from "@/lib/server/runtime";
 import { pageActor } from "@/lib/server/session";
@@ -99,7 +100,7 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
           <Card
             title="Run log"
             actions={
-              deployment.schemaBefore && (
+              deployment.schemaBefore && can(actor.role, "deployment:schema-before") && (
                 <a className="text-xs text-brand-700 underline" href={`/api/deployments/${deployment.id}/schema-before`}>
                   Schema before the run ({deployment.schemaBefore.dump.ok ? "pg_dump" : "catalog snapshot"})
                 </a>
