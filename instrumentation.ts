@@ -1,9 +1,8 @@
-/** Runs once when a Next.js server starts: the store is brought up to date, then the worker starts. */
+/** Runs once when a Next.js server starts: the one boot (lib/boot), then the in-process worker. */
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { loadConfig } = await import("./lib/config/env");
-  const { prepareStore } = await import("./lib/store/prepare");
-  await prepareStore(loadConfig(process.env));
+  const { bootWebConsole } = await import("./lib/server/runtime");
+  await bootWebConsole();
   const { startInProcessWorker } = await import("./lib/server/jobs");
   await startInProcessWorker();
 }

@@ -7,10 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { CatalogError, loadCatalog, type Catalog } from "../lib/catalog";
-import { ConfigError, loadRegistry } from "../lib/config/env";
+import { ConfigError } from "../lib/config/env";
 import { redactUrl, type EnvironmentConfig } from "../lib/config/environments";
-import { prepareDemoTargets } from "../lib/embedded/demo-targets";
-import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
+import { openTargets } from "../lib/boot";
 import { applyMigrations, ExecutorError, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError } from "../lib/errors";
@@ -193,21 +192,12 @@ async function withTarget(values: Values, run: (target: Target) => Promise<numbe
 
 /**
  * The registry with every target's URL. A URL comes from the environment's variable; when it is
- * unset and no store is configured, from the demo's embedded cluster (started for this command if
- * the console is not running, and stopped again after).
+ * unset and no store is configured, from the demo's embedded cluster (shared with the console and
+ * other commands through a lease: started for this command if nobody runs it, and stopped again
+ * after only when this command was the last one using a cluster a command started).
  */
-async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; release: () => Promise<void> }> {
-  const registry = loadRegistry(process.env, root);
-  const missing = registry.environments.filter((e) => !e.url);
-  if (missing.length === 0 || process.env.CONSOLE_DATABASE_URL) return { environments: registry.environments, release: async () => {} };
-  const cluster = await startDemoCluster({ ...demoSettings(process.env, root), registry, log: () => {} });
-  await prepareDemoTargets(cluster, registry, await catalogFor({}), () => {});
-  return {
-    environments: registry.environments.map((e) => ({ ...e, url: e.url ?? cluster.env[e.urlEnv] ?? null })),
-    release: async () => {
-      if (!cluster.server.reused) await cluster.server.stop();
-    },
-  };
+function openRegistry(): Promise<{ environments: EnvironmentConfig[]; release: () => Promise<void> }> {
+  return openTargets({ root, env: process.env });
 }
 
 /** --database-url targets an ad-hoc database (ungated); --env an environment of the registry. */

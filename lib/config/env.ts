@@ -23,6 +23,10 @@ const envSchema = z
     OIDC_CLIENT_SECRET: z.string().min(1).optional(),
     OIDC_NAME: z.string().default("Single sign-on"),
     SHADOW_DATABASE_URL: postgresUrl.optional(),
+    /** A session's maximum age: a working day by default. */
+    CONSOLE_SESSION_MAX_HOURS: z.coerce.number().positive("must be a positive number of hours").max(24 * 30).default(8),
+    /** A session unused this long ends. */
+    CONSOLE_SESSION_IDLE_MINUTES: z.coerce.number().positive("must be a positive number of minutes").max(24 * 60 * 30).default(30),
   })
   .superRefine((env, ctx) => {
     const oidc = [env.OIDC_ISSUER, env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET];
@@ -56,6 +60,12 @@ export interface ConsoleConfig {
   oidc: OidcConfig | null;
   registry: EnvironmentRegistry;
   shadowDatabaseUrl: string | null;
+  sessions: SessionPolicy;
+}
+
+export interface SessionPolicy {
+  maxAgeSeconds: number;
+  idleSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -100,5 +110,6 @@ export function loadConfig(source: Record<string, string | undefined>, cwd = pro
         : null,
     registry,
     shadowDatabaseUrl: env.SHADOW_DATABASE_URL ?? null,
+    sessions: { maxAgeSeconds: Math.round(env.CONSOLE_SESSION_MAX_HOURS * 3600), idleSeconds: Math.round(env.CONSOLE_SESSION_IDLE_MINUTES * 60) },
   };
 }

@@ -8,6 +8,7 @@ import path from "node:path";
 import type PgBoss from "pg-boss";
 import { inject } from "vitest";
 import { DEMO_USERS, ensureDemoUsers } from "../../lib/auth/demo-users";
+import { startConsoleSession } from "../../lib/auth/sessions";
 import { findUserByEmail, type Actor } from "../../lib/auth/users";
 import { loadCatalog, type Catalog } from "../../lib/catalog";
 import { loadRegistry } from "../../lib/config/env";
@@ -25,11 +26,14 @@ const root = path.resolve(import.meta.dirname, "../..");
  * Who is signed in. A test file mocks next-auth's getServerSession to read this (see
  * tests/deployments/flow.test.ts); everything below it (guard, store, gates) is real.
  */
-export const session = { userId: null as string | null };
+export const session = { userId: null as string | null, sessionId: null as string | null };
 
 export function sessionFromTest() {
-  return session.userId ? { userId: session.userId, expires: new Date(Date.now() + 3600_000).toISOString() } : null;
+  return session.userId ? { userId: session.userId, sessionId: session.sessionId ?? undefined, expires: new Date(Date.now() + 3600_000).toISOString() } : null;
 }
+
+/** The session policy the test console runs with (the defaults of lib/config). */
+export const TEST_SESSION_POLICY = { maxAgeSeconds: 8 * 3600, idleSeconds: 30 * 60 };
 
 export interface TestConsole {
   store: Store;
@@ -89,6 +93,8 @@ export async function startTestConsole(versions: Record<string, number>, options
     actor,
     signedInAs: async (email) => {
       session.userId = email ? (await actor(email)).id : null;
+      // A real console session in the store, as a browser sign-in would start.
+      session.sessionId = session.userId ? await startConsoleSession(store.db, session.userId, TEST_SESSION_POLICY, "test") : null;
     },
     close: async () => {
       await worker?.stop();
