@@ -17,6 +17,7 @@ import { decideDirectApply } from "../lib/gates/rules";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
+import { userAddCommand, userAddUsageProblem } from "./users";
 import { verifyEnvironmentCommand, verifyTargetCommand } from "./verify";
 
 const root = path.resolve(__dirname, "..");
@@ -41,6 +42,12 @@ As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), unde
   deployment show|approve|signoff|cancel --deployment ID [--comment TEXT]
   deployment reject --deployment ID --reason TEXT
   apply --deployment ID                  Queue an approved deployment, run it, follow its log
+
+Console users:
+  user add --email EMAIL --name NAME --role ROLE
+                                         Create a console user (roles: engineer, release_manager,
+                                         compliance_officer, admin); the password comes from
+                                         MIGRATION_CONSOLE_NEW_PASSWORD or standard input
 
 Options:
   --json                   Machine-readable output on stdout (see README, "CLI")
@@ -77,6 +84,9 @@ const OPTIONS = {
   deployment: { type: "string" },
   comment: { type: "string" },
   reason: { type: "string" },
+  email: { type: "string" },
+  name: { type: "string" },
+  role: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -98,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
     const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     values = parsed.values;
     [command, subcommand] = parsed.positionals;
-    const allowed = command === "deployment" ? 2 : 1;
+    const allowed = command === "deployment" || command === "user" ? 2 : 1;
     if (parsed.positionals.length > allowed) throw new UsageError(`Unexpected argument "${parsed.positionals[allowed]}".`);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
@@ -127,6 +137,13 @@ export async function main(argv: string[]): Promise<number> {
         return await withConsole((session) => verifyEnvironmentCommand(session, output(json), values.env!));
       case "deployment":
         return await withConsole((session) => deploymentCommand(session, output(json), subcommand, values));
+      case "user":
+        if (subcommand !== "add") throw new UsageError(subcommand ? `Unknown user command "${subcommand}".` : "user needs a command: add.");
+        {
+          const problem = userAddUsageProblem(values);
+          if (problem) throw new UsageError(problem);
+        }
+        return await withConsole((session) => userAddCommand(session, output(json), values));
       case "rollback":
         return await withTarget(values, (target) => runCommand("rollback", values, target, json));
       default:

@@ -1,0 +1,31 @@
+/**
+ * What a console password must be: at least 12 characters, and not easy to guess as measured by
+ * zxcvbn (dictionaries of common passwords, names and words, keyboard patterns, dates, repeats),
+ * which also says why a password is weak. Used by Admin and by `migration-console user add`.
+ */
+import { zxcvbn, zxcvbnOptions } from "@zxcvbn-ts/core";
+import * as common from "@zxcvbn-ts/language-common";
+import * as en from "@zxcvbn-ts/language-en";
+
+export const MIN_PASSWORD_LENGTH = 12;
+export const MAX_PASSWORD_LENGTH = 200;
+/** zxcvbn's 0–4 scale: 3 is "safely unguessable: moderate protection from offline slow-hash scenario". */
+const MIN_SCORE = 3;
+
+let configured = false;
+
+/** Why the password is refused, in words a person can act on; null when it is acceptable. */
+export function passwordProblem(password: string, personal: string[] = []): string | null {
+  if (password.length < MIN_PASSWORD_LENGTH) return `Passwords need at least ${MIN_PASSWORD_LENGTH} characters (this one has ${password.length}).`;
+  if (password.length > MAX_PASSWORD_LENGTH) return `Passwords may have at most ${MAX_PASSWORD_LENGTH} characters.`;
+  if (!configured) {
+    zxcvbnOptions.setOptions({ dictionary: { ...common.dictionary, ...en.dictionary }, graphs: common.adjacencyGraphs, translations: en.translations });
+    configured = true;
+  }
+  // The user's own email and name (and their parts) count as easy guesses.
+  const inputs = personal.flatMap((p) => [p, ...p.split(/[@.\s_-]+/)]).filter((p) => p.length >= 3);
+  const result = zxcvbn(password, inputs);
+  if (result.score >= MIN_SCORE) return null;
+  const why = [result.feedback.warning, ...result.feedback.suggestions].filter(Boolean).join(" ");
+  return `This password is too easy to guess${why ? `: ${why}` : "."}`;
+}
