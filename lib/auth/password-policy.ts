@@ -22,7 +22,11 @@ export function passwordProblem(password: string, personal: string[] = []): stri
     zxcvbnOptions.setOptions({ dictionary: { ...common.dictionary, ...en.dictionary }, graphs: common.adjacencyGraphs, translations: en.translations });
     configured = true;
   }
-  // The user's own email and name (and their parts) count as easy guesses.
+  // The user's own name or email in it is the first thing a guesser tries.
+  const bare = (v: string) => v.toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
+  const own = personal.map((p) => bare(p.split("@")[0]!)).filter((p) => p.length >= 4);
+  if (own.some((p) => bare(password).includes(p))) return "This password is too easy to guess: it contains the user's name or email.";
+  // The parts of the email and name count as easy guesses too.
   const inputs = personal.flatMap((p) => [p, ...p.split(/[@.\s_-]+/)]).filter((p) => p.length >= 3);
   const result = zxcvbn(password, inputs);
   if (result.score >= MIN_SCORE) return null;
