@@ -97,7 +97,7 @@ interface Target {
   label: string;
   url: string;
   environment: EnvironmentConfig | null;
-  release: () => Promise<void>;
+  release: () => Promise<unknown>;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -213,7 +213,7 @@ async function withTarget(values: Values, run: (target: Target) => Promise<numbe
  * other commands through a lease: started for this command if nobody runs it, and stopped again
  * after only when this command was the last one using a cluster a command started).
  */
-function openRegistry(): Promise<{ environments: EnvironmentConfig[]; release: () => Promise<void> }> {
+function openRegistry(): Promise<{ environments: EnvironmentConfig[]; release: () => Promise<unknown> }> {
   return openTargets({ root, env: process.env });
 }
 

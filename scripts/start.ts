@@ -134,8 +134,8 @@ async function shutdown(code: number) {
   }
   fs.rmSync(pidFile, { force: true });
   if (prepared?.cluster) {
-    log("Stopping the embedded PostgreSQL (left running while CLI commands or workers still use it)");
-    await prepared.release();
+    const stopped = await prepared.release();
+    log(stopped ? "Stopped the embedded PostgreSQL" : "Left the embedded PostgreSQL running for the CLI commands or workers still using it (the last one stops it)");
   }
   process.exit(code);
 }

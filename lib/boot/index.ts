@@ -13,6 +13,7 @@ import { loadConfig, loadRegistry, type ConsoleConfig } from "../config/env";
 import type { EnvironmentConfig } from "../config/environments";
 import { deploymentDepsFor, type DeploymentDeps } from "../deployments/context";
 import type { LeaseHolderKind } from "../embedded/cluster-lease";
+import { consoleEnvironment } from "../embedded/console-env";
 import { enqueueWith, startBoss } from "../jobs/queue";
 import { openStore, type Store } from "../store/db";
 import { migrateStore } from "../store/migrate";
@@ -73,8 +74,6 @@ function withoutEmpty(env: Record<string, string | undefined>): Record<string, s
 
 /** The environment as given, or the demo's embedded cluster filling in what is unset. */
 async function processEnvironment(options: Pick<BootOptions, "root" | "env" | "log">, kind: LeaseHolderKind) {
-  // Loaded only for the demo: a configured console never touches the embedded cluster's code.
-  const { consoleEnvironment } = await import("../embedded/console-env");
   return consoleEnvironment(options.env, options.root, { log: options.log, kind });
 }
 
@@ -82,7 +81,7 @@ export async function openConsole(options: BootOptions): Promise<OpenConsole> {
   const { root, face } = options;
   const given = withoutEmpty(options.env);
   const prepared = given.CONSOLE_DATABASE_URL
-    ? { env: given, release: async () => {} }
+    ? { env: given, release: async () => false }
     : await processEnvironment(options, LEASE_HOLDER[face]);
   let store: Store | null = null;
   let boss: PgBoss | null = null;
@@ -121,9 +120,9 @@ export async function openConsole(options: BootOptions): Promise<OpenConsole> {
  * Only the targets, for commands that read or change a target without the console's store (CLI
  * status, envs, direct apply): the registry with every URL, the demo's cluster filling in unset ones.
  */
-export async function openTargets(options: Pick<BootOptions, "root" | "env" | "log">): Promise<{ environments: EnvironmentConfig[]; release(): Promise<void> }> {
+export async function openTargets(options: Pick<BootOptions, "root" | "env" | "log">): Promise<{ environments: EnvironmentConfig[]; release(): Promise<boolean> }> {
   const registry = loadRegistry(options.env, options.root);
-  if (registry.environments.every((e) => e.url) || withoutEmpty(options.env).CONSOLE_DATABASE_URL) return { environments: registry.environments, release: async () => {} };
+  if (registry.environments.every((e) => e.url) || withoutEmpty(options.env).CONSOLE_DATABASE_URL) return { environments: registry.environments, release: async () => false };
   const prepared = await processEnvironment(options, "cli");
   return { environments: loadRegistry(prepared.env, options.root).environments, release: prepared.release };
 }

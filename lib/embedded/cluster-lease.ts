@@ -8,6 +8,7 @@
  * started. A cluster the web console started (or took over) is the console's: nobody else stops
  * it, and when the console leaves while others still hold leases, the last of them stops it.
  */
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import lockfile from "proper-lockfile";
@@ -21,6 +22,8 @@ import { destroyLocalPostgres } from "./postgres-server";
 export type LeaseHolderKind = "console" | "worker" | "cli";
 
 interface Holder {
+  /** One lease (a process may hold more than one). */
+  id: string;
   pid: number;
   kind: LeaseHolderKind;
   since: string;
@@ -34,8 +37,8 @@ interface LeaseState {
 
 export interface ClusterLease {
   cluster: DemoCluster;
-  /** Gives the lease back; stops the cluster when this was the last holder and the rule says so. */
-  release(): Promise<void>;
+  /** Gives the lease back; stops the cluster when this was the last holder and the rule says so (then true). */
+  release(): Promise<boolean>;
 }
 
 const stateFile = (dataDir: string) => path.join(dataDir, "cluster-leases.json");
@@ -57,7 +60,7 @@ function readState(dataDir: string): LeaseState {
     // No lease yet (or a torn file from a killed process): nobody holds one.
   }
   // Holders that died (SIGKILL, crash) gave nothing back: they no longer count.
-  return { holders: (state.holders ?? []).filter((h) => h.pid !== process.pid && alive(h.pid)), stopWhenIdle: Boolean(state.stopWhenIdle) };
+  return { holders: (state.holders ?? []).filter((h) => alive(h.pid)), stopWhenIdle: Boolean(state.stopWhenIdle) };
 }
 
 function writeState(dataDir: string, state: LeaseState): void {
@@ -93,6 +96,7 @@ export async function leaseDemoCluster(options: {
   fresh?: boolean;
 }): Promise<ClusterLease> {
   const { dataDir, kind, log } = options;
+  const id = randomUUID();
   const cluster = await underLock(dataDir, async () => {
     const state = readState(dataDir);
     if (options.fresh) {
@@ -105,7 +109,7 @@ export async function leaseDemoCluster(options: {
     const started = await startDemoCluster({ dataDir, port: options.port, registry: options.registry, log });
     await prepareDemoTargets(started, options.registry, await options.catalog(), log);
     if (!started.server.reused) state.stopWhenIdle = kind !== "console";
-    state.holders.push({ pid: process.pid, kind, since: new Date().toISOString() });
+    state.holders.push({ id, pid: process.pid, kind, since: new Date().toISOString() });
     writeState(dataDir, state);
     return started;
   });
@@ -114,19 +118,23 @@ export async function leaseDemoCluster(options: {
   return {
     cluster,
     release: async () => {
-      if (released) return;
+      if (released) return false;
       released = true;
-      await underLock(dataDir, async () => {
+      return underLock(dataDir, async () => {
         const state = readState(dataDir);
+        state.holders = state.holders.filter((h) => h.id !== id);
         const last = state.holders.length === 0;
+        let stopped = false;
         if (kind === "console" && !last) {
           // The console leaves first: the last short-lived holder stops the cluster.
           state.stopWhenIdle = true;
         } else if (last && (kind === "console" || state.stopWhenIdle)) {
           await cluster.server.stop();
           state.stopWhenIdle = false;
+          stopped = true;
         }
         writeState(dataDir, state);
+        return stopped;
       });
     },
   };

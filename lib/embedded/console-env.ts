@@ -12,8 +12,8 @@ import { demoSettings, type DemoCluster } from "./demo-cluster";
 export interface ConsoleEnvironment {
   env: Record<string, string | undefined>;
   cluster: DemoCluster | null;
-  /** Gives back this process's lease on the demo cluster (a no-op without one). */
-  release(): Promise<void>;
+  /** Gives back this process's lease on the demo cluster; true when that stopped the cluster. */
+  release(): Promise<boolean>;
 }
 
 export async function consoleEnvironment(
@@ -23,7 +23,7 @@ export async function consoleEnvironment(
 ): Promise<ConsoleEnvironment> {
   // An empty variable means unset (CI and test runners pass them empty to force the demo).
   const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ""));
-  if (env.CONSOLE_DATABASE_URL) return { env, cluster: null, release: async () => {} };
+  if (env.CONSOLE_DATABASE_URL) return { env, cluster: null, release: async () => false };
   const log = options.log ?? (() => {});
   const settings = demoSettings(env, root);
   log(`No CONSOLE_DATABASE_URL: using the embedded PostgreSQL (data in ${path.relative(root, settings.dataDir) || "."}/)`);
