@@ -5,7 +5,7 @@
  */
 import os from "node:os";
 import type PgBoss from "pg-boss";
-import { openConsole } from "../lib/boot";
+import { openConsoleProcess } from "../lib/boot/process";
 import type { Actor } from "../lib/auth/users";
 import type { ConsoleConfig } from "../lib/config/env";
 import type { DeploymentDeps } from "../lib/deployments/context";
@@ -24,7 +24,7 @@ export interface ConsoleSession {
 }
 
 export async function openConsoleSession(root: string): Promise<ConsoleSession> {
-  const opened = await openConsole({ root, env: process.env, face: "cli" });
+  const opened = await openConsoleProcess({ root, env: process.env, face: "cli" });
   const { env, store } = opened;
   let actor: Actor | null = null;
   return {

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { CatalogError, loadCatalog, type Catalog } from "../lib/catalog";
 import { ConfigError } from "../lib/config/env";
 import { redactUrl, type EnvironmentConfig } from "../lib/config/environments";
-import { openTargets } from "../lib/boot";
+import { openTargets } from "../lib/boot/process";
 import { applyMigrations, ExecutorError, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError } from "../lib/errors";

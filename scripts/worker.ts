@@ -4,7 +4,7 @@
  * is claimed by exactly one of them.
  */
 import path from "node:path";
-import { openConsole } from "../lib/boot";
+import { openConsoleProcess } from "../lib/boot/process";
 import { ConfigError } from "../lib/config/env";
 import { startDeploymentWorker } from "../lib/jobs/queue";
 import { startVerificationSchedule } from "../lib/jobs/verification";
@@ -14,7 +14,7 @@ const root = path.resolve(__dirname, "..");
 const log = (line: string) => console.log(`[worker] ${line}`);
 
 async function main() {
-  const opened = await openConsole({ root, env: process.env, face: "worker", log });
+  const opened = await openConsoleProcess({ root, env: process.env, face: "worker", log });
   const boss = opened.boss!;
   const worker = await startDeploymentWorker(boss, opened.deps, verifyAfterApply(opened.deps));
   const schedule = await startVerificationSchedule(boss, opened.deps);

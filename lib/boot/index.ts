@@ -3,17 +3,16 @@
  * order: configuration (the demo's embedded cluster filling in what is unset) → the store
  * migrated → the environment registry synced into it (and, in demo mode, one user per role) →
  * the job queue. Each face then does only its own part on top (serve pages, run jobs, run one
- * command).
+ * command). The web server calls openConsole() here; the worker and the CLI call
+ * lib/boot/process, whose configuration step may start the demo's embedded cluster (kept out of
+ * the web server's bundle: there, scripts/start.ts has done it).
  */
 import path from "node:path";
 import type PgBoss from "pg-boss";
 import { ensureDemoUsers } from "../auth/demo-users";
 import { loadCatalog, type Catalog } from "../catalog";
-import { loadConfig, loadRegistry, type ConsoleConfig } from "../config/env";
-import type { EnvironmentConfig } from "../config/environments";
+import { loadConfig, type ConsoleConfig } from "../config/env";
 import { deploymentDepsFor, type DeploymentDeps } from "../deployments/context";
-import type { LeaseHolderKind } from "../embedded/cluster-lease";
-import { consoleEnvironment } from "../embedded/console-env";
 import { enqueueWith, startBoss } from "../jobs/queue";
 import { openStore, type Store } from "../store/db";
 import { migrateStore } from "../store/migrate";
@@ -45,8 +44,6 @@ export interface OpenConsole {
   close(): Promise<void>;
 }
 
-const LEASE_HOLDER: Record<ConsoleFace, LeaseHolderKind> = { web: "console", worker: "worker", cli: "cli" };
-
 /** The migration files as they are on disk now (re-read on each call: a new file shows at once). */
 export function migrationCatalogAt(root: string): () => Promise<Catalog> {
   return () => loadCatalog(path.join(/*turbopackIgnore: true*/ root, "db/migrations"));
@@ -68,21 +65,21 @@ export async function prepareStore(config: ConsoleConfig, migrationsFolder: stri
 }
 
 /** An empty variable means unset (CI and test runners pass them empty to force the demo). */
-function withoutEmpty(env: Record<string, string | undefined>): Record<string, string | undefined> {
+export function withoutEmpty(env: Record<string, string | undefined>): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
 }
 
-/** The environment as given, or the demo's embedded cluster filling in what is unset. */
-async function processEnvironment(options: Pick<BootOptions, "root" | "env" | "log">, kind: LeaseHolderKind) {
-  return consoleEnvironment(options.env, options.root, { log: options.log, kind });
+/** How the configuration step found the environment: as given, or filled in by the demo's cluster (lib/boot/process). */
+export interface PreparedEnvironment {
+  env: Record<string, string | undefined>;
+  /** Gives back what filling it in took (the demo cluster's lease). */
+  release(): Promise<boolean>;
 }
 
-export async function openConsole(options: BootOptions): Promise<OpenConsole> {
+export async function openConsole(options: BootOptions & { prepared?: PreparedEnvironment }): Promise<OpenConsole> {
   const { root, face } = options;
-  const given = withoutEmpty(options.env);
-  const prepared = given.CONSOLE_DATABASE_URL
-    ? { env: given, release: async () => false }
-    : await processEnvironment(options, LEASE_HOLDER[face]);
+  // The web server's environment comes ready from its launcher (scripts/start.ts fills in the demo).
+  const prepared = options.prepared ?? { env: withoutEmpty(options.env), release: async () => false };
   let store: Store | null = null;
   let boss: PgBoss | null = null;
   try {
@@ -114,15 +111,4 @@ export async function openConsole(options: BootOptions): Promise<OpenConsole> {
     await prepared.release().catch(() => {});
     throw e;
   }
-}
-
-/**
- * Only the targets, for commands that read or change a target without the console's store (CLI
- * status, envs, direct apply): the registry with every URL, the demo's cluster filling in unset ones.
- */
-export async function openTargets(options: Pick<BootOptions, "root" | "env" | "log">): Promise<{ environments: EnvironmentConfig[]; release(): Promise<boolean> }> {
-  const registry = loadRegistry(options.env, options.root);
-  if (registry.environments.every((e) => e.url) || withoutEmpty(options.env).CONSOLE_DATABASE_URL) return { environments: registry.environments, release: async () => false };
-  const prepared = await processEnvironment(options, "cli");
-  return { environments: loadRegistry(prepared.env, options.root).environments, release: prepared.release };
 }
