@@ -24,9 +24,9 @@ test.describe("navigation per role", () => {
     await expect(nav.getByRole("link", { name: "Audit" })).toHaveCount(0);
     await expect(nav.getByRole("link", { name: "Admin" })).toHaveCount(0);
     await page.goto("/audit");
-    await expect(page.getByRole("alert")).toContainText("This needs the Release manager or Compliance officer or Admin role; you are signed in as Engineer.");
+    await expect(page.getByRole("alert").filter({ hasText: "403" })).toContainText("This needs the Release manager or Compliance officer or Admin role; you are signed in as Engineer.");
     await page.goto("/admin");
-    await expect(page.getByRole("alert")).toContainText("you are signed in as Engineer");
+    await expect(page.getByRole("alert").filter({ hasText: "403" })).toContainText("you are signed in as Engineer");
   });
 
   test("a compliance officer is not offered New deployment; a release manager reads the audit log without its export", async ({ page, login }) => {
@@ -45,13 +45,17 @@ test.describe("navigation per role", () => {
 
 test("repeated wrong passwords are slowed down, and the form says how long to wait", async ({ page }) => {
   await page.goto("/signin");
-  const attempt = async () => {
+  const message = page.locator("form p[role=alert]");
+  // Three free failures, then delays of 1 s, 2 s, 4 s: within six quick attempts one must be refused.
+  let throttledAt = 0;
+  for (let attempt = 1; attempt <= 6 && !throttledAt; attempt++) {
     await page.getByLabel("Email").fill("intruder@demo.local");
-    await page.getByLabel("Password").fill("guessing-again");
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.getByLabel("Password").fill(`guessing-${attempt}`);
+    await Promise.all([page.waitForResponse((r) => r.url().includes("/api/auth/callback/credentials")), page.getByRole("button", { name: "Sign in", exact: true }).click()]);
     await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
-  };
-  for (let i = 0; i < 4; i++) await attempt();
-  await attempt();
-  await expect(page.getByRole("alert")).toContainText(/Too many failed sign-ins for this account: wait \d+ second\(s\) before trying again\./);
+    await expect(message).toHaveText(/do not match|Too many failed sign-ins/);
+    if (/Too many/.test(await message.innerText())) throttledAt = attempt;
+  }
+  expect(throttledAt).toBeGreaterThan(3);
+  await expect(message).toHaveText(/^Too many failed sign-ins for this account: wait \d+ second\(s\) before trying again\.$/);
 });
