@@ -23,8 +23,12 @@ export const PERMISSIONS = {
   "deployment:signoff": ["compliance_officer"],
   "deployment:reject": ["release_manager", "compliance_officer"],
   "deployment:cancel": AUTHORS,
-  /** Start an approved deployment; the gates keep gated environments to release managers. */
+  /** Cancel a deployment someone else opened (authors may always cancel their own). */
+  "deployment:cancel-others": ["release_manager"],
+  /** Start an approved deployment (on an environment that needs no approval). */
   "deployment:apply": AUTHORS,
+  /** Start one on an environment whose policy requires approvals. */
+  "deployment:apply-gated": ["release_manager"],
   "deployment:rollback": AUTHORS,
   /** Download the target's schema as it was right before a deployment ran. */
   "deployment:schema-before": AUTHORS,

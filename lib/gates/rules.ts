@@ -2,7 +2,7 @@
  * The gate registry: every deployment action, who may take it and when. One place, pure: the
  * server enforces these decisions and the UI shows their reasons on disabled buttons.
  */
-import { rolesFor, type Permission } from "../auth/permissions";
+import { can, rolesFor, type Permission } from "../auth/permissions";
 import type { Role } from "../auth/roles";
 import type { GatePolicy } from "../config/environments";
 import type { DeploymentState } from "../store/schema/deployments";
@@ -130,7 +130,7 @@ export const GATES: Record<DeploymentAction, Rule> = {
   apply: {
     permission: "deployment:apply",
     check: (ctx) => {
-      if (ctx.actor.role === "engineer" && ctx.environment.gates.releaseManagerApprovals > 0) return `Only a release manager may start a deployment on ${ctx.environment.name}.`;
+      if (ctx.environment.gates.releaseManagerApprovals > 0 && !can(ctx.actor.role, "deployment:apply-gated")) return `Only a release manager may start a deployment on ${ctx.environment.name}.`;
       if (ctx.deployment.state !== "approved") {
         return ctx.deployment.state === "awaiting_approval" ? `Waiting for ${approvalProgress(ctx).waitingOn.join(" and ")}.` : `The deployment is ${ctx.deployment.state.replace("_", " ")}.`;
       }
@@ -147,7 +147,7 @@ export const GATES: Record<DeploymentAction, Rule> = {
     permission: "deployment:cancel",
     check: (ctx) => {
       if (!["awaiting_approval", "approved", "queued"].includes(ctx.deployment.state)) return `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be cancelled.`;
-      if (ctx.actor.role === "engineer" && ctx.deployment.createdBy !== ctx.actor.id) return "Only its author or a release manager may cancel a deployment.";
+      if (ctx.deployment.createdBy !== ctx.actor.id && !can(ctx.actor.role, "deployment:cancel-others")) return "Only its author or a release manager may cancel a deployment.";
       return null;
     },
   },
