@@ -11,6 +11,7 @@ export const metadata = { title: "Sign in" };
 const ERRORS: Record<string, string> = {
   AccessDenied: "That account is not allowed in. An admin must add your email first.",
   CredentialsSignin: "That email and password do not match an active user.",
+  SessionEnded: "Your session ended (unused for too long, or at its maximum length). Sign in again.",
 };
 
 /** Only same-site paths: an open redirect after sign-in would be a phishing aid. */

@@ -44,7 +44,8 @@ export async function pageActor(permission?: Permission): Promise<{ actor: Actor
   try {
     actor = await requireActor();
   } catch (e) {
-    if (e instanceof AppError && e.code === "unauthenticated") redirect("/signin");
+    // A session that ended (idle, maximum age) says so on the sign-in page.
+    if (e instanceof AppError && e.code === "unauthenticated") redirect(e.message.startsWith("Your session") ? "/signin?error=SessionEnded" : "/signin");
     throw e;
   }
   try {

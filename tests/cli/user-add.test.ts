@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { signInWithPassword } from "../../lib/auth/sign-in";
 import { openStore, type Store } from "../../lib/store/db";
 import { auditEvents, users } from "../../lib/store/schema";
-import { adminUrl, freshDatabase, type TestDatabase } from "../support/databases";
+import { adminUrl, freshDatabase, hasServer, type TestDatabase } from "../support/databases";
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -34,7 +34,8 @@ function cli(args: string[], extra: Record<string, string> = {}, stdin?: string)
 }
 
 beforeAll(async () => {
-  storeDb = await freshDatabase({ prefix: "useradd_store" });
+  // Real use as the README describes it: the store on PostgreSQL 15 (18 only where 15 is missing locally).
+  storeDb = await freshDatabase({ prefix: "useradd_store", server: hasServer(15) || process.env.CI ? 15 : 18 });
   env = {
     // Real use: a configured store, not the demo (no demo users are seeded).
     CONSOLE_DATABASE_URL: storeDb.url,
@@ -55,7 +56,8 @@ afterAll(async () => {
   await storeDb?.drop();
 });
 
-describe("user add", () => {
+// Each CLI call boots the console (store migrated, registry synced): seconds each on a busy machine.
+describe("user add", { timeout: 150_000 }, () => {
   it("creates the first admin of an empty store, who can then sign in; the creation is audited", async () => {
     const created = await cli(["user", "add", "--email", "Ops.Lead@Clinic.example", "--name", "Olga Pires", "--role", "admin", "--json"], { MIGRATION_CONSOLE_NEW_PASSWORD: STRONG });
     expect(created.code, created.stderr).toBe(0);
