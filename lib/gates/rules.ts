@@ -5,7 +5,7 @@
 import { can, rolesFor, type Permission } from "../auth/permissions";
 import type { Role } from "../auth/roles";
 import type { GatePolicy } from "../config/environments";
-import type { DeploymentState } from "../store/schema/deployments";
+import { isOpenState, type DeploymentState } from "../store/schema/deployment-states";
 
 export const DEPLOYMENT_ACTIONS = ["approve", "signoff", "reject", "apply", "cancel", "rollback", "replan"] as const;
 export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
@@ -15,6 +15,8 @@ export interface GateApproval {
   userName: string;
   kind: "release_approval" | "compliance_signoff";
   planHash: string;
+  /** The plan revision it was given on; only the deployment's current revision counts. */
+  planRevision: number;
 }
 
 export interface GateContext {
@@ -24,6 +26,7 @@ export interface GateContext {
     kind: "apply" | "rollback";
     createdBy: string;
     planHash: string;
+    planRevision: number;
     requiresComplianceSignoff: boolean;
     blockers: string[];
     rehearsalOk: boolean;
@@ -33,6 +36,11 @@ export interface GateContext {
   approvals: GateApproval[];
   /** For an environment that promotes from another: whether every migration passed there. */
   promotion: { ok: true } | { ok: false; reason: string };
+  /**
+   * Whether the stored plan still describes what would run: its basis recomputed against the
+   * files and the live target. Not checked (ok) where no action depends on it.
+   */
+  planCurrent: { ok: true } | { ok: false; code: "stale_plan" | "unreachable"; reason: string };
   now: Date;
 }
 
@@ -40,18 +48,23 @@ export interface GateDecision {
   allowed: boolean;
   /** Why not, in words a person can act on; null when allowed. */
   reason: string | null;
+  /** The error code a refusal is reported with (lib/errors): a missing role or a gate, a stale plan, promotion. */
+  code: "forbidden" | "stale_plan" | "unreachable" | "promotion" | null;
 }
 
 /** What approval progress depends on: the approvals, the plan, the environment's policy. */
 export interface ProgressInput {
   approvals: GateApproval[];
-  deployment: Pick<GateContext["deployment"], "planHash" | "requiresComplianceSignoff">;
+  deployment: Pick<GateContext["deployment"], "planHash" | "planRevision" | "requiresComplianceSignoff">;
   environment: Pick<GateContext["environment"], "gates">;
 }
 
-/** Approvals that count: given on the current plan. Earlier ones were voided by a plan change. */
+/**
+ * Approvals that count: given on the current plan revision. Earlier ones were voided by a plan
+ * change and stay void, even when a later plan has an earlier plan's hash again.
+ */
 export function currentApprovals(ctx: ProgressInput) {
-  const valid = ctx.approvals.filter((a) => a.planHash === ctx.deployment.planHash);
+  const valid = ctx.approvals.filter((a) => a.planRevision === ctx.deployment.planRevision && a.planHash === ctx.deployment.planHash);
   return {
     release: valid.filter((a) => a.kind === "release_approval"),
     signoff: valid.filter((a) => a.kind === "compliance_signoff"),
@@ -86,17 +99,24 @@ export function approvalProgress(ctx: ProgressInput): ApprovalProgress {
   };
 }
 
+/** The freeze window in force at `now`, if any: no apply or rollback starts then, from any face. */
+export function activeFreezeWindow(gates: Pick<GatePolicy, "freezeWindows">, now: Date) {
+  return gates.freezeWindows.find((w) => new Date(w.start) <= now && now < new Date(w.end));
+}
+
 function activeFreeze(ctx: Pick<GateContext, "environment" | "now">) {
-  return ctx.environment.gates.freezeWindows.find((w) => new Date(w.start) <= ctx.now && ctx.now < new Date(w.end));
+  return activeFreezeWindow(ctx.environment.gates, ctx.now);
 }
 
 /** Who may take the action comes from the permission map; the check decides the rest. */
 type Rule = { permission: Permission; check: (ctx: GateContext) => string | null };
 
 const reviewable = (ctx: GateContext): string | null => {
-  if (ctx.deployment.state !== "awaiting_approval" && ctx.deployment.state !== "approved") return `The deployment is ${ctx.deployment.state.replace("_", " ")}; nothing to review.`;
+  if (!isOpenState(ctx.deployment.state)) return `The deployment is ${ctx.deployment.state.replace("_", " ")}; nothing to review.`;
   if (ctx.deployment.blockers.length > 0) return `The plan is blocked: ${ctx.deployment.blockers[0]}`;
   if (!ctx.deployment.rehearsalOk) return "The rehearsal failed: fix the migration and recompute the plan.";
+  if (!ctx.promotion.ok) return ctx.promotion.reason;
+  if (!ctx.planCurrent.ok) return ctx.planCurrent.reason;
   return null;
 };
 
@@ -125,7 +145,7 @@ export const GATES: Record<DeploymentAction, Rule> = {
   },
   reject: {
     permission: "deployment:reject",
-    check: (ctx) => (ctx.deployment.state === "awaiting_approval" || ctx.deployment.state === "approved" ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be rejected.`),
+    check: (ctx) => (isOpenState(ctx.deployment.state) ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be rejected.`),
   },
   apply: {
     permission: "deployment:apply",
@@ -140,13 +160,14 @@ export const GATES: Record<DeploymentAction, Rule> = {
       const freeze = activeFreeze(ctx);
       if (freeze) return `${ctx.environment.name} is frozen until ${freeze.end}: ${freeze.reason}`;
       if (!ctx.promotion.ok) return ctx.promotion.reason;
+      if (!ctx.planCurrent.ok) return ctx.planCurrent.reason;
       return null;
     },
   },
   cancel: {
     permission: "deployment:cancel",
     check: (ctx) => {
-      if (!["awaiting_approval", "approved", "queued"].includes(ctx.deployment.state)) return `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be cancelled.`;
+      if (!isOpenState(ctx.deployment.state) && ctx.deployment.state !== "queued") return `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be cancelled.`;
       if (ctx.deployment.createdBy !== ctx.actor.id && !can(ctx.actor.role, "deployment:cancel-others")) return "Only its author or a release manager may cancel a deployment.";
       return null;
     },
@@ -161,7 +182,7 @@ export const GATES: Record<DeploymentAction, Rule> = {
   },
   replan: {
     permission: "deployment:replan",
-    check: (ctx) => (ctx.deployment.state === "awaiting_approval" || ctx.deployment.state === "approved" ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; its plan is final.`),
+    check: (ctx) => (isOpenState(ctx.deployment.state) ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; its plan is final.`),
   },
 };
 
@@ -175,8 +196,12 @@ function roleRefusal(role: Role, permission: Permission): string | null {
 
 export function decide(action: DeploymentAction, ctx: GateContext): GateDecision {
   const rule = GATES[action];
-  const reason = roleRefusal(ctx.actor.role, rule.permission) ?? rule.check(ctx);
-  return { allowed: reason === null, reason };
+  const refusal = roleRefusal(ctx.actor.role, rule.permission);
+  if (refusal) return { allowed: false, reason: refusal, code: "forbidden" };
+  const reason = rule.check(ctx);
+  if (reason === null) return { allowed: true, reason: null, code: null };
+  const code = !ctx.promotion.ok && reason === ctx.promotion.reason ? "promotion" : !ctx.planCurrent.ok && reason === ctx.planCurrent.reason ? ctx.planCurrent.code : "forbidden";
+  return { allowed: false, reason, code };
 }
 
 /** What the gates before a deployment exists look at: who, where, when. */
@@ -187,12 +212,16 @@ export interface EnvironmentGateContext {
   now: Date;
 }
 
-/** Opening a deployment: the role may, and the environment has a target to plan against. */
-export function decideCreate(ctx: EnvironmentGateContext & { targetConfigured: boolean }): GateDecision {
-  const reason =
-    (ctx.actor && roleRefusal(ctx.actor.role, "deployment:create")) ??
-    (ctx.targetConfigured ? null : `${ctx.environment.name} has no target URL configured, so nothing can be planned there.`);
-  return { allowed: reason === null, reason };
+function refusedOrAllowed(reason: string | null): GateDecision {
+  return reason === null ? { allowed: true, reason: null, code: null } : { allowed: false, reason, code: "forbidden" };
+}
+
+/**
+ * Opening a deployment: whether the role may. What a plan could never pass (promotion, an
+ * unreachable target) is decided by the lifecycle with the facts it gathers (lib/deployments).
+ */
+export function decideCreate(ctx: EnvironmentGateContext): GateDecision {
+  return refusedOrAllowed(ctx.actor && roleRefusal(ctx.actor.role, "deployment:create"));
 }
 
 /**
@@ -202,14 +231,14 @@ export function decideCreate(ctx: EnvironmentGateContext & { targetConfigured: b
 export function decideDirectApply(ctx: EnvironmentGateContext & { kind: "apply" | "rollback" }): GateDecision {
   const approvals = ctx.environment.gates.releaseManagerApprovals;
   const freeze = activeFreeze(ctx);
-  const reason =
+  return refusedOrAllowed(
     (ctx.actor && roleRefusal(ctx.actor.role, "apply:direct")) ??
-    (approvals > 0
-      ? `${ctx.environment.name} requires ${approvals} release-manager approval(s): ${ctx.kind} it through a deployment in the console, not directly from the CLI.`
-      : freeze
-        ? `${ctx.environment.name} is frozen until ${freeze.end}: ${freeze.reason}`
-        : null);
-  return { allowed: reason === null, reason };
+      (approvals > 0
+        ? `${ctx.environment.name} requires ${approvals} release-manager approval(s): ${ctx.kind} it through a deployment in the console, not directly from the CLI.`
+        : freeze
+          ? `${ctx.environment.name} is frozen until ${freeze.end}: ${freeze.reason}`
+          : null),
+  );
 }
 
 export function decideAll(ctx: GateContext): Record<DeploymentAction, GateDecision> {

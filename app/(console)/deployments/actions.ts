@@ -5,6 +5,7 @@ import {
   approveDeployment,
   approveInput,
   cancelDeployment,
+  cancelInput,
   createDeployment,
   createRollbackDeployment,
   deploymentIdInput,
@@ -26,9 +27,11 @@ function done<T extends { id: string }>(row: T): { id: string } {
   return { id: row.id };
 }
 
-export const createDeploymentAction = guardedAction({ permission: "deployment:create", input: newDeploymentInput }, async (input, { actor }) =>
-  done(await createDeployment(deploymentDeps(), actor, input)),
-);
+/** `existing`: the environment already had this deployment open; the answer is that one. */
+export const createDeploymentAction = guardedAction({ permission: "deployment:create", input: newDeploymentInput }, async (input, { actor }) => {
+  const opened = await createDeployment(deploymentDeps(), actor, input);
+  return { ...done(opened), number: opened.number, existing: opened.existing };
+});
 
 export const approveDeploymentAction = guardedAction({ permission: "deployment:approve", input: approveInput }, async (input, { actor }) =>
   done(await approveDeployment(deploymentDeps(), actor, input)),
@@ -42,7 +45,7 @@ export const rejectDeploymentAction = guardedAction({ permission: "deployment:re
   done(await rejectDeployment(deploymentDeps(), actor, input)),
 );
 
-export const cancelDeploymentAction = guardedAction({ permission: "deployment:cancel", input: deploymentIdInput }, async (input, { actor }) =>
+export const cancelDeploymentAction = guardedAction({ permission: "deployment:cancel", input: cancelInput }, async (input, { actor }) =>
   done(await cancelDeployment(deploymentDeps(), actor, input)),
 );
 
@@ -54,6 +57,7 @@ export const replanDeploymentAction = guardedAction({ permission: "deployment:re
   done(await replanDeployment(deploymentDeps(), actor, input)),
 );
 
-export const rollbackDeploymentAction = guardedAction({ permission: "deployment:rollback", input: deploymentIdInput }, async (input, { actor }) =>
-  done(await createRollbackDeployment(deploymentDeps(), actor, input)),
-);
+export const rollbackDeploymentAction = guardedAction({ permission: "deployment:rollback", input: deploymentIdInput }, async (input, { actor }) => {
+  const opened = await createRollbackDeployment(deploymentDeps(), actor, input);
+  return { ...done(opened), number: opened.number, existing: opened.existing };
+});

@@ -4,5 +4,5 @@ import { guardedRoute } from "@/lib/server/handlers";
 
 export const dynamic = "force-dynamic";
 
-/** The live run log the deployment page polls. */
-export const GET = guardedRoute({ permission: "deployment:read", input: z.object({ id: z.uuid() }) }, async (input, { store }) => runLog(store.db, input.id));
+/** The live run log the deployment page polls: by the id or the number users see; an unknown one answers 404. */
+export const GET = guardedRoute({ permission: "deployment:read", input: z.object({ id: z.string().trim().min(1).max(100) }) }, async (input, { store }) => runLog(store.db, input.id));
