@@ -66,9 +66,9 @@ function moduleOf(file: string): string | null {
 const libEdges = sourceFiles("lib").flatMap(importsOf);
 
 describe("the house", () => {
-  it("has no import cycle between lib/ modules", () => {
+  it("has no import cycle between lib/ modules (at run time: `import type` is erased)", () => {
     const graph = new Map<string, Set<string>>();
-    for (const e of libEdges) {
+    for (const e of libEdges.filter((edge) => !edge.typeOnly)) {
       const a = moduleOf(e.from);
       const b = moduleOf(e.to);
       if (!a || !b || a === b) continue;
