@@ -9,15 +9,13 @@ import postgres from "postgres";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadCatalog, type Catalog } from "../lib/catalog";
-import { ConfigError, loadRegistry } from "../lib/config/env";
+import { ConfigError } from "../lib/config/env";
 import { redactUrl, type EnvironmentConfig } from "../lib/config/environments";
-import { prepareDemoTargets } from "../lib/embedded/demo-targets";
-import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
+import { openTargets } from "../lib/boot/process";
 import { applyMigrations, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError, redactedMessage, toErrorPayload } from "../lib/errors";
 import { plural } from "../lib/format";
-import { activeFreezeWindow } from "../lib/gates/rules";
 import { closeShadowConnections } from "../lib/plan/shadow";
 import { describeDriftObject, driftObjects, measureDrift } from "../lib/plan/drift";
 import { snapshotSchema } from "../lib/plan/schema-snapshot";
@@ -26,6 +24,8 @@ import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
 import { adHocPlanCommand, FAIL_ON, PLAN_FORMATS, type FailOn, type PlanFormat } from "./plan";
+import { decideDirectApply } from "../lib/gates/rules";
+import { userAddCommand, userAddUsageProblem } from "./users";
 import { verifyEnvironmentCommand, verifyTargetCommand } from "./verify";
 import { evidenceExportCommand, evidencePublicKeyCommand, evidenceVerifyCommand } from "./evidence";
 import { evidenceSigningKey } from "../lib/verify/evidence-signing";
@@ -59,6 +59,12 @@ As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), unde
   evidence export --env NAME --from DATE --to DATE --out FILE
                                          The signed evidence bundle, as the Compliance page exports it
   evidence public-key [--out FILE]       The console's evidence signing key (public half)
+
+Console users:
+  user add --email EMAIL --name NAME --role ROLE
+                                         Create a console user (roles: engineer, release_manager,
+                                         compliance_officer, admin); the password comes from
+                                         MIGRATION_CONSOLE_NEW_PASSWORD or standard input
 
 Options:
   --json                   Machine-readable output on stdout (see README, "CLI"); same as --format json
@@ -102,6 +108,9 @@ const OPTIONS = {
   from: { type: "string" },
   out: { type: "string" },
   "public-key": { type: "string" },
+  email: { type: "string" },
+  name: { type: "string" },
+  role: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -114,7 +123,7 @@ interface Target {
   environment: EnvironmentConfig | null;
   /** Where the ledger's implied schema can be rebuilt for the drift check, when known. */
   shadowUrl: string | null;
-  release: () => Promise<void>;
+  release: () => Promise<unknown>;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -126,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
     const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     values = parsed.values;
     [command, subcommand, argument] = parsed.positionals;
-    const allowed = command === "deployment" ? 2 : command === "evidence" ? (subcommand === "verify" ? 3 : 2) : 1;
+    const allowed = command === "deployment" || command === "user" ? 2 : command === "evidence" ? (subcommand === "verify" ? 3 : 2) : 1;
     if (parsed.positionals.length > allowed) throw new UsageError(`Unexpected argument "${parsed.positionals[allowed]}".`);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
@@ -185,6 +194,13 @@ async function dispatch(command: string, subcommand: string | undefined, argumen
           );
         }
         throw new UsageError(`evidence needs export, verify or public-key${subcommand ? `, not "${subcommand}"` : ""}.`);
+      case "user":
+        if (subcommand !== "add") throw new UsageError(subcommand ? `Unknown user command "${subcommand}".` : "user needs a command: add.");
+        {
+          const problem = userAddUsageProblem(values);
+          if (problem) throw new UsageError(problem);
+        }
+        return await withConsole((session) => userAddCommand(session, output(json), values));
       case "rollback":
         return await withTarget(values, (target) => runCommand("rollback", values, target, json));
       default:
@@ -255,23 +271,13 @@ async function withTarget(values: Values, run: (target: Target) => Promise<numbe
 
 /**
  * The registry with every target's URL. A URL comes from the environment's variable; when it is
- * unset and no store is configured, from the demo's embedded cluster (started for this command if
- * the console is not running, and stopped again after).
+ * unset and no store is configured, from the demo's embedded cluster (shared with the console and
+ * other commands through a lease: started for this command if nobody runs it, and stopped again
+ * after only when this command was the last one using a cluster a command started).
  */
-async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; shadowUrl: string | null; release: () => Promise<void> }> {
-  const registry = loadRegistry(process.env, root);
-  const missing = registry.environments.filter((e) => !e.url);
-  const shadowUrl = process.env.SHADOW_DATABASE_URL || null;
-  if (missing.length === 0 || process.env.CONSOLE_DATABASE_URL) return { environments: registry.environments, shadowUrl, release: async () => {} };
-  const cluster = await startDemoCluster({ ...demoSettings(process.env, root), registry, log: () => {} });
-  await prepareDemoTargets(cluster, registry, await catalogFor({}), () => {});
-  return {
-    environments: registry.environments.map((e) => ({ ...e, url: e.url ?? cluster.env[e.urlEnv] ?? null })),
-    shadowUrl: shadowUrl ?? cluster.env.SHADOW_DATABASE_URL ?? null,
-    release: async () => {
-      await cluster.stop();
-    },
-  };
+async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; shadowUrl: string | null; release: () => Promise<unknown> }> {
+  const opened = await openTargets({ root, env: process.env });
+  return { ...opened, shadowUrl: opened.shadowUrl };
 }
 
 /** --database-url targets an ad-hoc database (ungated); --env an environment of the registry. */
@@ -414,16 +420,11 @@ function intOption(values: Values, name: "lock-timeout" | "statement-timeout" | 
 }
 
 async function runCommand(kind: "apply" | "rollback", values: Values, target: Target, json: boolean): Promise<number> {
-  // Gated environments change only through an approved deployment in the console.
-  const approvals = target.environment?.gates.releaseManagerApprovals ?? 0;
-  if (approvals > 0) {
-    throw new RefusedError(
-      `${target.label} requires ${approvals} release-manager approval(s): ${kind} it through a deployment in the console, not directly from the CLI.`,
-    );
+  // Gated (or frozen) environments change only through an approved deployment in the console.
+  if (target.environment) {
+    const gate = decideDirectApply({ actor: null, environment: target.environment, kind, now: new Date() });
+    if (!gate.allowed) throw new RefusedError(gate.reason!);
   }
-  // A freeze window holds for every face, the CLI's direct apply on an ungated environment too.
-  const freeze = target.environment ? activeFreezeWindow(target.environment.gates, new Date()) : undefined;
-  if (freeze) throw new RefusedError(`${target.label} is frozen until ${freeze.end}: ${freeze.reason}`);
   if (kind === "rollback" && !values.to && !values.all) throw new UsageError("rollback needs --to TAG (or --all to roll back everything).");
   const catalog = await catalogFor(values);
   const options = {

@@ -27,6 +27,10 @@ const envSchema = z
     CONSOLE_TIME_ZONE: z.string().default(DEFAULT_TIME_ZONE).refine(isValidTimeZone, "must be an IANA time zone such as America/Sao_Paulo or UTC"),
     EVIDENCE_SIGNING_KEY: z.string().optional(),
     EVIDENCE_SIGNING_KEY_FILE: z.string().optional(),
+    /** A session's maximum age: a working day by default. */
+    CONSOLE_SESSION_MAX_HOURS: z.coerce.number().positive("must be a positive number of hours").max(24 * 30).default(8),
+    /** A session unused this long ends. */
+    CONSOLE_SESSION_IDLE_MINUTES: z.coerce.number().positive("must be a positive number of minutes").max(24 * 60 * 30).default(30),
   })
   .superRefine((env, ctx) => {
     const oidc = [env.OIDC_ISSUER, env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET];
@@ -64,6 +68,12 @@ export interface ConsoleConfig {
   timeZone: string;
   /** The evidence signing key (PKCS#8 PEM, Ed25519), when configured; otherwise one kept in the store. */
   evidenceSigningKey: string | null;
+  sessions: SessionPolicy;
+}
+
+export interface SessionPolicy {
+  maxAgeSeconds: number;
+  idleSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -110,6 +120,7 @@ export function loadConfig(source: Record<string, string | undefined>, cwd = pro
     shadowDatabaseUrl: env.SHADOW_DATABASE_URL ?? null,
     timeZone: env.CONSOLE_TIME_ZONE,
     evidenceSigningKey: readSigningKey(env.EVIDENCE_SIGNING_KEY, env.EVIDENCE_SIGNING_KEY_FILE, cwd, problems),
+    sessions: { maxAgeSeconds: Math.round(env.CONSOLE_SESSION_MAX_HOURS * 3600), idleSeconds: Math.round(env.CONSOLE_SESSION_IDLE_MINUTES * 60) },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { and, asc, eq, gte, inArray, lte } from "drizzle-orm";
 import { strToU8, zipSync } from "fflate";
+import { z } from "zod";
 import { appendAuditEvent, verifyAuditChain, type AuditActor } from "../audit/log";
 import type { EnvironmentRegistry } from "../config/environments";
 import { AppError } from "../errors";
@@ -16,12 +17,9 @@ import { evidenceSigningKey, signBundle, SIGNATURE_FILE } from "./evidence-signi
 import { GROUPS } from "./registry";
 import { reportOf, snapshotHistory } from "./snapshots";
 
-export interface EvidenceRequest {
-  environment: string;
-  /** Inclusive calendar days (UTC). */
-  from: string;
-  to: string;
-}
+/** An environment and a period of inclusive calendar days (UTC). */
+export const evidenceRequestInput = z.object({ environment: z.string().min(1), from: z.iso.date(), to: z.iso.date() });
+export type EvidenceRequest = z.infer<typeof evidenceRequestInput>;
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 

@@ -7,13 +7,14 @@ import { PageHeader } from "@/components/ui/page-header";
 import { verifyAuditChain } from "@/lib/audit/log";
 import { auditFilterInput, listAuditEvents } from "@/lib/audit/query";
 import { runtime } from "@/lib/server/runtime";
+import { can } from "@/lib/auth/permissions";
 import { pageActor } from "@/lib/server/session";
 
 export const metadata = { title: "Audit" };
 
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
-  const { forbidden } = await pageActor(["compliance_officer", "admin", "release_manager"]);
+  const { actor, forbidden } = await pageActor("audit:read");
   if (forbidden) return <Forbidden message={forbidden.message} />;
   const parsed = auditFilterInput.safeParse(await searchParams);
   const filter = parsed.success ? parsed.data : {};
@@ -52,12 +53,16 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           <button type="submit" className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm">
             Filter
           </button>
-          <a className="text-sm text-brand-700 underline" href={`/api/audit/export?format=csv&${query}`}>
-            Export CSV
-          </a>
-          <a className="text-sm text-brand-700 underline" href={`/api/audit/export?format=json&${query}`}>
-            Export JSON
-          </a>
+          {can(actor.role, "audit:export") && (
+            <>
+              <a className="text-sm text-brand-700 underline" href={`/api/audit/export?format=csv&${query}`}>
+                Export CSV
+              </a>
+              <a className="text-sm text-brand-700 underline" href={`/api/audit/export?format=json&${query}`}>
+                Export JSON
+              </a>
+            </>
+          )}
         </form>
         <table className="w-full rounded-lg border border-slate-200 bg-white text-left text-sm" aria-label="Audit events">
           <thead className="bg-slate-50 text-xs uppercase text-slate-500">

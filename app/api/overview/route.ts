@@ -6,6 +6,6 @@ import { environmentsOverview } from "@/lib/targets/overview";
 export const dynamic = "force-dynamic";
 
 /** Every environment's recorded state, for the Overview's live refresh. Reads the store only. */
-export const GET = guardedRoute({ roles: "signed-in", input: z.object({}) }, async (_input, { actor, store }) =>
+export const GET = guardedRoute({ permission: "overview:read", input: z.object({}) }, async (_input, { actor, store }) =>
   environmentsOverview(store.db, runtime().config.registry, actor),
 );

@@ -6,3 +6,4 @@ export * from "./verification-snapshots";
 export * from "./environment-status";
 export * from "./notifications";
 export * from "./signing-keys";
+export * from "./sign-in";

@@ -13,7 +13,7 @@ export const metadata = { title: "Notifications" };
 const TONE = { delivered: "ok", pending: "warn", failed: "error" } as const;
 
 export default async function NotificationsPage() {
-  const { forbidden } = await pageActor(["admin"]);
+  const { forbidden } = await pageActor("admin:notifications");
   if (forbidden) return <Forbidden message={forbidden.message} />;
   const { store, config } = runtime();
   const [deliveries, waiting] = await Promise.all([recentDeliveries(store.db), undispatchedCount(store.db)]);

@@ -6,7 +6,9 @@ import { Card } from "@/components/ui/card";
 import { formatDate, formatDateTime, zoneLabel } from "@/lib/format";
 import { verificationMatrix } from "@/lib/verify/board";
 import { PageHeader } from "@/components/ui/page-header";
+import { can } from "@/lib/auth/permissions";
 import { runtime } from "@/lib/server/runtime";
+import { pageActor } from "@/lib/server/session";
 import { GROUPS } from "@/lib/verify";
 import { reportOf, snapshotHistory } from "@/lib/verify/snapshots";
 
@@ -14,6 +16,7 @@ export const metadata = { title: "Compliance evidence" };
 
 export default async function EnvironmentCompliancePage({ params }: { params: Promise<{ environment: string }> }) {
   const { environment } = await params;
+  const { actor } = await pageActor("compliance:read");
   const { store, config } = runtime();
   const env = config.registry.byName(environment);
   if (!env) notFound();
@@ -27,6 +30,7 @@ export default async function EnvironmentCompliancePage({ params }: { params: Pr
         title={`Compliance of ${env.label}`}
         description={snapshot ? `Verified ${formatDateTime(snapshot.createdAt, config.timeZone)} (${snapshot.trigger}) at ${snapshot.targetVersion ?? "no version"}: ${snapshot.outcome}. Times and export days in ${zoneLabel(config.timeZone)}.` : "Never verified yet."}
         actions={
+          can(actor.role, "evidence:export") && (
           <form action="/api/compliance/export" method="get" className="flex flex-wrap items-end gap-2 text-sm" aria-label="Export evidence">
             <input type="hidden" name="environment" value={env.name} />
             <label>
@@ -39,6 +43,7 @@ export default async function EnvironmentCompliancePage({ params }: { params: Pr
               Export evidence
             </button>
           </form>
+          )
         }
       />
       {stored && "unreachable" in stored && (

@@ -11,6 +11,7 @@ import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
 import { hasRunState, isOpenState } from "@/lib/store/schema/deployment-states";
 import { deploymentView } from "@/lib/deployments/service";
+import { can } from "@/lib/auth/permissions";
 import { AppError } from "@/lib/errors";
 import { formatDateTime } from "@/lib/format";
 import { deploymentDeps, runtime } from "@/lib/server/runtime";
@@ -125,7 +126,7 @@ export default async function DeploymentPage({ params, searchParams }: { params:
           <Card
             title="Run log"
             actions={
-              deployment.schemaBefore && (
+              deployment.schemaBefore && can(actor.role, "deployment:schema-before") && (
                 <a className="text-xs text-brand-700 underline" href={`/api/deployments/${deployment.id}/schema-before`}>
                   Schema before the run ({deployment.schemaBefore.dump.ok ? "pg_dump" : "SQL from the catalog snapshot"})
                 </a>
