@@ -14,6 +14,7 @@ import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
 import { applyMigrations, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError, redactedMessage, toErrorPayload } from "../lib/errors";
+import { activeFreezeWindow } from "../lib/gates/rules";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
@@ -306,6 +307,9 @@ async function runCommand(kind: "apply" | "rollback", values: Values, target: Ta
       `${target.label} requires ${approvals} release-manager approval(s): ${kind} it through a deployment in the console, not directly from the CLI.`,
     );
   }
+  // A freeze window holds for every face, the CLI's direct apply on an ungated environment too.
+  const freeze = target.environment ? activeFreezeWindow(target.environment.gates, new Date()) : undefined;
+  if (freeze) throw new RefusedError(`${target.label} is frozen until ${freeze.end}: ${freeze.reason}`);
   if (kind === "rollback" && !values.to && !values.all) throw new UsageError("rollback needs --to TAG (or --all to roll back everything).");
   const catalog = await catalogFor(values);
   const options = {

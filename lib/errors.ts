@@ -28,6 +28,7 @@ export const ERRORS = {
   target_locked: { status: 409, hint: "Wait for the other run to finish, then try again." },
   lock_timeout: { status: 409, hint: "Traffic held a lock the migration needs; try again when it is quieter, or end the blocking session." },
   unreachable: { status: 503, hint: "Check that the target's PostgreSQL is running and that its URL variable is right, then try again." },
+  transaction_control: { status: 422, hint: "Remove BEGIN/COMMIT and other transaction control from the file: the console runs each migration in a transaction of its own (CONCURRENTLY statements in autocommit)." },
   sql_error: { status: 422, hint: "Fix the migration file at the place named, regenerate or edit it, and plan again." },
   checksum_mismatch: { status: 409, hint: "An applied migration file was edited: restore it, or accept the new checksum deliberately." },
   out_of_order: { status: 409, hint: "A migration older than an applied one is pending: give it a later journal entry." },

@@ -98,8 +98,13 @@ export function approvalProgress(ctx: ProgressInput): ApprovalProgress {
   };
 }
 
+/** The freeze window in force at `now`, if any: no apply or rollback starts then, from any face. */
+export function activeFreezeWindow(gates: Pick<GatePolicy, "freezeWindows">, now: Date) {
+  return gates.freezeWindows.find((w) => new Date(w.start) <= now && now < new Date(w.end));
+}
+
 function activeFreeze(ctx: GateContext) {
-  return ctx.environment.gates.freezeWindows.find((w) => new Date(w.start) <= ctx.now && ctx.now < new Date(w.end));
+  return activeFreezeWindow(ctx.environment.gates, ctx.now);
 }
 
 type Rule = { roles: readonly Role[]; check: (ctx: GateContext) => string | null };

@@ -14,10 +14,13 @@ let target: TestDatabase;
 let production: TestDatabase;
 let env: Record<string, string>;
 
+/** One CLI run is killed after this (an apply that follows its run and verification: twice that); each test's timeout covers all its runs. */
+const CLI_RUN_MS = 25_000;
+
 async function cli(email: string | null, args: string[], password = "console-demo") {
   const credentials = email ? { MIGRATION_CONSOLE_EMAIL: email, MIGRATION_CONSOLE_PASSWORD: password } : {};
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(root, "cli/bin.cjs"), ...args], { cwd: root, env: { ...process.env, ...env, ...credentials }, timeout: 90_000 });
+    const { stdout, stderr } = await run(process.execPath, [path.join(root, "cli/bin.cjs"), ...args], { cwd: root, env: { ...process.env, ...env, ...credentials }, timeout: args[0] === "apply" ? 4 * CLI_RUN_MS : CLI_RUN_MS });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -56,7 +59,7 @@ describe("deployments from the CLI", () => {
     const wrong = await cli("engineer@demo.local", ["deployment", "create", "--env", "local"], "not-the-password");
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/do not match an active console user/);
-  });
+  }, 3 * CLI_RUN_MS);
 
   it("gives three parallel creates one deployment: the same id in every --json answer", async () => {
     const answers = await Promise.all([0, 1, 2].map(() => cli("engineer@demo.local", ["deployment", "create", "--env", "local", "--json"])));
@@ -109,5 +112,5 @@ describe("deployments from the CLI", () => {
 
     const status = JSON.parse((await cli(null, ["status", "--env", "local", "--json"])).stdout);
     expect(status.pending).toEqual([]);
-  }, 180_000);
+  }, 9 * CLI_RUN_MS);
 });

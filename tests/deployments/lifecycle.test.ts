@@ -1,321 +1,252 @@
 /**
- * The rules of issue 9 (4a–4i) through the real server actions and route handlers, as each role,
- * on real PostgreSQL targets: idempotent create, promotion at creation, stale plans, plan
- * revisions, who applied, compliance for drift, comments and the timeline, the risk summary,
- * deployments by number. Only the session is set by the test.
+ * The deployment lifecycle as each role meets it, through the real server actions and route
+ * handlers on real targets with a real worker: rejection with a reason, promotion's verification
+ * half, rollback deployments through the gates, and every state change's audit event committed in
+ * the same transaction as the change (a failure after the change leaves neither).
  */
-import fs from "node:fs";
-import path from "node:path";
-import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { EMAIL, startTestConsole, type TestConsole } from "../support/console";
+import { expectConsoleError } from "../support/console-errors";
+import { auditTrail, deploymentRow, EMAIL, startTestConsole, storeCounts, waitForDeployment, type TestConsole } from "../support/console";
 
 vi.mock("next-auth", async (importOriginal) => ({
   ...(await importOriginal<typeof import("next-auth")>()),
   getServerSession: async () => (await import("../support/console")).sessionFromTest(),
 }));
 vi.mock("next/cache", () => ({ revalidatePath: () => {}, revalidateTag: () => {} }));
-// Each test plans (and some apply) on real servers shared with every other test file: generous bounds.
-vi.setConfig({ testTimeout: 120_000 });
 
 const actions = await import("../../app/(console)/deployments/actions");
-const logRoute = await import("../../app/api/deployments/[id]/log/route");
-const service = await import("../../lib/deployments/service");
-const { DEPLOYMENT_STATE_GROUPS } = await import("../../lib/deployments/lifecycle");
-const { approvals, auditEvents, deployments } = await import("../../lib/store/schema");
-const { readLedger } = await import("../../lib/ledger");
-const { loadCatalog } = await import("../../lib/catalog");
-const { addMigration, copyOfFolder, removeFixtureFolders, statements } = await import("../executor/support");
+const compliance = await import("../../app/(console)/compliance/actions");
+const { readStatus, applyMigrations } = await import("../../lib/executor");
+const { deploymentView } = await import("../../lib/deployments/service");
+const { approvals, deployments, runs } = await import("../../lib/store/schema");
+const { eq } = await import("drizzle-orm");
 
 let c: TestConsole;
 beforeAll(async () => {
-  // local: RLS applied (0007), 0008 pending. staging: 0006–0008 pending. production far behind.
-  c = await startTestConsole({ local: 8, staging: 6, production: 4 }, { worker: true });
+  // local at 0006 (for the audit tests), staging at 0006 with no verification yet, production at 0006.
+  c = await startTestConsole({ local: 7, staging: 7, production: 7 });
 }, 120_000);
-afterAll(async () => {
-  await c?.close();
-  removeFixtureFolders();
-});
+afterAll(async () => c?.close());
+
+type AnyResult = { ok: true; data: unknown } | { ok: false; error: { status: number; code: string; message: string; fields?: Record<string, string[]> } };
 
 async function as<T>(email: string, call: () => Promise<T>): Promise<T> {
   await c.signedInAs(email);
   return call();
 }
 
-type R = { ok: boolean; data?: unknown; error?: { code: string; message: string; hint?: string; status: number } };
-const idOf = (r: R) => {
-  expect(r.ok, JSON.stringify(r)).toBe(true);
-  return (r.data as { id: string }).id;
-};
-
-async function cancel(id: string) {
-  expect((await as(EMAIL.release, () => actions.cancelDeploymentAction({ id }))).ok).toBe(true);
+function idOf(result: AnyResult): string {
+  expect(result.ok, JSON.stringify(result)).toBe(true);
+  return (result as { ok: true; data: { id: string } }).data.id;
 }
 
-describe("state groups", () => {
-  it("are the ones the database's partial unique indexes spell in SQL", async () => {
-    const rows = await c.store.db.execute<{ indexname: string; indexdef: string }>(
-      sql`select indexname, indexdef from pg_indexes where tablename = 'deployments' and indexname in ('deployments_one_active_per_environment', 'deployments_one_open_per_target')`,
-    );
-    const states = (name: string) => [...rows.find((r) => r.indexname === name)!.indexdef.matchAll(/'(\w+)'/g)].map((m) => m[1]).sort();
-    expect(states("deployments_one_active_per_environment")).toEqual([...DEPLOYMENT_STATE_GROUPS.active].sort());
-    expect(states("deployments_one_open_per_target")).toEqual([...DEPLOYMENT_STATE_GROUPS.open, ...DEPLOYMENT_STATE_GROUPS.active].sort());
+/** The action must be refused with this status and message, and change nothing in the store. */
+async function refusedUnchanged(email: string, call: () => Promise<AnyResult>, status: number, message: RegExp) {
+  const before = await storeCounts(c);
+  const result = await as(email, call);
+  expect(result, JSON.stringify(result)).toMatchObject({ ok: false, error: { status } });
+  expect(result.ok ? "" : result.error.message).toMatch(message);
+  expect(await storeCounts(c)).toEqual(before);
+  return result;
+}
+
+async function verifyAs(email: string, environment: string) {
+  const result = await as(email, () => compliance.runVerificationAction({ environment }));
+  expect(result.ok, JSON.stringify(result)).toBe(true);
+  return result.ok ? result.data.outcome : null;
+}
+
+describe("rejecting a deployment", () => {
+  it("takes a reason, records who rejected it and why, and ends the deployment", async () => {
+    const id = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "staging" })));
+
+    const noReason = await refusedUnchanged(EMAIL.release, () => actions.rejectDeploymentAction({ id, reason: " " }), 400, /Some fields need attention/);
+    expect(noReason.ok ? null : noReason.error.fields).toEqual({ reason: ["Say why the deployment is rejected"] });
+    await refusedUnchanged(EMAIL.engineer, () => actions.rejectDeploymentAction({ id, reason: "I changed my mind" }), 403, /^This needs the .* role/);
+    await refusedUnchanged(EMAIL.admin, () => actions.rejectDeploymentAction({ id, reason: "I changed my mind" }), 403, /^This needs the .* role/);
+
+    const rejected = await as(EMAIL.compliance, () => actions.rejectDeploymentAction({ id, reason: "Consent table change needs the DPO's review first" }));
+    expect(rejected.ok, JSON.stringify(rejected)).toBe(true);
+    const row = await deploymentRow(c, id);
+    expect(row).toMatchObject({ state: "rejected", rejectReason: "Consent table change needs the DPO's review first" });
+    const last = (await auditTrail(c, id)).at(-1)!;
+    expect(last).toMatchObject({ action: "deployment.rejected", actorEmail: EMAIL.compliance, details: { from: "awaiting_approval", reason: "Consent table change needs the DPO's review first" } });
+
+    // A rejected deployment is final: no approval, no apply, no second rejection, no replan.
+    await refusedUnchanged(EMAIL.release, () => actions.approveDeploymentAction({ id }), 403, /rejected/);
+    await refusedUnchanged(EMAIL.release, () => actions.applyDeploymentAction({ id }), 403, /rejected/);
+    await refusedUnchanged(EMAIL.release, () => actions.rejectDeploymentAction({ id, reason: "again" }), 403, /can no longer be rejected/);
+    await refusedUnchanged(EMAIL.engineer, () => actions.replanDeploymentAction({ id }), 403, /plan is final/);
+
+    const view = await deploymentView(c.deps, await c.actor(EMAIL.release), id);
+    expect(view.deployment.rejectReason).toBe("Consent table change needs the DPO's review first");
+    expect(view.decisions.approve.allowed).toBe(false);
   });
 });
 
-describe("one writer", () => {
-  it("nothing outside lib/deployments/lifecycle.ts writes the deployments, approvals, runs or run_events tables", () => {
-    const root = path.resolve(import.meta.dirname, "../..");
-    const offenders: string[] = [];
-    const walk = (dir: string) => {
-      for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
-        const rel = path.join(dir, entry.name);
-        if (entry.isDirectory()) walk(rel);
-        else if (/\.tsx?$/.test(entry.name) && rel !== path.join("lib", "deployments", "lifecycle.ts")) {
-          const text = fs.readFileSync(path.join(root, rel), "utf8");
-          if (/\.(insert|update|delete)\((deployments|approvals|runs|runEvents)\)/.test(text)) offenders.push(rel);
-        }
+describe("promotion: production takes only what staging applied and verified afterwards", () => {
+  let productionId: string;
+
+  it("refuses while staging's latest verification is older than its apply, and changes nothing", async () => {
+    // Staging verified at 0006, then moved to 0008 outside a deployment.
+    expect(await verifyAs(EMAIL.compliance, "staging")).not.toBeNull();
+    await applyMigrations({ url: c.targets.staging!.url, catalog: c.catalog, actor: "test-setup" });
+
+    productionId = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "production" })));
+    expect((await as(EMAIL.release, () => actions.approveDeploymentAction({ id: productionId }))).ok).toBe(true);
+    expect((await as(EMAIL.release2, () => actions.approveDeploymentAction({ id: productionId }))).ok).toBe(true);
+    expect((await as(EMAIL.compliance, () => actions.signoffDeploymentAction({ id: productionId }))).ok).toBe(true);
+    expect((await deploymentRow(c, productionId)).state).toBe("approved");
+
+    await refusedUnchanged(EMAIL.release, () => actions.applyDeploymentAction({ id: productionId }), 403, /^Staging has not been verified since these migrations were applied there/);
+    const view = await deploymentView(c.deps, await c.actor(EMAIL.release), productionId);
+    expect(view.decisions.apply).toMatchObject({ allowed: false, reason: expect.stringMatching(/not been verified since/) });
+  });
+
+  it("refuses while staging's latest verification failed, naming the counts", async () => {
+    await c.targets.staging!.sql`ALTER TABLE lgpd.lgpd_consents DISABLE TRIGGER lgpd_consents_guard_hash`;
+    expect(await verifyAs(EMAIL.engineer, "staging")).toBe("failed");
+    await refusedUnchanged(EMAIL.release, () => actions.applyDeploymentAction({ id: productionId }), 403, /^Staging's latest verification did not pass \(\d+ failed, \d+ could not run\)/);
+  });
+
+  it("takes the deployment once staging's latest verification passed", async () => {
+    await c.targets.staging!.sql`ALTER TABLE lgpd.lgpd_consents ENABLE TRIGGER lgpd_consents_guard_hash`;
+    expect(await verifyAs(EMAIL.compliance, "staging")).toBe("passed");
+    expect((await as(EMAIL.release, () => actions.applyDeploymentAction({ id: productionId }))).ok).toBe(true);
+    expect((await waitForDeployment(c, productionId, ["succeeded", "failed"])).state).toBe("succeeded");
+    expect((await readStatus(c.targets.production!.url, c.catalog)).pending).toEqual([]);
+  });
+
+  describe("rolling it back", () => {
+    let rollbackId: string;
+
+    it("opens a rollback deployment to where it started, under the same gates as an apply", async () => {
+      rollbackId = idOf(await as(EMAIL.engineer, () => actions.rollbackDeploymentAction({ id: productionId })));
+      const rollback = await deploymentRow(c, rollbackId);
+      expect(rollback).toMatchObject({ kind: "rollback", targetTag: "0006_appointment_overlap", state: "awaiting_approval" });
+      expect(rollback.plan.migrations.map((m) => m.tag)).toEqual(["0008_performance_indexes", "0007_row_level_security"]);
+
+      await refusedUnchanged(EMAIL.engineer, () => actions.applyDeploymentAction({ id: rollbackId }), 403, /Only a release manager may start a deployment on production/);
+      await refusedUnchanged(EMAIL.release, () => actions.applyDeploymentAction({ id: rollbackId }), 403, /^Waiting for 2 more release-manager approval/);
+      await refusedUnchanged(EMAIL.engineer, () => actions.approveDeploymentAction({ id: rollbackId }), 403, /^This needs the .* role/);
+      // Rolling back a rollback, or a deployment that did not succeed, is refused.
+      await refusedUnchanged(EMAIL.engineer, () => actions.rollbackDeploymentAction({ id: rollbackId }), 403, /Only an applied deployment can be rolled back/);
+    });
+
+    it("runs once approved (no promotion check for a rollback), taking production back with its audit trail", async () => {
+      expect((await as(EMAIL.release, () => actions.approveDeploymentAction({ id: rollbackId }))).ok).toBe(true);
+      expect((await as(EMAIL.release2, () => actions.approveDeploymentAction({ id: rollbackId }))).ok).toBe(true);
+      if ((await deploymentRow(c, rollbackId)).state === "awaiting_approval") {
+        expect((await as(EMAIL.compliance, () => actions.signoffDeploymentAction({ id: rollbackId }))).ok).toBe(true);
       }
-    };
-    for (const dir of ["lib", "app", "cli", "scripts", "components"]) walk(dir);
-    expect(offenders).toEqual([]);
+      expect((await as(EMAIL.release, () => actions.applyDeploymentAction({ id: rollbackId }))).ok).toBe(true);
+      expect((await waitForDeployment(c, rollbackId, ["succeeded", "failed"])).state).toBe("succeeded");
+      // Verified after the rollback too (before anything else is compared).
+      const deadline = Date.now() + 15_000;
+      while (!(await deploymentRow(c, rollbackId)).verification && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect((await deploymentRow(c, rollbackId)).verification).not.toBeNull();
+
+      const status = await readStatus(c.targets.production!.url, c.catalog);
+      expect(status.current).toBe("0006_appointment_overlap");
+      expect(status.pending).toEqual(["0007_row_level_security", "0008_performance_indexes"]);
+      const history = await c.targets.production!.sql<{ tag: string; direction: string }[]>`select tag, direction from migration_console.history order by id`;
+      expect(history.slice(-2)).toEqual([
+        { tag: "0008_performance_indexes", direction: "down" },
+        { tag: "0007_row_level_security", direction: "down" },
+      ]);
+      const trail = (await auditTrail(c, rollbackId)).map((e) => e.action);
+      expect(trail).toEqual(["deployment.created", "deployment.approved", "deployment.approved", ...(trail.includes("deployment.signed_off") ? ["deployment.signed_off"] : []), "deployment.queued", "deployment.started", "deployment.rolled_back"]);
+      await refusedUnchanged(EMAIL.engineer, () => actions.rollbackDeploymentAction({ id: rollbackId }), 403, /Only an applied deployment can be rolled back/);
+    });
   });
 });
 
-describe("4a: creating is idempotent", () => {
-  it("gives three concurrent creates one deployment, the same id to each, and says which found it open", async () => {
-    await c.signedInAs(EMAIL.engineer);
-    const results = await Promise.all([0, 1, 2].map(() => actions.createDeploymentAction({ environment: "staging" })));
-    const data = results.map((r) => (expect(r.ok, JSON.stringify(r)).toBe(true), r.ok ? r.data : null)!);
-    expect(new Set(data.map((d) => d.id)).size).toBe(1);
-    expect(data.filter((d) => !d.existing)).toHaveLength(1);
-    const rows = await c.store.db.select().from(deployments).where(eq(deployments.id, data[0]!.id));
-    expect(rows).toHaveLength(1);
-    const open = (await c.store.db.select().from(deployments)).filter((d) => d.plan.environment === "staging" && d.targetTag === c.catalog.latest!.tag);
-    expect(open).toHaveLength(1);
+describe("every state change and its audit event commit together", () => {
+  /** Makes the store refuse to record one audit action, as a failure right after the state change would. */
+  async function failAuditOf(action: string | null) {
+    await c.store.sql.unsafe(`
+      create table if not exists test_refused_audit (action text primary key);
+      create or replace function test_refuse_audit() returns trigger language plpgsql as $$
+      begin
+        if exists (select 1 from test_refused_audit where action = new.action) then
+          raise exception 'injected failure while recording %', new.action;
+        end if;
+        return new;
+      end $$;
+      drop trigger if exists test_refuse_audit on audit_events;
+      create trigger test_refuse_audit before insert on audit_events for each row execute function test_refuse_audit();
+      delete from test_refused_audit;`);
+    if (action) await c.store.sql`insert into test_refused_audit values (${action})`;
+  }
 
-    // A repeated click later, and the same target named explicitly, return it too.
-    const again = await as(EMAIL.release, () => actions.createDeploymentAction({ environment: "staging", to: c.catalog.latest!.tag }));
-    expect(again).toMatchObject({ ok: true, data: { id: data[0]!.id, existing: true } });
-    // Another target migration is another deployment.
-    const other = await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "staging", to: c.catalog.migrations[6]!.tag }));
-    expect(idOf(other)).not.toBe(data[0]!.id);
-    await cancel(idOf(other));
+  /** With `action`'s audit event refused the call fails and leaves the store exactly as it was; then it succeeds with exactly one event. */
+  async function atomically(email: string, action: string, call: () => Promise<AnyResult>): Promise<AnyResult> {
+    await failAuditOf(action);
+    const before = await storeCounts(c);
+    const countOf = async () => (await c.store.sql<{ n: number }[]>`select count(*)::int as n from audit_events where action = ${action}`)[0]!.n;
+    const eventsBefore = await countOf();
+    const { value: failed } = await expectConsoleError(/injected failure while recording/, () => as(email, call));
+    expect(failed).toMatchObject({ ok: false, error: { status: 500, message: expect.not.stringMatching(/injected|audit_events|postgres/) } });
+    expect(await storeCounts(c)).toEqual(before);
+    await failAuditOf(null);
+    const result = await as(email, call);
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    expect(await countOf()).toBe(eventsBefore + 1);
+    return result;
+  }
 
-    // Once it is finished (cancelled), a new one can be opened.
-    await cancel(data[0]!.id);
-    const fresh = await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "staging" }));
-    expect(fresh).toMatchObject({ ok: true, data: { existing: false } });
-    expect(idOf(fresh)).not.toBe(data[0]!.id);
-    await cancel(idOf(fresh));
+  afterAll(async () => {
+    await c.store.sql.unsafe(`drop trigger if exists test_refuse_audit on audit_events; drop table if exists test_refused_audit;`);
   });
 
-  it("is enforced by the database, not only by the code", async () => {
-    const [one] = await c.store.db.select().from(deployments).limit(1);
-    const { id: _id, number: _n, ...copy } = one!;
-    await c.store.db.update(deployments).set({ state: "awaiting_approval" }).where(eq(deployments.id, one!.id));
-    await expect(c.store.db.insert(deployments).values({ ...copy, state: "approved" })).rejects.toMatchObject({ cause: { code: "23505" } });
-    await c.store.db.update(deployments).set({ state: "cancelled" }).where(eq(deployments.id, one!.id));
-  });
-});
+  it("create, sign off, replan, queue: each with its event, none without", async () => {
+    const id = idOf(await atomically(EMAIL.engineer, "deployment.created", () => actions.createDeploymentAction({ environment: "local", to: "0007_row_level_security" })));
+    const created = (await auditTrail(c, id))[0]!;
+    expect(created).toMatchObject({ action: "deployment.created", actorEmail: EMAIL.engineer, details: { environment: "local", planHash: (await deploymentRow(c, id)).planHash, to: "0007_row_level_security" } });
 
-describe("4b: blocked before anyone works", () => {
-  it("refuses a production deployment that promotion forbids at creation, with the reason and code promotion", async () => {
-    const refused = (await as(EMAIL.release, () => actions.createDeploymentAction({ environment: "production" }))) as R;
-    expect(refused).toMatchObject({ ok: false, error: { code: "promotion", status: 403 } });
-    expect(refused.error!.message).toMatch(/^Production only takes migrations already applied on Staging; not yet there: /);
-    expect((await c.store.db.select().from(deployments)).filter((d) => d.plan.environment === "production")).toHaveLength(0);
-  });
+    await atomically(EMAIL.engineer, "deployment.plan_recomputed", () => actions.replanDeploymentAction({ id }));
+    await atomically(EMAIL.compliance, "deployment.signed_off", () => actions.signoffDeploymentAction({ id }));
+    expect(await c.store.db.select().from(approvals).where(eq(approvals.deploymentId, id))).toHaveLength(1);
+    expect((await deploymentRow(c, id)).state).toBe("approved");
 
-  it("shows a plan whose rehearsal failed as blocked at the top, and nobody can approve it", async () => {
-    const dir = copyOfFolder();
-    addMigration(dir, { tag: "0009_broken", when: c.catalog.latest!.when + 1000, up: statements(`SELECT 1 / 0`), down: statements(`SELECT 1`) });
-    const broken = await loadCatalog(dir);
-    const deps = { ...c.deps, catalog: async () => broken };
-    const d = await service.createDeployment(deps, await c.actor(EMAIL.engineer), { environment: "local", to: "0009_broken" });
-    expect(d.plan.rehearsal.ok).toBe(false);
-    const view = await service.deploymentView(deps, await c.actor(EMAIL.release), d.id);
-    expect(view.blocking[0]).toMatchObject({ kind: "rehearsal_failed", title: "Blocked: the rehearsal failed" });
-    expect(view.blocking[0]!.reasons.join(" ")).toMatch(/division by zero/);
-    expect(view.decisions.approve).toMatchObject({ allowed: false, reason: "The rehearsal failed: fix the migration and recompute the plan." });
-    await expect(service.approveDeployment(deps, await c.actor(EMAIL.release), { id: d.id })).rejects.toThrow(/The rehearsal failed/);
-    await service.cancelDeployment(deps, await c.actor(EMAIL.engineer), { id: d.id });
-  });
-});
+    // The worker is running: the state must stay approved and no job may reach it when the event is refused.
+    await atomically(EMAIL.engineer, "deployment.queued", () => actions.applyDeploymentAction({ id }));
+    expect((await waitForDeployment(c, id, ["succeeded", "failed"])).state).toBe("succeeded");
+    expect(await c.store.db.select().from(runs).where(eq(runs.deploymentId, id))).toHaveLength(1);
 
-describe("4c: approve and sign-off recompute the plan's basis", () => {
-  it("refuses a stale plan at approve and at sign-off with stale_plan, audits the refusals, and the page says stale", async () => {
-    const id = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "staging" })));
-    expect((await service.deploymentView(c.deps, await c.actor(EMAIL.release), id)).stale).toBe(false);
-
-    // A pending migration file is edited after the plan was made.
-    const dir = copyOfFolder();
-    fs.appendFileSync(path.join(dir, `${c.catalog.latest!.tag}.sql`), "\n-- edited after planning\n");
-    const edited = await loadCatalog(dir);
-    const deps = { ...c.deps, catalog: async () => edited };
-    const view = await service.deploymentView(deps, await c.actor(EMAIL.release), id);
-    expect(view.stale).toBe(true);
-    expect(view.blocking.map((b) => b.kind)).toContain("stale_plan");
-    expect(view.decisions.approve).toMatchObject({ allowed: false, code: "stale_plan" });
-    await expect(service.approveDeployment(deps, await c.actor(EMAIL.release), { id })).rejects.toMatchObject({ code: "stale_plan", message: expect.stringMatching(/^The plan is stale/) });
-    await expect(service.signoffDeployment(deps, await c.actor(EMAIL.compliance), { id })).rejects.toMatchObject({ code: "stale_plan" });
-
-    // The target changes under the plan: the server actions refuse the same way, with what to do.
-    await c.targets.staging!.sql`create table public.stale_maker (id int)`;
-    try {
-      const approve = (await as(EMAIL.release, () => actions.approveDeploymentAction({ id }))) as R;
-      expect(approve).toMatchObject({ ok: false, error: { code: "stale_plan", status: 409 } });
-      expect(approve.error!.message).toMatch(/^The plan is stale/);
-      expect(approve.error!.hint).toMatch(/Recompute the plan/);
-      const signoff = (await as(EMAIL.compliance, () => actions.signoffDeploymentAction({ id }))) as R;
-      expect(signoff).toMatchObject({ ok: false, error: { code: "stale_plan" } });
-    } finally {
-      await c.targets.staging!.sql`drop table public.stale_maker`;
-    }
-
-    const events = await c.store.db.select().from(auditEvents).where(eq(auditEvents.subjectId, id));
-    const refusals = events.filter((e) => e.action === "deployment.refused").map((e) => e.details as { attempted: string; code: string });
-    expect(refusals).toEqual([
-      expect.objectContaining({ attempted: "approve", code: "stale_plan" }),
-      expect.objectContaining({ attempted: "signoff", code: "stale_plan" }),
-      expect.objectContaining({ attempted: "approve", code: "stale_plan" }),
-      expect.objectContaining({ attempted: "signoff", code: "stale_plan" }),
-    ]);
-    expect(await c.store.db.select().from(approvals).where(eq(approvals.deploymentId, id))).toHaveLength(0);
-    await cancel(id);
-  });
-});
-
-describe("4d: a voided approval never counts again", () => {
-  it("stays void when a later plan has the same hash again (the target changed, then changed back)", async () => {
-    const id = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "staging", to: c.catalog.migrations[6]!.tag })));
-    expect((await as(EMAIL.release, () => actions.approveDeploymentAction({ id, comment: "looks fine" }))).ok).toBe(true);
-    const [first] = await c.store.db.select().from(deployments).where(eq(deployments.id, id));
-    expect(first).toMatchObject({ state: "approved", planRevision: 1 });
-
-    await c.targets.staging!.sql`create table public.hand_made (id int)`;
-    await as(EMAIL.engineer, () => actions.replanDeploymentAction({ id }));
-    await c.targets.staging!.sql`drop table public.hand_made`;
-    await as(EMAIL.engineer, () => actions.replanDeploymentAction({ id }));
-
-    const [reverted] = await c.store.db.select().from(deployments).where(eq(deployments.id, id));
-    expect(reverted!.planHash).toBe(first!.planHash);
-    expect(reverted).toMatchObject({ planRevision: 3, state: "awaiting_approval" });
-    const view = await service.deploymentView(c.deps, await c.actor(EMAIL.release), id);
-    expect(view.progress.releaseApprovals.have).toBe(0);
-    expect(view.approvals).toEqual([expect.objectContaining({ planRevision: 1, current: false })]);
-    const apply = (await as(EMAIL.release, () => actions.applyDeploymentAction({ id }))) as R;
-    expect(apply.error?.message).toMatch(/Waiting for 1 more release-manager approval/);
-    // The same person may approve the new revision.
-    expect((await as(EMAIL.release, () => actions.approveDeploymentAction({ id }))).ok).toBe(true);
-    await cancel(id);
-  });
-});
-
-describe("4e, 4g: who applied, comments and the timeline", () => {
-  it("names the release manager who started the apply in the target's history, with the author apart", async () => {
-    const id = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "staging", to: c.catalog.migrations[6]!.tag })));
-    expect((await as(EMAIL.release, () => actions.approveDeploymentAction({ id, comment: "Exclusion constraint reviewed with the clinic team." }))).ok).toBe(true);
-
-    const noReason = (await as(EMAIL.compliance, () => actions.rejectDeploymentAction({ id, reason: "" }))) as R;
-    expect(noReason).toMatchObject({ ok: false, error: { code: "invalid_input", status: 400 } });
-
-    const queued = await as(EMAIL.release2, () => actions.applyDeploymentAction({ id }));
-    expect(queued.ok, JSON.stringify(queued)).toBe(true);
-    const deadline = Date.now() + 90_000;
-    let state = "";
-    while (!["succeeded", "failed"].includes(state) && Date.now() < deadline) {
-      [{ state }] = (await c.store.db.select({ state: deployments.state }).from(deployments).where(eq(deployments.id, id))) as [{ state: string }];
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(state).toBe("succeeded");
-
-    const ledger = await readLedger(c.targets.staging!.sql);
-    const row = ledger.history.find((h) => h.tag === c.catalog.migrations[6]!.tag && h.direction === "up")!;
-    expect(row.actor).toMatch(/^release2@demo\.local via deployment #\d+, opened by engineer@demo\.local$/);
-    const people = await service.runPeople(c.store.db, [row.runId]);
-    const engineer = await c.actor(EMAIL.engineer);
-    const release2 = await c.actor(EMAIL.release2);
-    expect(people.get(row.runId)).toMatchObject({ startedBy: release2.name, author: engineer.name });
-
-    const view = await service.deploymentView(c.deps, engineer, id);
-    expect(view.startedBy?.email).toBe(EMAIL.release2);
-    expect(view.author.email).toBe(EMAIL.engineer);
-    const timeline = view.timeline.map((t) => [t.actor, t.action, t.details.comment ?? null]);
-    expect(timeline).toEqual(
-      expect.arrayContaining([
-        [EMAIL.engineer, "deployment.created", null],
-        [EMAIL.release, "deployment.approved", "Exclusion constraint reviewed with the clinic team."],
-        [EMAIL.release2, "deployment.queued", null],
-      ]),
-    );
+    const trail = await auditTrail(c, id);
+    expect(trail.map((e) => e.action)).toEqual(["deployment.created", "deployment.plan_recomputed", "deployment.signed_off", "deployment.queued", "deployment.started", "deployment.applied"]);
+    expect(trail.find((e) => e.action === "deployment.applied")!.details).toMatchObject({ planHash: (await deploymentRow(c, id)).planHash, migrations: ["0007_row_level_security"] });
   });
 
-  it("requires a reason to reject and shows it in the timeline and the audit log", async () => {
-    const id = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "staging" })));
-    expect((await as(EMAIL.compliance, () => actions.rejectDeploymentAction({ id, reason: "Consent text not reviewed by the DPO." }))).ok).toBe(true);
-    const view = await service.deploymentView(c.deps, await c.actor(EMAIL.engineer), id);
-    expect(view.timeline.at(-1)).toMatchObject({ actor: EMAIL.compliance, action: "deployment.rejected", details: { comment: "Consent text not reviewed by the DPO." } });
-  });
-});
+  it("reject and cancel: each with its event, none without", async () => {
+    const first = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "local" })));
+    await atomically(EMAIL.compliance, "deployment.rejected", () => actions.rejectDeploymentAction({ id: first, reason: "not this week" }));
+    expect(await deploymentRow(c, first)).toMatchObject({ state: "rejected", rejectReason: "not this week" });
 
-describe("4f: drift that compliance must see", () => {
-  it("requires compliance sign-off when the live target's RLS on patients was disabled by hand, and says why", async () => {
-    await c.targets.local!.sql`alter table public.patients disable row level security`;
-    try {
-      const d = await service.createDeployment(c.deps, await c.actor(EMAIL.engineer), { environment: "local" });
-      expect(d.plan.drift.drifted).toBe(true);
-      expect(d.plan.requiresComplianceSignoff).toBe(true);
-      expect(d.risk!.complianceReasons).toContain("Drift: row level security on public.patients is disabled on the live target.");
-      const view = await service.deploymentView(c.deps, await c.actor(EMAIL.engineer), d.id);
-      expect(view.progress.compliance.required).toBe(true);
-      expect(view.decisions.apply.allowed).toBe(false);
-      await service.cancelDeployment(c.deps, await c.actor(EMAIL.engineer), { id: d.id });
-    } finally {
-      await c.targets.local!.sql`alter table public.patients enable row level security`;
-    }
+    const second = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "local" })));
+    const stateBefore = (await deploymentRow(c, second)).state;
+    await atomically(EMAIL.engineer, "deployment.cancelled", () => actions.cancelDeploymentAction({ id: second }));
+    expect((await deploymentRow(c, second)).state).toBe("cancelled");
+    expect((await auditTrail(c, second)).at(-1)).toMatchObject({ action: "deployment.cancelled", actorEmail: EMAIL.engineer, details: { from: stateBefore } });
   });
 
-  it("does not ask for it when the drift touches nothing regulated", async () => {
-    const { driftComplianceReasons } = await import("../../lib/plan/compliance");
-    const change = (section: string, key: string, fields: string[] = [], before: object | null = {}, after: object | null = {}) => ({ section, key, change: "changed", fields, before, after }) as never;
-    expect(driftComplianceReasons({ changes: [change("indexes", "public/clinics/clinics_name_idx", ["definition"])], text: "", counts: { added: 0, removed: 0, changed: 1 } })).toEqual([]);
-    expect(
-      driftComplianceReasons({ changes: [change("columns", "public/patients/cpf", ["type"]), change("policies", "public/patients/tenant_select", ["using"])], text: "", counts: { added: 0, removed: 0, changed: 2 } }),
-    ).toEqual(["Drift: ID column public.patients.cpf is changed (type) on the live target.", "Drift: policy tenant_select on public.patients is changed (using) on the live target."]);
-  });
-});
-
-describe("4h: the risk summary", () => {
-  it("names each statement that takes ACCESS EXCLUSIVE or SHARE on a table holding rows, and the highest severity", async () => {
-    await c.targets.staging!.sql`insert into public.clinics (name, cnpj) values ('Clínica Risco', '11222333000181')`;
-    const d = await service.createDeployment(c.deps, await c.actor(EMAIL.engineer), { environment: "staging" });
-    const risk = d.risk!;
-    expect(risk.highestSeverity).toBeTruthy();
-    const tables = new Set(risk.heavyLocks.map((l) => l.table));
-    expect(tables.has("public.clinics")).toBe(true);
-    // Tables without rows on staging are not listed, however strong the lock.
-    expect(tables.has("public.patients")).toBe(false);
-    expect(risk.heavyLocks.every((l) => ["ACCESS EXCLUSIVE", "SHARE"].includes(l.lockLevel))).toBe(true);
-    expect(risk.complianceReasons.length).toBeGreaterThan(0);
-    await service.cancelDeployment(c.deps, await c.actor(EMAIL.engineer), { id: d.id });
-  });
-});
-
-describe("4i: deployments open by number", () => {
-  it("finds a deployment by its number and answers an unknown one with not found, never a 500", async () => {
-    const [d] = await c.store.db.select().from(deployments).limit(1);
-    const viewer = await c.actor(EMAIL.compliance);
-    expect((await service.deploymentView(c.deps, viewer, String(d!.number))).deployment.id).toBe(d!.id);
-    expect((await service.deploymentView(c.deps, viewer, `#${d!.number}`)).deployment.id).toBe(d!.id);
-    for (const unknown of ["999999", crypto.randomUUID(), "not-a-deployment", "1;drop table x"]) {
-      await expect(service.deploymentView(c.deps, viewer, unknown)).rejects.toMatchObject({ code: "not_found" });
-    }
-    await c.signedInAs(EMAIL.compliance);
-    const byNumber = await logRoute.GET(new Request(`http://x/api/deployments/${d!.number}/log`), { params: Promise.resolve({ id: String(d!.number) }) });
-    expect(byNumber.status).toBe(200);
-    const missing = await logRoute.GET(new Request("http://x/api/deployments/424242/log"), { params: Promise.resolve({ id: "424242" }) });
-    expect(missing.status).toBe(404);
-    expect(await missing.json()).toMatchObject({ ok: false, error: { code: "not_found", message: "There is no deployment #424242." } });
+  it("the worker's claim: a refused 'started' event leaves the deployment queued with no run", async () => {
+    const id = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "local" })));
+    expect((await deploymentRow(c, id)).state).toBe("approved");
+    await failAuditOf("deployment.started");
+    expect((await as(EMAIL.engineer, () => actions.applyDeploymentAction({ id }))).ok).toBe(true);
+    // The worker took the job and failed to claim it.
+    const deadline = Date.now() + 10_000;
+    const jobState = async () => (await c.store.sql<{ state: string }[]>`select state from pgboss.job where singleton_key = ${id}`)[0]?.state;
+    while ((await jobState()) !== "failed" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await jobState()).toBe("failed");
+    expect((await deploymentRow(c, id)).state).toBe("queued");
+    expect(await c.store.db.select().from(runs).where(eq(runs.deploymentId, id))).toEqual([]);
+    expect((await readStatus(c.targets.local!.url, c.catalog)).pending).toEqual(["0008_performance_indexes"]);
+    // Cancelled while the claim is still refused, so a re-sent job (housekeeping) cannot start it after.
+    expect((await as(EMAIL.engineer, () => actions.cancelDeploymentAction({ id }))).ok).toBe(true);
+    await failAuditOf(null);
+    expect((await c.store.db.select().from(deployments).where(eq(deployments.id, id)))[0]!.state).toBe("cancelled");
   });
 });
