@@ -197,6 +197,9 @@ export function decide(action: DeploymentAction, ctx: GateContext): GateDecision
   return { allowed: false, reason, code };
 }
 
-export function decideAll(ctx: GateContext): Record<DeploymentAction, GateDecision> {
-  return Object.fromEntries(DEPLOYMENT_ACTIONS.map((a) => [a, decide(a, ctx)])) as Record<DeploymentAction, GateDecision>;
+/** What a page or the CLI shows for each action: allowed, or why not (the code stays with the server's refusal). */
+export type ShownDecision = Omit<GateDecision, "code">;
+
+export function decideAll(ctx: GateContext): Record<DeploymentAction, ShownDecision> {
+  return Object.fromEntries(DEPLOYMENT_ACTIONS.map((a) => [a, (({ allowed, reason }) => ({ allowed, reason }))(decide(a, ctx))])) as Record<DeploymentAction, ShownDecision>;
 }
