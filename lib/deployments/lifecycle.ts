@@ -84,14 +84,15 @@ function progressOf(deployment: Pick<Deployment, "plan" | "planHash" | "planRevi
 
 type Check = (deployment: Deployment, tx: StoreTx) => Promise<void> | void;
 
-/** Locks the row, refuses a transition its state does not allow, then runs the caller's gate check on the locked state. */
+/** Locks the row, runs the caller's gate check on the locked state, and refuses a transition its state does not allow. */
 async function lockFor(tx: StoreTx, id: string, transition: Transition, check?: Check): Promise<Deployment> {
   const [deployment] = await tx.select().from(deployments).where(eq(deployments.id, id)).for("update");
   if (!deployment) throw new AppError("not_found", "That deployment does not exist.");
+  // The gate check first: its reason is the one written for people. The table is the safety net.
+  if (check) await check(deployment, tx);
   if (!(TRANSITIONS[transition] as readonly string[]).includes(deployment.state)) {
     throw new AppError("conflict", `${deploymentStateSentence(deployment.state).replace("The deployment", `Deployment #${deployment.number}`)}: it cannot ${transition === "finish" ? "finish" : transition} now.`);
   }
-  if (check) await check(deployment, tx);
   return deployment;
 }
 

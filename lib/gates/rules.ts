@@ -270,13 +270,16 @@ export function decideDirectApply(ctx: EnvironmentGateContext & { kind: "apply" 
   return refusedOrAllowed(
     (ctx.actor && roleRefusal(ctx.actor.role, "apply:direct")) ??
       (approvals > 0
-        ? `${ctx.environment.name} requires ${approvals} release-manager approval(s): ${ctx.kind} it through a deployment in the console, not directly from the CLI.`
+        ? `${ctx.environment.name} requires ${approvals} ${approvals === 1 ? "release-manager approval" : "release-manager approvals"}: ${ctx.kind} it through a deployment in the console, not directly from the CLI.`
         : freeze
           ? `${ctx.environment.name} is frozen until ${freeze.end}: ${freeze.reason}`
           : null),
   );
 }
 
-export function decideAll(ctx: GateContext): Record<DeploymentAction, GateDecision> {
-  return Object.fromEntries(DEPLOYMENT_ACTIONS.map((a) => [a, decide(a, ctx)])) as Record<DeploymentAction, GateDecision>;
+/** What a page or the CLI shows for each action: allowed, or why not (the code stays with the server's refusal). */
+export type ShownDecision = Omit<GateDecision, "code">;
+
+export function decideAll(ctx: GateContext): Record<DeploymentAction, ShownDecision> {
+  return Object.fromEntries(DEPLOYMENT_ACTIONS.map((a) => [a, (({ allowed, reason }) => ({ allowed, reason }))(decide(a, ctx))])) as Record<DeploymentAction, ShownDecision>;
 }

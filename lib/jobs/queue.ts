@@ -37,8 +37,16 @@ export interface WorkerHandle {
  */
 export async function startDeploymentWorker(boss: PgBoss, deps: DeploymentDeps, afterApply?: AfterApply): Promise<WorkerHandle> {
   const worker = `${hostname()}:${process.pid}`;
+  const inFlight = new Set<Promise<void>>();
   await boss.work<{ deploymentId: string }>(DEPLOYMENT_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-    if (job) await runDeployment(deps, job.data.deploymentId, worker, afterApply);
+    if (!job) return;
+    const run = runDeployment(deps, job.data.deploymentId, worker, afterApply);
+    inFlight.add(run);
+    try {
+      await run;
+    } finally {
+      inFlight.delete(run);
+    }
   });
   const housekeeping = async () => {
     await reapAbandonedRuns(deps);
@@ -48,9 +56,11 @@ export async function startDeploymentWorker(boss: PgBoss, deps: DeploymentDeps, 
   await housekeeping();
   const timer = setInterval(() => void housekeeping().catch(() => {}), 30_000);
   return {
+    /** Takes no new run, and waits for the one in flight (its apply and verification) to finish. */
     stop: async () => {
       clearInterval(timer);
       await boss.offWork(DEPLOYMENT_QUEUE);
+      await Promise.allSettled([...inFlight]);
     },
   };
 }

@@ -87,31 +87,34 @@ describe("rejecting a deployment", () => {
 describe("promotion: production takes only what staging applied and verified afterwards", () => {
   let productionId: string;
 
-  it("refuses while staging's latest verification is older than its apply, and changes nothing", async () => {
+  // Refused when it is opened (issue 9, 4b): nobody approves what promotion could never let run.
+  async function refusedAtCreation(message: RegExp) {
+    const result = await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "production" }));
+    expect(result, JSON.stringify(result)).toMatchObject({ ok: false, error: { status: 403, code: "promotion" } });
+    expect(result.ok ? "" : result.error.message).toMatch(message);
+    expect((await c.store.db.select().from(deployments)).filter((d) => d.plan.environment === "production")).toEqual([]);
+  }
+
+  it("refuses while staging's latest verification is older than its apply, and opens nothing", async () => {
     // Staging verified at 0006, then moved to 0008 outside a deployment.
     expect(await verifyAs(EMAIL.compliance, "staging")).not.toBeNull();
     await applyMigrations({ url: c.targets.staging!.url, catalog: c.catalog, actor: "test-setup" });
-
-    productionId = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "production" })));
-    expect((await as(EMAIL.release, () => actions.approveDeploymentAction({ id: productionId }))).ok).toBe(true);
-    expect((await as(EMAIL.release2, () => actions.approveDeploymentAction({ id: productionId }))).ok).toBe(true);
-    expect((await as(EMAIL.compliance, () => actions.signoffDeploymentAction({ id: productionId }))).ok).toBe(true);
-    expect((await deploymentRow(c, productionId)).state).toBe("approved");
-
-    await refusedUnchanged(EMAIL.release, () => actions.applyDeploymentAction({ id: productionId }), 403, /^Staging has not been verified since these migrations were applied there/);
-    const view = await deploymentView(c.deps, await c.actor(EMAIL.release), productionId);
-    expect(view.decisions.apply).toMatchObject({ allowed: false, reason: expect.stringMatching(/not been verified since/) });
+    await refusedAtCreation(/^Staging has not been verified since these migrations were applied there/);
   });
 
   it("refuses while staging's latest verification failed, naming the counts", async () => {
     await c.targets.staging!.sql`ALTER TABLE lgpd.lgpd_consents DISABLE TRIGGER lgpd_consents_guard_hash`;
     expect(await verifyAs(EMAIL.engineer, "staging")).toBe("failed");
-    await refusedUnchanged(EMAIL.release, () => actions.applyDeploymentAction({ id: productionId }), 403, /^Staging's latest verification did not pass \(\d+ failed, \d+ could not run\)/);
+    await refusedAtCreation(/^Staging's latest verification did not pass \(\d+ failed, \d+ could not run\)/);
   });
 
   it("takes the deployment once staging's latest verification passed", async () => {
     await c.targets.staging!.sql`ALTER TABLE lgpd.lgpd_consents ENABLE TRIGGER lgpd_consents_guard_hash`;
     expect(await verifyAs(EMAIL.compliance, "staging")).toBe("passed");
+    productionId = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "production" })));
+    expect((await as(EMAIL.release, () => actions.approveDeploymentAction({ id: productionId }))).ok).toBe(true);
+    expect((await as(EMAIL.release2, () => actions.approveDeploymentAction({ id: productionId }))).ok).toBe(true);
+    expect((await as(EMAIL.compliance, () => actions.signoffDeploymentAction({ id: productionId }))).ok).toBe(true);
     expect((await as(EMAIL.release, () => actions.applyDeploymentAction({ id: productionId }))).ok).toBe(true);
     expect((await waitForDeployment(c, productionId, ["succeeded", "failed"])).state).toBe("succeeded");
     expect((await readStatus(c.targets.production!.url, c.catalog)).pending).toEqual([]);
@@ -217,7 +220,7 @@ describe("every state change and its audit event commit together", () => {
     const trail = await auditTrail(c, id);
     expect(trail.map((e) => e.action)).toEqual(["deployment.created", "deployment.plan_recomputed", "deployment.signed_off", "deployment.queued", "deployment.started", "deployment.applied"]);
     expect(trail.find((e) => e.action === "deployment.applied")!.details).toMatchObject({ planHash: (await deploymentRow(c, id)).planHash, migrations: ["0007_row_level_security"] });
-  });
+  }, 120_000);
 
   it("reject and cancel: each with its event, none without", async () => {
     const first = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "local" })));

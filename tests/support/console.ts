@@ -115,6 +115,7 @@ export async function startTestConsole(versions: Record<string, number>, options
       session.sessionId = session.userId ? await startConsoleSession(store.db, session.userId, TEST_SESSION_POLICY, "test") : null;
     },
     close: async () => {
+      // Waits for a run still verifying after its apply: dropping its databases under it would kill its connections mid-write.
       await worker?.stop();
       // The server actions' own queue client (lib/server/jobs), if they started one.
       await (await import("../../lib/server/jobs")).stopJobQueue();
