@@ -1,38 +1,80 @@
 /**
  * Applies and rolls back migrations on a live target without queueing traffic behind us:
- * one run per target (advisory lock), short lock_timeout with bounded retries, transactional
- * statements in one transaction with their ledger rows, CONCURRENTLY statements in autocommit
- * with an invalid-index guard, and an event for every step so the run log is live.
+ * refuses a transaction-mode pooler (nothing here would be one session there), one run per target
+ * (advisory lock), a lock_timeout that starts short and ramps up with jittered pauses, transactional
+ * statements in one transaction with their ledger rows, CONCURRENTLY statements in autocommit with
+ * an invalid-index guard and a progress row, and an event for every step so the run log is live.
+ * Whatever it sets or locks on the session is undone before the connection is given back.
  */
 import { randomUUID } from "node:crypto";
-import postgres from "postgres";
+import type postgres from "postgres";
 import type { Catalog, SqlScript, Statement } from "../catalog";
-import { computeStatus, ensureLedger, readLedger, recordApplied, recordRolledBack, acceptChecksum, type LedgerStatus } from "../ledger";
-import { describeBlockers, ExecutorError, type Blocker } from "./errors";
+import {
+  acceptChecksum,
+  clearProgress,
+  computeStatus,
+  ensureLedger,
+  readLedger,
+  readTargetFacts,
+  readTargetStatus,
+  recordApplied,
+  recordProgress,
+  recordRolledBack,
+  type LedgerStatus,
+  type TargetFacts,
+} from "../ledger";
+import { asConnectionError as connectionFailure, connect, DEFAULT_CONNECT_TIMEOUT_MS, redactSecrets, withConnection, withDeadline } from "../targets/connect";
+import { describeBlockers, describeRetry, ExecutorError, type Blocker } from "./errors";
+import { assertNotTransactionPooler } from "./pooler";
 import { selectForApply, selectForRollback, type Unit } from "./selection";
 
 export interface ExecutorOptions {
-  /** How long one statement may wait for a lock before giving up and retrying (ms). */
+  /** The longest one attempt may wait for a lock (ms): attempts start shorter and ramp up to it. */
   lockTimeoutMs: number;
+  /** The first attempt's lock wait (ms); each retry doubles it, up to lockTimeoutMs. */
+  initialLockTimeoutMs: number;
   /** 0 = no limit. Index builds on big tables take long: raise with care. */
   statementTimeoutMs: number;
   /** Retries after a lock timeout, per unit of work. */
   maxRetries: number;
+  /** First pause between attempts (ms); doubles per retry, jittered, up to maxRetryDelayMs. */
   retryBaseDelayMs: number;
+  /** Longest pause between attempts: how late the apply may go through after a blocker ends. */
+  maxRetryDelayMs: number;
+  /** Bound on connecting to the target (ms). */
+  connectTimeoutMs: number;
 }
 
 export const DEFAULT_EXECUTOR_OPTIONS: ExecutorOptions = {
   lockTimeoutMs: 2000,
+  initialLockTimeoutMs: 100,
   statementTimeoutMs: 0,
-  maxRetries: 5,
-  retryBaseDelayMs: 250,
+  maxRetries: 30,
+  retryBaseDelayMs: 200,
+  maxRetryDelayMs: 1000,
+  connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
 };
 
 export type RunEvent =
   | { type: "run_started"; runId: string; direction: "up" | "down"; migrations: string[]; statements: number }
   | { type: "migration_started"; tag: string; n: number; of: number; transactional: boolean }
   | { type: "statement_finished"; tag: string; statement: number; of: number; done: number; total: number; durationMs: number; summary: string }
-  | { type: "retry"; tag: string; statement: number; attempt: number; maxRetries: number; delayMs: number; reason: string; blockers: Blocker[] }
+  | { type: "statement_skipped"; tag: string; statement: number; of: number; done: number; total: number; summary: string; reason: string }
+  | {
+      type: "retry";
+      tag: string;
+      statement: number;
+      attempt: number;
+      maxRetries: number;
+      delayMs: number;
+      /** How long the attempt that gave up waited for its lock, and how long the next may wait. */
+      lockTimeoutMs: number;
+      nextLockTimeoutMs: number;
+      reason: string;
+      blockers: Blocker[];
+      /** The retry line as the CLI and the run log show it (names the blocker). */
+      message: string;
+    }
   | { type: "invalid_index_dropped"; tag: string; index: string; reason: string }
   | { type: "checksum_accepted"; tag: string; from: string; to: string }
   | { type: "migration_finished"; tag: string; durationMs: number }
@@ -40,6 +82,17 @@ export type RunEvent =
   | { type: "run_failed"; runId: string; error: ReturnType<ExecutorError["toJSON"]> };
 
 export type EventSink = (event: RunEvent & { at: Date }) => void | Promise<void>;
+
+/** What a step run before each migration (a backup, a check) gets to see. */
+export interface MigrationStep {
+  tag: string;
+  direction: "up" | "down";
+  script: SqlScript;
+  /** The run's own session on the target (holds the apply lock). */
+  sql: postgres.Sql;
+  runId: string;
+  emit: (event: RunEvent) => Promise<void>;
+}
 
 export interface RunParams {
   url: string;
@@ -49,6 +102,10 @@ export interface RunParams {
   runId?: string;
   options?: Partial<ExecutorOptions>;
   onEvent?: EventSink;
+  /** Runs before each migration's first statement, under the apply lock; throwing stops the run there. */
+  beforeMigration?: (step: MigrationStep) => Promise<void>;
+  /** Names the variable to set when the URL turns out to go through a transaction pooler (for the refusal). */
+  directUrlHint?: string;
 }
 
 export interface ApplyParams extends RunParams {
@@ -80,28 +137,27 @@ const APPLY_LOCK = [736120, 1] as const;
 
 /** Whether any session holds the target's apply lock right now (a run is in progress there). */
 export async function applyLockHeld(url: string): Promise<boolean> {
-  const sql = connect(url, "migration-console lock check");
   try {
-    const [row] = await sql<{ held: boolean }[]>`
-      select exists (
-        select 1 from pg_locks
-        where locktype = 'advisory' and classid = ${APPLY_LOCK[0]} and objid = ${APPLY_LOCK[1]} and granted
-          and database = (select oid from pg_database where datname = current_database())
-      ) as held`;
-    return row!.held;
-  } finally {
-    await sql.end({ timeout: 5 });
+    return await withConnection(url, { application: "migration-console lock check" }, async (sql) => {
+      const [row] = await sql<{ held: boolean }[]>`
+        select exists (
+          select 1 from pg_locks
+          where locktype = 'advisory' and classid = ${APPLY_LOCK[0]} and objid = ${APPLY_LOCK[1]} and granted
+            and database = (select oid from pg_database where datname = current_database())
+        ) as held`;
+      return row!.held;
+    });
+  } catch (e) {
+    throw asConnectionError(e);
   }
 }
 
-export async function readStatus(url: string, catalog: Catalog): Promise<LedgerStatus> {
-  const sql = connect(url, "status");
+/** The target's migration status, partially applied migrations included. */
+export async function readStatus(url: string, catalog: Catalog, options: { connectTimeoutMs?: number } = {}): Promise<LedgerStatus> {
   try {
-    return computeStatus(catalog, await readLedger(sql));
+    return await withConnection(url, { application: "migration-console status", connectTimeoutMs: options.connectTimeoutMs }, (sql) => readTargetStatus(sql, catalog));
   } catch (e) {
     throw asConnectionError(e);
-  } finally {
-    await sql.end({ timeout: 5 });
   }
 }
 
@@ -122,7 +178,6 @@ export function rollbackMigrations(params: RollbackParams): Promise<RunResult> {
   return run(params, "down", async (_session, status) => selectForRollback(params.catalog, status, params.to));
 }
 
-
 interface Session {
   sql: postgres.Sql;
   monitor: postgres.Sql;
@@ -131,92 +186,119 @@ interface Session {
   actor: string;
   options: ExecutorOptions;
   emit: (event: RunEvent) => Promise<void>;
+  /** Index states and progress read at the start, for resuming an interrupted migration. */
+  facts: TargetFacts;
+  status: LedgerStatus;
+  /** The lock_timeout the session has now (autocommit statements use it). */
+  sessionLockTimeoutMs: number;
+  /** The lock_timeout the current attempt may wait (transactions set it locally). */
+  attemptLockTimeoutMs: number;
 }
 
 async function run(params: RunParams, direction: "up" | "down", select: (s: Session, status: LedgerStatus) => Promise<Unit[]>): Promise<RunResult> {
   const runId = params.runId ?? randomUUID();
   const options = { ...DEFAULT_EXECUTOR_OPTIONS, ...params.options };
+  const initialLockTimeoutMs = Math.min(options.initialLockTimeoutMs, options.lockTimeoutMs);
   const started = performance.now();
-  const sql = connect(params.url, applicationName(`migration-console ${runId} ${params.actor}`));
-  const monitor = connect(params.url, applicationName(`migration-console monitor ${runId}`));
+  const sql = connect(params.url, { application: `migration-console ${runId} ${params.actor}`, connectTimeoutMs: options.connectTimeoutMs });
+  const monitor = connect(params.url, { application: `migration-console monitor ${runId}`, connectTimeoutMs: options.connectTimeoutMs });
   const emit = async (event: RunEvent) => {
     await params.onEvent?.({ ...event, at: new Date() });
   };
+  let locked = false;
+  let sessionChanged = false;
   try {
-    let pid: number;
-    try {
-      const rows = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
-      pid = rows[0]!.pid;
-    } catch (e) {
+    const pid = await assertNotTransactionPooler(sql, monitor, { connectTimeoutMs: options.connectTimeoutMs, directUrlHint: params.directUrlHint }).catch((e: unknown) => {
       throw asConnectionError(e);
-    }
-    const session: Session = { sql, monitor, pid, runId, actor: params.actor, options, emit };
-    await takeApplyLock(session);
-    await sql.unsafe(`SET lock_timeout = ${options.lockTimeoutMs}`);
-    await sql.unsafe(`SET statement_timeout = ${options.statementTimeoutMs}`);
-    // If this process dies (SIGKILL, lost host), the server would otherwise only notice once the current
-    // statement ends (an index build can take hours), holding the target's lock and a half-done transaction.
-    await sql.unsafe(`SET client_connection_check_interval = 1000`);
+    });
+    await takeApplyLock(sql);
+    locked = true;
+    // Session-level on purpose: autocommit statements (CONCURRENTLY) cannot take SET LOCAL. Reset
+    // before the connection is released (finally, below); the pooler probe guarantees the session is ours alone.
+    // client_connection_check_interval: if this process dies (SIGKILL, lost host), the server would
+    // otherwise only notice once the current statement ends (an index build can take hours).
+    sessionChanged = true;
+    await sql
+      .unsafe(
+        [
+          `SET lock_timeout = ${initialLockTimeoutMs}`,
+          `SET statement_timeout = ${options.statementTimeoutMs}`,
+          `SET client_connection_check_interval = 1000`,
+        ].join(";\n"),
+      )
+      .simple();
     await ensureLedger(sql);
 
-    const units = await select(session, computeStatus(params.catalog, await readLedger(sql)));
+    const ledger = await readLedger(sql, "ensured");
+    const facts = await readTargetFacts(sql, params.catalog, ledger);
+    const status = computeStatus(params.catalog, ledger, facts);
+    const session: Session = {
+      sql,
+      monitor,
+      pid,
+      runId,
+      actor: params.actor,
+      options,
+      emit,
+      facts,
+      status,
+      sessionLockTimeoutMs: initialLockTimeoutMs,
+      attemptLockTimeoutMs: initialLockTimeoutMs,
+    };
+    const units = await select(session, status);
     const total = units.reduce((n, u) => n + u.script.statements.length, 0);
     await emit({ type: "run_started", runId, direction, migrations: units.map((u) => u.migration.tag), statements: total });
     let done = 0;
     for (const [i, unit] of units.entries()) {
+      await params.beforeMigration?.({ tag: unit.migration.tag, direction, script: unit.script, sql, runId, emit });
       done = await runUnit(session, unit, direction, { n: i + 1, of: units.length, done, total });
     }
-    const status = computeStatus(params.catalog, await readLedger(sql));
+    const after = units.length === 0 ? status : computeStatus(params.catalog, await readLedger(sql, "ensured"), await readTargetFacts(sql, params.catalog, ledger));
     const durationMs = Math.round(performance.now() - started);
     await emit({ type: "run_finished", runId, migrations: units.map((u) => u.migration.tag), durationMs });
-    return { runId, direction, migrations: units.map((u) => u.migration.tag), durationMs, status };
+    return { runId, direction, migrations: units.map((u) => u.migration.tag), durationMs, status: after };
   } catch (e) {
     const error = e instanceof ExecutorError ? e : asConnectionError(e);
     await emit({ type: "run_failed", runId, error: error.toJSON() }).catch(() => {});
     throw error;
   } finally {
-    // Ending the session releases the advisory lock.
+    // Nothing this run set or locked may outlive it on a connection someone else could get next
+    // (a session pooler hands the server connection on; ending ours would release it too, this says so).
+    if (sessionChanged || locked) {
+      await withDeadline(
+        sql
+          .unsafe(
+            [
+              "RESET lock_timeout",
+              "RESET statement_timeout",
+              "RESET client_connection_check_interval",
+              ...(locked ? [`SELECT pg_advisory_unlock(${APPLY_LOCK[0]}, ${APPLY_LOCK[1]})`] : []),
+            ].join(";\n"),
+          )
+          .simple(),
+        5_000,
+      ).catch(() => {});
+    }
     await Promise.all([sql.end({ timeout: 5 }), monitor.end({ timeout: 5 })]);
   }
 }
 
-/**
- * PostgreSQL keeps 63 bytes of application_name and drops the rest silently; the lock holder's run id
- * and actor are read back from it, so a name that does not fit is cut visibly ("...") instead.
- */
-function applicationName(name: string): string {
-  const MAX_BYTES = 63;
-  if (Buffer.byteLength(name) <= MAX_BYTES) return name;
-  let cut = name;
-  while (Buffer.byteLength(cut) > MAX_BYTES - 3) cut = cut.slice(0, -1);
-  return `${cut}...`;
-}
-
-function connect(url: string, application: string): postgres.Sql {
-  return postgres(url, {
-    max: 1,
-    // No round trip for array types at connect: nothing here reads arrays of custom types.
-    fetch_types: false,
-    onnotice: () => {},
-    connect_timeout: 10,
-    idle_timeout: 0,
-    connection: { application_name: application },
-  });
-}
-
-function asConnectionError(e: unknown): ExecutorError {
+/** A failure to connect or talk to the target, as an ExecutorError with the connection's own code. */
+export function asConnectionError(e: unknown): ExecutorError {
   if (e instanceof ExecutorError) return e;
+  const connection = connectionFailure(e);
+  if (connection) return new ExecutorError(connection.code, `The target database: ${connection.message}`, connection.cause_code ? { sqlstate: connection.cause_code } : {});
   const err = e as { code?: string; message?: string };
-  if (err.code && /^[0-9A-Z]{5}$/.test(err.code) && err.code !== "28P01" && err.code !== "3D000") {
-    return new ExecutorError("sql_error", err.message ?? "SQL error", { sqlstate: err.code });
+  if (err.code && /^[0-9A-Z]{5}$/.test(err.code)) {
+    return new ExecutorError("sql_error", redactSecrets(err.message ?? "SQL error"), { sqlstate: err.code });
   }
-  return new ExecutorError("unreachable", `The target database cannot be reached: ${(err.message ?? String(e)).replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
+  return new ExecutorError("unreachable", `The target database cannot be reached: ${redactSecrets(err.message ?? String(e))}`);
 }
 
-async function takeApplyLock(session: Session): Promise<void> {
-  const [row] = await session.sql<{ locked: boolean }[]>`select pg_try_advisory_lock(${APPLY_LOCK[0]}, ${APPLY_LOCK[1]}) as locked`;
+async function takeApplyLock(sql: postgres.Sql): Promise<void> {
+  const [row] = await sql<{ locked: boolean }[]>`select pg_try_advisory_lock(${APPLY_LOCK[0]}, ${APPLY_LOCK[1]}) as locked`;
   if (row!.locked) return;
-  const [holder] = await session.sql<{ pid: number; application_name: string | null; backend_start: Date | null }[]>`
+  const [holder] = await sql<{ pid: number; application_name: string | null; backend_start: Date | null }[]>`
     select a.pid, a.application_name, a.backend_start
     from pg_locks l join pg_stat_activity a on a.pid = l.pid
     where l.locktype = 'advisory' and l.classid = ${APPLY_LOCK[0]} and l.objid = ${APPLY_LOCK[1]} and l.granted
@@ -259,35 +341,61 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   });
   const record = (tx: postgres.Sql | postgres.TransactionSql) => (direction === "up" ? recordApplied(tx, ledgerEntry()) : recordRolledBack(tx, ledgerEntry()));
 
+  // A migration that commits piece by piece records how far it got, so an interruption reads as
+  // partially applied and the next apply resumes after what already committed.
+  const tracked = direction === "up" && !fullyTransactional;
+  const resumeFrom = tracked ? (session.status.migrations.find((m) => m.tag === migration.tag)?.partial?.statementsDone ?? 0) : 0;
+  const progressRow = (statementsDone: number) => ({
+    tag: migration.tag,
+    hash: migration.checksum,
+    createdAt: migration.when,
+    runId: session.runId,
+    statementsDone,
+    statementsTotal: script.statements.length,
+  });
+  if (tracked) await recordProgress(session.sql, progressRow(resumeFrom));
+
   let done = progress.done;
   const builtIndexes: string[] = [];
   /** Committed statements a failure cannot take back (this migration's index builds are dropped instead). */
   const kept: string[] = [];
   const invalidLeft = new Set<string>();
-  const indexesBefore = await concurrentIndexStates(session.sql, script);
   try {
     for (const [p, part] of parts.entries()) {
       const isLast = p === parts.length - 1;
+      const through = part.statements.at(-1)!.index + 1;
+      const alreadyCommitted = part.statements.every((st) => st.index < resumeFrom) && (part.transactional || !part.statements[0]!.analysis.concurrentIndex);
+      if (alreadyCommitted) {
+        for (const statement of part.statements) {
+          done += 1;
+          await session.emit({ type: "statement_skipped", tag: migration.tag, statement: statement.index + 1, of: script.statements.length, done, total: progress.total, summary: statement.analysis.summary, reason: "committed by the interrupted run" });
+        }
+        if (isLast) await session.sql.begin((tx) => record(tx));
+        continue;
+      }
       if (part.transactional) {
         await withLockRetries(session, migration.tag, part.statements[0]!, async () => {
           let local = done;
           await session.sql.begin(async (tx) => {
+            if (session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs) await tx.unsafe(`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`);
             for (const statement of part.statements) {
               local = await execute(session, tx, script, migration.tag, statement, { done: local, total: progress.total });
             }
             // The ledger row commits with the migration's last transaction, or not at all.
             if (isLast) await record(tx);
+            else if (tracked) await recordProgress(tx, progressRow(through));
           });
           done = local;
         });
-        kept.push(...part.statements.map((s) => s.analysis.summary));
+        kept.push(...part.statements.map((st) => st.analysis.summary));
       } else {
         const statement = part.statements[0]!;
-        const built = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, indexesBefore);
-        if (built) builtIndexes.push(built);
-        else kept.push(statement.analysis.summary);
+        const outcome = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, { resuming: resumeFrom > 0 });
+        if (outcome.built) builtIndexes.push(outcome.built);
+        else if (!outcome.skipped) kept.push(statement.analysis.summary);
         done += 1;
         if (isLast) await session.sql.begin((tx) => record(tx));
+        else if (tracked) await recordProgress(session.sql, progressRow(through));
       }
     }
   } catch (e) {
@@ -298,10 +406,11 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
       remaining.length ? `indexes it built could not be dropped: ${remaining.join(", ")}` : null,
       invalidLeft.size ? `an invalid index remains (${[...invalidLeft].join(", ")}): what stopped the build also stopped its removal; the next apply drops it before rebuilding` : null,
     ].filter(Boolean);
+    if (tracked && left.length === 0 && resumeFrom === 0) await clearProgress(session.sql, migration.when).catch(() => {});
     const droppedNote = dropped.length ? ` (indexes it had built were dropped: ${dropped.join(", ")})` : "";
     e.details.tag ??= migration.tag;
     e.details.leftBehind = left.length
-      ? `${migration.tag} is not recorded as applied, but ${left.join("; ")}${droppedNote}.`
+      ? `${migration.tag} is not recorded as applied, but ${left.join("; ")}${droppedNote}. Status shows it as partially applied; the next apply completes it.`
       : `${migration.tag} is not recorded as applied and the target is as it was before it${droppedNote}.`;
     throw e;
   }
@@ -320,7 +429,8 @@ async function execute(
   const started = performance.now();
   const stopWatching = watchBlockers(session);
   try {
-    await conn.unsafe(statement.sql);
+    // Simple protocol, as psql sends it: one message, no prepared statement left on the server.
+    await conn.unsafe(statement.sql).simple();
   } catch (e) {
     throw sqlFailure(e, script, tag, statement, stopWatching());
   } finally {
@@ -340,24 +450,47 @@ async function execute(
   return done;
 }
 
-/** Retries a unit of work after lock timeouts, with exponential backoff and jitter. */
+/** The lock wait attempt `attempt` (1-based) may take: short first, doubling up to the configured maximum. */
+export function lockTimeoutForAttempt(options: Pick<ExecutorOptions, "lockTimeoutMs" | "initialLockTimeoutMs">, attempt: number): number {
+  const initial = Math.max(1, Math.min(options.initialLockTimeoutMs, options.lockTimeoutMs));
+  return Math.min(options.lockTimeoutMs, Math.round(initial * 2 ** Math.min(30, attempt - 1)));
+}
+
+/** The pause before retry `attempt`: exponential, capped, with jitter so competing sessions do not retry in step. */
+export function retryDelay(options: Pick<ExecutorOptions, "retryBaseDelayMs" | "maxRetryDelayMs">, attempt: number): number {
+  const cap = Math.min(options.maxRetryDelayMs, options.retryBaseDelayMs * 2 ** Math.min(30, attempt - 1));
+  return Math.round(cap / 2 + Math.random() * (cap / 2));
+}
+
+async function setSessionLockTimeout(session: Session, ms: number): Promise<void> {
+  if (session.sessionLockTimeoutMs === ms) return;
+  await session.sql.unsafe(`SET lock_timeout = ${ms}`).simple();
+  session.sessionLockTimeoutMs = ms;
+}
+
+/**
+ * Retries a unit of work after lock timeouts. Each attempt may wait a little longer for its lock
+ * (so traffic queued behind us waits at most that long), with a jittered pause between attempts.
+ */
 async function withLockRetries(session: Session, tag: string, first: Statement, work: () => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
+    session.attemptLockTimeoutMs = lockTimeoutForAttempt(session.options, attempt);
     try {
       return await work();
     } catch (e) {
       if (!(e instanceof ExecutorError) || e.code !== "lock_timeout" || attempt > session.options.maxRetries) throw e;
-      const delayMs = Math.min(10_000, session.options.retryBaseDelayMs * 2 ** (attempt - 1) + Math.floor(Math.random() * session.options.retryBaseDelayMs));
-      await session.emit({
-        type: "retry",
+      const delayMs = retryDelay(session.options, attempt);
+      const retry = {
         tag,
         statement: e.details.statement ?? first.index + 1,
         attempt,
         maxRetries: session.options.maxRetries,
         delayMs,
-        reason: e.message,
+        lockTimeoutMs: session.attemptLockTimeoutMs,
+        nextLockTimeoutMs: lockTimeoutForAttempt(session.options, attempt + 1),
         blockers: e.details.blockers ?? [],
-      });
+      };
+      await session.emit({ type: "retry", ...retry, reason: e.message, message: describeRetry(retry) });
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
@@ -366,19 +499,6 @@ async function withLockRetries(session: Session, tag: string, first: Statement, 
 interface IndexState {
   exists: boolean;
   valid: boolean;
-}
-
-/** The state of every named CONCURRENTLY index a script builds, in one round trip (none when it builds none). */
-async function concurrentIndexStates(sql: postgres.Sql, script: SqlScript): Promise<Map<string, IndexState>> {
-  const named = script.statements.flatMap((s) => (s.analysis.concurrentIndex?.name ? [[s.analysis.concurrentIndex.schema, s.analysis.concurrentIndex.name]] : []));
-  const states = new Map<string, IndexState>();
-  if (named.length === 0) return states;
-  const rows = await sql<{ qualified: string; valid: boolean; ready: boolean }[]>`
-    select n.nspname || '.' || c.relname as qualified, i.indisvalid as valid, i.indisready as ready
-    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
-    where (n.nspname, c.relname) in (select x ->> 0, x ->> 1 from jsonb_array_elements(${JSON.stringify(named)}::text::jsonb) x)`;
-  for (const r of rows) states.set(r.qualified, { exists: true, valid: r.valid && r.ready });
-  return states;
 }
 
 async function indexState(sql: postgres.Sql, schema: string, name: string): Promise<IndexState> {
@@ -392,13 +512,14 @@ async function indexState(sql: postgres.Sql, schema: string, name: string): Prom
 const quoteIdent = (id: string) => `"${id.replace(/"/g, '""')}"`;
 
 async function dropIndex(sql: postgres.Sql, schema: string, name: string): Promise<void> {
-  await sql.unsafe(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(schema)}.${quoteIdent(name)}`);
+  await sql.unsafe(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(schema)}.${quoteIdent(name)}`).simple();
 }
 
 /**
  * One non-transactional statement. For CREATE INDEX CONCURRENTLY: an invalid leftover of an
  * earlier failed attempt is dropped first (IF NOT EXISTS would otherwise keep it forever), and the
- * new index must be valid afterwards. Returns the qualified name of an index this call built.
+ * new index must be valid afterwards. When resuming an interrupted migration, an index that
+ * already exists and is valid was built by that run: it is kept, not built again.
  */
 async function runAutocommit(
   session: Session,
@@ -407,18 +528,25 @@ async function runAutocommit(
   statement: Statement,
   progress: { done: number; total: number },
   invalidLeft: Set<string>,
-  indexesBefore: Map<string, IndexState>,
-): Promise<string | null> {
+  context: { resuming: boolean },
+): Promise<{ built: string | null; skipped: boolean }> {
   const index = statement.analysis.concurrentIndex;
   const named = index?.name ? { schema: index.schema, name: index.name } : null;
   const qualified = named ? `${named.schema}.${named.name}` : null;
   let existedValid: boolean | null = null;
   let attempt = 0;
 
+  if (named && context.resuming && session.facts.indexes.get(qualified!)?.valid) {
+    await session.emit({ type: "statement_skipped", tag, statement: statement.index + 1, of: script.statements.length, done: progress.done + 1, total: progress.total, summary: statement.analysis.summary, reason: `${qualified} was built by the interrupted run and is valid` });
+    return { built: null, skipped: true };
+  }
+
   await withLockRetries(session, tag, statement, async () => {
+    await setSessionLockTimeout(session, session.attemptLockTimeoutMs);
     if (named) {
-      // Before every attempt, not once: a timed-out attempt can leave one too. The first uses the migration's up-front read.
-      const before = attempt++ === 0 ? (indexesBefore.get(qualified!) ?? { exists: false, valid: false }) : await indexState(session.sql, named.schema, named.name);
+      // Before every attempt, not once: a timed-out attempt can leave one too. The first uses the run's up-front read.
+      const known = session.facts.indexes.get(qualified!);
+      const before = attempt++ === 0 ? { exists: Boolean(known), valid: Boolean(known?.valid) } : await indexState(session.sql, named.schema, named.name);
       existedValid ??= before.exists && before.valid;
       if (before.exists && !before.valid) {
         await onBehalfOf(session, script, tag, statement, () => dropIndex(session.sql, named.schema, named.name));
@@ -445,13 +573,13 @@ async function runAutocommit(
     }
   });
 
-  if (!named) return null;
+  if (!named) return { built: null, skipped: false };
   const after = await indexState(session.sql, named.schema, named.name);
   if (!after.valid) {
     await dropIndex(session.sql, named.schema, named.name);
     throw new ExecutorError("invalid_index", `${qualified} was built but is not valid; it was dropped.`, { tag, file: script.file, statement: statement.index + 1, line: statement.line, column: statement.column });
   }
-  return existedValid ? null : qualified;
+  return { built: existedValid ? null : qualified, skipped: false };
 }
 
 /** Catalog work done on a statement's behalf, failing as the statement would (a lock timeout names its blocker and is retried). */
@@ -492,7 +620,11 @@ async function undoBuiltIndexes(session: Session, tag: string, qualified: string
 function watchBlockers(session: Session): () => Blocker[] {
   let last: Blocker[] = [];
   let stopped = false;
-  const every = Math.max(50, Math.floor(session.options.lockTimeoutMs / 3));
+  // Looks only once the statement has waited a good part of its attempt: most statements finish
+  // sooner, and then the monitor never even connects.
+  const lockWait = session.attemptLockTimeoutMs;
+  const firstLook = Math.max(50, Math.floor(lockWait * 0.6));
+  const every = Math.max(50, Math.floor(lockWait / 4));
   const look = async () => {
     if (stopped) return;
     try {
@@ -508,7 +640,7 @@ function watchBlockers(session: Session): () => Blocker[] {
     }
     if (!stopped) timer = setTimeout(look, every);
   };
-  let timer = setTimeout(look, every);
+  let timer = setTimeout(look, firstLook);
   return () => {
     stopped = true;
     clearTimeout(timer);
@@ -519,7 +651,7 @@ function watchBlockers(session: Session): () => Blocker[] {
 /** Maps a PostgreSQL error to the file, line and column of the statement that raised it. */
 function sqlFailure(e: unknown, script: SqlScript, tag: string, statement: Statement, blockers: Blocker[]): ExecutorError {
   const err = e as { code?: string; message?: string; position?: string; detail?: string; hint?: string };
-  if (!err.code || !/^[0-9A-Z]{5}$/.test(err.code)) return asConnectionError(e);
+  if (!err.code || !/^[0-9A-Z]{5}$/.test(err.code) || connectionFailure(e)) return asConnectionError(e);
   let line = statement.line;
   let column = statement.column;
   const position = Number(err.position);

@@ -3,16 +3,16 @@
  * against the live target, snapshots the schema, runs the executor with a live event log, records
  * the outcome with its audit event, then verifies the environment.
  */
-import postgres from "postgres";
 import { and, eq } from "drizzle-orm";
 import { appendAuditEvent } from "../audit/log";
 import { AppError } from "../errors";
-import { applyLockHeld, applyMigrations, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
+import { applyLockHeld, applyMigrations, asConnectionError, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
 import { assertPlanCurrent } from "../deployments/service";
 import { targetUrl, type DeploymentDeps } from "../deployments/context";
 import { dumpSchema } from "../plan/schema-dump";
 import { snapshotSchema } from "../plan/schema-snapshot";
 import { deployments, environments, runEvents, runs, users } from "../store/schema";
+import { redactSecrets, withConnection } from "../targets/connect";
 
 const WORKER_ACTOR = { id: null, email: "worker" };
 
@@ -48,7 +48,14 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
     const [catalog, dump] = await Promise.all([snapshotOf(url), dumpSchema(url)]);
     await db.update(deployments).set({ schemaBefore: { catalog, dump } }).where(eq(deployments.id, deploymentId));
 
-    const common = { url, catalog: await deps.catalog(), actor: `deployment #${deployment.number} (${claimed.author})`, runId: run.id, onEvent: record };
+    const common = {
+      url,
+      catalog: await deps.catalog(),
+      actor: `deployment #${deployment.number} (${claimed.author})`,
+      runId: run.id,
+      onEvent: record,
+      directUrlHint: env.directUrlEnv ?? undefined,
+    };
     if (deployment.kind === "apply") await applyMigrations({ ...common, to: deployment.targetTag });
     else await rollbackMigrations({ ...common, to: deployment.targetTag });
 
@@ -68,7 +75,7 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
         ? e.toJSON()
         : e instanceof AppError
           ? { code: e.code, message: e.message }
-          : { code: "internal", message: (e as Error).message?.replace(/postgres(ql)?:\/\/\S+/g, "(url)") ?? String(e) };
+          : { code: "internal", message: redactSecrets((e as Error).message ?? String(e)) };
     if (!(e instanceof ExecutorError)) await record({ type: "run_failed", runId: run.id, error: error as never, at: new Date() });
     await db.transaction(async (tx) => {
       await tx.update(deployments).set({ state: "failed", updatedAt: new Date() }).where(eq(deployments.id, deploymentId));
@@ -81,11 +88,10 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
 }
 
 async function snapshotOf(url: string) {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    return await snapshotSchema(sql);
-  } finally {
-    await sql.end({ timeout: 5 });
+    return await withConnection(url, { application: "migration-console snapshot" }, snapshotSchema);
+  } catch (e) {
+    throw asConnectionError(e);
   }
 }
 

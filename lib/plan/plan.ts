@@ -7,15 +7,15 @@
  * every approval given before. The rehearsal's timings are evidence, not part of the hash.
  */
 import { createHash } from "node:crypto";
-import postgres from "postgres";
 import { canonicalJson } from "../canonical-json";
 import type { Catalog, LockLevel, Migration } from "../catalog";
-import { applyMigrations, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
+import { applyMigrations, asConnectionError, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
 import { computeStatus, readLedger, type LedgerStatus } from "../ledger";
 import { lintMigrations, type Finding } from "../lint";
 import { diffSnapshots, type SchemaDiff } from "./diff";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "./schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, type ShadowServer } from "./shadow";
+import { connect } from "../targets/connect";
 
 export type PlanKind = "apply" | "rollback";
 
@@ -103,7 +103,7 @@ function scriptAsMigration(unit: Unit): Migration {
 }
 
 export async function planBasis(request: PlanRequest): Promise<PlanBasis> {
-  const sql = postgres(request.targetUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const sql = connect(request.targetUrl, { application: "migration-console plan" });
   try {
     let status: LedgerStatus;
     let liveSnapshot: SchemaSnapshot;
@@ -111,7 +111,8 @@ export async function planBasis(request: PlanRequest): Promise<PlanBasis> {
       status = computeStatus(request.catalog, await readLedger(sql));
       liveSnapshot = await snapshotSchema(sql);
     } catch (e) {
-      throw new ExecutorError("unreachable", `The ${request.environment} target cannot be read: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
+      const failure = asConnectionError(e);
+      throw new ExecutorError(failure.code === "sql_error" ? "unreachable" : failure.code, `The ${request.environment} target cannot be read: ${failure.message}`);
     }
     const blockers: string[] = [];
     let units: Unit[] = [];
@@ -240,7 +241,7 @@ function withRoleRenamed(snapshot: SchemaSnapshot, from: string, to: string): Sc
 }
 
 async function snapshotOf(url: string): Promise<SchemaSnapshot> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const sql = connect(url, { application: "migration-console plan" });
   try {
     return await snapshotSchema(sql);
   } finally {

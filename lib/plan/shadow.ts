@@ -8,10 +8,11 @@
  * at that version is a copy of it (CREATE DATABASE ... TEMPLATE).
  */
 import { createHash, randomBytes } from "node:crypto";
-import postgres from "postgres";
+import type postgres from "postgres";
 import type { Catalog } from "../catalog";
 import { applyMigrations, ExecutorError } from "../executor";
 import { ENSURE_LEDGER_SQL } from "../ledger";
+import { connect, describeConnectionError } from "../targets/connect";
 
 export interface ShadowServer {
   /** Superuser (or CREATEDB) URL of a maintenance database on that server. Contains a password. */
@@ -58,13 +59,13 @@ export async function createShadowDatabaseAt(server: ShadowServer, catalog: Cata
 }
 
 async function withAdmin<T>(server: ShadowServer, work: (admin: postgres.Sql) => Promise<T>): Promise<T> {
-  const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const admin = connect(server.adminUrl, { application: "migration-console shadow" });
   try {
     return await work(admin);
   } catch (e) {
     // A migration that fails while a template is built says so itself (file, line, column).
     if (e instanceof ExecutorError) throw e;
-    throw new Error(`Cannot create a rehearsal database on the shadow server: ${(e as Error).message}`, { cause: e });
+    throw new Error(`Cannot create a rehearsal database on the shadow server: ${describeConnectionError(e)}`, { cause: e });
   } finally {
     await admin.end();
   }
@@ -86,7 +87,7 @@ function handle(server: ShadowServer, name: string): ShadowDatabase {
   return {
     url: databaseUrl(server, name),
     drop: async () => {
-      const dropper = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
+      const dropper = connect(server.adminUrl, { application: "migration-console shadow" });
       try {
         await dropper.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {

@@ -10,6 +10,7 @@ import { deploymentDepsFor, type DeploymentDeps } from "../deployments/context";
 import { buildAuthOptions } from "../auth/options";
 import { loadConfig, type ConsoleConfig } from "../config/env";
 import { openStore, type Store } from "../store/db";
+import { redactSecrets } from "../targets/connect";
 
 interface Runtime {
   config: ConsoleConfig;
@@ -43,5 +44,5 @@ export function migrationCatalog(): Promise<Catalog> {
 /** Server-side log line; callers pass messages, never URLs or secrets. */
 export function logServerError(message: string, error: unknown): void {
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  console.error(`[migration-console] ${message}: ${detail.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
+  console.error(`[migration-console] ${message}: ${redactSecrets(detail)}`);
 }

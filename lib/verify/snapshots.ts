@@ -4,7 +4,6 @@
  * person (the button, the CLI), from the worker right after an apply, or from the schedule.
  */
 import { and, desc, eq, gte, lte } from "drizzle-orm";
-import postgres from "postgres";
 import { appendAuditEvent, type AuditActor } from "../audit/log";
 import type { Catalog } from "../catalog";
 import type { EnvironmentRegistry } from "../config/environments";
@@ -14,6 +13,7 @@ import type { Store } from "../store/db";
 import { deployments, environments, runEvents, runs, verificationSnapshots, type VerificationSnapshot } from "../store/schema";
 import { runVerification } from "./run";
 import type { VerificationReport } from "./types";
+import { connect, describeConnectionError } from "../targets/connect";
 
 export type VerificationTrigger = "manual" | "after-apply" | "schedule" | "cli";
 export type VerificationOutcome = "passed" | "failed" | "error";
@@ -50,7 +50,7 @@ export async function verifyEnvironment(
     stored = { unreachable: `${env.urlEnv} is unset.` };
     outcome = "error";
   } else {
-    const sql = postgres(env.url, { max: 3, onnotice: () => {}, connect_timeout: 5 });
+    const sql = connect(env.url, { max: 3, application: "migration-console verify" });
     try {
       targetVersion = (await readStatus(env.url, await deps.catalog())).current;
       const report = await runVerification(sql);
@@ -58,7 +58,7 @@ export async function verifyEnvironment(
       outcome = outcomeOf(report);
       counts = report.counts;
     } catch (e) {
-      stored = { unreachable: `The target could not be verified: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}` };
+      stored = { unreachable: `The target could not be verified: ${describeConnectionError(e)}` };
       outcome = "error";
     } finally {
       await sql.end({ timeout: 5 });

@@ -1,0 +1,230 @@
+/**
+ * The one way the console opens a PostgreSQL connection (targets, the store, shadows): every
+ * attempt is bounded in time, failures get a code a user can act on, and no URL or password ever
+ * reaches an error message.
+ *
+ * postgres.js's own connect_timeout restarts whenever the server closes the socket during
+ * start-up, so an endpoint that accepts and closes (a tunnel or port-forward to a dead backend, a
+ * load balancer without a healthy target) makes it reconnect in a tight loop forever. The socket
+ * factory below counts such closes and, after a few backed-off tries, fails the attempt instead.
+ */
+import net from "node:net";
+import postgres from "postgres";
+
+export type ConnectionErrorCode =
+  /** Wrong user or password, or no pg_hba.conf entry for this client. */
+  | "auth_failed"
+  /** The server answered, but the database in the URL does not exist there. */
+  | "database_missing"
+  /** Nothing listens, the host does not resolve, or the endpoint closes every connection. */
+  | "unreachable"
+  /** The endpoint accepted the connection but PostgreSQL did not answer in time. */
+  | "timeout";
+
+export class ConnectionError extends Error {
+  constructor(
+    public readonly code: ConnectionErrorCode,
+    message: string,
+    /** The driver's or the server's own code (ECONNREFUSED, 28P01, ...), for logs and tests. */
+    public readonly cause_code?: string,
+  ) {
+    super(message);
+    this.name = "ConnectionError";
+  }
+}
+
+/** How long one connection attempt may take, start-up retries included, unless the caller says otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 8_000;
+/** Start-up closes tolerated before giving up (a server restarting may drop one or two). */
+const MAX_STARTUP_CLOSES = 3;
+
+export interface ConnectOptions {
+  /** Shown as application_name in pg_stat_activity; cut visibly to PostgreSQL's 63 bytes. */
+  application?: string;
+  max?: number;
+  /** Bound on one connection attempt, start-up retries included (ms). */
+  connectTimeoutMs?: number;
+  /** Seconds an idle connection stays open; 0 keeps it. */
+  idleTimeoutSeconds?: number;
+  /** postgres.js fetches array types at connect (one round trip); nothing the console reads needs it. */
+  fetchTypes?: boolean;
+  debug?: postgres.Options<Record<string, never>>["debug"];
+}
+
+/** What the executor's pooler probe needs to know about the client side of a connection. */
+export interface SocketFacts {
+  /** Local port of the newest socket this client opened (null for a Unix socket). */
+  localPort: number | null;
+  localAddress: string | null;
+}
+
+const socketFacts = new WeakMap<postgres.Sql, SocketFacts>();
+
+/**
+ * A postgres.js client whose every connection attempt is bounded. Lazy like postgres.js: the first
+ * query connects. Use `openConnection` to connect (and fail) right away.
+ */
+export function connect(url: string, options: ConnectOptions = {}): postgres.Sql {
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const facts: SocketFacts = { localPort: null, localAddress: null };
+  const sql = postgres(url, {
+    max: options.max ?? 1,
+    fetch_types: options.fetchTypes ?? false,
+    onnotice: () => {},
+    connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    idle_timeout: options.idleTimeoutSeconds ?? 0,
+    ...(options.debug ? { debug: options.debug } : {}),
+    connection: options.application ? { application_name: applicationName(options.application) } : {},
+    // Supported by postgres.js at run time, missing from its type definitions.
+    ...({ socket: boundedSocketFactory(timeoutMs, facts) } as object),
+  });
+  socketFacts.set(sql, facts);
+  return sql;
+}
+
+/** Connects now, within the bound, and returns the client; a failure is a ConnectionError and leaves nothing open. */
+export async function openConnection(url: string, options: ConnectOptions = {}): Promise<postgres.Sql> {
+  const sql = connect(url, options);
+  try {
+    await withDeadline(sql`select 1`, (options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) + 1_000);
+    return sql;
+  } catch (e) {
+    await sql.end({ timeout: 0 }).catch(() => {});
+    throw asConnectionError(e) ?? e;
+  }
+}
+
+/** Opens a client, runs `work`, and always closes it again. */
+export async function withConnection<T>(url: string, options: ConnectOptions, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = await openConnection(url, options);
+  try {
+    return await work(sql);
+  } finally {
+    await sql.end({ timeout: 5 }).catch(() => {});
+  }
+}
+
+export function socketFactsOf(sql: postgres.Sql): SocketFacts | undefined {
+  return socketFacts.get(sql);
+}
+
+/** Rejects with a `timeout` ConnectionError when `promise` has not settled within `ms`. */
+export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConnectionError("timeout", `The database did not answer within ${(ms / 1000).toFixed(0)} s.`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+type SocketFactory = (options: { host: string[]; port: number[]; path?: string | false }) => Promise<net.Socket>;
+
+/**
+ * Opens the sockets postgres.js asks for. A socket the server closes before sending a single byte
+ * counts as a start-up close; consecutive ones are retried with backoff and, past the limit or the
+ * time bound, answered with a socket that fails at once, so postgres.js rejects the waiting query
+ * instead of reconnecting forever.
+ */
+function boundedSocketFactory(timeoutMs: number, facts: SocketFacts): SocketFactory {
+  let closes = 0;
+  let firstCloseAt = 0;
+  let nextHost = 0;
+  return async (o) => {
+    if (closes > 0) {
+      const elapsed = performance.now() - firstCloseAt;
+      if (closes >= MAX_STARTUP_CLOSES || elapsed >= timeoutMs) {
+        const error = new ConnectionError(
+          "unreachable",
+          `The server accepted the connection and closed it before PostgreSQL answered (${closes} times in ${(elapsed / 1000).toFixed(1)} s). A tunnel, port-forward or load balancer with no live database behind it does this.`,
+          "CONNECTION_CLOSED",
+        );
+        closes = 0;
+        return failingSocket(error);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (closes - 1), Math.max(0, timeoutMs - elapsed))));
+    }
+    const socket = new net.Socket();
+    let answered = false;
+    socket.once("data", () => {
+      answered = true;
+      closes = 0;
+    });
+    socket.once("connect", () => {
+      facts.localPort = socket.localPort ?? null;
+      facts.localAddress = socket.localAddress ?? null;
+    });
+    socket.once("close", (hadError) => {
+      if (answered || hadError) return;
+      if (closes++ === 0) firstCloseAt = performance.now();
+    });
+    const i = nextHost++ % Math.max(1, o.port.length);
+    if (o.path) socket.connect(o.path);
+    else socket.connect(o.port[i] ?? 5432, o.host[i] ?? "localhost");
+    // postgres.js names the address in its own errors from these.
+    Object.assign(socket, { host: o.path || o.host[i], port: o.port[i] });
+    return socket;
+  };
+}
+
+/** A socket that errors as soon as postgres.js has attached its listeners. */
+function failingSocket(error: Error): net.Socket {
+  const socket = new net.Socket();
+  setImmediate(() => socket.destroy(error));
+  return socket;
+}
+
+/** A connection failure as a ConnectionError (codes and words a user can act on); null when it is not one. */
+export function asConnectionError(e: unknown): ConnectionError | null {
+  if (e instanceof ConnectionError) return e;
+  const err = e as { code?: string; message?: string } | null;
+  const code = err?.code;
+  switch (code) {
+    case "28P01":
+    case "28000":
+      return new ConnectionError("auth_failed", `Authentication failed: ${redactSecrets(err?.message ?? "wrong user or password")}. Check the user and password in the URL.`, code);
+    case "3D000":
+      return new ConnectionError("database_missing", `The server answered, but ${redactSecrets(err?.message ?? "the database does not exist")}. Check the database name in the URL.`, code);
+    case "ECONNREFUSED":
+      return new ConnectionError("unreachable", "Connection refused: no PostgreSQL is listening at that address.", code);
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new ConnectionError("unreachable", "The database host name does not resolve.", code);
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+    case "ECONNRESET":
+    case "EPIPE":
+    case "CONNECTION_CLOSED":
+    case "CONNECTION_DESTROYED":
+      return new ConnectionError("unreachable", `The connection to the database was lost (${code}).`, code);
+    case "57P03":
+    case "53300":
+      return new ConnectionError("unreachable", `The database refuses connections right now: ${redactSecrets(err?.message ?? "")}`, code);
+    case "CONNECT_TIMEOUT":
+    case "ETIMEDOUT":
+      return new ConnectionError("timeout", "The database did not answer in time.", code);
+    default:
+      return null;
+  }
+}
+
+/** A connection failure in words, without the URL (it may carry a password). */
+export function describeConnectionError(e: unknown): string {
+  return asConnectionError(e)?.message ?? redactSecrets((e as Error)?.message ?? String(e));
+}
+
+/** Removes connection URLs (and so their passwords) and password=... pairs from a text. */
+export function redactSecrets(text: string): string {
+  return text.replace(/postgres(ql)?:\/\/\S+/g, "(url)").replace(/password=\S+/gi, "password=****");
+}
+
+/**
+ * PostgreSQL keeps 63 bytes of application_name and drops the rest silently; the apply lock's holder
+ * is read back from it, so a name that does not fit is cut visibly ("...") instead.
+ */
+export function applicationName(name: string): string {
+  const MAX_BYTES = 63;
+  if (Buffer.byteLength(name) <= MAX_BYTES) return name;
+  let cut = name;
+  while (Buffer.byteLength(cut) > MAX_BYTES - 3) cut = cut.slice(0, -1);
+  return `${cut}...`;
+}
