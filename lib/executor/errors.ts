@@ -23,6 +23,8 @@ export interface Blocker {
   state: string | null;
   query: string | null;
   ageMs: number;
+  /** When its transaction (or, outside one, its statement) began: tells the same transaction from a later one of the same session. */
+  xactStart?: string | null;
 }
 
 export interface ExecutorErrorDetails {

@@ -200,8 +200,9 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
   const options = { ...DEFAULT_EXECUTOR_OPTIONS, ...params.options };
   const initialLockTimeoutMs = Math.min(options.initialLockTimeoutMs, options.lockTimeoutMs);
   const started = performance.now();
-  const sql = connect(params.url, { application: `migration-console ${runId} ${params.actor}`, connectTimeoutMs: options.connectTimeoutMs });
-  const monitor = connect(params.url, { application: `migration-console monitor ${runId}`, connectTimeoutMs: options.connectTimeoutMs });
+  // No prepared statements: they are session state too, and would outlive the run on a pooled server connection.
+  const sql = connect(params.url, { application: `migration-console ${runId} ${params.actor}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false });
+  const monitor = connect(params.url, { application: `migration-console monitor ${runId}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false });
   const emit = async (event: RunEvent) => {
     await params.onEvent?.({ ...event, at: new Date() });
   };
@@ -374,7 +375,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         continue;
       }
       if (part.transactional) {
-        await withLockRetries(session, migration.tag, part.statements[0]!, async () => {
+        await withLockRetries(session, script, migration.tag, part.statements[0]!, async () => {
           let local = done;
           await session.sql.begin(async (tx) => {
             if (session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs) await tx.unsafe(`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`);
@@ -432,7 +433,7 @@ async function execute(
     // Simple protocol, as psql sends it: one message, no prepared statement left on the server.
     await conn.unsafe(statement.sql).simple();
   } catch (e) {
-    throw sqlFailure(e, script, tag, statement, stopWatching());
+    throw sqlFailure(session, e, script, tag, statement, stopWatching());
   } finally {
     stopWatching();
   }
@@ -471,29 +472,118 @@ async function setSessionLockTimeout(session: Session, ms: number): Promise<void
 /**
  * Retries a unit of work after lock timeouts. Each attempt may wait a little longer for its lock
  * (so traffic queued behind us waits at most that long), with a jittered pause between attempts.
+ * While the transaction that stopped the last attempt is still open, an attempt would only queue
+ * traffic behind the same blocker again: it is sat out instead (watching the blocker, not waiting
+ * in the lock queue), and the real attempt starts the moment the blocker's transaction ends.
  */
-async function withLockRetries(session: Session, tag: string, first: Statement, work: () => Promise<void>): Promise<void> {
+async function withLockRetries(session: Session, script: SqlScript, tag: string, first: Statement, work: () => Promise<void>): Promise<void> {
+  let blockedBy: Blocker[] = [];
+  let lastStatement = first.index + 1;
   for (let attempt = 1; ; attempt++) {
     session.attemptLockTimeoutMs = lockTimeoutForAttempt(session.options, attempt);
-    try {
-      return await work();
-    } catch (e) {
-      if (!(e instanceof ExecutorError) || e.code !== "lock_timeout" || attempt > session.options.maxRetries) throw e;
-      const delayMs = retryDelay(session.options, attempt);
-      const retry = {
-        tag,
-        statement: e.details.statement ?? first.index + 1,
-        attempt,
-        maxRetries: session.options.maxRetries,
-        delayMs,
-        lockTimeoutMs: session.attemptLockTimeoutMs,
-        nextLockTimeoutMs: lockTimeoutForAttempt(session.options, attempt + 1),
-        blockers: e.details.blockers ?? [],
-      };
-      await session.emit({ type: "retry", ...retry, reason: e.message, message: describeRetry(retry) });
-      await new Promise((r) => setTimeout(r, delayMs));
+    let failure: ExecutorError;
+    const still = blockedBy.length > 0 ? await whileStillBlocked(session, blockedBy, session.attemptLockTimeoutMs) : [];
+    if (still.length > 0) {
+      const statement = script.statements.find((st) => st.index + 1 === lastStatement) ?? first;
+      failure = lockTimeoutError(script, tag, statement, still, session.attemptLockTimeoutMs);
+    } else {
+      const attemptStarted = new Date();
+      try {
+        return await work();
+      } catch (e) {
+        if (!(e instanceof ExecutorError) || e.code !== "lock_timeout") throw e;
+        failure = e;
+      }
+      if (!failure.details.blockers?.length) {
+        // The watcher did not get to look (a short attempt): who holds a lock on what the statement needed, since before it started.
+        const statement = script.statements.find((st) => st.index + 1 === failure.details.statement) ?? first;
+        const holders = await lockHolders(session, statement, attemptStarted).catch(() => []);
+        if (holders.length > 0) failure = lockTimeoutError(script, tag, statement, holders, session.attemptLockTimeoutMs);
+      }
     }
+    lastStatement = failure.details.statement ?? first.index + 1;
+    blockedBy = failure.details.blockers ?? [];
+    if (attempt > session.options.maxRetries) throw failure;
+    const delayMs = retryDelay(session.options, attempt);
+    const retry = {
+      tag,
+      statement: lastStatement,
+      attempt,
+      maxRetries: session.options.maxRetries,
+      delayMs,
+      lockTimeoutMs: session.attemptLockTimeoutMs,
+      nextLockTimeoutMs: lockTimeoutForAttempt(session.options, attempt + 1),
+      blockers: blockedBy,
+    };
+    await session.emit({ type: "retry", ...retry, reason: failure.message, message: describeRetry(retry) });
+    await new Promise((r) => setTimeout(r, delayMs));
   }
+}
+
+/**
+ * Watches the blockers' transactions for up to `ms` (not queueing behind them): returns them as
+ * they are then when any is still in the same transaction, or nothing as soon as all have ended.
+ */
+async function whileStillBlocked(session: Session, blockers: Blocker[], ms: number): Promise<Blocker[]> {
+  const known = blockers.filter((b) => b.xactStart);
+  if (known.length === 0) return [];
+  const until = performance.now() + ms;
+  const every = Math.max(25, Math.min(100, Math.floor(ms / 4)));
+  for (;;) {
+    let rows: Blocker[];
+    try {
+      rows = await activityOf(session.sql, known.map((b) => b.pid));
+    } catch {
+      return [];
+    }
+    const same = rows.filter((r) => known.some((b) => b.pid === r.pid && b.xactStart === r.xactStart));
+    if (same.length === 0 || performance.now() >= until) return same;
+    await new Promise((r) => setTimeout(r, Math.min(every, Math.max(1, until - performance.now()))));
+  }
+}
+
+type ActivityRow = { pid: number; usename: string | null; application_name: string | null; state: string | null; query: string | null; age_ms: number | null; xact_start: string | null };
+
+const toBlocker = (r: ActivityRow): Blocker => ({
+  pid: r.pid,
+  user: r.usename,
+  application: r.application_name,
+  state: r.state,
+  query: r.query,
+  ageMs: Math.round(r.age_ms ?? 0),
+  xactStart: r.xact_start,
+});
+
+async function activityOf(sql: postgres.Sql, pids: number[]): Promise<Blocker[]> {
+  const rows = await sql<ActivityRow[]>`
+    select pid, usename, application_name, state, query,
+           (extract(epoch from clock_timestamp() - coalesce(xact_start, query_start, backend_start)) * 1000)::float8 as age_ms,
+           coalesce(xact_start, query_start)::text as xact_start
+    from pg_stat_activity where pid in (select jsonb_array_elements_text(${JSON.stringify(pids)}::text::jsonb)::int)`;
+  return rows.map(toBlocker);
+}
+
+/** Sessions other than ours holding a lock on a relation the statement locks, in a transaction older than `since`. */
+async function lockHolders(session: Session, statement: Statement, since: Date): Promise<Blocker[]> {
+  const relations = statement.analysis.locks.map((l) => `${quoteIdent(l.relation.schema)}.${quoteIdent(l.relation.name)}`);
+  if (relations.length === 0) return [];
+  const rows = await session.sql<ActivityRow[]>`
+    select distinct a.pid, a.usename, a.application_name, a.state, a.query,
+           (extract(epoch from clock_timestamp() - coalesce(a.xact_start, a.query_start, a.backend_start)) * 1000)::float8 as age_ms,
+           coalesce(a.xact_start, a.query_start)::text as xact_start
+    from pg_locks l join pg_stat_activity a on a.pid = l.pid
+    where l.granted and l.pid <> pg_backend_pid() and a.application_name not like 'migration-console monitor %'
+      and l.relation in (select to_regclass(x) from jsonb_array_elements_text(${JSON.stringify(relations)}::text::jsonb) x)
+      and coalesce(a.xact_start, a.query_start) < ${since}`;
+  return rows.map(toBlocker);
+}
+
+function lockTimeoutError(script: SqlScript, tag: string, statement: Statement, blockers: Blocker[], waitedMs: number): ExecutorError {
+  return new ExecutorError(
+    "lock_timeout",
+    `Statement ${statement.index + 1} of ${tag} (${statement.analysis.summary}) waited longer than lock_timeout (${waitedMs} ms) for a lock held by ${describeBlockers(blockers)}.`,
+    { tag, file: script.file, statement: statement.index + 1, line: statement.line, column: statement.column, sqlstate: "55P03", blockers },
+  );
 }
 
 interface IndexState {
@@ -541,7 +631,7 @@ async function runAutocommit(
     return { built: null, skipped: true };
   }
 
-  await withLockRetries(session, tag, statement, async () => {
+  await withLockRetries(session, script, tag, statement, async () => {
     await setSessionLockTimeout(session, session.attemptLockTimeoutMs);
     if (named) {
       // Before every attempt, not once: a timed-out attempt can leave one too. The first uses the run's up-front read.
@@ -588,7 +678,7 @@ async function onBehalfOf(session: Session, script: SqlScript, tag: string, stat
   try {
     await work();
   } catch (e) {
-    throw sqlFailure(e, script, tag, statement, stopWatching());
+    throw sqlFailure(session, e, script, tag, statement, stopWatching());
   } finally {
     stopWatching();
   }
@@ -628,13 +718,12 @@ function watchBlockers(session: Session): () => Blocker[] {
   const look = async () => {
     if (stopped) return;
     try {
-      const rows = await session.monitor<{ pid: number; usename: string | null; application_name: string | null; state: string | null; query: string | null; age_ms: number | null }[]>`
+      const rows = await session.monitor<ActivityRow[]>`
         select pid, usename, application_name, state, query,
-               (extract(epoch from clock_timestamp() - coalesce(xact_start, query_start, backend_start)) * 1000)::float8 as age_ms
+               (extract(epoch from clock_timestamp() - coalesce(xact_start, query_start, backend_start)) * 1000)::float8 as age_ms,
+               coalesce(xact_start, query_start)::text as xact_start
         from pg_stat_activity where pid = any(pg_blocking_pids(${session.pid}))`;
-      if (rows.length > 0) {
-        last = rows.map((r) => ({ pid: r.pid, user: r.usename, application: r.application_name, state: r.state, query: r.query, ageMs: Math.round(r.age_ms ?? 0) }));
-      }
+      if (rows.length > 0) last = rows.map(toBlocker);
     } catch {
       // Monitoring is best effort; the statement's own outcome decides.
     }
@@ -649,7 +738,7 @@ function watchBlockers(session: Session): () => Blocker[] {
 }
 
 /** Maps a PostgreSQL error to the file, line and column of the statement that raised it. */
-function sqlFailure(e: unknown, script: SqlScript, tag: string, statement: Statement, blockers: Blocker[]): ExecutorError {
+function sqlFailure(session: Session, e: unknown, script: SqlScript, tag: string, statement: Statement, blockers: Blocker[]): ExecutorError {
   const err = e as { code?: string; message?: string; position?: string; detail?: string; hint?: string };
   if (!err.code || !/^[0-9A-Z]{5}$/.test(err.code) || connectionFailure(e)) return asConnectionError(e);
   let line = statement.line;
@@ -661,12 +750,7 @@ function sqlFailure(e: unknown, script: SqlScript, tag: string, statement: State
     column = before.length === 1 ? statement.column + before[0]!.length : before.at(-1)!.length + 1;
   }
   const where = { tag, file: script.file, statement: statement.index + 1, line, column, sqlstate: err.code };
-  if (err.code === "55P03") {
-    return new ExecutorError("lock_timeout", `Statement ${statement.index + 1} of ${tag} (${statement.analysis.summary}) waited longer than lock_timeout for a lock held by ${describeBlockers(blockers)}.`, {
-      ...where,
-      blockers,
-    });
-  }
+  if (err.code === "55P03") return lockTimeoutError(script, tag, statement, blockers, session.attemptLockTimeoutMs);
   const extra = [err.detail && `Detail: ${err.detail}`, err.hint && `Hint: ${err.hint}`].filter(Boolean).join(" ");
   return new ExecutorError("sql_error", `${script.file.split("/").pop()}:${line}:${column}: ${err.message}${extra ? ` (${extra})` : ""}`, where);
 }

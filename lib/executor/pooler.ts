@@ -59,12 +59,15 @@ export async function assertNotTransactionPooler(
         pinned();
         throw e;
       });
+    holder.catch(() => {});
     try {
       await withDeadline(isPinned, options.connectTimeoutMs + 1_000);
-      const after = await Promise.race([
-        sql<{ pid: number }[]>`select pg_backend_pid() as pid`.then((rows) => rows[0]!.pid),
-        new Promise<"waited">((r) => setTimeout(() => r("waited"), WAIT_MEANS_POOLED_MS)),
-      ]);
+      // A pin that failed proves nothing: that round's failure is the answer.
+      if (!pinnedPid) await holder;
+      const next = sql<{ pid: number }[]>`select pg_backend_pid() as pid`.then((rows) => rows[0]!.pid);
+      next.catch(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      const after = await Promise.race([next, new Promise<"waited">((r) => (timer = setTimeout(() => r("waited"), WAIT_MEANS_POOLED_MS)))]).finally(() => clearTimeout(timer));
       if (after === "waited") {
         throw refusal(`a statement had to wait for a server connection while another client of the same URL sat idle in a transaction (pid ${pinnedPid})`, options.directUrlHint);
       }

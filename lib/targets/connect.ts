@@ -49,6 +49,11 @@ export interface ConnectOptions {
   /** postgres.js fetches array types at connect (one round trip); nothing the console reads needs it. */
   fetchTypes?: boolean;
   debug?: postgres.Options<Record<string, never>>["debug"];
+  /**
+   * Named prepared statements (postgres.js's default) are session state on the server: false keeps
+   * none there, for clients that must leave a server connection as they found it.
+   */
+  prepare?: boolean;
 }
 
 /** What the executor's pooler probe needs to know about the client side of a connection. */
@@ -73,6 +78,7 @@ export function connect(url: string, options: ConnectOptions = {}): postgres.Sql
     onnotice: () => {},
     connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
     idle_timeout: options.idleTimeoutSeconds ?? 0,
+    prepare: options.prepare ?? true,
     ...(options.debug ? { debug: options.debug } : {}),
     connection: options.application ? { application_name: applicationName(options.application) } : {},
     // Supported by postgres.js at run time, missing from its type definitions.
