@@ -193,6 +193,8 @@ interface Session {
   sessionLockTimeoutMs: number;
   /** The lock_timeout the current attempt may wait (transactions set it locally). */
   attemptLockTimeoutMs: number;
+  /** A lock wait has timed out in this run: from then on a watcher names blockers while statements wait. */
+  contended: boolean;
 }
 
 async function run(params: RunParams, direction: "up" | "down", select: (s: Session, status: LedgerStatus) => Promise<Unit[]>): Promise<RunResult> {
@@ -208,10 +210,13 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
   };
   let locked = false;
   let sessionChanged = false;
+  let direct = false;
   try {
-    const pid = await assertNotTransactionPooler(sql, monitor, { connectTimeoutMs: options.connectTimeoutMs, directUrlHint: params.directUrlHint }).catch((e: unknown) => {
+    const probe = await assertNotTransactionPooler(sql, monitor, { connectTimeoutMs: options.connectTimeoutMs, directUrlHint: params.directUrlHint }).catch((e: unknown) => {
       throw asConnectionError(e);
     });
+    const pid = probe.pid;
+    direct = probe.direct;
     await takeApplyLock(sql);
     locked = true;
     // Session-level on purpose: autocommit statements (CONCURRENTLY) cannot take SET LOCAL. Reset
@@ -245,6 +250,7 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
       status,
       sessionLockTimeoutMs: initialLockTimeoutMs,
       attemptLockTimeoutMs: initialLockTimeoutMs,
+      contended: false,
     };
     const units = await select(session, status);
     const total = units.reduce((n, u) => n + u.script.statements.length, 0);
@@ -254,7 +260,7 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
       await params.beforeMigration?.({ tag: unit.migration.tag, direction, script: unit.script, sql, runId, emit });
       done = await runUnit(session, unit, direction, { n: i + 1, of: units.length, done, total });
     }
-    const after = units.length === 0 ? status : computeStatus(params.catalog, await readLedger(sql, "ensured"), await readTargetFacts(sql, params.catalog, ledger));
+    const after = units.length === 0 ? status : await Promise.all([readLedger(sql, "ensured"), readTargetFacts(sql, params.catalog, ledger)]).then(([l, f]) => computeStatus(params.catalog, l, f));
     const durationMs = Math.round(performance.now() - started);
     await emit({ type: "run_finished", runId, migrations: units.map((u) => u.migration.tag), durationMs });
     return { runId, direction, migrations: units.map((u) => u.migration.tag), durationMs, status: after };
@@ -263,9 +269,10 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
     await emit({ type: "run_failed", runId, error: error.toJSON() }).catch(() => {});
     throw error;
   } finally {
-    // Nothing this run set or locked may outlive it on a connection someone else could get next
-    // (a session pooler hands the server connection on; ending ours would release it too, this says so).
-    if (sessionChanged || locked) {
+    // Nothing this run set or locked may outlive it on a connection someone else could get next: a
+    // session pooler hands the server connection on. A direct connection ends with ours, and with it
+    // the lock and the settings.
+    if ((sessionChanged || locked) && !direct) {
       await withDeadline(
         sql
           .unsafe(
@@ -354,7 +361,19 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
     statementsDone,
     statementsTotal: script.statements.length,
   });
-  if (tracked) await recordProgress(session.sql, progressRow(resumeFrom));
+  // Progress writes are pipelined ahead of the next statement on the same connection: no round trip of their own.
+  const progressWrites: Promise<unknown>[] = [];
+  const noteProgress = (statementsDone: number) => {
+    const write = recordProgress(session.sql, progressRow(statementsDone)).then(() => undefined);
+    write.catch(() => {});
+    progressWrites.push(write);
+  };
+  if (tracked) noteProgress(resumeFrom);
+  const namedIndexes = script.statements.flatMap((st) => (st.analysis.concurrentIndex?.name ? [st.analysis.concurrentIndex] : []));
+  const beforeRecord = async () => {
+    await Promise.all(progressWrites);
+    if (namedIndexes.length > 0) await assertIndexesValid(session, script, migration.tag, namedIndexes);
+  };
 
   let done = progress.done;
   const builtIndexes: string[] = [];
@@ -371,10 +390,14 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
           done += 1;
           await session.emit({ type: "statement_skipped", tag: migration.tag, statement: statement.index + 1, of: script.statements.length, done, total: progress.total, summary: statement.analysis.summary, reason: "committed by the interrupted run" });
         }
-        if (isLast) await session.sql.begin((tx) => record(tx));
+        if (isLast) {
+          await beforeRecord();
+          await session.sql.begin((tx) => record(tx));
+        }
         continue;
       }
       if (part.transactional) {
+        if (isLast) await beforeRecord();
         await withLockRetries(session, script, migration.tag, part.statements[0]!, async () => {
           let local = done;
           await session.sql.begin(async (tx) => {
@@ -395,11 +418,14 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         if (outcome.built) builtIndexes.push(outcome.built);
         else if (!outcome.skipped) kept.push(statement.analysis.summary);
         done += 1;
-        if (isLast) await session.sql.begin((tx) => record(tx));
-        else if (tracked) await recordProgress(session.sql, progressRow(through));
+        if (isLast) {
+          await beforeRecord();
+          await session.sql.begin((tx) => record(tx));
+        } else if (tracked) noteProgress(through);
       }
     }
   } catch (e) {
+    await Promise.allSettled(progressWrites);
     if (!(e instanceof ExecutorError)) throw e;
     const { dropped, remaining } = await undoBuiltIndexes(session, migration.tag, builtIndexes);
     const left = [
@@ -502,6 +528,7 @@ async function withLockRetries(session: Session, script: SqlScript, tag: string,
       }
     }
     lastStatement = failure.details.statement ?? first.index + 1;
+    session.contended = true;
     blockedBy = failure.details.blockers ?? [];
     if (attempt > session.options.maxRetries) throw failure;
     const delayMs = retryDelay(session.options, attempt);
@@ -663,13 +690,27 @@ async function runAutocommit(
     }
   });
 
+  // A build that succeeded left a valid index; the migration checks all of them at once before it is recorded.
   if (!named) return { built: null, skipped: false };
-  const after = await indexState(session.sql, named.schema, named.name);
-  if (!after.valid) {
-    await dropIndex(session.sql, named.schema, named.name);
-    throw new ExecutorError("invalid_index", `${qualified} was built but is not valid; it was dropped.`, { tag, file: script.file, statement: statement.index + 1, line: statement.line, column: statement.column });
-  }
   return { built: existedValid ? null : qualified, skipped: false };
+}
+
+/** Every named CONCURRENTLY index of the migration must be valid before it is recorded as applied (one round trip). */
+async function assertIndexesValid(session: Session, script: SqlScript, tag: string, indexes: { schema: string; name: string | null }[]): Promise<void> {
+  const names = indexes.map((i) => `${i.schema}.${i.name}`);
+  const rows = await session.sql<{ schema: string; name: string }[]>`
+    select n.nspname as schema, c.relname as name
+    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname || '.' || c.relname in (select jsonb_array_elements_text(${JSON.stringify(names)}::text::jsonb))
+      and not (i.indisvalid and i.indisready)`;
+  if (rows.length === 0) return;
+  for (const r of rows) await dropIndex(session.sql, r.schema, r.name).catch(() => {});
+  const statement = script.statements.find((st) => st.analysis.concurrentIndex?.name === rows[0]!.name);
+  throw new ExecutorError("invalid_index", `${rows.map((r) => `${r.schema}.${r.name}`).join(", ")} was built but is not valid; it was dropped.`, {
+    tag,
+    file: script.file,
+    ...(statement ? { statement: statement.index + 1, line: statement.line, column: statement.column } : {}),
+  });
 }
 
 /** Catalog work done on a statement's behalf, failing as the statement would (a lock timeout names its blocker and is retried). */
@@ -710,6 +751,9 @@ async function undoBuiltIndexes(session: Session, tag: string, qualified: string
 function watchBlockers(session: Session): () => Blocker[] {
   let last: Blocker[] = [];
   let stopped = false;
+  // A first attempt is short: who held the lock is found after it (lockHolders), so a statement
+  // that meets no contention never opens the monitor's connection.
+  if (!session.contended) return () => last;
   // Looks only once the statement has waited a good part of its attempt: most statements finish
   // sooner, and then the monitor never even connects.
   const lockWait = session.attemptLockTimeoutMs;

@@ -26,12 +26,16 @@ const ROUNDS = 3;
 /** A statement of ours that waits this long while another client idles in a transaction is waiting for a pooled server. */
 const WAIT_MEANS_POOLED_MS = 1_500;
 
-/** Connects `sql` (within the bound) and returns its backend pid; throws `transaction_pooler` behind one. */
+/**
+ * Connects `sql` (within the bound) and returns its backend pid, and whether nothing sits between us
+ * and PostgreSQL (then closing the connection ends the server session too); throws
+ * `transaction_pooler` behind one.
+ */
 export async function assertNotTransactionPooler(
   sql: postgres.Sql,
   monitor: postgres.Sql,
   options: { connectTimeoutMs: number; directUrlHint?: string },
-): Promise<number> {
+): Promise<{ pid: number; direct: boolean }> {
   const [first] = await withDeadline(
     sql<{ pid: number; client_port: number | null }[]>`
       select pg_backend_pid() as pid, (select client_port from pg_stat_activity where pid = pg_backend_pid()) as client_port`,
@@ -40,7 +44,7 @@ export async function assertNotTransactionPooler(
   const facts = socketFactsOf(sql);
   const ourPort = facts?.localPort ?? null;
   const serverSees = first!.client_port === -1 ? null : first!.client_port;
-  if (serverSees === ourPort) return first!.pid;
+  if (serverSees === ourPort) return { pid: first!.pid, direct: true };
 
   for (let round = 0; round < ROUNDS; round++) {
     const [{ pid: before } = { pid: 0 }] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
@@ -79,12 +83,8 @@ export async function assertNotTransactionPooler(
       await holder.catch(() => {});
     }
   }
-  return before(sql);
-}
-
-async function before(sql: postgres.Sql): Promise<number> {
   const [row] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
-  return row!.pid;
+  return { pid: row!.pid, direct: false };
 }
 
 function refusal(evidence: string, directUrlHint: string | undefined): ExecutorError {
