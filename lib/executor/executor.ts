@@ -12,10 +12,7 @@ import type { Catalog, SqlScript, Statement } from "../catalog";
 import {
   acceptChecksum,
   clearProgress,
-  computeStatus,
-  ensureLedger,
-  readLedger,
-  readTargetFacts,
+  ensureAndReadStatus,
   readTargetStatus,
   recordApplied,
   recordProgress,
@@ -138,7 +135,7 @@ const APPLY_LOCK = [736120, 1] as const;
 /** Whether any session holds the target's apply lock right now (a run is in progress there). */
 export async function applyLockHeld(url: string): Promise<boolean> {
   try {
-    return await withConnection(url, { application: "migration-console lock check" }, async (sql) => {
+    return await withConnection(url, { application: "migration-console lock check", fetchTypes: false }, async (sql) => {
       const [row] = await sql<{ held: boolean }[]>`
         select exists (
           select 1 from pg_locks
@@ -155,7 +152,7 @@ export async function applyLockHeld(url: string): Promise<boolean> {
 /** The target's migration status, partially applied migrations included. */
 export async function readStatus(url: string, catalog: Catalog, options: { connectTimeoutMs?: number } = {}): Promise<LedgerStatus> {
   try {
-    return await withConnection(url, { application: "migration-console status", connectTimeoutMs: options.connectTimeoutMs }, (sql) => readTargetStatus(sql, catalog));
+    return await withConnection(url, { application: "migration-console status", connectTimeoutMs: options.connectTimeoutMs, fetchTypes: false }, (sql) => readTargetStatus(sql, catalog));
   } catch (e) {
     throw asConnectionError(e);
   }
@@ -203,8 +200,8 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
   const initialLockTimeoutMs = Math.min(options.initialLockTimeoutMs, options.lockTimeoutMs);
   const started = performance.now();
   // No prepared statements: they are session state too, and would outlive the run on a pooled server connection.
-  const sql = connect(params.url, { application: `migration-console ${runId} ${params.actor}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false });
-  const monitor = connect(params.url, { application: `migration-console monitor ${runId}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false });
+  const sql = connect(params.url, { application: `migration-console ${runId} ${params.actor}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false, fetchTypes: false });
+  const monitor = connect(params.url, { application: `migration-console monitor ${runId}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false, fetchTypes: false });
   const emit = async (event: RunEvent) => {
     await params.onEvent?.({ ...event, at: new Date() });
   };
@@ -224,20 +221,11 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
     // client_connection_check_interval: if this process dies (SIGKILL, lost host), the server would
     // otherwise only notice once the current statement ends (an index build can take hours).
     sessionChanged = true;
-    await sql
-      .unsafe(
-        [
-          `SET lock_timeout = ${initialLockTimeoutMs}`,
-          `SET statement_timeout = ${options.statementTimeoutMs}`,
-          `SET client_connection_check_interval = 1000`,
-        ].join(";\n"),
-      )
-      .simple();
-    await ensureLedger(sql);
-
-    const ledger = await readLedger(sql, "ensured");
-    const facts = await readTargetFacts(sql, params.catalog, ledger);
-    const status = computeStatus(params.catalog, ledger, facts);
+    const { facts, status } = await ensureAndReadStatus(sql, params.catalog, [
+      `SET lock_timeout = ${initialLockTimeoutMs}`,
+      `SET statement_timeout = ${options.statementTimeoutMs}`,
+      `SET client_connection_check_interval = 1000`,
+    ]);
     const session: Session = {
       sql,
       monitor,
@@ -260,7 +248,7 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
       await params.beforeMigration?.({ tag: unit.migration.tag, direction, script: unit.script, sql, runId, emit });
       done = await runUnit(session, unit, direction, { n: i + 1, of: units.length, done, total });
     }
-    const after = units.length === 0 ? status : await Promise.all([readLedger(sql, "ensured"), readTargetFacts(sql, params.catalog, ledger)]).then(([l, f]) => computeStatus(params.catalog, l, f));
+    const after = units.length === 0 ? status : (await ensureAndReadStatus(sql, params.catalog, [], { ensure: false })).status;
     const durationMs = Math.round(performance.now() - started);
     await emit({ type: "run_finished", runId, migrations: units.map((u) => u.migration.tag), durationMs });
     return { runId, direction, migrations: units.map((u) => u.migration.tag), durationMs, status: after };
@@ -295,7 +283,10 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
 export function asConnectionError(e: unknown): ExecutorError {
   if (e instanceof ExecutorError) return e;
   const connection = connectionFailure(e);
-  if (connection) return new ExecutorError(connection.code, `The target database: ${connection.message}`, connection.cause_code ? { sqlstate: connection.cause_code } : {});
+  if (connection) {
+    const what = connection.code === "unreachable" || connection.code === "timeout" ? "The target database cannot be reached" : "The target database refused the connection";
+    return new ExecutorError(connection.code, `${what}: ${connection.message}`, connection.cause_code ? { sqlstate: connection.cause_code } : {});
+  }
   const err = e as { code?: string; message?: string };
   if (err.code && /^[0-9A-Z]{5}$/.test(err.code)) {
     return new ExecutorError("sql_error", redactSecrets(err.message ?? "SQL error"), { sqlstate: err.code });

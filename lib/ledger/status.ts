@@ -5,7 +5,7 @@
  */
 import type { Catalog, Migration } from "../catalog";
 import type postgres from "postgres";
-import { readLedger, type Ledger } from "./tables";
+import { ensureAndReadLedger, readLedger, type Ledger } from "./tables";
 
 export type MigrationState = "applied" | "pending" | "partially_applied" | "checksum_mismatch" | "out_of_order";
 
@@ -181,4 +181,22 @@ export async function readTargetFacts(sql: postgres.Sql, catalog: Catalog, ledge
 export async function readTargetStatus(sql: postgres.Sql, catalog: Catalog): Promise<LedgerStatus> {
   const ledger = await readLedger(sql);
   return computeStatus(catalog, ledger, await readTargetFacts(sql, catalog, ledger));
+}
+
+const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+/**
+ * For the executor, under its apply lock: session settings (`preamble`), the ledger tables created
+ * when missing, the ledgers and the state of every named CONCURRENTLY index of the files, in one round trip.
+ */
+export async function ensureAndReadStatus(sql: postgres.Sql, catalog: Catalog, preamble: string[], options: { ensure?: boolean } = {}): Promise<{ ledger: Ledger; facts: TargetFacts; status: LedgerStatus }> {
+  const named = catalog.migrations.flatMap(concurrentIndexNames);
+  const factsQuery = `select n.nspname || '.' || c.relname as qualified, i.indisvalid and i.indisready as valid
+    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname || '.' || c.relname in (select jsonb_array_elements_text(${literal(JSON.stringify(named))}::jsonb))`;
+  const { ledger, trailing } = await ensureAndReadLedger(sql, preamble, [factsQuery], options.ensure ?? true);
+  const indexes = new Map<string, { valid: boolean }>();
+  for (const r of trailing[0] as { qualified: string; valid: boolean }[]) indexes.set(r.qualified, { valid: r.valid });
+  const facts = { indexes };
+  return { ledger, facts, status: computeStatus(catalog, ledger, facts) };
 }

@@ -78,6 +78,35 @@ export interface Ledger {
   progress: ProgressRow[];
 }
 
+const SELECT_DRIZZLE = `select id, hash, created_at from drizzle.__drizzle_migrations order by id`;
+const SELECT_HISTORY = `select tag, hash, created_at::float8 as "createdAt", direction, run_id as "runId", actor,
+       started_at as "startedAt", finished_at as "finishedAt", duration_ms as "durationMs"
+  from migration_console.history order by id`;
+const SELECT_PROGRESS = `select tag, hash, created_at::float8 as "createdAt", run_id as "runId", statements_done as "statementsDone",
+       statements_total as "statementsTotal", updated_at as "updatedAt"
+  from migration_console.progress order by created_at`;
+
+const drizzleRow = (r: { id: number; hash: string; created_at: string | null }): DrizzleLedgerRow => ({ id: r.id, hash: r.hash, createdAt: Number(r.created_at) });
+
+/**
+ * Creates the ledger tables when missing and reads them, with `preamble` (fixed SQL, run first) and
+ * `trailing` (SELECTs whose results are returned after), all in one round trip.
+ */
+export async function ensureAndReadLedger(sql: postgres.Sql, preamble: string[], trailing: string[], ensure = true): Promise<{ ledger: Ledger; trailing: unknown[][] }> {
+  const reads = [SELECT_DRIZZLE, SELECT_HISTORY, SELECT_PROGRESS, ...trailing];
+  const results = (await sql.unsafe([...preamble, ...(ensure ? ENSURE_LEDGER_SQL : []), ...reads].join(";\n")).simple()) as unknown as unknown[][];
+  // Only statements that return rows have a result here: the reads are the last ones.
+  const [drizzle, history, progress, ...rest] = results.slice(-reads.length);
+  return {
+    ledger: {
+      drizzle: (drizzle as { id: number; hash: string; created_at: string | null }[]).map(drizzleRow),
+      history: [...(history as HistoryRow[])],
+      progress: [...(progress as ProgressRow[])],
+    },
+    trailing: rest,
+  };
+}
+
 /**
  * Every ledger as it is now; empty when the target has never been migrated. `existing` skips the
  * existence check when the caller just ensured the tables; the reads are pipelined either way.

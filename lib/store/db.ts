@@ -15,7 +15,7 @@ export interface Store {
 }
 
 export function openStore(url: string, options: { max?: number } = {}): Store {
-  const sql = connect(url, { max: options.max ?? 10, application: "migration-console store", fetchTypes: true });
+  const sql = connect(url, { max: options.max ?? 10, application: "migration-console store" });
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
 }

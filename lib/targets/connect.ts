@@ -46,7 +46,7 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Seconds an idle connection stays open; 0 keeps it. */
   idleTimeoutSeconds?: number;
-  /** postgres.js fetches array types at connect (one round trip); nothing the console reads needs it. */
+  /** postgres.js fetches array types at connect (one round trip), needed to pass arrays as parameters; off for clients that never do. */
   fetchTypes?: boolean;
   debug?: postgres.Options<Record<string, never>>["debug"];
   /**
@@ -74,7 +74,7 @@ export function connect(url: string, options: ConnectOptions = {}): postgres.Sql
   const facts: SocketFacts = { localPort: null, localAddress: null };
   const sql = postgres(url, {
     max: options.max ?? 1,
-    fetch_types: options.fetchTypes ?? false,
+    fetch_types: options.fetchTypes ?? true,
     onnotice: () => {},
     connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
     idle_timeout: options.idleTimeoutSeconds ?? 0,
