@@ -118,12 +118,16 @@ async function buildVolume(admin: postgres.Sql, url: string, dir: string): Promi
   console.log(`built ${APPOINTMENTS.toLocaleString("en")} appointments and ${PATIENTS.toLocaleString("en")} patients in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
+/** Far-future one-hour slots, never reused within a run (rows of earlier phases stay until the end). */
+let slot = 0;
+
 interface PhaseResult {
   name: string;
   writes: number[];
   reads: number[];
   failures: number;
   applyMs: number | null;
+  errors: Map<string, number>;
 }
 
 /** Runs the application load around `work`; only the latencies while `work` runs count (or `baselineMs` of load without it). */
@@ -135,13 +139,15 @@ async function phase(url: string, name: string, ids: string[], slots: { professi
   const writes: number[] = [];
   const reads: number[] = [];
   let failures = 0;
-  let slot = 0;
+  const errors = new Map<string, number>();
   const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
   const loops = clients.map(async (c, i) => {
     const writer = i < WRITERS;
     const mine = slots[i % slots.length]!;
     while (running) {
       const t = performance.now();
+      // A query counts when it started inside the window, however long it then waited.
+      const counted = measuring;
       try {
         if (!writer) await c`select id, status, start_time from appointments where id = ${pick()}`;
         else if (Math.random() < 0.5) await c`update appointments set status = 'confirmed', updated_at = now() where id = ${pick()}`;
@@ -150,9 +156,13 @@ async function phase(url: string, name: string, ids: string[], slots: { professi
           const at = new Date(Date.UTC(2100, 0, 1) + (slot++ * WRITERS + i) * 3_600_000);
           await c`insert into appointments (clinic_id, patient_id, professional_id, start_time, end_time) values (${mine.clinic}, ${mine.patient}, ${mine.professional}, ${at}, ${new Date(at.getTime() + 1_800_000)})`;
         }
-        if (measuring) (writer ? writes : reads).push(performance.now() - t);
-      } catch {
-        if (measuring) failures++;
+        if (counted) (writer ? writes : reads).push(performance.now() - t);
+      } catch (e) {
+        if (counted) {
+          failures++;
+          const message = (e as Error).message;
+          errors.set(message, (errors.get(message) ?? 0) + 1);
+        }
       }
     }
   });
@@ -166,10 +176,11 @@ async function phase(url: string, name: string, ids: string[], slots: { professi
   running = false;
   await Promise.all(loops);
   await Promise.all(clients.map((c) => c.end({ timeout: 5 })));
-  return { name, writes, reads, failures, applyMs };
+  return { name, writes, reads, failures, applyMs, errors };
 }
 
 function report(r: PhaseResult): void {
+  for (const [message, n] of r.errors) console.log(`${r.name}: ${n} × ${message}`);
   const took = r.applyMs === null ? "" : `; the migration took ${(r.applyMs / 1000).toFixed(1)} s`;
   console.log(
     `${r.name.padEnd(14)} writes ${String(r.writes.length).padStart(6)}: p99 ${ms(percentile(r.writes, 0.99)).padStart(10)}, max ${ms(Math.max(...r.writes)).padStart(10)}; reads p99 ${ms(percentile(r.reads, 0.99))}; failed ${r.failures}${took}`,

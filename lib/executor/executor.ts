@@ -285,7 +285,8 @@ export function asConnectionError(e: unknown): ExecutorError {
   const connection = connectionFailure(e);
   if (connection) {
     const what = connection.code === "unreachable" || connection.code === "timeout" ? "The target database cannot be reached" : "The target database refused the connection";
-    return new ExecutorError(connection.code, `${what}: ${connection.message}`, connection.cause_code ? { sqlstate: connection.cause_code } : {});
+    const sqlstate = connection.cause_code && /^[0-9A-Z]{5}$/.test(connection.cause_code) ? connection.cause_code : undefined;
+    return new ExecutorError(connection.code, `${what}: ${connection.message}`, sqlstate ? { sqlstate } : {});
   }
   const err = e as { code?: string; message?: string };
   if (err.code && /^[0-9A-Z]{5}$/.test(err.code)) {
