@@ -192,7 +192,8 @@ describe("the applying process is killed (SIGKILL) part-way through a migration 
   });
   afterAll(async () => db?.drop());
 
-  it("shows it as partially applied, listing what exists and the invalid index, and the next apply completes it", async () => {
+  // A child process and two CLI runs: slow on a loaded machine, so a longer budget than the default.
+  it("shows it as partially applied, listing what exists and the invalid index, and the next apply completes it", { timeout: 120_000 }, async () => {
     await db.sql.unsafe(`ALTER DATABASE "${db.name}" SET fixture.sleep_seconds = '60'`);
     const { freedAfterMs } = await applyAndKill(db, dir, "base_slow_idx");
     expect(freedAfterMs, "the killed run still holds the apply lock").not.toBeNull();
