@@ -200,3 +200,33 @@ export async function ensureAndReadStatus(sql: postgres.Sql, catalog: Catalog, p
   const facts = { indexes };
   return { ledger, facts, status: computeStatus(catalog, ledger, facts) };
 }
+
+/**
+ * For the executor, under its apply lock, before it writes anything: session settings (`preamble`,
+ * fixed SQL) and which ledger tables exist in one round trip, then the ledgers and the state of
+ * every named CONCURRENTLY index of the files in another (pipelined).
+ */
+export async function readStatusAfter(
+  sql: postgres.Sql,
+  catalog: Catalog,
+  preamble: string[],
+): Promise<{ ledger: Ledger; facts: TargetFacts; status: LedgerStatus; tablesExist: boolean }> {
+  const results = (await sql
+    .unsafe(
+      [
+        ...preamble,
+        `select to_regclass('drizzle.__drizzle_migrations') is not null as drizzle, to_regclass('migration_console.history') is not null as history,
+                to_regclass('migration_console.progress') is not null as progress`,
+      ].join(";\n"),
+    )
+    .simple()) as unknown as { drizzle: boolean; history: boolean; progress: boolean }[][];
+  const exists = results.at(-1)![0]!;
+  if (!exists.drizzle || !exists.history || !exists.progress) {
+    // Never migrated by the console (or by anyone): nothing to read beyond what exists.
+    const ledger = !exists.drizzle && !exists.history && !exists.progress ? { drizzle: [], history: [], progress: [] } : await readLedger(sql);
+    const facts = await readTargetFacts(sql, catalog, ledger);
+    return { ledger, facts, status: computeStatus(catalog, ledger, facts), tablesExist: false };
+  }
+  const { ledger, facts, status } = await ensureAndReadStatus(sql, catalog, [], { ensure: false });
+  return { ledger, facts, status, tablesExist: true };
+}
