@@ -117,7 +117,10 @@ export function toErrorPayload(error: unknown, log: (message: string, error: unk
   if (error instanceof LintError) return new AppError("lint_unavailable", error.message).toPayload();
   if (error instanceof ConfigError) return new AppError("config", error.message).toPayload();
   const connection = asConnectionError(error);
-  if (connection) return new AppError(connection.code, `A database the console needs: ${connection.message}`).toPayload();
+  if (connection) {
+    const what = connection.code === "unreachable" || connection.code === "timeout" ? "cannot be reached" : "refused the connection";
+    return new AppError(connection.code, `A database the console needs ${what}: ${connection.message}`).toPayload();
+  }
   log("Unexpected error", error);
   return { code: "internal", status: 500, message: UNEXPECTED_MESSAGE };
 }
