@@ -60,7 +60,7 @@ export class ExecutorError extends Error {
 
 /** One retry line: what waited, how long the next attempt may wait, and who holds the lock. */
 export function describeRetry(e: { tag: string; statement: number; attempt: number; maxRetries: number; delayMs: number; lockTimeoutMs: number; nextLockTimeoutMs: number; blockers: Blocker[] }): string {
-  return `Lock wait on ${e.tag} statement ${e.statement} gave up after ${e.lockTimeoutMs} ms, blocked by ${describeBlockers(e.blockers)}; retry ${e.attempt} of ${e.maxRetries} in ${e.delayMs} ms (waiting at most ${e.nextLockTimeoutMs} ms)`;
+  return `Lock wait on ${e.tag} statement ${e.statement} gave up after ${e.lockTimeoutMs} ms, blocked by ${describeBlockers(e.blockers)}; retry ${e.attempt}/${e.maxRetries} in ${e.delayMs} ms (waiting at most ${e.nextLockTimeoutMs} ms)`;
 }
 
 export function describeBlockers(blockers: Blocker[]): string {
