@@ -71,9 +71,11 @@ Options:
   --format FORMAT          plan only: text (default), json, or github (GitHub Actions annotations)
   --fail-on LEVEL          plan only: error (default), warning, or never
   --migrations DIR         Migrations folder (default: db/migrations)
-  --lock-timeout MS        How long a statement may wait for a lock before retrying (default 2000)
+  --lock-timeout MS        The longest one attempt may wait for a lock (default 2000); attempts
+                           start shorter and ramp up to it, so traffic never queues longer
+  --initial-lock-timeout MS  The first attempt's lock wait (default 100)
   --statement-timeout MS   Per-statement time limit, 0 for none (default 0)
-  --max-retries N          Retries after lock timeouts (default 5)
+  --max-retries N          Retries after lock timeouts (default 30)
   --allow-out-of-order     Also apply migrations older than the newest applied one
   --accept-checksums       Record the current checksums of edited applied files
   --allow-unknown          Proceed although the target's ledger has migrations these files lack
@@ -94,6 +96,7 @@ const OPTIONS = {
   json: { type: "boolean" },
   migrations: { type: "string" },
   "lock-timeout": { type: "string" },
+  "initial-lock-timeout": { type: "string" },
   "statement-timeout": { type: "string" },
   "max-retries": { type: "string" },
   "allow-out-of-order": { type: "boolean" },
@@ -233,8 +236,8 @@ function fail(json: boolean, e: unknown): number {
   const error: Record<string, unknown> = { ...rest, ...details };
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error }, null, 2)}\n`);
   else {
-    // A configuration error lists every problem; anything else is one line.
-    process.stderr.write(`error: ${e instanceof ConfigError ? payload.message : payload.message.split("\n")[0]}\n`);
+    // The whole message: a journal or configuration problem lists the fields at fault on the lines after the first.
+    process.stderr.write(`error: ${payload.message}\n`);
     if (typeof error.leftBehind === "string") process.stderr.write(`${error.leftBehind}\n`);
     if (payload.hint) process.stderr.write(`${payload.hint}\n`);
   }
@@ -382,6 +385,7 @@ function statusJson(target: Target, status: LedgerStatus, drift: DriftSummary) {
       durationMs: m.durationMs,
       runId: m.runId,
       explanation: m.explanation,
+      partial: m.partial,
     })),
     unknown: status.unknown,
   };
@@ -395,7 +399,8 @@ async function statusCommand(values: Values, target: Target, json: boolean): Pro
     process.stdout.write(`${JSON.stringify(statusJson(target, status, drift), null, 2)}\n`);
     return 0;
   }
-  process.stdout.write(`${target.label}: at ${status.current ?? "(nothing applied)"}, ${status.pending.length} pending\n`);
+  const partial = status.problems.partiallyApplied.length;
+  process.stdout.write(`${target.label}: at ${status.current ?? "(nothing applied)"}, ${status.pending.length} pending${partial ? ` (${partial} partially applied)` : ""}\n`);
   if (drift.drifted === null) process.stdout.write(`  drift not checked: ${drift.unchecked}\n`);
   else if (!drift.drifted) process.stdout.write("  no drift: the live schema is what the applied migrations produce\n");
   else {
@@ -405,13 +410,17 @@ async function statusCommand(values: Values, target: Target, json: boolean): Pro
   for (const m of status.migrations) {
     const when = m.appliedAt ? ` ${m.appliedAt.toISOString()} by ${m.appliedBy} in ${m.durationMs} ms` : "";
     process.stdout.write(`  ${m.state.padEnd(17)} ${m.tag}${when}\n`);
-    if (m.state === "checksum_mismatch" || m.state === "out_of_order") process.stdout.write(`    ${m.explanation}\n`);
+    if (m.state === "checksum_mismatch" || m.state === "out_of_order" || m.state === "partially_applied") process.stdout.write(`    ${m.explanation}\n`);
+    if (m.partial) {
+      process.stdout.write(`    statements committed: ${m.partial.statementsDone} of ${m.partial.statementsTotal}${m.partial.runId ? ` (run ${m.partial.runId})` : ""}\n`);
+      for (const index of m.partial.indexes) process.stdout.write(`    index ${index.name}: ${index.state === "missing" ? "not built" : index.state}\n`);
+    }
   }
   for (const u of status.unknown) process.stdout.write(`  unknown           ${u.tag ?? u.hash.slice(0, 12)}: ${u.explanation}\n`);
   return 0;
 }
 
-function intOption(values: Values, name: "lock-timeout" | "statement-timeout" | "max-retries"): number | undefined {
+function intOption(values: Values, name: "lock-timeout" | "initial-lock-timeout" | "statement-timeout" | "max-retries"): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
@@ -429,6 +438,7 @@ async function runCommand(kind: "apply" | "rollback", values: Values, target: Ta
   const catalog = await catalogFor(values);
   const options = {
     lockTimeoutMs: intOption(values, "lock-timeout"),
+    initialLockTimeoutMs: intOption(values, "initial-lock-timeout"),
     statementTimeoutMs: intOption(values, "statement-timeout"),
     maxRetries: intOption(values, "max-retries"),
   };
@@ -438,6 +448,7 @@ async function runCommand(kind: "apply" | "rollback", values: Values, target: Ta
     actor: `cli:${os.userInfo().username}`,
     options: Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     onEvent: json ? undefined : printEvent,
+    directUrlHint: target.environment?.directUrlEnv ?? undefined,
   };
   const result: RunResult =
     kind === "apply"
@@ -469,7 +480,10 @@ function printEvent(e: RunEvent & { at: Date }): void {
       process.stderr.write(`      ${String(e.statement).padStart(3)}/${e.of} ${e.summary} (${e.durationMs} ms)\n`);
       break;
     case "retry":
-      process.stderr.write(`      lock wait too long; retry ${e.attempt}/${e.maxRetries} in ${e.delayMs} ms\n`);
+      process.stderr.write(`      ${e.message}\n`);
+      break;
+    case "statement_skipped":
+      process.stderr.write(`      ${String(e.statement).padStart(3)}/${e.of} ${e.summary}: skipped, ${e.reason}\n`);
       break;
     case "invalid_index_dropped":
       process.stderr.write(`      dropped invalid index ${e.index}: ${e.reason}\n`);

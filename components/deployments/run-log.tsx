@@ -16,7 +16,10 @@ function describe(row: RunLogData["events"][number]): string {
     case "statement_finished":
       return `  ${e.tag} statement ${e.statement} of ${e.of}: ${e.summary} (${e.durationMs} ms)`;
     case "retry":
-      return `  Lock wait too long on ${e.tag} statement ${e.statement}; retry ${e.attempt} of ${e.maxRetries} in ${e.delayMs} ms`;
+      // The executor words the line (it names the blocker); runs logged before it did fall back.
+      return `  ${e.message ?? `Lock wait too long on ${e.tag} statement ${e.statement}; retry ${e.attempt} of ${e.maxRetries} in ${e.delayMs} ms`}`;
+    case "statement_skipped":
+      return `  ${e.tag} statement ${e.statement} of ${e.of}: ${e.summary}: skipped, ${e.reason}`;
     case "invalid_index_dropped":
       return `  Dropped invalid index ${e.index}: ${e.reason}`;
     case "checksum_accepted":

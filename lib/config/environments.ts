@@ -22,6 +22,11 @@ const environmentSchema = z
     name: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, "lowercase letters, digits, - and _"),
     label: z.string().optional(),
     urlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "an environment variable name such as TARGET_STAGING_URL"),
+    /**
+     * The variable holding the database's direct connection, when urlEnv's URL is the application's
+     * (often a pooler, as Supabase's DATABASE_URL beside DIRECT_URL). The console connects through it.
+     */
+    directUrlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "an environment variable name such as TARGET_STAGING_DIRECT_URL").optional(),
     gates: gatePolicySchema.default(gatePolicySchema.parse({})),
     /** Scheduled verification; 0 turns the schedule off (on-demand and after-apply runs remain). */
     verifyEveryMinutes: z.number().int().min(0).max(1440).default(5),
@@ -64,8 +69,15 @@ export interface EnvironmentConfig {
   /** Position in the promotion chain, 0 first. */
   position: number;
   urlEnv: string;
-  /** The target URL (contains a password: never log or render it), or null when its variable is unset. */
+  /** The variable of the direct connection, when the registry names one. */
+  directUrlEnv: string | null;
+  /**
+   * The URL the console connects with (contains a password: never log or render it): the direct
+   * connection when directUrlEnv is set, else urlEnv's; null when neither variable is set.
+   */
   url: string | null;
+  /** Which variable `url` came from, for messages ("set ... to the direct connection"). */
+  urlSource: string;
   gates: GatePolicy;
   verifyEveryMinutes: number;
 }
@@ -90,7 +102,9 @@ export function parseEnvironmentRegistry(raw: unknown, source: Record<string, st
       label: e.label ?? e.name,
       position,
       urlEnv: e.urlEnv,
-      url: source[e.urlEnv] || null,
+      directUrlEnv: e.directUrlEnv ?? null,
+      url: (e.directUrlEnv && source[e.directUrlEnv]) || source[e.urlEnv] || null,
+      urlSource: e.directUrlEnv && source[e.directUrlEnv] ? e.directUrlEnv : e.urlEnv,
       gates: e.gates,
       verifyEveryMinutes: e.verifyEveryMinutes,
     };

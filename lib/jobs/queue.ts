@@ -13,7 +13,9 @@ import { reapAbandonedRuns, runDeployment, type AfterApply } from "./run-deploym
 export const DEPLOYMENT_QUEUE = "deployment-apply";
 
 export async function startBoss(storeUrl: string): Promise<PgBoss> {
-  const boss = new PgBoss({ connectionString: storeUrl, schema: "pgboss", max: 4, application_name: "migration-console jobs" });
+  // pg-boss hands its options to pg's Pool, which bounds each connection attempt with connectionTimeoutMillis
+  // (the store's own client is bounded in lib/targets/connect).
+  const boss = new PgBoss({ connectionString: storeUrl, schema: "pgboss", max: 4, application_name: "migration-console jobs", ...({ connectionTimeoutMillis: 10_000 } as object) });
   boss.on("error", (e) => console.error(`[migration-console] job queue error: ${e.message}`));
   await boss.start();
   await boss.createQueue(DEPLOYMENT_QUEUE);

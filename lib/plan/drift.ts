@@ -3,7 +3,7 @@
  * applied migrations rebuilt on a shadow database), each differing object named, and the ones that
  * touch RLS, policies or tagged data mapped to the compliance board group they turn red.
  */
-import postgres from "postgres";
+import { connect } from "../targets/connect";
 import { classificationOf, isTaggedTable } from "../../db/schema/classification";
 import type { Catalog } from "../catalog";
 import type { DriftObject } from "../store/schema/environment-status";
@@ -25,7 +25,7 @@ export interface DriftRequest {
 export async function measureDrift(request: DriftRequest): Promise<SchemaDiff> {
   const shadowDb = request.current ? await createShadowDatabaseAt(request.shadow, request.catalog, request.current) : await createShadowDatabase(request.shadow);
   try {
-    const sql = postgres(shadowDb.url, { max: 1, onnotice: () => {} });
+    const sql = connect(shadowDb.url, { application: "migration-console drift" });
     let implied: SchemaSnapshot;
     try {
       implied = await snapshotSchema(sql);

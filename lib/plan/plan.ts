@@ -7,10 +7,9 @@
  * every approval given before. The rehearsal's timings are evidence, not part of the hash.
  */
 import { createHash } from "node:crypto";
-import postgres from "postgres";
 import { canonicalJson } from "../canonical-json";
 import type { Catalog, LockLevel, Migration } from "../catalog";
-import { applyMigrations, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
+import { applyMigrations, asConnectionError, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
 import { computeStatus, readLedger, type LedgerStatus } from "../ledger";
 import { lintMigrations, type Finding } from "../lint";
 import { judgeSchemaDiff, type DiffFinding } from "../lint/diff-rules";
@@ -20,6 +19,7 @@ import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, type ShadowDatabase, type ShadowServer } from "./shadow";
+import { connect } from "../targets/connect";
 
 export type PlanKind = "apply" | "rollback";
 
@@ -129,7 +129,7 @@ export async function planBasis(request: PlanRequest, onSelected?: (selected: { 
   let status: LedgerStatus;
   let liveSnapshot: SchemaSnapshot;
   let serverVersionNum: number;
-  const sql = postgres(request.targetUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const sql = connect(request.targetUrl, { application: "migration-console plan" });
   try {
     const [ledger, snapshot, [server]] = await Promise.all([
       readLedger(sql),
@@ -140,7 +140,8 @@ export async function planBasis(request: PlanRequest, onSelected?: (selected: { 
     liveSnapshot = snapshot;
     serverVersionNum = server!.v;
   } catch (e) {
-    throw new ExecutorError("unreachable", `The ${request.environment} target cannot be read: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
+    const failure = asConnectionError(e);
+    throw new ExecutorError(failure.code === "sql_error" ? "unreachable" : failure.code, `The ${request.environment} target cannot be read: ${failure.message}`);
   } finally {
     await sql.end({ timeout: 5 });
   }
@@ -341,7 +342,7 @@ export function withRoleRenamed(snapshot: SchemaSnapshot, from: string, to: stri
 }
 
 async function snapshotOf(url: string): Promise<SchemaSnapshot> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const sql = connect(url, { application: "migration-console plan" });
   try {
     return await snapshotSchema(sql);
   } finally {

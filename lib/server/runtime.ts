@@ -12,6 +12,7 @@ import type { Catalog } from "../catalog";
 import { loadConfig, type ConsoleConfig } from "../config/env";
 import { deploymentDepsFor, type DeploymentDeps } from "../deployments/context";
 import { openStore, type Store } from "../store/db";
+import { redactSecrets } from "../errors";
 
 interface Runtime {
   config: ConsoleConfig;
@@ -70,5 +71,5 @@ export function logServerError(message: string, error: unknown): void {
   // drizzle wraps the driver's error ("Failed query: ..."): the cause says what PostgreSQL refused.
   const cause = error instanceof Error && error.cause instanceof Error ? ` (cause: ${error.cause.message})` : "";
   const detail = error instanceof Error ? `${error.name}: ${error.message}${cause}` : String(error);
-  console.error(`[migration-console] ${message}: ${detail.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
+  console.error(`[migration-console] ${message}: ${redactSecrets(detail)}`);
 }

@@ -4,7 +4,7 @@
  * person (the button, the CLI), from the worker right after an apply, or from the schedule.
  */
 import { and, desc, eq, gte, lte } from "drizzle-orm";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { appendAuditEvent, type AuditActor } from "../audit/log";
 import type { Catalog } from "../catalog";
 import type { EnvironmentRegistry } from "../config/environments";
@@ -21,6 +21,7 @@ import { recordEnvironmentStatus } from "../targets/status-summary";
 import { GROUPS } from "./registry";
 import { runVerification } from "./run";
 import type { CheckGroup, CheckResult, VerificationReport } from "./types";
+import { connect, describeConnectionError } from "../targets/connect";
 
 export type VerificationTrigger = "manual" | "after-apply" | "schedule" | "cli";
 export type VerificationOutcome = "passed" | "failed" | "error";
@@ -61,7 +62,7 @@ export async function verifyEnvironment(
     stored = { unreachable: `${env.urlEnv} is unset.` };
     outcome = "error";
   } else {
-    const sql = postgres(env.url, { max: 3, onnotice: () => {}, connect_timeout: 5 });
+    const sql = connect(env.url, { max: 3, application: "migration-console verify" });
     try {
       const catalog = await deps.catalog();
       ledger = await readStatus(env.url, catalog);
@@ -75,7 +76,7 @@ export async function verifyEnvironment(
       outcome = outcomeOf(report);
       counts = report.counts;
     } catch (e) {
-      stored = { unreachable: `The target could not be verified: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}` };
+      stored = { unreachable: `The target could not be verified: ${describeConnectionError(e)}` };
       outcome = "error";
     } finally {
       await sql.end({ timeout: 5 });
@@ -144,7 +145,7 @@ async function checkDrift(deps: VerifyDeps, catalog: Catalog, current: string | 
     const objects = driftObjects(await measureDrift({ shadow, catalog, current, targetUrl, live }));
     return { drifted: objects.length > 0, objects, unchecked: null, checkedAt };
   } catch (e) {
-    return { drifted: null, objects: [], unchecked: `Drift could not be checked: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`, checkedAt };
+    return { drifted: null, objects: [], unchecked: `Drift could not be checked: ${describeConnectionError(e)}`, checkedAt };
   }
 }
 

@@ -74,16 +74,17 @@ describe("deployments from the CLI", () => {
     expect(JSON.parse(cancelled.stdout).state).toBe("cancelled");
   }, 180_000);
 
-  it("says an unreachable target is unreachable, with what to do, as the browser does", async () => {
+  it("says a target whose database is missing is so, with what to do, as the browser does", async () => {
     const json = await cli("engineer@demo.local", ["deployment", "create", "--env", "staging", "--json"]);
     expect(json.code).toBe(1);
     const { error } = JSON.parse(json.stdout) as { error: { code: string; message: string; hint: string } };
-    expect(error.code).toBe("unreachable");
+    // TARGET_STAGING_URL names a database that does not exist on a server that answers.
+    expect(error.code).toBe("database_missing");
     expect(error.message).toMatch(/staging target cannot be read/);
     expect(error.message).not.toMatch(/Something went wrong|postgres:\/\//);
     const text = await cli("engineer@demo.local", ["deployment", "create", "--env", "staging"]);
     expect(text.stderr).toMatch(/^error: The staging target cannot be read/);
-    expect(text.stderr).toMatch(/Check that the target's PostgreSQL is running/);
+    expect(text.stderr).toMatch(/Check the database name in the environment's URL variable/);
   }, 120_000);
 
   it("refuses at creation a production deployment that promotion forbids, with code promotion", async () => {

@@ -61,8 +61,8 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
   }
   const { status } = result;
   const applied = status.migrations.filter((m) => m.state === "applied" || m.state === "checksum_mismatch");
-  const waiting = status.migrations.filter((m) => m.state === "pending" || m.state === "out_of_order");
-  const flagged = status.migrations.filter((m) => m.state === "checksum_mismatch" || m.state === "out_of_order");
+  const waiting = status.migrations.filter((m) => m.state === "pending" || m.state === "partially_applied" || m.state === "out_of_order");
+  const flagged = status.migrations.filter((m) => m.state === "checksum_mismatch" || m.state === "out_of_order" || m.state === "partially_applied");
   const people = await runPeople(runtime().store.db, applied.map((m) => m.runId));
 
   return (
@@ -79,6 +79,18 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
               {flagged.map((m) => (
                 <li key={m.tag}>
                   <MigrationStateBadge state={m.state} /> <span className="font-mono">{m.tag}</span>: {m.explanation}
+                  {m.partial && (
+                    <ul className="ml-6 mt-1 list-disc text-slate-700" aria-label={`What ${m.tag} left`}>
+                      <li>
+                        {m.partial.statementsDone} of {m.partial.statementsTotal} statements committed
+                      </li>
+                      {m.partial.indexes.map((index) => (
+                        <li key={index.name}>
+                          <span className="font-mono">{index.name}</span>: {index.state === "missing" ? "not built" : index.state === "invalid" ? "invalid (dropped and rebuilt by the next apply)" : "built, valid"}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
                 </li>
               ))}
               {status.unknown.map((u) => (
