@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { loadCatalog, type Catalog } from "../../lib/catalog";
 import { applyMigrations, readStatus } from "../../lib/executor";
 import { adminUrl, freshDatabase, type TestDatabase } from "../support/databases";
-import { cli, root } from "./cli-support";
+import { cli, CLI_RUN_MS, root } from "./cli-support";
 
-const CLI_TIMEOUT = 150_000;
+/** Up to fourteen CLI runs per test, each bounded by CLI_RUN_MS. */
+const CLI_TIMEOUT = 14 * CLI_RUN_MS;
 let store: TestDatabase;
 let local: TestDatabase;
 let staging: TestDatabase;

@@ -217,9 +217,9 @@ describe("every state change and its audit event commit together", () => {
     const trail = await auditTrail(c, id);
     expect(trail.map((e) => e.action)).toEqual(["deployment.created", "deployment.plan_recomputed", "deployment.signed_off", "deployment.queued", "deployment.started", "deployment.applied"]);
     expect(trail.find((e) => e.action === "deployment.applied")!.details).toMatchObject({ planHash: (await deploymentRow(c, id)).planHash, migrations: ["0007_row_level_security"] });
-  });
+  }, 120_000);
 
-  it("reject and cancel: each with its event, none without", async () => {
+  it("reject and cancel: each with its event, none without", { timeout: 90_000 }, async () => {
     const first = idOf(await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "local" })));
     await atomically(EMAIL.compliance, "deployment.rejected", () => actions.rejectDeploymentAction({ id: first, reason: "not this week" }));
     expect(await deploymentRow(c, first)).toMatchObject({ state: "rejected", rejectReason: "not this week" });
