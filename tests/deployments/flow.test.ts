@@ -99,18 +99,18 @@ describe("who may do what: the server refuses, whatever the UI shows", () => {
 });
 
 describe("promotion", () => {
-  it("production refuses migrations that staging has not applied yet", async () => {
-    const created = await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "production" }));
-    const pid = created.ok ? created.data.id : "";
-    await as(EMAIL.release, () => actions.approveDeploymentAction({ id: pid }));
-    await as(EMAIL.release2, () => actions.approveDeploymentAction({ id: pid }));
-    await as(EMAIL.compliance, () => actions.signoffDeploymentAction({ id: pid }));
-    const refused = await as(EMAIL.release, () => actions.applyDeploymentAction({ id: pid }));
-    expect(refused).toMatchObject({ ok: false, error: { status: 403 } });
+  it("refuses at creation a production deployment of migrations that staging has not applied yet, with the reason and code promotion", async () => {
+    const refused = await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "production" }));
+    expect(refused).toMatchObject({ ok: false, error: { code: "promotion", status: 403 } });
     expect(refused.ok ? "" : refused.error.message).toMatch(/Production only takes migrations already applied on Staging; not yet there: 0006_appointment_overlap, 0007_row_level_security, 0008_performance_indexes/);
-    await as(EMAIL.release, () => actions.cancelDeploymentAction({ id: pid }));
+    expect(refused.ok ? "" : refused.error.hint).toMatch(/Deploy these migrations to the upstream environment first/);
+    const { deployments, auditEvents } = await import("../../lib/store/schema");
+    const { eq } = await import("drizzle-orm");
+    const envs = await c.store.db.select().from(deployments);
+    expect(envs.filter((d) => d.plan.environment === "production")).toHaveLength(0);
+    const audited = await c.store.db.select().from(auditEvents).where(eq(auditEvents.action, "deployment.refused"));
+    expect(audited.some((e) => e.subjectId === "production" && (e.details as { code: string }).code === "promotion")).toBe(true);
   });
-
 });
 
 describe("a staging deployment", () => {
@@ -184,7 +184,7 @@ describe("a staging deployment", () => {
     const queued = await as(EMAIL.release, () => actions.applyDeploymentAction({ id: pid }));
     expect(queued.ok, JSON.stringify(queued)).toBe(true);
     expect((await waitForState(pid, ["succeeded", "failed"])).state).toBe("succeeded");
-  }, 90_000);
+  }, 120_000);
 });
 
 describe("exclusivity", () => {
@@ -210,5 +210,5 @@ describe("exclusivity", () => {
     expect(ran).toHaveLength(1);
     const [loser] = await c.store.db.select().from(deployments).where(eq(deployments.id, winner === a ? b : a));
     expect(loser!.state).toBe("approved");
-  }, 90_000);
+  }, 120_000);
 });
