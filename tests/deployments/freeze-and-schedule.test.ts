@@ -56,7 +56,7 @@ describe("freeze windows", () => {
     }
     // The page shows the same reason on the disabled button.
     const view = await deploymentView(c.deps, await c.actor(EMAIL.release), id);
-    expect(view.decisions.apply).toEqual({ allowed: false, reason: `north is frozen until ${FROZEN_UNTIL}: Vaccination campaign` });
+    expect(view.decisions.apply).toMatchObject({ allowed: false, reason: `north is frozen until ${FROZEN_UNTIL}: Vaccination campaign` });
     // Approving and cancelling are still possible while frozen; only starting is not.
     expect((await as(EMAIL.engineer, () => actions.cancelDeploymentAction({ id }))).ok).toBe(true);
     expect((await readStatus(c.targets.north!.url, c.catalog)).pending).toHaveLength(2);
