@@ -3,7 +3,9 @@
  * functions as the web. Exit 0 on success; 1 with a one-line reason when the operation fails or is
  * refused; 2 on a usage error.
  */
+import fs from "node:fs";
 import os from "node:os";
+import postgres from "postgres";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadCatalog, type Catalog } from "../lib/catalog";
@@ -14,11 +16,19 @@ import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
 import { applyMigrations, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError, redactedMessage, toErrorPayload } from "../lib/errors";
+import { plural } from "../lib/format";
 import { activeFreezeWindow } from "../lib/gates/rules";
+import { closeShadowConnections } from "../lib/plan/shadow";
+import { describeDriftObject, driftObjects, measureDrift } from "../lib/plan/drift";
+import { snapshotSchema } from "../lib/plan/schema-snapshot";
+import type { DriftSummary } from "../lib/store/schema/environment-status";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
+import { adHocPlanCommand, FAIL_ON, PLAN_FORMATS, type FailOn, type PlanFormat } from "./plan";
 import { verifyEnvironmentCommand, verifyTargetCommand } from "./verify";
+import { evidenceExportCommand, evidencePublicKeyCommand, evidenceVerifyCommand } from "./evidence";
+import { evidenceSigningKey } from "../lib/verify/evidence-signing";
 
 const root = path.resolve(__dirname, "..");
 
@@ -32,19 +42,28 @@ Commands:
                                          Apply pending migrations up to TAG (default: the latest)
   rollback (--env NAME | --database-url URL) (--to TAG | --all)
                                          Roll back every migration applied after TAG
-  plan     --env NAME [--to TAG] [--rollback]
-                                         Plan a deployment: lint, rehearsal, schema diff, plan hash
+  plan     (--env NAME | --database-url URL) [--to TAG] [--rollback] [--fail-on LEVEL] [--format FORMAT]
+                                         Plan a deployment: lint, rehearsal on SHADOW_DATABASE_URL,
+                                         schema diff, drift, plan hash. Exit 1 when blocked, when the
+                                         rehearsal fails, or when a finding reaches --fail-on
   verify   --env NAME | --database-url URL
                                          Run the compliance checks; exit 1 if any fails or cannot run
+  evidence verify FILE [--public-key KEY.pem]
+                                         Check a signed evidence bundle; exit 1 naming each edited file
 
 As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), under the same gates:
   deployment create --env NAME [--to TAG]
   deployment show|approve|signoff|cancel --deployment ID [--comment TEXT]
   deployment reject --deployment ID --reason TEXT
   apply --deployment ID                  Queue an approved deployment, run it, follow its log
+  evidence export --env NAME --from DATE --to DATE --out FILE
+                                         The signed evidence bundle, as the Compliance page exports it
+  evidence public-key [--out FILE]       The console's evidence signing key (public half)
 
 Options:
-  --json                   Machine-readable output on stdout (see README, "CLI")
+  --json                   Machine-readable output on stdout (see README, "CLI"); same as --format json
+  --format FORMAT          plan only: text (default), json, or github (GitHub Actions annotations)
+  --fail-on LEVEL          plan only: error (default), warning, or never
   --migrations DIR         Migrations folder (default: db/migrations)
   --lock-timeout MS        How long a statement may wait for a lock before retrying (default 2000)
   --statement-timeout MS   Per-statement time limit, 0 for none (default 0)
@@ -75,9 +94,14 @@ const OPTIONS = {
   "accept-checksums": { type: "boolean" },
   "allow-unknown": { type: "boolean" },
   rollback: { type: "boolean" },
+  format: { type: "string" },
+  "fail-on": { type: "string" },
   deployment: { type: "string" },
   comment: { type: "string" },
   reason: { type: "string" },
+  from: { type: "string" },
+  out: { type: "string" },
+  "public-key": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -88,6 +112,8 @@ interface Target {
   label: string;
   url: string;
   environment: EnvironmentConfig | null;
+  /** Where the ledger's implied schema can be rebuilt for the drift check, when known. */
+  shadowUrl: string | null;
   release: () => Promise<void>;
 }
 
@@ -95,11 +121,12 @@ export async function main(argv: string[]): Promise<number> {
   let values: Values;
   let command: string | undefined;
   let subcommand: string | undefined;
+  let argument: string | undefined;
   try {
     const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     values = parsed.values;
-    [command, subcommand] = parsed.positionals;
-    const allowed = command === "deployment" ? 2 : 1;
+    [command, subcommand, argument] = parsed.positionals;
+    const allowed = command === "deployment" ? 2 : command === "evidence" ? (subcommand === "verify" ? 3 : 2) : 1;
     if (parsed.positionals.length > allowed) throw new UsageError(`Unexpected argument "${parsed.positionals[allowed]}".`);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
@@ -111,6 +138,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = Boolean(values.json);
   try {
+    return await dispatch(command, subcommand, argument, values, json);
+  } finally {
+    // Plans keep a spare rehearsal database and pooled connections on the shadow server: let go of them.
+    await closeShadowConnections().catch(() => {});
+  }
+}
+
+async function dispatch(command: string, subcommand: string | undefined, argument: string | undefined, values: Values, json: boolean): Promise<number> {
+  try {
     switch (command) {
       case "envs":
         return await envsCommand(json);
@@ -119,15 +155,36 @@ export async function main(argv: string[]): Promise<number> {
       case "apply":
         if (values.deployment) return await withConsole((session) => applyDeploymentCommand(session, output(json), values.deployment));
         return await withTarget(values, (target) => runCommand("apply", values, target, json));
-      case "plan":
-        if (!values.env) throw new UsageError("plan needs --env NAME.");
-        return await withConsole((session) => planCommand(session, output(json), { env: values.env!, to: values.to ?? null, rollback: Boolean(values.rollback) }));
+      case "plan": {
+        const format = planFormat(values);
+        const options = { to: values.to ?? null, rollback: Boolean(values.rollback), failOn: failOn(values), format, catalog: await catalogFor(values) };
+        const out = output(format === "json");
+        if (values["database-url"]) {
+          if (values.env) throw new UsageError("Give either --env or --database-url, not both.");
+          return await withTarget(values, (target) => adHocPlanCommand(out, { ...options, label: target.label, url: target.url, shadowUrl: shadowUrlFromEnv() }));
+        }
+        if (!values.env) throw new UsageError("plan needs --env NAME or --database-url URL.");
+        return await withConsole((session) => planCommand(session, out, { ...options, env: values.env! }));
+      }
       case "verify":
         if (values["database-url"]) return await withTarget(values, (target) => verifyTargetCommand(target, output(json)));
         if (!values.env) throw new UsageError("verify needs --env NAME or --database-url URL.");
         return await withConsole((session) => verifyEnvironmentCommand(session, output(json), values.env!));
       case "deployment":
+        // A deployment is planned and applied by the console from its own migrations folder.
+        if (values.migrations) throw new UsageError("deployment commands use the console's own migrations (db/migrations); --migrations applies to status, apply, rollback and plan.");
         return await withConsole((session) => deploymentCommand(session, output(json), subcommand, values));
+      case "evidence":
+        if (subcommand === "export") return await withConsole((session) => evidenceExportCommand(session, output(json), { env: values.env, from: values.from, to: values.to, out: values.out }));
+        if (subcommand === "public-key") return await withConsole((session) => evidencePublicKeyCommand(session, output(json), { out: values.out }));
+        if (subcommand === "verify") {
+          const keyFile = values["public-key"];
+          if (keyFile) return await evidenceVerifyCommand(argument, async () => readKeyFile(keyFile), output(json));
+          return await withConsole((session) =>
+            evidenceVerifyCommand(argument, async () => (await evidenceSigningKey(session.store.db, session.config.evidenceSigningKey)).publicKeyPem, output(json)),
+          );
+        }
+        throw new UsageError(`evidence needs export, verify or public-key${subcommand ? `, not "${subcommand}"` : ""}.`);
       case "rollback":
         return await withTarget(values, (target) => runCommand("rollback", values, target, json));
       default:
@@ -142,6 +199,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+function readKeyFile(file: string): string {
+  try {
+    return fs.readFileSync(path.resolve(file), "utf8");
+  } catch (e) {
+    throw new AppError("not_found", `Cannot read the public key ${file}: ${(e as Error).message}`);
+  }
+}
+
 /** Every failure through the one mapping (lib/errors), so the CLI says what the browser says. */
 function fail(json: boolean, e: unknown): number {
   const payload = toErrorPayload(e instanceof RefusedError ? new AppError("gated", e.message) : e, (message, error) =>
@@ -152,7 +217,8 @@ function fail(json: boolean, e: unknown): number {
   const error: Record<string, unknown> = { ...rest, ...details };
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error }, null, 2)}\n`);
   else {
-    process.stderr.write(`error: ${payload.message.split("\n")[0]}\n`);
+    // A configuration error lists every problem; anything else is one line.
+    process.stderr.write(`error: ${e instanceof ConfigError ? payload.message : payload.message.split("\n")[0]}\n`);
     if (typeof error.leftBehind === "string") process.stderr.write(`${error.leftBehind}\n`);
     if (payload.hint) process.stderr.write(`${payload.hint}\n`);
   }
@@ -192,16 +258,18 @@ async function withTarget(values: Values, run: (target: Target) => Promise<numbe
  * unset and no store is configured, from the demo's embedded cluster (started for this command if
  * the console is not running, and stopped again after).
  */
-async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; release: () => Promise<void> }> {
+async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; shadowUrl: string | null; release: () => Promise<void> }> {
   const registry = loadRegistry(process.env, root);
   const missing = registry.environments.filter((e) => !e.url);
-  if (missing.length === 0 || process.env.CONSOLE_DATABASE_URL) return { environments: registry.environments, release: async () => {} };
+  const shadowUrl = process.env.SHADOW_DATABASE_URL || null;
+  if (missing.length === 0 || process.env.CONSOLE_DATABASE_URL) return { environments: registry.environments, shadowUrl, release: async () => {} };
   const cluster = await startDemoCluster({ ...demoSettings(process.env, root), registry, log: () => {} });
   await prepareDemoTargets(cluster, registry, await catalogFor({}), () => {});
   return {
     environments: registry.environments.map((e) => ({ ...e, url: e.url ?? cluster.env[e.urlEnv] ?? null })),
+    shadowUrl: shadowUrl ?? cluster.env.SHADOW_DATABASE_URL ?? null,
     release: async () => {
-      if (!cluster.server.reused) await cluster.server.stop();
+      await cluster.stop();
     },
   };
 }
@@ -212,7 +280,7 @@ async function resolveTarget(values: Values): Promise<Target> {
   const adHoc = values["database-url"];
   if (adHoc) {
     if (!/^postgres(ql)?:\/\//.test(adHoc)) throw new UsageError("--database-url must be a postgres:// URL.");
-    return { label: redactUrl(adHoc), url: adHoc, environment: null, release: async () => {} };
+    return { label: redactUrl(adHoc), url: adHoc, environment: null, shadowUrl: process.env.SHADOW_DATABASE_URL || null, release: async () => {} };
   }
   if (!values.env) throw new UsageError("Say which target: --env NAME or --database-url URL.");
   const registry = await openRegistry();
@@ -222,7 +290,28 @@ async function resolveTarget(values: Values): Promise<Target> {
     if (!environment) throw new UsageError(`Unknown environment "${values.env}". Known: ${registry.environments.map((e) => e.name).join(", ")}.`);
     throw new ConfigError([`${environment.urlEnv} is not set, so the ${environment.name} target's URL is unknown.`]);
   }
-  return { label: environment.name, url: environment.url, environment, release: registry.release };
+  return { label: environment.name, url: environment.url, environment, shadowUrl: registry.shadowUrl, release: registry.release };
+}
+
+function planFormat(values: Values): PlanFormat {
+  const format = values.format ?? (values.json ? "json" : "text");
+  if (!(PLAN_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format takes ${PLAN_FORMATS.join(", ")}.`);
+  if (values.json && format !== "json") throw new UsageError("--json and --format are exclusive.");
+  return format as PlanFormat;
+}
+
+function failOn(values: Values): FailOn {
+  const level = values["fail-on"] ?? "error";
+  if (!(FAIL_ON as readonly string[]).includes(level)) throw new UsageError(`--fail-on takes ${FAIL_ON.join(", ")}.`);
+  return level as FailOn;
+}
+
+/** The one setting an ad-hoc plan needs besides its target: where to rehearse. */
+function shadowUrlFromEnv(): string {
+  const url = process.env.SHADOW_DATABASE_URL;
+  if (!url) throw new ConfigError(["SHADOW_DATABASE_URL is not set: a plan rehearses on a PostgreSQL server that hosts no target, where the console may create throw-away databases."]);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigError(["SHADOW_DATABASE_URL: must be a postgres:// or postgresql:// URL"]);
+  return url;
 }
 
 function catalogFor(values: Pick<Values, "migrations">): Promise<Catalog> {
@@ -247,19 +336,36 @@ async function envsCommand(json: boolean): Promise<number> {
   }
   for (const r of rows) {
     const reach = !r.probe ? `${r.urlEnv} unset` : r.probe.reachable ? `answers (PostgreSQL ${r.probe.serverVersion})` : `unreachable: ${r.probe.error}`;
-    const gate = r.gates.releaseManagerApprovals > 0 ? `${r.gates.releaseManagerApprovals} approval(s)` : "ungated";
+    const gate = r.gates.releaseManagerApprovals > 0 ? plural(r.gates.releaseManagerApprovals, "approval") : "ungated";
     process.stdout.write(`${String(r.position + 1).padStart(2)}. ${r.name.padEnd(12)} ${gate.padEnd(14)} ${reach}\n`);
   }
   return 0;
 }
 
-function statusJson(target: Target, status: LedgerStatus) {
+/** The live schema against what the ledger implies; unchecked (with why) when no shadow server is known. */
+async function liveDrift(target: Target, catalog: Catalog, current: string | null): Promise<DriftSummary> {
+  const checkedAt = new Date().toISOString();
+  if (!target.shadowUrl) return { drifted: null, objects: [], unchecked: "No server to rebuild the implied schema on: set SHADOW_DATABASE_URL.", checkedAt };
+  const sql = postgres(target.url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    const live = await snapshotSchema(sql);
+    const objects = driftObjects(await measureDrift({ shadow: { adminUrl: target.shadowUrl }, catalog, current, targetUrl: target.url, live }));
+    return { drifted: objects.length > 0, objects, unchecked: null, checkedAt };
+  } catch (e) {
+    return { drifted: null, objects: [], unchecked: `Drift could not be checked: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`, checkedAt };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+function statusJson(target: Target, status: LedgerStatus, drift: DriftSummary) {
   return {
     ok: true,
     target: target.label,
     current: status.current,
     pending: status.pending,
     problems: status.problems,
+    drift: { drifted: drift.drifted, objects: drift.objects, unchecked: drift.unchecked },
     migrations: status.migrations.map((m) => ({
       tag: m.tag,
       state: m.state,
@@ -276,12 +382,20 @@ function statusJson(target: Target, status: LedgerStatus) {
 }
 
 async function statusCommand(values: Values, target: Target, json: boolean): Promise<number> {
-  const status = await readStatus(target.url, await catalogFor(values));
+  const catalog = await catalogFor(values);
+  const status = await readStatus(target.url, catalog);
+  const drift = await liveDrift(target, catalog, status.current);
   if (json) {
-    process.stdout.write(`${JSON.stringify(statusJson(target, status), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(statusJson(target, status, drift), null, 2)}\n`);
     return 0;
   }
   process.stdout.write(`${target.label}: at ${status.current ?? "(nothing applied)"}, ${status.pending.length} pending\n`);
+  if (drift.drifted === null) process.stdout.write(`  drift not checked: ${drift.unchecked}\n`);
+  else if (!drift.drifted) process.stdout.write("  no drift: the live schema is what the applied migrations produce\n");
+  else {
+    process.stdout.write(`  DRIFT: ${plural(drift.objects.length, "object")} differ from what the applied migrations produce\n`);
+    for (const o of drift.objects) process.stdout.write(`    ${describeDriftObject(o)}\n`);
+  }
   for (const m of status.migrations) {
     const when = m.appliedAt ? ` ${m.appliedAt.toISOString()} by ${m.appliedBy} in ${m.durationMs} ms` : "";
     process.stdout.write(`  ${m.state.padEnd(17)} ${m.tag}${when}\n`);

@@ -7,9 +7,13 @@ import type { ConsoleSession } from "./console-session";
 import type { Output } from "./deployments";
 
 function reportText(label: string, report: VerificationReport): string {
-  const lines = [`${label}: ${report.counts.pass} passed, ${report.counts.warn} warnings, ${report.counts.fail} failed, ${report.counts.error} could not run (${Math.round(report.durationMs)} ms, ${report.queryCount} queries)`];
+  const lines = [`${label}: ${report.counts.pass} passed, ${report.counts.empty ?? 0} with nothing to check, ${report.counts.warn} warnings, ${report.counts.fail} failed, ${report.counts.error} could not run (${Math.round(report.durationMs)} ms, ${report.queryCount} queries)`];
   for (const r of report.results) {
     if (r.status === "pass") continue;
+    if (r.status === "empty") {
+      lines.push(`  EMPTY ${r.checkId}: ${r.summary}`);
+      continue;
+    }
     lines.push(`  ${r.status.toUpperCase().padEnd(5)} ${r.checkId}: ${r.summary}`);
     for (const o of r.evidence.objects.slice(0, 10)) lines.push(`        ${o}`);
   }

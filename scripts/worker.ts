@@ -9,7 +9,10 @@ import { ConfigError, loadConfig } from "../lib/config/env";
 import { deploymentDepsFor } from "../lib/deployments/context";
 import { consoleEnvironment } from "../lib/embedded/console-env";
 import { enqueueWith, startBoss, startDeploymentWorker } from "../lib/jobs/queue";
+import { startNotificationWorker } from "../lib/jobs/notifications";
 import { startVerificationSchedule } from "../lib/jobs/verification";
+import { assertShadowIsolated } from "../lib/plan/isolation";
+import { closeShadowConnections } from "../lib/plan/shadow";
 import { openStore } from "../lib/store/db";
 import { verifyAfterApply } from "../lib/verify/snapshots";
 import { prepareStore } from "../lib/store/prepare";
@@ -20,21 +23,25 @@ const log = (line: string) => console.log(`[worker] ${line}`);
 async function main() {
   const { env, cluster } = await consoleEnvironment(process.env, root, { log });
   const config = loadConfig(env, root);
+  await assertShadowIsolated(config.shadowDatabaseUrl, config.registry.environments);
   await prepareStore(config, path.join(root, "lib/store/migrations"));
   const store = openStore(config.storeUrl, { max: 4 });
   const boss = await startBoss(config.storeUrl);
   const deps = deploymentDepsFor(config, store, () => loadCatalog(path.join(root, "db/migrations")), enqueueWith(boss));
   const worker = await startDeploymentWorker(boss, deps, verifyAfterApply(deps));
   const schedule = await startVerificationSchedule(boss, deps);
+  const notifier = await startNotificationWorker(boss, deps);
   log(`Waiting for deployments (pid ${process.pid}). Ctrl-C to stop.`);
 
   const stop = async () => {
     log("Stopping: finishing the current run first");
     await worker.stop();
     await schedule.stop();
+    await notifier.stop();
     await boss.stop({ graceful: true, wait: true });
     await store.close();
-    if (cluster && !cluster.server.reused) await cluster.server.stop();
+    await closeShadowConnections();
+    if (cluster) await cluster.stop();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop());

@@ -28,10 +28,33 @@ const environmentSchema = z
   })
   .strict();
 
+/** What a channel can be told; `events` omitted means all of them. */
+export const NOTIFICATION_EVENTS = ["approval_needed", "signoff_needed", "deployment_succeeded", "deployment_failed", "verification_red", "drift_found"] as const;
+export type NotificationEventType = (typeof NOTIFICATION_EVENTS)[number];
+
+const notificationChannelSchema = z
+  .object({
+    urlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "an environment variable name such as SLACK_WEBHOOK_URL (webhook URLs are secrets)"),
+    events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1).optional(),
+    format: z.enum(["json", "slack"]).default("json"),
+  })
+  .strict();
+
 const registrySchema = z.object({
   $comment: z.string().optional(),
   environments: z.array(environmentSchema).min(1),
+  notifications: z.array(notificationChannelSchema).default([]),
 });
+
+export interface NotificationChannel {
+  /** Position in the registry's list: a delivery's channel id. */
+  index: number;
+  urlEnv: string;
+  /** The webhook URL (a secret: never log, store or render it), or null when its variable is unset. */
+  url: string | null;
+  events: readonly NotificationEventType[];
+  format: "json" | "slack";
+}
 
 export type GatePolicy = z.infer<typeof gatePolicySchema>;
 
@@ -49,6 +72,7 @@ export interface EnvironmentConfig {
 
 export interface EnvironmentRegistry {
   environments: EnvironmentConfig[];
+  notifications: NotificationChannel[];
   byName(name: string): EnvironmentConfig | undefined;
 }
 
@@ -76,7 +100,10 @@ export function parseEnvironmentRegistry(raw: unknown, source: Record<string, st
       throw new Error(`environment "${e.name}" promotes from unknown environment "${e.gates.promotionFrom}"`);
     }
   }
-  return { environments, byName: (name) => environments.find((e) => e.name === name) };
+  const notifications = parsed.data.notifications.map(
+    (n, index): NotificationChannel => ({ index, urlEnv: n.urlEnv, url: source[n.urlEnv] || null, events: n.events ?? NOTIFICATION_EVENTS, format: n.format }),
+  );
+  return { environments, notifications, byName: (name) => environments.find((e) => e.name === name) };
 }
 
 /** A URL fit for a page or a log line: no password, no query string. */

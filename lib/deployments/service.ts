@@ -361,7 +361,7 @@ export async function deploymentView(deps: DeploymentDeps, actor: Actor, idOrNum
   const author = (await person(deployment.createdBy))!;
   const startedBy = (await person(deployment.startedBy)) ?? null;
   const approvalRows = await deps.store.db
-    .select({ id: approvals.id, kind: approvals.kind, planHash: approvals.planHash, planRevision: approvals.planRevision, comment: approvals.comment, createdAt: approvals.createdAt, userName: users.name })
+    .select({ id: approvals.id, kind: approvals.kind, planHash: approvals.planHash, planRevision: approvals.planRevision, comment: approvals.comment, createdAt: approvals.createdAt, userName: users.name, userEmail: users.email })
     .from(approvals)
     .innerJoin(users, eq(users.id, approvals.userId))
     .where(eq(approvals.deploymentId, id))

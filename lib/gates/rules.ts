@@ -12,6 +12,8 @@ export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
 export interface GateApproval {
   userId: string;
   userName: string;
+  /** Shown beside the name: two people can share a name. */
+  userEmail?: string;
   kind: "release_approval" | "compliance_signoff";
   planHash: string;
   /** The plan revision it was given on; only the deployment's current revision counts. */
@@ -83,16 +85,18 @@ export interface ApprovalProgress {
   waitingOn: string[];
 }
 
+const approverName = (a: GateApproval) => (a.userEmail ? `${a.userName} <${a.userEmail}>` : a.userName);
+
 export function approvalProgress(ctx: ProgressInput): ApprovalProgress {
   const { release, signoff } = currentApprovals(ctx);
   const need = ctx.environment.gates.releaseManagerApprovals;
   const required = complianceRequired(ctx);
   const waitingOn: string[] = [];
-  if (release.length < need) waitingOn.push(`${need - release.length} more release-manager approval(s)`);
+  if (release.length < need) waitingOn.push(`${need - release.length} more release-manager ${need - release.length === 1 ? "approval" : "approvals"}`);
   if (required && signoff.length === 0) waitingOn.push("a compliance officer's sign-off (the plan touches personal or health data, RLS or policies)");
   return {
-    releaseApprovals: { have: release.length, need, by: release.map((a) => a.userName) },
-    compliance: { required, given: signoff.length > 0, by: signoff.map((a) => a.userName) },
+    releaseApprovals: { have: release.length, need, by: release.map(approverName) },
+    compliance: { required, given: signoff.length > 0, by: signoff.map(approverName) },
     complete: waitingOn.length === 0,
     waitingOn,
   };
@@ -107,10 +111,33 @@ function activeFreeze(ctx: GateContext) {
   return activeFreezeWindow(ctx.environment.gates, ctx.now);
 }
 
-type Rule = { roles: readonly Role[]; check: (ctx: GateContext) => string | null };
+/**
+ * `when`: what the deployment's state alone forbids, checked before the role so that everyone gets
+ * the same reason for the same refusal; `check`: what depends on who asks.
+ */
+type Rule = { roles: readonly Role[]; when?: (ctx: GateContext) => string | null; check: (ctx: GateContext) => string | null };
+
+const STATE_SENTENCE: Record<DeploymentState, string> = {
+  awaiting_approval: "The deployment is awaiting approval",
+  approved: "The deployment is approved",
+  queued: "The deployment is queued",
+  running: "The deployment is running",
+  succeeded: "The deployment has already succeeded",
+  failed: "The deployment failed",
+  rejected: "The deployment was rejected",
+  cancelled: "The deployment was cancelled",
+};
+
+/** "The deployment has already succeeded", "The deployment was rejected": never "is succeeded". */
+export function deploymentStateSentence(state: DeploymentState): string {
+  return STATE_SENTENCE[state];
+}
+
+/** What the deployment's state alone forbids a reviewer: the same reason whoever asks. */
+const openForReview = (ctx: GateContext): string | null => (isOpenState(ctx.deployment.state) ? null : `${deploymentStateSentence(ctx.deployment.state)}; nothing to review.`);
 
 const reviewable = (ctx: GateContext): string | null => {
-  if (!isOpenState(ctx.deployment.state)) return `The deployment is ${ctx.deployment.state.replace("_", " ")}; nothing to review.`;
+  if (!isOpenState(ctx.deployment.state)) return `${deploymentStateSentence(ctx.deployment.state)}; nothing to review.`;
   if (ctx.deployment.blockers.length > 0) return `The plan is blocked: ${ctx.deployment.blockers[0]}`;
   if (!ctx.deployment.rehearsalOk) return "The rehearsal failed: fix the migration and recompute the plan.";
   if (!ctx.promotion.ok) return ctx.promotion.reason;
@@ -121,6 +148,7 @@ const reviewable = (ctx: GateContext): string | null => {
 export const GATES: Record<DeploymentAction, Rule> = {
   approve: {
     roles: ["release_manager"],
+    when: openForReview,
     check: (ctx) => {
       const notReviewable = reviewable(ctx);
       if (notReviewable) return notReviewable;
@@ -132,6 +160,7 @@ export const GATES: Record<DeploymentAction, Rule> = {
   },
   signoff: {
     roles: ["compliance_officer"],
+    when: (ctx) => openForReview(ctx) ?? (complianceRequired(ctx) ? null : "This plan touches no personal or health data, RLS or policies: no compliance sign-off is needed."),
     check: (ctx) => {
       const notReviewable = reviewable(ctx);
       if (notReviewable) return notReviewable;
@@ -143,15 +172,17 @@ export const GATES: Record<DeploymentAction, Rule> = {
   },
   reject: {
     roles: ["release_manager", "compliance_officer"],
-    check: (ctx) => (isOpenState(ctx.deployment.state) ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be rejected.`),
+    when: (ctx) => (isOpenState(ctx.deployment.state) ? null : `${deploymentStateSentence(ctx.deployment.state)}; it can no longer be rejected.`),
+    check: () => null,
   },
   apply: {
     roles: ["release_manager", "engineer"],
+    when: (ctx) => {
+      if (ctx.deployment.state === "approved") return null;
+      return ctx.deployment.state === "awaiting_approval" ? `Waiting for ${approvalProgress(ctx).waitingOn.join(" and ")}.` : `${deploymentStateSentence(ctx.deployment.state)}.`;
+    },
     check: (ctx) => {
       if (ctx.actor.role === "engineer" && ctx.environment.gates.releaseManagerApprovals > 0) return `Only a release manager may start a deployment on ${ctx.environment.name}.`;
-      if (ctx.deployment.state !== "approved") {
-        return ctx.deployment.state === "awaiting_approval" ? `Waiting for ${approvalProgress(ctx).waitingOn.join(" and ")}.` : `The deployment is ${ctx.deployment.state.replace("_", " ")}.`;
-      }
       if (!ctx.deployment.hasMigrations) return "Nothing to apply: the target is already at this version.";
       const progress = approvalProgress(ctx);
       if (!progress.complete) return `Waiting for ${progress.waitingOn.join(" and ")}.`;
@@ -164,23 +195,25 @@ export const GATES: Record<DeploymentAction, Rule> = {
   },
   cancel: {
     roles: ["engineer", "release_manager"],
+    when: (ctx) => (isOpenState(ctx.deployment.state) || ctx.deployment.state === "queued" ? null : `${deploymentStateSentence(ctx.deployment.state)}; it can no longer be cancelled.`),
     check: (ctx) => {
-      if (!isOpenState(ctx.deployment.state) && ctx.deployment.state !== "queued") return `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be cancelled.`;
       if (ctx.actor.role === "engineer" && ctx.deployment.createdBy !== ctx.actor.id) return "Only its author or a release manager may cancel a deployment.";
       return null;
     },
   },
   rollback: {
     roles: ["engineer", "release_manager"],
-    check: (ctx) => {
+    when: (ctx) => {
       if (ctx.deployment.kind !== "apply") return "Only an applied deployment can be rolled back.";
       if (ctx.deployment.state !== "succeeded") return "Only a deployment that succeeded can be rolled back.";
       return null;
     },
+    check: () => null,
   },
   replan: {
     roles: ["engineer", "release_manager"],
-    check: (ctx) => (isOpenState(ctx.deployment.state) ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; its plan is final.`),
+    when: (ctx) => (isOpenState(ctx.deployment.state) ? null : `${deploymentStateSentence(ctx.deployment.state)}; its plan is final.`),
+    check: () => null,
   },
 };
 
@@ -188,10 +221,13 @@ const ROLE_NAMES: Record<Role, string> = { engineer: "an engineer", release_mana
 
 export function decide(action: DeploymentAction, ctx: GateContext): GateDecision {
   const rule = GATES[action];
-  if (!rule.roles.includes(ctx.actor.role)) {
+  // What the deployment's state forbids comes first: everyone gets the same reason for it. Plan
+  // freshness and promotion come after the role (no news to someone who may not act anyway).
+  const stateReason = rule.when?.(ctx) ?? null;
+  if (stateReason === null && !rule.roles.includes(ctx.actor.role)) {
     return { allowed: false, reason: `Needs ${rule.roles.map((r) => ROLE_NAMES[r]).join(" or ")}.`, code: "forbidden" };
   }
-  const reason = rule.check(ctx);
+  const reason = stateReason ?? rule.check(ctx);
   if (reason === null) return { allowed: true, reason: null, code: null };
   const code = !ctx.promotion.ok && reason === ctx.promotion.reason ? "promotion" : !ctx.planCurrent.ok && reason === ctx.planCurrent.reason ? ctx.planCurrent.code : "forbidden";
   return { allowed: false, reason, code };

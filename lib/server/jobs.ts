@@ -5,6 +5,7 @@
 import "server-only";
 import type PgBoss from "pg-boss";
 import { enqueueWith, startBoss, startDeploymentWorker } from "../jobs/queue";
+import { startNotificationWorker } from "../jobs/notifications";
 import { startVerificationSchedule } from "../jobs/verification";
 import { verifyAfterApply } from "../verify/snapshots";
 import { deploymentDeps, runtime } from "./runtime";
@@ -26,6 +27,7 @@ export async function startInProcessWorker(): Promise<void> {
   const boss = await jobQueue();
   await startDeploymentWorker(boss, deps, verifyAfterApply(deps));
   await startVerificationSchedule(boss, deps);
+  await startNotificationWorker(boss, deps);
 }
 
 export async function stopJobQueue(): Promise<void> {

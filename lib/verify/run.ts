@@ -4,7 +4,7 @@
  * concurrently with each other, on the connections of the pool it is given.
  */
 import type postgres from "postgres";
-import { readVerificationCatalog, type CatalogSection, type VerificationCatalog } from "./catalog";
+import { readVerificationCatalog, type CatalogSection, type VerificationCatalog } from "../introspect/verification-catalog";
 import { countingSql } from "./counting";
 import { verifyExpectations } from "./expectations";
 import { CHECKS } from "./registry";
@@ -80,7 +80,7 @@ export async function runVerification(sql: postgres.Sql, options: VerificationOp
   );
 
   const server = await catalogRead.then((c) => c.server).catch(() => null);
-  const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0, error: 0 };
+  const counts: Record<CheckStatus, number> = { pass: 0, empty: 0, warn: 0, fail: 0, error: 0 };
   for (const r of results) counts[r.status]++;
   return {
     startedAt,

@@ -130,7 +130,7 @@ describe("blockers", () => {
     const planned = await plan(target, await loadCatalog(dir));
 
     expect(planned.blockers).toHaveLength(1);
-    expect(planned.blockers[0]).toMatch(/^Applied migration file\(s\) were edited since they ran: 0003_lgpd_consents\. Restore them, or accept the new checksums/);
+    expect(planned.blockers[0]).toMatch(/^An applied migration file was edited since it ran: 0003_lgpd_consents\. Restore it, or accept the new checksums/);
     expect(planned.rehearsal).toMatchObject({ ok: false, error: "Not rehearsed: the plan is blocked (see blockers)." });
     expect(planned.migrations).toEqual([]);
     expect(planned.schemaDiff).toBeNull();

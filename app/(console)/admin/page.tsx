@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { AddUserForm } from "@/components/admin/add-user-form";
 import { UsersTable } from "@/components/admin/users-table";
 import { Card } from "@/components/ui/card";
@@ -16,7 +17,15 @@ export default async function AdminPage() {
   const users = await listUsers(runtime().store.db);
   return (
     <>
-      <PageHeader title="Users and roles" description="Who may use the console and what each may do. Every change is recorded in the audit log." />
+      <PageHeader
+        title="Users and roles"
+        description="Who may use the console and what each may do. Every change is recorded in the audit log."
+        actions={
+          <Link href="/admin/notifications" className="text-sm font-medium text-brand-700 underline">
+            Notifications and deliveries
+          </Link>
+        }
+      />
       <div className="space-y-6">
         <Card title="Add a user">
           <AddUserForm createUser={createUserAction} />

@@ -1,3 +1,5 @@
+import { AuditDetails } from "@/components/audit-details";
+import { formatDateTime } from "@/lib/format";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { Forbidden } from "@/components/ui/forbidden";
@@ -9,7 +11,6 @@ import { pageActor } from "@/lib/server/session";
 
 export const metadata = { title: "Audit" };
 
-const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "short", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
   const { forbidden } = await pageActor(["compliance_officer", "admin", "release_manager"]);
@@ -72,10 +73,12 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             {events.map((e) => (
               <tr key={e.id}>
                 <td className="px-3 py-2 text-slate-500">{e.id}</td>
-                <td className="whitespace-nowrap pr-3">{dateTime.format(e.occurredAt)}</td>
+                <td className="whitespace-nowrap pr-3">{formatDateTime(e.occurredAt, runtime().config.timeZone)}</td>
                 <td className="pr-3">{e.actorEmail ?? "system"}</td>
                 <td className="pr-3 font-mono text-xs">{e.action}</td>
-                <td className="max-w-xl break-all font-mono text-xs text-slate-600">{JSON.stringify(e.details)}</td>
+                <td className="max-w-xl">
+                  <AuditDetails details={e.details} />
+                </td>
               </tr>
             ))}
           </tbody>

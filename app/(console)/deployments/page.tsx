@@ -1,3 +1,4 @@
+import { formatDateTime } from "@/lib/format";
 import Link from "next/link";
 import { DeploymentStateBadge } from "@/components/deployments/state-badge";
 import { PageHeader } from "@/components/ui/page-header";
@@ -7,7 +8,6 @@ import { DEPLOYMENT_STATES, type DeploymentState } from "@/lib/store/schema/depl
 
 export const metadata = { title: "Deployments" };
 
-const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "short", timeStyle: "short", timeZone: "America/Sao_Paulo" });
 
 export default async function DeploymentsPage({ searchParams }: { searchParams: Promise<{ environment?: string; state?: string }> }) {
   const params = await searchParams;
@@ -85,7 +85,7 @@ export default async function DeploymentsPage({ searchParams }: { searchParams: 
                   <DeploymentStateBadge state={d.state} verification={d.verification} />
                 </td>
                 <td>{d.author}</td>
-                <td>{dateTime.format(d.updatedAt)}</td>
+                <td>{formatDateTime(d.updatedAt, runtime().config.timeZone)}</td>
               </tr>
             ))}
           </tbody>

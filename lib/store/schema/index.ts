@@ -3,3 +3,6 @@ export * from "./environments";
 export * from "./audit-events";
 export * from "./deployments";
 export * from "./verification-snapshots";
+export * from "./environment-status";
+export * from "./notifications";
+export * from "./signing-keys";

@@ -15,7 +15,7 @@ export async function GET(request: Request) {
     const parsed = input.safeParse(Object.fromEntries(new URL(request.url).searchParams));
     if (!parsed.success) throw new AppError("invalid_input", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
     const { store, config } = runtime();
-    const bundle = await buildEvidenceBundle(store, config.registry, parsed.data, { id: actor.id, email: actor.email });
+    const bundle = await buildEvidenceBundle(store, config.registry, parsed.data, { id: actor.id, email: actor.email }, { timeZone: config.timeZone, signingKeyPem: config.evidenceSigningKey });
     return new Response(Buffer.from(bundle.zip), {
       headers: { "Content-Type": "application/zip", "Content-Disposition": `attachment; filename="${bundle.filename}"` },
     });

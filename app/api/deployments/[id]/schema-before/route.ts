@@ -3,6 +3,7 @@ import { z } from "zod";
 import { AppError, toErrorPayload } from "@/lib/errors";
 import { logServerError, runtime } from "@/lib/server/runtime";
 import { requireActor } from "@/lib/server/session";
+import { snapshotAsSql } from "@/lib/plan/schema-sql";
 import { deployments } from "@/lib/store/schema";
 
 export const dynamic = "force-dynamic";
@@ -20,9 +21,12 @@ export async function GET(_request: Request, { params }: { params: Promise<{ id:
     if (dump.ok) {
       return new Response(dump.sql, { headers: { "Content-Type": "application/sql; charset=utf-8", "Content-Disposition": `attachment; filename="deployment-${row.number}-schema-before.sql"` } });
     }
-    return new Response(JSON.stringify({ note: dump.reason, catalog }, null, 2), {
-      headers: { "Content-Type": "application/json", "Content-Disposition": `attachment; filename="deployment-${row.number}-schema-before.json"` },
-    });
+    // No pg_dump of the server's version here: the catalog snapshot written as readable SQL instead of raw JSON.
+    const sql = snapshotAsSql(catalog, [
+      `Schema of the target right before deployment #${row.number}, written by the console from its catalog snapshot.`,
+      `No pg_dump of the server's version was available (${dump.reason}); install one for an exact dump.`,
+    ]);
+    return new Response(sql, { headers: { "Content-Type": "application/sql; charset=utf-8", "Content-Disposition": `attachment; filename="deployment-${row.number}-schema-before.sql"` } });
   } catch (e) {
     const error = toErrorPayload(e, logServerError);
     return Response.json({ ok: false, error }, { status: error.status });
