@@ -1,4 +1,5 @@
 import type { NextAuthOptions } from "next-auth";
+import type { TokenSet } from "openid-client";
 import CredentialsProvider from "next-auth/providers/credentials";
 import type { ConsoleConfig } from "../config/env";
 import { appendAuditEvent } from "../audit/log";
@@ -67,6 +68,18 @@ export function buildAuthOptions(config: ConsoleConfig, db: StoreDb): NextAuthOp
       clientId: config.oidc.clientId,
       clientSecret: config.oidc.clientSecret,
       idToken: true,
+      // A conformant provider may put only `sub` in the ID token and the email in userinfo (oidc-provider
+      // does by default): the ID token is still validated, the claims are read from userinfo for the same subject.
+      userinfo: {
+        async request({ client, tokens }) {
+          // next-auth passes openid-client's TokenSet here (its type says only the parameters).
+          const set = tokens as TokenSet;
+          const claims = set.claims();
+          const info = await client.userinfo(set);
+          if (info.sub !== claims.sub) throw new Error("The identity provider's userinfo names another subject than its ID token.");
+          return { ...claims, ...info };
+        },
+      },
       checks: ["pkce", "state"],
       authorization: { params: { scope: "openid email profile" } },
       profile(profile: { sub: string; email?: string; name?: string }) {

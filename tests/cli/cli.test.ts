@@ -10,7 +10,7 @@ const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
 const bin = path.join(root, "cli/bin.cjs");
 /** One CLI run is killed after this; each test's own timeout covers all its runs. */
-const CLI_RUN_MS = 25_000;
+const CLI_RUN_MS = 45_000;
 
 /** Runs the CLI as a user would; never throws, returns exit code and output. */
 async function cli(args: string[], env: Record<string, string> = {}) {

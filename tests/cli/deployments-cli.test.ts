@@ -15,7 +15,7 @@ let production: TestDatabase;
 let env: Record<string, string>;
 
 /** One CLI run is killed after this (an apply that follows its run and verification: twice that); each test's timeout covers all its runs. */
-const CLI_RUN_MS = 25_000;
+const CLI_RUN_MS = 45_000;
 
 async function cli(email: string | null, args: string[], password = "console-demo") {
   const credentials = email ? { MIGRATION_CONSOLE_EMAIL: email, MIGRATION_CONSOLE_PASSWORD: password } : {};
