@@ -13,7 +13,9 @@ import { reapAbandonedRuns, runDeployment, type AfterApply } from "./run-deploym
 export const DEPLOYMENT_QUEUE = "deployment-apply";
 
 export async function startBoss(storeUrl: string): Promise<PgBoss> {
-  const boss = new PgBoss({ connectionString: storeUrl, schema: "pgboss", max: 4, application_name: "migration-console jobs" });
+  // pg-boss hands its options to pg's Pool, which bounds each connection attempt with connectionTimeoutMillis
+  // (the store's own client is bounded in lib/targets/connect).
+  const boss = new PgBoss({ connectionString: storeUrl, schema: "pgboss", max: 4, application_name: "migration-console jobs", ...({ connectionTimeoutMillis: 10_000 } as object) });
   boss.on("error", (e) => console.error(`[migration-console] job queue error: ${e.message}`));
   await boss.start();
   await boss.createQueue(DEPLOYMENT_QUEUE);
@@ -37,8 +39,16 @@ export interface WorkerHandle {
  */
 export async function startDeploymentWorker(boss: PgBoss, deps: DeploymentDeps, afterApply?: AfterApply): Promise<WorkerHandle> {
   const worker = `${hostname()}:${process.pid}`;
+  const inFlight = new Set<Promise<void>>();
   await boss.work<{ deploymentId: string }>(DEPLOYMENT_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-    if (job) await runDeployment(deps, job.data.deploymentId, worker, afterApply);
+    if (!job) return;
+    const run = runDeployment(deps, job.data.deploymentId, worker, afterApply);
+    inFlight.add(run);
+    try {
+      await run;
+    } finally {
+      inFlight.delete(run);
+    }
   });
   const housekeeping = async () => {
     await reapAbandonedRuns(deps);
@@ -48,9 +58,11 @@ export async function startDeploymentWorker(boss: PgBoss, deps: DeploymentDeps, 
   await housekeeping();
   const timer = setInterval(() => void housekeeping().catch(() => {}), 30_000);
   return {
+    /** Takes no new run, and waits for the one in flight (its apply and verification) to finish. */
     stop: async () => {
       clearInterval(timer);
       await boss.offWork(DEPLOYMENT_QUEUE);
+      await Promise.allSettled([...inFlight]);
     },
   };
 }

@@ -3,3 +3,7 @@ export * from "./environments";
 export * from "./audit-events";
 export * from "./deployments";
 export * from "./verification-snapshots";
+export * from "./environment-status";
+export * from "./notifications";
+export * from "./signing-keys";
+export * from "./sign-in";
