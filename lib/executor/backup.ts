@@ -25,7 +25,8 @@
  * they expire (`backupRetentionDays` of the environment, default 30).
  */
 import { randomUUID } from "node:crypto";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { connect } from "../targets/connect";
 import type { Unit } from "./selection";
 import { ExecutorError } from "./errors";
 import { copiedColumns, describeDestroyed, resolveDestroys, type DestroyedData } from "./destroys";
@@ -522,7 +523,7 @@ export async function listBackups(sql: postgres.Sql): Promise<BackupRecord[]> {
 
 /** The backups recorded on the target at `url` (its own short-lived connection), for pages and the evidence bundle. */
 export async function readBackups(url: string): Promise<BackupRecord[]> {
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10, idle_timeout: 1 });
+  const sql = connect(url, { application: "migration-console backups", idleTimeoutSeconds: 1 });
   try {
     return await listBackups(sql);
   } finally {
@@ -549,7 +550,7 @@ export async function purgeExpiredBackups(sql: postgres.Sql, now: Date = new Dat
 
 /** purgeExpiredBackups over its own short-lived connection to the target at `url`. */
 export async function purgeExpiredBackupsAt(url: string, now: Date = new Date()): Promise<BackupRecord[]> {
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10, idle_timeout: 1 });
+  const sql = connect(url, { application: "migration-console backups", idleTimeoutSeconds: 1 });
   try {
     return await purgeExpiredBackups(sql, now);
   } finally {

@@ -10,7 +10,8 @@
  * The plan lists the result; the executor's backup step (backup.ts) copies exactly it.
  */
 import { scanSync, type Node } from "libpg-query";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { connect } from "../targets/connect";
 import { classificationOf, type DataClass, DATA_CLASSES } from "../../db/schema/classification";
 import type { SqlScript, Statement } from "../catalog";
 import type { SchemaDiff } from "../plan/diff";
@@ -401,7 +402,7 @@ async function describeAtStake(sql: Client, item: DestroyedData, facts: TableFac
  */
 export async function destroyedByPlan(url: string, units: Unit[], schemaDiff: SchemaDiff | null): Promise<DestroyedData[]> {
   if (units.length === 0) return [];
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const sql = connect(url, { application: "migration-console destroys" });
   try {
     const out: DestroyedData[] = [];
     for (const unit of units) out.push(...(await resolveDestroys(sql, unit.migration.tag, unit.script)));

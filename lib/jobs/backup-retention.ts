@@ -8,6 +8,7 @@ import { appendAuditEvent } from "../audit/log";
 import type { EnvironmentRegistry } from "../config/environments";
 import { purgeExpiredBackupsAt, type BackupRecord } from "../executor/backup";
 import type { Store } from "../store/db";
+import { redactSecrets } from "../targets/connect";
 
 export const BACKUP_RETENTION_QUEUE = "backup-retention";
 const RETENTION_ACTOR = { id: null, email: "retention" };
@@ -26,7 +27,7 @@ export async function purgeExpiredBackupsEverywhere(deps: RetentionDeps, now: Da
     try {
       purged = await purgeExpiredBackupsAt(env.url, now);
     } catch (e) {
-      out.push({ environment: env.name, purged: [], error: (e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)") });
+      out.push({ environment: env.name, purged: [], error: redactSecrets((e as Error).message) });
       continue;
     }
     for (const b of purged) {
