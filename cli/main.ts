@@ -466,7 +466,7 @@ async function runCommand(kind: "apply" | "rollback", values: Values, target: Ta
   } else if (result.migrations.length === 0) {
     process.stdout.write(`${target.label}: nothing to ${kind === "apply" ? "apply" : "roll back"}; at ${result.status.current ?? "(nothing applied)"}\n`);
   } else {
-    process.stdout.write(`${target.label}: ${kind === "apply" ? "applied" : "rolled back"} ${result.migrations.length} migration(s) in ${result.durationMs} ms; now at ${result.status.current ?? "(nothing applied)"}\n`);
+    process.stdout.write(`${target.label}: ${kind === "apply" ? "applied" : "rolled back"} ${plural(result.migrations.length, "migration")} in ${result.durationMs} ms; now at ${result.status.current ?? "(nothing applied)"}\n`);
   }
   return 0;
 }

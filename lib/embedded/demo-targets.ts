@@ -9,7 +9,7 @@ import type { Catalog } from "../catalog";
 import type { EnvironmentRegistry } from "../config/environments";
 import { applyMigrations } from "../executor";
 import { targetDatabaseName, type DemoCluster } from "./demo-cluster";
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 
 /** How many migrations behind the latest each demo environment starts. */
 const DEMO_BEHIND: Record<string, number> = { local: 0, staging: 2, production: 4 };

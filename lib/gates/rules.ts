@@ -5,6 +5,7 @@
 import { can, rolesFor, type Permission } from "../auth/permissions";
 import type { Role } from "../auth/roles";
 import type { GatePolicy } from "../config/environments";
+import { plural } from "../format";
 import { isOpenState, type DeploymentState } from "../store/schema/deployment-states";
 
 export const DEPLOYMENT_ACTIONS = ["approve", "signoff", "reject", "apply", "cancel", "rollback", "replan"] as const;
@@ -270,7 +271,7 @@ export function decideDirectApply(ctx: EnvironmentGateContext & { kind: "apply" 
   return refusedOrAllowed(
     (ctx.actor && roleRefusal(ctx.actor.role, "apply:direct")) ??
       (approvals > 0
-        ? `${ctx.environment.name} requires ${approvals} ${approvals === 1 ? "release-manager approval" : "release-manager approvals"}: ${ctx.kind} it through a deployment in the console, not directly from the CLI.`
+        ? `${ctx.environment.name} requires ${plural(approvals, "release-manager approval")}: ${ctx.kind === "apply" ? "apply" : "roll back"} through a deployment in the console, not directly from the CLI.`
         : freeze
           ? `${ctx.environment.name} is frozen until ${freeze.end}: ${freeze.reason}`
           : null),

@@ -12,7 +12,7 @@ import { dumpSchema } from "../plan/schema-dump";
 import { snapshotSchema } from "../plan/schema-snapshot";
 import { environments } from "../store/schema";
 import { eq } from "drizzle-orm";
-import { withConnection } from "../targets/connect";
+import { withConnection } from "../connection/connect";
 
 export interface AfterApply {
   (deploymentId: string, environment: string): Promise<void>;

@@ -19,7 +19,7 @@ import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, type ShadowDatabase, type ShadowServer } from "./shadow";
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 
 export type PlanKind = "apply" | "rollback";
 

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { connect, redactSecrets } from "../targets/connect";
+import { connect, redactSecrets } from "../connection/connect";
 
 const run = promisify(execFile);
 
