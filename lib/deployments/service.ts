@@ -11,12 +11,15 @@ import { approvalProgress, decide, decideAll, type DeploymentAction, type GateCo
 import { computePlan, planBasis, type Plan } from "../plan/plan";
 import type { StoreExecutor } from "../store/db";
 import { approvals, deployments, DEPLOYMENT_STATES, environments, runEvents, runs, users, type Deployment } from "../store/schema";
+import { backfillBasisHash, planBackfillFor } from "../backfills/deployment-plan";
 import { promotionCheck } from "./promotion";
 import { targetUrl, type DeploymentDeps } from "./context";
 
 export const newDeploymentInput = z.object({
   environment: z.string().min(1),
-  kind: z.enum(["apply", "rollback"]).default("apply"),
+  kind: z.enum(["apply", "rollback", "backfill"]).default("apply"),
+  /** backfill: the name of its file in db/backfills. */
+  backfill: z.string().trim().optional(),
   /** apply: up to this tag (empty: the latest). rollback: back to this tag. */
   to: z
     .string()
@@ -37,8 +40,12 @@ function environmentOf(deps: DeploymentDeps, name: string) {
   return env;
 }
 
-async function plan(deps: DeploymentDeps, environment: string, kind: "apply" | "rollback", to: string | null): Promise<Plan> {
+async function plan(deps: DeploymentDeps, environment: string, kind: Deployment["kind"], to: string | null, backfill: string | null): Promise<Plan> {
   const env = environmentOf(deps, environment);
+  if (kind === "backfill") {
+    if (!backfill) throw new AppError("invalid_input", "A backfill deployment needs the backfill to run.", { backfill: ["Choose a backfill"] });
+    return planBackfillFor(deps, env, backfill);
+  }
   return computePlan({ environment: env.name, targetUrl: targetUrl(env), catalog: await deps.catalog(), kind, to }, deps.shadow);
 }
 
@@ -46,8 +53,8 @@ export async function createDeployment(deps: DeploymentDeps, actor: Actor, input
   if (!(CREATE_ROLES as readonly string[]).includes(actor.role)) throw new AppError("forbidden", "Only engineers and release managers open deployments.");
   const env = environmentOf(deps, input.environment);
   if (input.kind === "rollback" && !input.to) throw new AppError("invalid_input", "A rollback needs the migration to go back to.", { to: ["Choose a migration"] });
-  const planned = await plan(deps, env.name, input.kind, input.to);
-  if (planned.migrations.length === 0 && planned.blockers.length === 0) {
+  const planned = await plan(deps, env.name, input.kind, input.to, input.backfill ?? null);
+  if (input.kind !== "backfill" && planned.migrations.length === 0 && planned.blockers.length === 0) {
     throw new AppError("conflict", `${env.label} is already at ${planned.from ?? "the requested version"}: there is nothing to deploy.`);
   }
   return deps.store.db.transaction(async (tx) => {
@@ -59,7 +66,8 @@ export async function createDeployment(deps: DeploymentDeps, actor: Actor, input
       .values({
         environmentId: envRow.id,
         kind: input.kind,
-        targetTag: planned.to,
+        targetTag: input.kind === "backfill" ? null : planned.to,
+        backfillName: planned.backfill?.name ?? null,
         state: progress.complete && planned.blockers.length === 0 && planned.rehearsal.ok ? "approved" : "awaiting_approval",
         createdBy: actor.id,
         plan: planned,
@@ -70,7 +78,7 @@ export async function createDeployment(deps: DeploymentDeps, actor: Actor, input
       action: "deployment.created",
       subjectType: "deployment",
       subjectId: row!.id,
-      details: { number: row!.number, environment: env.name, kind: input.kind, from: planned.from, to: planned.to, planHash: planned.hash, migrations: planned.migrations.map((m) => m.tag), findings: planned.findings.length },
+      details: { number: row!.number, environment: env.name, kind: input.kind, ...(planned.backfill ? { backfill: planned.backfill.name, checksum: planned.backfill.checksum } : {}), from: planned.from, to: planned.to, planHash: planned.hash, migrations: planned.migrations.map((m) => m.tag), findings: planned.findings.length },
     });
     return row!;
   });
@@ -99,7 +107,8 @@ async function loadForGates(deps: DeploymentDeps, tx: StoreExecutor, actor: Acto
       requiresComplianceSignoff: deployment.plan.requiresComplianceSignoff,
       blockers: deployment.plan.blockers,
       rehearsalOk: deployment.plan.rehearsal.ok,
-      hasMigrations: deployment.plan.migrations.length > 0,
+      // A backfill has rows to change rather than migrations to apply.
+      hasMigrations: deployment.plan.migrations.length > 0 || deployment.kind === "backfill",
     },
     environment: env,
     approvals: approvalRows,
@@ -173,13 +182,13 @@ async function transition(
 export async function replanDeployment(deps: DeploymentDeps, actor: Actor, input: z.infer<typeof deploymentIdInput>): Promise<Deployment> {
   const first = await loadForGates(deps, deps.store.db, actor, input.id, false);
   enforce("replan", first.context({ ok: true }));
-  const planned = await plan(deps, first.env.name, first.deployment.kind, first.deployment.targetTag);
+  const planned = await plan(deps, first.env.name, first.deployment.kind, first.deployment.targetTag, first.deployment.backfillName);
   return deps.store.db.transaction(async (tx) => {
     const { deployment, context } = await loadForGates(deps, tx, actor, input.id, true);
     enforce("replan", context({ ok: true }));
     const changed = planned.hash !== deployment.planHash;
     const progress = approvalProgress({ approvals: context({ ok: true }).approvals, deployment: { planHash: planned.hash, requiresComplianceSignoff: planned.requiresComplianceSignoff }, environment: context({ ok: true }).environment });
-    const ready = progress.complete && planned.blockers.length === 0 && planned.rehearsal.ok && planned.migrations.length > 0;
+    const ready = progress.complete && planned.blockers.length === 0 && planned.rehearsal.ok && (planned.migrations.length > 0 || deployment.kind === "backfill");
     const [row] = await tx
       .update(deployments)
       .set({ plan: planned, planHash: planned.hash, state: ready ? "approved" : "awaiting_approval", updatedAt: new Date() })
@@ -226,11 +235,14 @@ export async function enqueueDeployment(deps: DeploymentDeps, actor: Actor, inpu
 /** Throws a conflict when the live plan basis no longer matches the approved plan. */
 export async function assertPlanCurrent(deps: DeploymentDeps, deployment: Deployment, environment: string): Promise<void> {
   const env = environmentOf(deps, environment);
-  const basis = await planBasis({ environment: env.name, targetUrl: targetUrl(env), catalog: await deps.catalog(), kind: deployment.kind, to: deployment.targetTag });
-  if (basis.hash !== deployment.planHash) {
+  const hash =
+    deployment.kind === "backfill"
+      ? await backfillBasisHash(deps, env, deployment.backfillName!)
+      : (await planBasis({ environment: env.name, targetUrl: targetUrl(env), catalog: await deps.catalog(), kind: deployment.kind, to: deployment.targetTag })).hash;
+  if (hash !== deployment.planHash) {
     throw new AppError(
       "conflict",
-      `The plan is stale: the migration files, the target's schema or the set of pending migrations changed since it was approved (plan ${deployment.planHash.slice(0, 12)}, now ${basis.hash.slice(0, 12)}). Recompute the plan; it needs approval again.`,
+      `The plan is stale: the migration files, the target's schema or the set of pending migrations changed since it was approved (plan ${deployment.planHash.slice(0, 12)}, now ${hash.slice(0, 12)}). Recompute the plan; it needs approval again.`,
     );
   }
 }
@@ -259,6 +271,7 @@ export async function listDeployments(db: StoreExecutor, filters: DeploymentFilt
       kind: deployments.kind,
       state: deployments.state,
       targetTag: deployments.targetTag,
+      backfillName: deployments.backfillName,
       from: deployments.plan,
       verification: deployments.verification,
       createdAt: deployments.createdAt,

@@ -4,7 +4,7 @@
  */
 import type { Role } from "../auth/roles";
 import type { GatePolicy } from "../config/environments";
-import type { DeploymentState } from "../store/schema/deployments";
+import type { DeploymentKind, DeploymentState } from "../store/schema/deployments";
 
 export const DEPLOYMENT_ACTIONS = ["approve", "signoff", "reject", "apply", "cancel", "rollback", "replan"] as const;
 export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
@@ -20,7 +20,7 @@ export interface GateContext {
   actor: { id: string; role: Role };
   deployment: {
     state: DeploymentState;
-    kind: "apply" | "rollback";
+    kind: DeploymentKind;
     createdBy: string;
     planHash: string;
     requiresComplianceSignoff: boolean;

@@ -8,7 +8,10 @@ import PgBoss from "pg-boss";
 import { eq } from "drizzle-orm";
 import type { DeploymentDeps } from "../deployments/context";
 import { deployments } from "../store/schema";
+import { resumeOrphanedBackfills } from "./run-backfill";
 import { reapAbandonedRuns, runDeployment, type AfterApply } from "./run-deployment";
+
+const BACKFILL_HOUSEKEEPING_MS = 5_000;
 
 export const DEPLOYMENT_QUEUE = "deployment-apply";
 
@@ -42,14 +45,18 @@ export async function startDeploymentWorker(boss: PgBoss, deps: DeploymentDeps, 
   });
   const housekeeping = async () => {
     await reapAbandonedRuns(deps);
+    await resumeOrphanedBackfills(deps);
     const queued = await deps.store.db.select({ id: deployments.id }).from(deployments).where(eq(deployments.state, "queued"));
     for (const q of queued) await deps.enqueue(q.id);
   };
   await housekeeping();
   const timer = setInterval(() => void housekeeping().catch(() => {}), 30_000);
+  // Backfills left by a dead worker (or a lost resume) are picked up within seconds, not minutes.
+  const backfills = setInterval(() => void resumeOrphanedBackfills(deps).catch(() => {}), BACKFILL_HOUSEKEEPING_MS);
   return {
     stop: async () => {
       clearInterval(timer);
+      clearInterval(backfills);
       await boss.offWork(DEPLOYMENT_QUEUE);
     },
   };

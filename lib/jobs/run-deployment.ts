@@ -4,7 +4,7 @@
  * the outcome with its audit event, then verifies the environment.
  */
 import postgres from "postgres";
-import { and, eq } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import { appendAuditEvent } from "../audit/log";
 import { AppError } from "../errors";
 import { applyLockHeld, applyMigrations, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
@@ -13,6 +13,7 @@ import { targetUrl, type DeploymentDeps } from "../deployments/context";
 import { dumpSchema } from "../plan/schema-dump";
 import { snapshotSchema } from "../plan/schema-snapshot";
 import { deployments, environments, runEvents, runs, users } from "../store/schema";
+import { runBackfill } from "./run-backfill";
 
 const WORKER_ACTOR = { id: null, email: "worker" };
 
@@ -22,6 +23,9 @@ export interface AfterApply {
 
 export async function runDeployment(deps: DeploymentDeps, deploymentId: string, worker: string, afterApply?: AfterApply): Promise<void> {
   const db = deps.store.db;
+  const [kind] = await db.select({ kind: deployments.kind, state: deployments.state }).from(deployments).where(eq(deployments.id, deploymentId));
+  // A backfill already running is resumed (after a pause or a dead worker), never claimed again.
+  if (kind?.kind === "backfill" && kind.state === "running") return runBackfill(deps, deploymentId, worker, { afterApply });
   // Claim: only a queued deployment starts, once.
   const claimed = await db.transaction(async (tx) => {
     const [d] = await tx.select().from(deployments).where(eq(deployments.id, deploymentId)).for("update");
@@ -35,6 +39,7 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
   });
   if (!claimed) return;
   const { deployment, run, environment } = claimed;
+  if (deployment.kind === "backfill") return runBackfill(deps, deploymentId, worker, { afterApply });
 
   const record = async (event: RunEvent & { at: Date }) => {
     const { type, at, ...payload } = event;
@@ -104,7 +109,8 @@ export async function reapAbandonedRuns(deps: DeploymentDeps): Promise<number> {
     .from(deployments)
     .innerJoin(runs, eq(runs.deploymentId, deployments.id))
     .innerJoin(environments, eq(environments.id, deployments.environmentId))
-    .where(and(eq(deployments.state, "running"), eq(runs.state, "running")));
+    // Backfills are resumed, not failed, when their worker dies (lib/jobs/run-backfill).
+    .where(and(eq(deployments.state, "running"), eq(runs.state, "running"), ne(deployments.kind, "backfill")));
   let reaped = 0;
   for (const { deployment, run, environment } of running) {
     if (Date.now() - run.startedAt.getTime() < ABANDONED_AFTER_MS) continue;

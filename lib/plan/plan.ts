@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import postgres from "postgres";
+import type { BackfillPlan } from "../backfills/plan";
 import { canonicalJson } from "../canonical-json";
 import type { Catalog, LockLevel, Migration } from "../catalog";
 import { applyMigrations, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
@@ -54,7 +55,7 @@ export interface PlannedMigration {
 
 export interface Plan {
   environment: string;
-  kind: PlanKind;
+  kind: PlanKind | "backfill";
   /** The target's version when planned, and the one it will be at afterwards. */
   from: string | null;
   to: string | null;
@@ -70,6 +71,8 @@ export interface Plan {
   hash: string;
   createdAt: string;
   timings: { totalMs: number; basisMs: number; rehearsalMs: number };
+  /** A backfill deployment's plan (lib/backfills); its `migrations` are empty. */
+  backfill?: BackfillPlan;
 }
 
 /** What the hash is computed from; cheap enough to recompute right before an apply. */

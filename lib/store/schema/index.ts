@@ -3,3 +3,4 @@ export * from "./environments";
 export * from "./audit-events";
 export * from "./deployments";
 export * from "./verification-snapshots";
+export * from "./backfills";
