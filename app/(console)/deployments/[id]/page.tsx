@@ -1,4 +1,6 @@
 import { notFound } from "next/navigation";
+import { BackfillPlanView } from "@/components/deployments/backfill-plan";
+import { BackfillProgress } from "@/components/deployments/backfill-progress";
 import { DeploymentActions } from "@/components/deployments/deployment-actions";
 import { FindingsTable } from "@/components/deployments/findings-table";
 import { PlanMigrations } from "@/components/deployments/plan-migrations";
@@ -8,6 +10,7 @@ import { DeploymentStateBadge } from "@/components/deployments/state-badge";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
+import { backfillView } from "@/lib/backfills/control";
 import { deploymentView } from "@/lib/deployments/service";
 import { AppError } from "@/lib/errors";
 import { deploymentDeps } from "@/lib/server/runtime";
@@ -21,6 +24,7 @@ import {
   rollbackDeploymentAction,
   signoffDeploymentAction,
 } from "../actions";
+import { cancelBackfillAction, pauseBackfillAction, resumeBackfillAction } from "../backfill-actions";
 
 export const metadata = { title: "Deployment" };
 
@@ -38,15 +42,16 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
   }
   const { deployment, environment, progress } = view;
   const plan = deployment.plan;
+  const backfill = deployment.kind === "backfill" ? await backfillView(deploymentDeps().store.db, actor, deployment.id) : null;
 
   return (
     <>
-      <PageHeader
-        title={`Deployment #${deployment.number}: ${environment.label}`}
-        description={
-          <>
-            {deployment.kind === "rollback" ? "Roll back" : "Apply"} {plan.from ?? "an empty database"} → {plan.to ?? "empty"} · opened by {view.author.name} on{" "}
-            {dateTime.format(deployment.createdAt)} · plan <code className="text-xs">{deployment.planHash.slice(0, 12)}</code>
+          <PageHeader
+            title={`Deployment #${deployment.number}: ${environment.label}`}
+            description={
+              <>
+                {deployment.kind === "backfill" ? `Backfill ${deployment.backfillName} at ${plan.from ?? "an empty database"}` : `${deployment.kind === "rollback" ? "Roll back" : "Apply"} ${plan.from ?? "an empty database"} → ${plan.to ?? "empty"}`} · opened by {view.author.name} on{" "}
+                {dateTime.format(deployment.createdAt)} · plan <code className="text-xs">{deployment.planHash.slice(0, 12)}</code>
           </>
         }
         actions={<DeploymentStateBadge state={deployment.state} verification={deployment.verification} />}
@@ -95,6 +100,12 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
           )}
         </Card>
 
+        {backfill && ["queued", "running", "succeeded", "failed", "cancelled"].includes(deployment.state) && (
+          <Card title="Backfill progress">
+            <BackfillProgress initial={backfill} calls={{ pause: pauseBackfillAction, resume: resumeBackfillAction, cancel: cancelBackfillAction }} />
+          </Card>
+        )}
+
         {["queued", "running", "succeeded", "failed"].includes(deployment.state) && (
           <Card
             title="Run log"
@@ -131,19 +142,29 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
           <FindingsTable findings={plan.findings} />
         </Card>
 
-        <Card title="Rehearsal">
-          <p className="text-sm text-slate-700">
-            {plan.rehearsal.ok
-              ? `Rehearsed on a throw-away database holding ${environment.label}'s schema in ${plan.rehearsal.durationMs} ms (timings below are on empty tables: they show lock order and cost of DDL, not of rewriting data).`
-              : `The rehearsal failed: ${plan.rehearsal.error}`}
-          </p>
-        </Card>
+        {plan.backfill && (
+          <Card title={`Backfill: ${plan.backfill.name}`}>
+            <BackfillPlanView plan={plan.backfill} environmentLabel={environment.label} />
+          </Card>
+        )}
 
-        <Card title={`Migrations (${plan.migrations.length})`}>
-          <PlanMigrations migrations={plan.migrations} />
-        </Card>
+        {!plan.backfill && (
+          <>
+            <Card title="Rehearsal">
+              <p className="text-sm text-slate-700">
+                {plan.rehearsal.ok
+                  ? `Rehearsed on a throw-away database holding ${environment.label}'s schema in ${plan.rehearsal.durationMs} ms (timings below are on empty tables: they show lock order and cost of DDL, not of rewriting data).`
+                  : `The rehearsal failed: ${plan.rehearsal.error}`}
+              </p>
+            </Card>
 
-        <Card title="Schema diff">{plan.schemaDiff ? <SchemaDiffView diff={plan.schemaDiff} label="Schema diff" /> : <p className="text-sm text-slate-600">Not available.</p>}</Card>
+            <Card title={`Migrations (${plan.migrations.length})`}>
+              <PlanMigrations migrations={plan.migrations} />
+            </Card>
+
+            <Card title="Schema diff">{plan.schemaDiff ? <SchemaDiffView diff={plan.schemaDiff} label="Schema diff" /> : <p className="text-sm text-slate-600">Not available.</p>}</Card>
+          </>
+        )}
       </div>
     </>
   );
