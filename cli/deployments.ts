@@ -26,7 +26,7 @@ export interface Output {
 }
 
 /** A deployment by uuid, or by its number ("12" or "#12"). */
-async function deploymentId(session: ConsoleSession, value: string | undefined): Promise<string> {
+export async function deploymentId(session: ConsoleSession, value: string | undefined): Promise<string> {
   if (!value) throw new AppError("invalid_input", "Say which deployment: --deployment ID (its id or number).");
   if (z.uuid().safeParse(value).success) return value;
   const number = Number(value.replace(/^#/, ""));
@@ -63,13 +63,16 @@ export async function planCommand(session: ConsoleSession, out: Output, options:
   return plan.blockers.length > 0 || !plan.rehearsal.ok ? 1 : 0;
 }
 
-export async function deploymentCommand(session: ConsoleSession, out: Output, sub: string | undefined, options: { env?: string; to?: string; deployment?: string; comment?: string; reason?: string }): Promise<number> {
+export async function deploymentCommand(session: ConsoleSession, out: Output, sub: string | undefined, options: { env?: string; to?: string; backfill?: string; deployment?: string; comment?: string; reason?: string }): Promise<number> {
   const actor = await session.actor();
   const deps = session.deps;
   switch (sub) {
     case "create": {
       if (!options.env) throw new AppError("invalid_input", "deployment create needs --env NAME.");
-      const created = await createDeployment(deps, actor, { environment: options.env, kind: "apply", to: options.to ?? null });
+      if (options.backfill && options.to) throw new AppError("invalid_input", "deployment create takes --to TAG or --backfill NAME, not both.");
+      const created = options.backfill
+        ? await createDeployment(deps, actor, { environment: options.env, kind: "backfill", backfill: options.backfill, to: null })
+        : await createDeployment(deps, actor, { environment: options.env, kind: "apply", to: options.to ?? null });
       return show(session, out, created.id);
     }
     case "show":
@@ -97,11 +100,14 @@ async function show(session: ConsoleSession, out: Output, id: string): Promise<n
   const d = view.deployment;
   const text = [
     `deployment #${d.number} (${d.id}) on ${view.environment.name}: ${d.state}`,
-    `  ${d.kind} ${d.plan.from ?? "(empty)"} -> ${d.plan.to ?? "(empty)"}; plan ${d.planHash.slice(0, 12)}`,
+    d.kind === "backfill"
+      ? `  backfill ${d.backfillName}: ${d.plan.backfill?.rows.counted ?? "?"} rows to change on ${d.plan.backfill?.table}; plan ${d.planHash.slice(0, 12)}`
+      : `  ${d.kind} ${d.plan.from ?? "(empty)"} -> ${d.plan.to ?? "(empty)"}; plan ${d.planHash.slice(0, 12)}`,
+    ...d.plan.blockers.map((b) => `  blocked: ${b}`),
     `  approvals: ${view.progress.releaseApprovals.have} of ${view.progress.releaseApprovals.need}; compliance sign-off ${view.progress.compliance.required ? (view.progress.compliance.given ? "given" : "required") : "not required"}`,
     ...view.progress.waitingOn.map((w) => `  waiting for ${w}`),
   ].join("\n");
-  out.print({ id: d.id, number: d.number, environment: view.environment.name, state: d.state, planHash: d.planHash, progress: view.progress, decisions: view.decisions }, text);
+  out.print({ id: d.id, number: d.number, environment: view.environment.name, kind: d.kind, backfill: d.backfillName, state: d.state, planHash: d.planHash, progress: view.progress, decisions: view.decisions }, text);
   return 0;
 }
 

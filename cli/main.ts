@@ -18,6 +18,7 @@ import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
 import { verifyEnvironmentCommand, verifyTargetCommand } from "./verify";
+import { backfillCommand } from "./backfills";
 
 const root = path.resolve(__dirname, "..");
 
@@ -37,10 +38,12 @@ Commands:
                                          Run the compliance checks; exit 1 if any fails or cannot run
 
 As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), under the same gates:
-  deployment create --env NAME [--to TAG]
+  deployment create --env NAME [--to TAG | --backfill NAME]
   deployment show|approve|signoff|cancel --deployment ID [--comment TEXT]
   deployment reject --deployment ID --reason TEXT
   apply --deployment ID                  Queue an approved deployment, run it, follow its log
+  backfill status|pause|resume|cancel --deployment ID [--reason TEXT]
+                                         A backfill deployment's progress; pause, resume or cancel it
 
 Options:
   --json                   Machine-readable output on stdout (see README, "CLI")
@@ -75,6 +78,7 @@ const OPTIONS = {
   "allow-unknown": { type: "boolean" },
   rollback: { type: "boolean" },
   deployment: { type: "string" },
+  backfill: { type: "string" },
   comment: { type: "string" },
   reason: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -98,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     values = parsed.values;
     [command, subcommand] = parsed.positionals;
-    const allowed = command === "deployment" ? 2 : 1;
+    const allowed = command === "deployment" || command === "backfill" ? 2 : 1;
     if (parsed.positionals.length > allowed) throw new UsageError(`Unexpected argument "${parsed.positionals[allowed]}".`);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
@@ -127,6 +131,8 @@ export async function main(argv: string[]): Promise<number> {
         return await withConsole((session) => verifyEnvironmentCommand(session, output(json), values.env!));
       case "deployment":
         return await withConsole((session) => deploymentCommand(session, output(json), subcommand, values));
+      case "backfill":
+        return await withConsole((session) => backfillCommand(session, output(json), subcommand, values));
       case "rollback":
         return await withTarget(values, (target) => runCommand("rollback", values, target, json));
       default:

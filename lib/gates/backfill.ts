@@ -22,7 +22,7 @@ const ACTIVE: readonly BackfillStatus[] = ["queued", "running", "throttled"];
 
 function running(ctx: BackfillGateContext): string | null {
   if (ctx.deployment.kind !== "backfill") return "Only a backfill deployment can be paused, resumed or cancelled while it runs.";
-  if (ctx.deployment.state !== "running" || !ctx.progress) return `The backfill is ${ctx.deployment.state.replace("_", " ")}, not running.`;
+  if (ctx.deployment.state !== "running" || !ctx.progress) return `The backfill is not running (the deployment is ${ctx.deployment.state.replace("_", " ")}).`;
   return null;
 }
 
