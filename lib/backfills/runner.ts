@@ -12,7 +12,7 @@ import type postgres from "postgres";
 import { AppError, sqlState } from "../errors";
 import type { BackfillDefinition, BatchTuning } from "./definition";
 import { readPressure, type Pressure, type PressureLimits } from "./pressure";
-import { batchStatement } from "./sql";
+import { batchStatements } from "./sql";
 import { shrinkAfterTimeout, tuneBatchSize, type TunerState } from "./tuning";
 
 export interface BatchResult {
@@ -62,21 +62,26 @@ const MAX_ATTEMPTS = 6;
 const RATE_SMOOTHING = 0.3;
 
 export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
-  const first = batchStatement(o.definition, o.keyType, false);
-  const next = batchStatement(o.definition, o.keyType, true);
+  const first = batchStatements(o.definition, o.keyType, false);
+  const next = batchStatements(o.definition, o.keyType, true);
   let cursor = o.start.cursor;
   let tuner: TunerState = { size: o.start.batchSize, msPerRow: null };
   let rate = o.start.rowsPerSecond;
   let batches = 0;
   let attempt = 0;
   let underPressure = false;
+  let lastCheck = -Infinity;
 
   for (;;) {
     const control = await o.hooks.control();
     if (control !== "run") return control === "pause" ? "paused" : "cancelled";
     if (o.maxBatches !== undefined && batches >= o.maxBatches) return "batch_limit";
 
-    const pressure = await readPressure(o.sql, o.definition.table, o.limits);
+    // Looked at before the first batch, then at most every recheckMs: between short batches a
+    // pressure reading per batch would cost more than it tells.
+    const due = underPressure || performance.now() - lastCheck >= o.limits.recheckMs;
+    const pressure = due ? await readPressure(o.sql, o.definition.table, o.limits) : null;
+    if (due) lastCheck = performance.now();
     if (pressure) {
       if (!underPressure) await o.hooks.pressure(pressure);
       underPressure = true;
@@ -92,11 +97,16 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
     const started = performance.now();
     try {
       result = await o.sql.begin(async (tx) => {
-        await tx.unsafe(`SET LOCAL lock_timeout = ${o.tuning.lockTimeoutMs}`);
-        await tx.unsafe(`SET LOCAL statement_timeout = ${o.tuning.statementTimeoutMs}`);
-        const params = cursor === null ? [tuner.size] : [cursor, tuner.size];
-        const [row] = await tx.unsafe<{ last_key: string | null; walked: number; changed: number }[]>(cursor === null ? first : next, params);
-        return row!;
+        await tx`select set_config('lock_timeout', ${`${o.tuning.lockTimeoutMs}ms`}, true), set_config('statement_timeout', ${`${o.tuning.statementTimeoutMs}ms`}, true)`;
+        const statements = cursor === null ? first : next;
+        const withCursor = (p: string | number) => (cursor === null ? [p] : [cursor, p]);
+        const [bound] = await tx.unsafe<{ bound: string }[]>(statements.bound, withCursor(tuner.size));
+        if (bound) {
+          const updated = await tx.unsafe(statements.upToBound, withCursor(bound.bound));
+          return { last_key: bound.bound, walked: tuner.size, changed: updated.count };
+        }
+        const [rest] = await tx.unsafe<{ last_key: string | null; changed: number }[]>(statements.rest, cursor === null ? [] : [cursor]);
+        return { last_key: rest!.last_key, walked: rest!.changed, changed: rest!.changed };
       });
     } catch (e) {
       const state = sqlState(e);

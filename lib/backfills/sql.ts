@@ -1,7 +1,6 @@
 /**
- * The SQL a backfill runs, composed from its declaration. One batch is one statement: take the next
- * `limit` keys after the cursor that still match the predicate, update those rows (re-checking the
- * predicate, so a replayed batch is a no-op), and report the last key walked and the rows changed.
+ * The SQL a backfill runs, composed from its declaration. Every UPDATE re-checks the predicate, so a
+ * batch replayed after a crash changes nothing.
  */
 import { analyzeSql, SqlSyntaxError } from "../catalog";
 import { AppError } from "../errors";
@@ -21,27 +20,31 @@ export function reviewStatement(def: BackfillDefinition): string {
 }
 
 /**
- * One batch. Parameters: with a cursor `$1` = last key done (as text), `$2` = batch size; without,
- * `$1` = batch size. Two shapes rather than `$1 IS NULL OR key > $1`, which a generic plan could not
- * serve from the primary key index.
+ * One batch is two statements in one transaction. First the batch's upper bound: the `limit`-th key
+ * after the cursor among the rows that still need it. Then the UPDATE of the key range up to that
+ * bound, which PostgreSQL serves by a range scan of the primary key (a join against a list of keys lets
+ * the planner pick a hash join over the whole table). Without a bound (fewer rows left than the limit)
+ * the UPDATE takes the rest and returns its last key. Parameters: the cursor (as text) when there is
+ * one, then the limit or the bound. Two shapes each rather than `$1 IS NULL OR key > $1`, which a
+ * generic plan could not serve from the index.
  */
-export function batchStatement(def: BackfillDefinition, keyType: string, withCursor: boolean): string {
+export interface BatchStatements {
+  bound: string;
+  upToBound: string;
+  rest: string;
+}
+
+export function batchStatements(def: BackfillDefinition, keyType: string, withCursor: boolean): BatchStatements {
   const table = qualifiedTable(def);
   const key = quoteIdent(def.key);
   const after = withCursor ? `${key} > $1::${keyType} AND ` : "";
-  const limit = withCursor ? "$2" : "$1";
-  return `WITH batch AS (
-  SELECT ${key} AS backfill_key FROM ${table}
-  WHERE ${after}(${def.predicate})
-  ORDER BY ${key} LIMIT ${limit}::int
-), changed AS (
-  UPDATE ${table} SET ${setList(def)}
-  FROM batch WHERE ${table}.${key} = batch.backfill_key AND (${def.predicate})
-  RETURNING 1
-)
-SELECT (SELECT backfill_key::text FROM batch ORDER BY backfill_key DESC LIMIT 1) AS last_key,
-  (SELECT count(*) FROM batch)::int AS walked,
-  (SELECT count(*) FROM changed)::int AS changed`;
+  const next = withCursor ? "$2" : "$1";
+  return {
+    bound: `SELECT ${key}::text AS bound FROM ${table} WHERE ${after}(${def.predicate}) ORDER BY ${key} OFFSET ${next}::int - 1 LIMIT 1`,
+    upToBound: `UPDATE ${table} SET ${setList(def)} WHERE ${after}${key} <= ${next}::${keyType} AND (${def.predicate})`,
+    rest: `WITH changed AS (UPDATE ${table} SET ${setList(def)} WHERE ${after}(${def.predicate}) RETURNING ${key} AS backfill_key)
+SELECT (SELECT backfill_key FROM changed ORDER BY backfill_key DESC LIMIT 1)::text AS last_key, (SELECT count(*) FROM changed)::int AS changed`,
+  };
 }
 
 /** Rows that still need the backfill. */
@@ -53,7 +56,7 @@ export const remainingStatement = (def: BackfillDefinition) => `SELECT count(*):
  */
 export async function checkBackfillSql(def: BackfillDefinition): Promise<void> {
   for (const [what, text] of [
-    ["the batch statement", batchStatement(def, "text", true)],
+    ...Object.values(batchStatements(def, "text", true)).map((text) => ["the batch statement", text] as const),
     ["the predicate", remainingStatement(def)],
   ] as const) {
     let count: number;
