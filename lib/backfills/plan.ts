@@ -211,7 +211,8 @@ async function estimateRows(sql: postgres.Sql, def: BackfillDefinition): Promise
  */
 async function rehearse(target: postgres.Sql, request: BackfillPlanRequest, basis: Basis, shadow: ShadowServer): Promise<BackfillPlan["rehearsal"]> {
   const def = request.definition;
-  const sampleSize = Math.min(REHEARSAL_MAX_ROWS, def.batch.initialSize * REHEARSAL_BATCHES);
+  // Enough rows for three batches that each may double (1 + 2 + 4 times the first).
+  const sampleSize = Math.min(REHEARSAL_MAX_ROWS, def.batch.initialSize * (2 ** REHEARSAL_BATCHES - 1));
   const shadowDb = basis.status.current ? await createShadowDatabaseAt(shadow, request.catalog, basis.status.current) : await createShadowDatabase(shadow);
   const copy = connectTarget(shadowDb.url, `${def.name} rehearsal`);
   try {

@@ -6,6 +6,7 @@
 import { eq } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedArchivedPatients } from "../../db/seed/archive";
 import { seedDemoData } from "../../db/seed/demo";
 import { approveDeployment, createDeployment, deploymentView, enqueueDeployment, signoffDeployment } from "../../lib/deployments/service";
 import { deployments, verificationSnapshots } from "../../lib/store/schema";
@@ -21,6 +22,8 @@ beforeAll(async () => {
   staging = postgres(c.targets.staging!.url, { max: 2, onnotice: () => {} });
   const seeded = await seedDemoData(staging);
   expect(seeded.skipped).toBe(false);
+  // Like the demo's staging: a clinic's archive, overdue for anonymisation (more batches than one).
+  expect(await seedArchivedPatients(staging, 3000)).toBe(3000);
 }, 120_000);
 afterAll(async () => {
   await staging?.end();
@@ -80,8 +83,9 @@ describe("the demo anonymisation backfill", () => {
     expect(created.backfillName).toBe("anonymize-expired-patients");
     expect(plan.rows.counted).toBe(overdue);
     expect(plan.rows.estimated).not.toBeNull();
-    expect(plan.rehearsal).toMatchObject({ ok: true, sampleRows: overdue });
-    expect(plan.rehearsal.batches.reduce((s, b) => s + b.rows, 0)).toBe(overdue);
+    expect(plan.rehearsal).toMatchObject({ ok: true, sampleRows: 350 }); // three batches from 50, each may double
+    expect(plan.rehearsal.batches).toHaveLength(3);
+    expect(plan.rehearsal.batches[0]!.rows).toBe(50);
     expect(plan.estimatedDurationMs).not.toBeNull();
     expect(plan.columns.find((col) => col.name === "cpf")?.dataClass).toBe("identifier");
     expect(plan.columns.find((col) => col.name === "allergies")?.dataClass).toBe("health");
@@ -99,6 +103,10 @@ describe("the demo anonymisation backfill", () => {
         count(*) filter (where data_anonymized_at is not null and cpf is null and cns is null and full_name = 'Paciente anonimizado' and allergies is null)::int as anonymised
       from public.patients`;
     expect(after).toEqual({ left: 0, anonymised: overdue });
+    const { backfillView } = await import("../../lib/backfills/control");
+    const progress = await backfillView(c.store.db, release, created.id);
+    expect(progress).toMatchObject({ status: "succeeded", percent: 100, rowsDone: overdue, rowsTotal: overdue });
+    expect(progress.batches).toBeGreaterThan(6);
     expect(await staging`select id, consent_hash from lgpd.lgpd_consents order by id`).toEqual(consentsBefore);
     expect(await checkStatus("retention.anonymisation-overdue")).toBe("pass");
     expect(await checkStatus("consent.hashes")).toBe("pass");
