@@ -56,17 +56,19 @@ export function NewDeploymentForm({ environments, tags, backfills, create }: Pro
         </label>
       </fieldset>
       {kind === "backfill" ? (
-        <label className="block text-sm font-medium text-slate-700">
-          Backfill
-          <select name="backfill" className={field} value={backfill} onChange={(e) => setBackfill(e.target.value)}>
-            {backfills.map((b) => (
-              <option key={b.name} value={b.name}>
-                {b.name} ({b.table})
-              </option>
-            ))}
-          </select>
-          <span className="mt-1 block text-xs font-normal text-slate-600">{backfills.find((b) => b.name === backfill)?.description}</span>
-        </label>
+        <div>
+          <label className="block text-sm font-medium text-slate-700">
+            Backfill
+            <select name="backfill" className={field} value={backfill} onChange={(e) => setBackfill(e.target.value)}>
+              {backfills.map((b) => (
+                <option key={b.name} value={b.name}>
+                  {b.name} ({b.table})
+                </option>
+              ))}
+            </select>
+          </label>
+          <p className="mt-1 text-xs text-slate-600">{backfills.find((b) => b.name === backfill)?.description}</p>
+        </div>
       ) : (
         <label className="block text-sm font-medium text-slate-700">
           Target migration
