@@ -21,11 +21,16 @@ export interface AfterApply {
   (deploymentId: string, environment: string): Promise<void>;
 }
 
-export async function runDeployment(deps: DeploymentDeps, deploymentId: string, worker: string, afterApply?: AfterApply): Promise<void> {
+/**
+ * `runBackfillElsewhere` hands a backfill to the backfill queue, so a long backfill does not hold the
+ * deployment queue's worker; without it the backfill runs here.
+ */
+export async function runDeployment(deps: DeploymentDeps, deploymentId: string, worker: string, afterApply?: AfterApply, runBackfillElsewhere?: (deploymentId: string) => Promise<void>): Promise<void> {
+  const backfill = () => (runBackfillElsewhere ? runBackfillElsewhere(deploymentId) : runBackfill(deps, deploymentId, worker, { afterApply }));
   const db = deps.store.db;
   const [kind] = await db.select({ kind: deployments.kind, state: deployments.state }).from(deployments).where(eq(deployments.id, deploymentId));
   // A backfill already running is resumed (after a pause or a dead worker), never claimed again.
-  if (kind?.kind === "backfill" && kind.state === "running") return runBackfill(deps, deploymentId, worker, { afterApply });
+  if (kind?.kind === "backfill" && kind.state === "running") return backfill();
   // Claim: only a queued deployment starts, once.
   const claimed = await db.transaction(async (tx) => {
     const [d] = await tx.select().from(deployments).where(eq(deployments.id, deploymentId)).for("update");
@@ -39,7 +44,7 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
   });
   if (!claimed) return;
   const { deployment, run, environment } = claimed;
-  if (deployment.kind === "backfill") return runBackfill(deps, deploymentId, worker, { afterApply });
+  if (deployment.kind === "backfill") return backfill();
 
   const record = async (event: RunEvent & { at: Date }) => {
     const { type, at, ...payload } = event;
