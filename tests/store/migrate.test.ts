@@ -13,7 +13,7 @@ describe("the console store's own migrations", () => {
     const applied = await db.sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
     const tables = await db.sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`;
     expect(applied[0]!.n).toBeGreaterThanOrEqual(2);
-    expect(tables.map((t) => t.table_name)).toEqual(["approvals", "audit_events", "deployments", "environments", "run_events", "runs", "users", "verification_snapshots"]);
+    expect(tables.map((t) => t.table_name)).toEqual(["approvals", "audit_events", "backfill_progress", "deployments", "environments", "run_events", "runs", "users", "verification_snapshots"]);
   });
 
   it("is idempotent: a restart applies nothing new", async () => {
