@@ -16,6 +16,14 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     testTimeout: 30_000,
+    // Only with --coverage (`npm run test:coverage`): V8 coverage of what the tests run in-process.
+    coverage: {
+      provider: "v8",
+      include: ["lib/**", "app/**", "cli/**"],
+      exclude: ["**/*.d.ts"],
+      reporter: ["json-summary", "text-summary"],
+      reportsDirectory: ".data/coverage",
+    },
     hookTimeout: 120_000,
     projects: [
       { extends: true, test: { name: "parallel", include: ["**/*.test.ts"], exclude: ["**/*.cluster.test.ts", "node_modules/**", "e2e/**", ".data/**"] } },

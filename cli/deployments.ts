@@ -1,6 +1,4 @@
 /** CLI commands over plans and deployments: `plan`, `deployment …` and `apply --deployment`. */
-import { eq } from "drizzle-orm";
-import { z } from "zod";
 import {
   approveDeployment,
   cancelDeployment,
@@ -8,15 +6,17 @@ import {
   deploymentView,
   enqueueDeployment,
   rejectDeployment,
+  resolveDeploymentId,
   runLog,
   signoffDeployment,
 } from "../lib/deployments/service";
+import { isTerminalState } from "../lib/deployments/lifecycle";
+import { complianceReasons } from "../lib/plan/compliance";
 import { targetUrl } from "../lib/deployments/context";
 import { AppError } from "../lib/errors";
 import { startDeploymentWorker } from "../lib/jobs/queue";
 import { verifyAfterApply } from "../lib/verify/snapshots";
 import { computePlan, type Plan } from "../lib/plan/plan";
-import { deployments } from "../lib/store/schema";
 import type { ConsoleSession } from "./console-session";
 
 export interface Output {
@@ -28,12 +28,7 @@ export interface Output {
 /** A deployment by uuid, or by its number ("12" or "#12"). */
 export async function deploymentId(session: ConsoleSession, value: string | undefined): Promise<string> {
   if (!value) throw new AppError("invalid_input", "Say which deployment: --deployment ID (its id or number).");
-  if (z.uuid().safeParse(value).success) return value;
-  const number = Number(value.replace(/^#/, ""));
-  if (!Number.isInteger(number)) throw new AppError("invalid_input", `"${value}" is neither a deployment id nor a number.`);
-  const [row] = await session.store.db.select({ id: deployments.id }).from(deployments).where(eq(deployments.number, number));
-  if (!row) throw new AppError("not_found", `There is no deployment #${number}.`);
-  return row.id;
+  return resolveDeploymentId(session.store.db, value);
 }
 
 export function planSummary(plan: Plan): string {
@@ -43,7 +38,8 @@ export function planSummary(plan: Plan): string {
     ...plan.migrations.map((m) => `  ${m.tag} (${m.statements.length} statements${m.transactional ? "" : ", outside a transaction"})`),
     `findings: ${count("error")} error(s), ${count("warning")} warning(s), ${count("info")} note(s)`,
     ...plan.findings.filter((f) => f.severity !== "info").map((f) => `  ${f.severity} ${f.tag}:${f.line}:${f.column} ${f.message}`),
-    `compliance sign-off: ${plan.requiresComplianceSignoff ? "required" : "not required"}`,
+    `compliance sign-off: ${plan.requiresComplianceSignoff || complianceReasons(plan).length > 0 ? "required" : "not required"}`,
+    ...complianceReasons(plan).map((r) => `  because ${r}`),
     `drift: ${plan.drift.drifted ? plan.drift.explanation : "none"}`,
     `rehearsal: ${plan.rehearsal.ok ? `ok in ${plan.rehearsal.durationMs} ms` : `FAILED: ${plan.rehearsal.error}`}`,
     ...plan.blockers.map((b) => `blocked: ${b}`),
@@ -73,7 +69,8 @@ export async function deploymentCommand(session: ConsoleSession, out: Output, su
       const created = options.backfill
         ? await createDeployment(deps, actor, { environment: options.env, kind: "backfill", backfill: options.backfill, to: null })
         : await createDeployment(deps, actor, { environment: options.env, kind: "apply", to: options.to ?? null });
-      return show(session, out, created.id);
+      if (created.existing) out.progress(`${options.env} already has deployment #${created.number} open ${options.backfill ? "for this backfill" : "to this migration"}: this is it.`);
+      return show(session, out, created.id, { existing: created.existing });
     }
     case "show":
       return show(session, out, await deploymentId(session, options.deployment));
@@ -84,34 +81,52 @@ export async function deploymentCommand(session: ConsoleSession, out: Output, su
       await signoffDeployment(deps, actor, { id: await deploymentId(session, options.deployment), comment: options.comment });
       return show(session, out, await deploymentId(session, options.deployment));
     case "reject":
-      if (!options.reason) throw new AppError("invalid_input", "deployment reject needs --reason TEXT.");
-      await rejectDeployment(deps, actor, { id: await deploymentId(session, options.deployment), reason: options.reason });
+      if (!(options.reason ?? options.comment)) throw new AppError("invalid_input", "deployment reject needs --reason TEXT: say why.");
+      await rejectDeployment(deps, actor, { id: await deploymentId(session, options.deployment), reason: (options.reason ?? options.comment)! });
       return show(session, out, await deploymentId(session, options.deployment));
     case "cancel":
-      await cancelDeployment(deps, actor, { id: await deploymentId(session, options.deployment) });
+      await cancelDeployment(deps, actor, { id: await deploymentId(session, options.deployment), comment: options.comment });
       return show(session, out, await deploymentId(session, options.deployment));
     default:
       throw new AppError("invalid_input", `Unknown deployment command "${sub ?? ""}": create, show, approve, signoff, reject or cancel.`);
   }
 }
 
-async function show(session: ConsoleSession, out: Output, id: string): Promise<number> {
+async function show(session: ConsoleSession, out: Output, id: string, extra: { existing?: boolean } = {}): Promise<number> {
   const view = await deploymentView(session.deps, await session.actor(), id);
   const d = view.deployment;
   const text = [
-    `deployment #${d.number} (${d.id}) on ${view.environment.name}: ${d.state}`,
+    `deployment #${d.number} (${d.id}) on ${view.environment.name}: ${d.state}${view.stale ? " (stale: recompute the plan)" : ""}${extra.existing ? " (already open)" : ""}`,
+    ...view.blocking.map((b) => `  ${b.title}: ${b.reasons.join(" ")}`),
     d.kind === "backfill"
       ? `  backfill ${d.backfillName}: ${d.plan.backfill?.rows.counted ?? "?"} rows to change on ${d.plan.backfill?.table}; plan ${d.planHash.slice(0, 12)}`
       : `  ${d.kind} ${d.plan.from ?? "(empty)"} -> ${d.plan.to ?? "(empty)"}; plan ${d.planHash.slice(0, 12)}`,
-    ...d.plan.blockers.map((b) => `  blocked: ${b}`),
     `  approvals: ${view.progress.releaseApprovals.have} of ${view.progress.releaseApprovals.need}; compliance sign-off ${view.progress.compliance.required ? (view.progress.compliance.given ? "given" : "required") : "not required"}`,
     ...view.progress.waitingOn.map((w) => `  waiting for ${w}`),
   ].join("\n");
-  out.print({ id: d.id, number: d.number, environment: view.environment.name, kind: d.kind, backfill: d.backfillName, state: d.state, planHash: d.planHash, progress: view.progress, decisions: view.decisions }, text);
+  out.print(
+    {
+      id: d.id,
+      number: d.number,
+      environment: view.environment.name,
+      kind: d.kind,
+      backfill: d.backfillName,
+      state: d.state,
+      planHash: d.planHash,
+      planRevision: d.planRevision,
+      progress: view.progress,
+      decisions: view.decisions,
+      ...(extra.existing !== undefined ? { existing: extra.existing } : {}),
+      stale: view.stale,
+      blocking: view.blocking,
+      risk: view.risk,
+      author: view.author.email,
+      startedBy: view.startedBy?.email ?? null,
+    },
+    text,
+  );
   return 0;
 }
-
-const TERMINAL = new Set(["succeeded", "failed", "rejected", "cancelled"]);
 
 /** Queues the deployment, works it here (or lets any other worker take it), and follows its log. */
 export async function applyDeploymentCommand(session: ConsoleSession, out: Output, value: string | undefined): Promise<number> {
@@ -128,7 +143,7 @@ export async function applyDeploymentCommand(session: ConsoleSession, out: Outpu
       seen = log.events.length;
       // A succeeded apply is complete once its verification is recorded (bounded, in case it cannot run).
       const verifying = log.state === "succeeded" && !log.verification && (verificationDeadline ??= Date.now() + 120_000) > Date.now();
-      if (TERMINAL.has(log.state) && !verifying) {
+      if (isTerminalState(log.state) && !verifying) {
         out.print(
           { id, state: log.state, verification: log.verification, run: log.run, events: log.events.length },
           `deployment ${id}: ${log.state}${log.verification ? `, verification ${log.verification}` : ""}`,

@@ -6,14 +6,15 @@
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { CatalogError, loadCatalog, type Catalog } from "../lib/catalog";
+import { loadCatalog, type Catalog } from "../lib/catalog";
 import { ConfigError, loadRegistry } from "../lib/config/env";
 import { redactUrl, type EnvironmentConfig } from "../lib/config/environments";
 import { prepareDemoTargets } from "../lib/embedded/demo-targets";
 import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
-import { applyMigrations, ExecutorError, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
+import { applyMigrations, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
-import { AppError } from "../lib/errors";
+import { AppError, redactedMessage, toErrorPayload } from "../lib/errors";
+import { activeFreezeWindow } from "../lib/gates/rules";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
@@ -147,23 +148,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Every failure through the one mapping (lib/errors), so the CLI says what the browser says. */
 function fail(json: boolean, e: unknown): number {
-  const error =
-    e instanceof ExecutorError
-      ? e.toJSON()
-      : e instanceof ConfigError
-        ? { code: "config", message: e.message }
-        : e instanceof CatalogError
-          ? { code: "catalog", message: e.message }
-          : e instanceof AppError
-            ? { code: e.code, message: e.message }
-          : e instanceof RefusedError
-            ? { code: e.code, message: e.message }
-            : { code: "error", message: (e as Error).message };
+  const payload = toErrorPayload(e instanceof RefusedError ? new AppError("gated", e.message) : e, (message, error) =>
+    process.stderr.write(`[migration-console] ${message}: ${redactedMessage(error)}\n`),
+  );
+  // Executor failures keep their facts at the top level (blockers, file, line, leftBehind), as before.
+  const { status: _status, details, ...rest } = payload;
+  const error: Record<string, unknown> = { ...rest, ...details };
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error }, null, 2)}\n`);
   else {
-    process.stderr.write(`error: ${error.message.split("\n")[0]}\n`);
-    if ("leftBehind" in error && error.leftBehind) process.stderr.write(`${error.leftBehind}\n`);
+    process.stderr.write(`error: ${payload.message.split("\n")[0]}\n`);
+    if (typeof error.leftBehind === "string") process.stderr.write(`${error.leftBehind}\n`);
+    if (payload.hint) process.stderr.write(`${payload.hint}\n`);
   }
   return 1;
 }
@@ -316,6 +313,9 @@ async function runCommand(kind: "apply" | "rollback", values: Values, target: Ta
       `${target.label} requires ${approvals} release-manager approval(s): ${kind} it through a deployment in the console, not directly from the CLI.`,
     );
   }
+  // A freeze window holds for every face, the CLI's direct apply on an ungated environment too.
+  const freeze = target.environment ? activeFreezeWindow(target.environment.gates, new Date()) : undefined;
+  if (freeze) throw new RefusedError(`${target.label} is frozen until ${freeze.end}: ${freeze.reason}`);
   if (kind === "rollback" && !values.to && !values.all) throw new UsageError("rollback needs --to TAG (or --all to roll back everything).");
   const catalog = await catalogFor(values);
   const options = {

@@ -1,4 +1,7 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { unzipSync, strFromU8 } from "fflate";
 import { createHash } from "node:crypto";
 import { expect, test } from "./fixtures";
@@ -36,6 +39,16 @@ test("a compliance officer sees a healthy environment green, a broken one red wi
   const files = unzipSync(new Uint8Array(fs.readFileSync(await download.path())));
   expect(Object.keys(files).sort()).toEqual(["SHA256SUMS", "audit.json", "deployments.json", "manifest.json", "report.html", "verification.json"]);
   const manifest = JSON.parse(strFromU8(files["manifest.json"]!)) as { files: { name: string; sha256: string }[] };
+  // The manifest covers every file but itself and SHA256SUMS; SHA256SUMS covers every file but itself.
+  expect(manifest.files.map((f) => f.name).sort()).toEqual(["audit.json", "deployments.json", "report.html", "verification.json"]);
   for (const f of manifest.files) expect(createHash("sha256").update(files[f.name]!).digest("hex")).toBe(f.sha256);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mc-e2e-evidence-"));
+  try {
+    for (const [name, data] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), data);
+    const checked = execFileSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: dir, encoding: "utf8", timeout: 10_000 });
+    expect(checked.trim().split("\n").sort()).toEqual(["audit.json: OK", "deployments.json: OK", "manifest.json: OK", "report.html: OK", "verification.json: OK"]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   expect(strFromU8(files["report.html"]!)).toContain("Compliance evidence: Production");
 });

@@ -5,8 +5,11 @@ import { useState, useTransition } from "react";
 import type { Result } from "@/lib/errors";
 import type { DeploymentAction, GateDecision } from "@/lib/gates/rules";
 
-type Call = (input: { id: string }) => Promise<Result<{ id: string }>>;
+type Call = (input: { id: string; comment?: string }) => Promise<Result<{ id: string }>>;
 type Calls = Record<Exclude<DeploymentAction, "reject">, Call> & { reject: (input: { id: string; reason: string }) => Promise<Result<{ id: string }>> };
+
+/** The actions that record the reviewer's comment (reject requires one: its reason). */
+const TAKES_COMMENT = new Set<DeploymentAction>(["approve", "signoff", "cancel"]);
 
 const LABELS: Record<DeploymentAction, string> = {
   approve: "Approve",
@@ -26,22 +29,32 @@ export function DeploymentActions({ id, decisions, calls }: { id: string; decisi
   const [error, setError] = useState<string | null>(null);
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState("");
+  const [comment, setComment] = useState("");
+  const canComment = [...TAKES_COMMENT].some((a) => decisions[a].allowed);
 
   const run = (action: DeploymentAction) =>
     startTransition(async () => {
-      const result = action === "reject" ? await calls.reject({ id, reason }) : await calls[action]({ id });
+      const result =
+        action === "reject" ? await calls.reject({ id, reason }) : await calls[action](TAKES_COMMENT.has(action) && comment.trim() ? { id, comment: comment.trim() } : { id });
       if (!result.ok) {
-        setError(result.error.message);
+        setError(result.error.hint ? `${result.error.message} ${result.error.hint}` : result.error.message);
         return;
       }
       setError(null);
       setRejecting(false);
+      setComment("");
       if (result.data.id !== id) router.push(`/deployments/${result.data.id}`);
       else router.refresh();
     });
 
   return (
     <div className="space-y-3">
+      {canComment && (
+        <label className="block text-sm font-medium text-slate-700">
+          Comment (optional; kept with your approval, sign-off or cancellation in the timeline and the audit log)
+          <textarea value={comment} onChange={(e) => setComment(e.target.value)} maxLength={1000} rows={2} className="mt-1 w-full rounded-md border border-slate-300 p-2 text-sm" />
+        </label>
+      )}
       <div className="flex flex-wrap gap-2">
         {ORDER.map((action) => {
           const decision = decisions[action];

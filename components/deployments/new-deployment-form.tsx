@@ -5,11 +5,12 @@ import { useState, useTransition } from "react";
 import type { ErrorPayload, Result } from "@/lib/errors";
 
 interface Props {
-  environments: { name: string; label: string; current: string | null; pending: number }[];
+  /** `unreachable`: why the environment's state is unknown (it cannot be read now). */
+  environments: { name: string; label: string; current: string | null; pending: number; unreachable: string | null }[];
   tags: string[];
   /** The backfills declared in db/backfills. */
   backfills: { name: string; description: string; table: string }[];
-  create: (input: { environment: string; kind: "apply" | "backfill"; to?: string; backfill?: string }) => Promise<Result<{ id: string }>>;
+  create: (input: { environment: string; kind: "apply" | "backfill"; to?: string; backfill?: string }) => Promise<Result<{ id: string; existing?: boolean }>>;
 }
 
 const field = "mt-1 w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm";
@@ -31,7 +32,7 @@ export function NewDeploymentForm({ environments, tags, backfills, create }: Pro
         startTransition(async () => {
           const environment = String(data.get("environment"));
           const result = kind === "backfill" ? await create({ environment, kind, backfill }) : await create({ environment, kind, to: String(data.get("to") ?? "") });
-          if (result.ok) router.push(`/deployments/${result.data.id}`);
+          if (result.ok) router.push(`/deployments/${result.data.id}${result.data.existing ? "?existing=1" : ""}`);
           else setError(result.error);
         });
       }}
@@ -41,7 +42,7 @@ export function NewDeploymentForm({ environments, tags, backfills, create }: Pro
         <select name="environment" className={field} defaultValue={environments.find((e) => e.pending > 0)?.name}>
           {environments.map((e) => (
             <option key={e.name} value={e.name}>
-              {e.label} (at {e.current ?? "nothing"}, {e.pending} pending)
+              {e.unreachable ? `${e.label} (cannot be read: ${e.unreachable})` : `${e.label} (at ${e.current ?? "nothing applied"}, ${e.pending} pending)`}
             </option>
           ))}
         </select>
@@ -85,13 +86,14 @@ export function NewDeploymentForm({ environments, tags, backfills, create }: Pro
       <p className="text-xs text-slate-600">
         The console plans it now: lint of every statement, a rehearsal on a throw-away copy of the target&apos;s schema, and the schema diff. Approvals are bound to that plan.
       </p>
-      <button type="submit" disabled={pending} className="rounded-md bg-slate-900 px-4 py-2 text-sm font-medium text-white disabled:opacity-50">
+      <button type="submit" disabled={pending} aria-busy={pending} className="rounded-md bg-slate-900 px-4 py-2 text-sm font-medium text-white disabled:opacity-50">
         {pending ? "Planning…" : "Plan deployment"}
       </button>
       {error && (
-        <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
-          {error.message}
-        </p>
+        <div role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-error-code={error.code}>
+          <p>{error.message}</p>
+          {error.hint && <p className="mt-1 font-medium">{error.hint}</p>}
+        </div>
       )}
     </form>
   );

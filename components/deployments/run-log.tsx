@@ -27,7 +27,7 @@ function describe(row: RunLogData["events"][number]): string {
     case "run_finished":
       return `Run finished in ${e.durationMs} ms`;
     case "run_failed":
-      return `Run failed: ${e.error.message}${e.error.leftBehind ? ` ${e.error.leftBehind}` : ""}`;
+      return `Run failed: ${e.error.message}${e.error.leftBehind ? ` ${e.error.leftBehind}` : ""}${(e.error as { hint?: string }).hint ? ` ${(e.error as { hint?: string }).hint}` : ""}`;
   }
 }
 

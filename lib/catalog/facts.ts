@@ -260,6 +260,15 @@ export interface Transactionality {
   notes: string[];
 }
 
+/**
+ * BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK [TO], SAVEPOINT, RELEASE, PREPARE TRANSACTION,
+ * COMMIT/ROLLBACK PREPARED: the parser's TransactionStmt. The console owns a migration's transaction,
+ * so a file containing any of them is refused (lint error, executor refusal) rather than run.
+ */
+export function isTransactionControl(statement: { analysis: { kind: string } }): boolean {
+  return statement.analysis.kind === "TransactionStmt";
+}
+
 /** Statement types PostgreSQL always refuses inside a transaction block. */
 const NEVER_IN_TRANSACTION: Readonly<Record<string, string>> = {
   CreatedbStmt: "CREATE DATABASE cannot run inside a transaction block",

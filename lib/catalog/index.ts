@@ -7,5 +7,5 @@ export { loadCatalog, analyzeSql, drizzleChecksum } from "./load";
 export { analyzeStatement } from "./analyze";
 export { BREAKPOINT, ensureParser } from "./parser";
 export { CatalogError, SqlSyntaxError, type CatalogErrorCode, type SqlSyntaxErrorDetails } from "./errors";
-export { LOCK_LEVELS, lockRank, strongest, type LockLevel } from "./facts";
+export { isTransactionControl, LOCK_LEVELS, lockRank, strongest, type LockLevel } from "./facts";
 export type * from "./types";

@@ -25,7 +25,7 @@ export interface DeploymentDeps {
 }
 
 export function targetUrl(env: EnvironmentConfig): string {
-  if (!env.url) throw new Error(`${env.name} has no target URL: ${env.urlEnv} is unset.`);
+  if (!env.url) throw new AppError("unreachable", `${env.label} has no target URL: ${env.urlEnv} is unset.`, undefined, { hint: `Set ${env.urlEnv} to the target's PostgreSQL URL and restart the console.` });
   return env.url;
 }
 

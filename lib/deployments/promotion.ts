@@ -10,7 +10,10 @@ import { environments, verificationSnapshots } from "../store/schema";
 import type { GateContext } from "../gates/rules";
 import type { DeploymentDeps } from "./context";
 
-export async function promotionCheck(deps: DeploymentDeps, env: EnvironmentConfig, plan: Plan): Promise<GateContext["promotion"]> {
+/** What promotion looks at: the kind and which migrations would run (a stored plan, or a basis before planning). */
+export type PromotionSubject = Pick<Plan, "kind"> & { migrations: Pick<Plan["migrations"][number], "tag" | "idx">[] };
+
+export async function promotionCheck(deps: DeploymentDeps, env: EnvironmentConfig, plan: PromotionSubject): Promise<GateContext["promotion"]> {
   const from = env.gates.promotionFrom;
   if (!from || plan.kind === "rollback" || plan.migrations.length === 0) return { ok: true };
   const upstream = deps.registry.byName(from);

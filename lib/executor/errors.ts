@@ -10,6 +10,7 @@ export type ExecutorErrorCode =
   | "missing_down"
   | "lock_timeout"
   | "sql_error"
+  | "transaction_control"
   | "invalid_index";
 
 export interface Blocker {

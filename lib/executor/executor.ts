@@ -5,8 +5,9 @@
  * with an invalid-index guard, and an event for every step so the run log is live.
  */
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 import postgres from "postgres";
-import type { Catalog, SqlScript, Statement } from "../catalog";
+import { isTransactionControl, type Catalog, type SqlScript, type Statement } from "../catalog";
 import { computeStatus, ensureLedger, readLedger, recordApplied, recordRolledBack, acceptChecksum, type LedgerStatus } from "../ledger";
 import { describeBlockers, ExecutorError, type Blocker } from "./errors";
 import { selectForApply, selectForRollback, type Unit } from "./selection";
@@ -106,20 +107,47 @@ export async function readStatus(url: string, catalog: Catalog): Promise<LedgerS
 }
 
 export function applyMigrations(params: ApplyParams): Promise<RunResult> {
-  return run(params, "up", async (session, status) => {
-    const units = selectForApply(params.catalog, status, params);
-    for (const tag of params.acceptChecksums ? status.problems.checksumMismatch : []) {
-      const m = params.catalog.byTag(tag)!;
-      const from = status.migrations.find((s) => s.tag === tag)!.appliedHash!;
-      await acceptChecksum(session.sql, { createdAt: m.when, hash: m.checksum });
-      await session.emit({ type: "checksum_accepted", tag, from, to: m.checksum });
-    }
-    return units;
-  });
+  return run(
+    params,
+    "up",
+    (status) => selectForApply(params.catalog, status, params),
+    async (session, status) => {
+      for (const tag of params.acceptChecksums ? status.problems.checksumMismatch : []) {
+        const m = params.catalog.byTag(tag)!;
+        const from = status.migrations.find((s) => s.tag === tag)!.appliedHash!;
+        await acceptChecksum(session.sql, { createdAt: m.when, hash: m.checksum });
+        await session.emit({ type: "checksum_accepted", tag, from, to: m.checksum });
+      }
+    },
+  );
 }
 
 export function rollbackMigrations(params: RollbackParams): Promise<RunResult> {
-  return run(params, "down", async (_session, status) => selectForRollback(params.catalog, status, params.to));
+  return run(params, "down", (status) => selectForRollback(params.catalog, status, params.to));
+}
+
+/**
+ * A script with BEGIN/COMMIT/ROLLBACK/SAVEPOINT/END (any TransactionStmt) would end or split the
+ * transaction the executor runs it in, leaving part of it committed: refused before anything runs.
+ */
+function refuseTransactionControl(units: Unit[]): void {
+  const found = units.flatMap((u) => u.script.statements.filter(isTransactionControl).map((s) => ({ unit: u, s })));
+  const first = found[0];
+  if (!first) return;
+  const file = first.unit.script.file;
+  const more = found.length > 1 ? ` (and ${found.length - 1} more transaction-control statement(s))` : "";
+  throw new ExecutorError(
+    "transaction_control",
+    `${path.basename(file)}:${first.s.line}:${first.s.column}: ${first.s.analysis.summary} is transaction control${more}. The console runs each migration in its own transaction; remove BEGIN/COMMIT/ROLLBACK/SAVEPOINT/END from the file.`,
+    {
+      tag: first.unit.migration.tag,
+      file,
+      statement: first.s.index + 1,
+      line: first.s.line,
+      column: first.s.column,
+      leftBehind: "Nothing was applied: the run was refused before its first statement.",
+    },
+  );
 }
 
 
@@ -133,7 +161,12 @@ interface Session {
   emit: (event: RunEvent) => Promise<void>;
 }
 
-async function run(params: RunParams, direction: "up" | "down", select: (s: Session, status: LedgerStatus) => Promise<Unit[]>): Promise<RunResult> {
+async function run(
+  params: RunParams,
+  direction: "up" | "down",
+  select: (status: LedgerStatus) => Unit[],
+  prepare?: (s: Session, status: LedgerStatus) => Promise<void>,
+): Promise<RunResult> {
   const runId = params.runId ?? randomUUID();
   const options = { ...DEFAULT_EXECUTOR_OPTIONS, ...params.options };
   const started = performance.now();
@@ -157,9 +190,12 @@ async function run(params: RunParams, direction: "up" | "down", select: (s: Sess
     // If this process dies (SIGKILL, lost host), the server would otherwise only notice once the current
     // statement ends (an index build can take hours), holding the target's lock and a half-done transaction.
     await sql.unsafe(`SET client_connection_check_interval = 1000`);
+    // Every refusal comes before the first write, the ledger tables included.
+    const before = computeStatus(params.catalog, await readLedger(sql));
+    const units = select(before);
+    refuseTransactionControl(units);
     await ensureLedger(sql);
-
-    const units = await select(session, computeStatus(params.catalog, await readLedger(sql)));
+    await prepare?.(session, before);
     const total = units.reduce((n, u) => n + u.script.statements.length, 0);
     await emit({ type: "run_started", runId, direction, migrations: units.map((u) => u.migration.tag), statements: total });
     let done = 0;

@@ -50,9 +50,9 @@ const CHECKS: Record<BackfillAction, (ctx: BackfillGateContext) => string | null
 };
 
 export function decideBackfill(action: BackfillAction, ctx: BackfillGateContext): GateDecision {
-  if (!ROLES.includes(ctx.actor.role)) return { allowed: false, reason: "Needs a release manager." };
+  if (!ROLES.includes(ctx.actor.role)) return { allowed: false, reason: "Needs a release manager.", code: "forbidden" };
   const reason = CHECKS[action](ctx);
-  return { allowed: reason === null, reason };
+  return { allowed: reason === null, reason, code: reason === null ? null : "forbidden" };
 }
 
 export function decideAllBackfill(ctx: BackfillGateContext): Record<BackfillAction, GateDecision> {

@@ -4,7 +4,8 @@
  */
 import type { Role } from "../auth/roles";
 import type { GatePolicy } from "../config/environments";
-import type { DeploymentKind, DeploymentState } from "../store/schema/deployments";
+import { isOpenState, type DeploymentState } from "../store/schema/deployment-states";
+import type { DeploymentKind } from "../store/schema/deployments";
 
 export const DEPLOYMENT_ACTIONS = ["approve", "signoff", "reject", "apply", "cancel", "rollback", "replan"] as const;
 export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
@@ -14,6 +15,8 @@ export interface GateApproval {
   userName: string;
   kind: "release_approval" | "compliance_signoff";
   planHash: string;
+  /** The plan revision it was given on; only the deployment's current revision counts. */
+  planRevision: number;
 }
 
 export interface GateContext {
@@ -23,6 +26,7 @@ export interface GateContext {
     kind: DeploymentKind;
     createdBy: string;
     planHash: string;
+    planRevision: number;
     requiresComplianceSignoff: boolean;
     blockers: string[];
     rehearsalOk: boolean;
@@ -32,6 +36,11 @@ export interface GateContext {
   approvals: GateApproval[];
   /** For an environment that promotes from another: whether every migration passed there. */
   promotion: { ok: true } | { ok: false; reason: string };
+  /**
+   * Whether the stored plan still describes what would run: its basis recomputed against the
+   * files and the live target. Not checked (ok) where no action depends on it.
+   */
+  planCurrent: { ok: true } | { ok: false; code: "stale_plan" | "unreachable"; reason: string };
   now: Date;
 }
 
@@ -39,18 +48,23 @@ export interface GateDecision {
   allowed: boolean;
   /** Why not, in words a person can act on; null when allowed. */
   reason: string | null;
+  /** The error code a refusal is reported with (lib/errors): a missing role or a gate, a stale plan, promotion. */
+  code: "forbidden" | "stale_plan" | "unreachable" | "promotion" | null;
 }
 
 /** What approval progress depends on: the approvals, the plan, the environment's policy. */
 export interface ProgressInput {
   approvals: GateApproval[];
-  deployment: Pick<GateContext["deployment"], "planHash" | "requiresComplianceSignoff">;
+  deployment: Pick<GateContext["deployment"], "planHash" | "planRevision" | "requiresComplianceSignoff">;
   environment: Pick<GateContext["environment"], "gates">;
 }
 
-/** Approvals that count: given on the current plan. Earlier ones were voided by a plan change. */
+/**
+ * Approvals that count: given on the current plan revision. Earlier ones were voided by a plan
+ * change and stay void, even when a later plan has an earlier plan's hash again.
+ */
 export function currentApprovals(ctx: ProgressInput) {
-  const valid = ctx.approvals.filter((a) => a.planHash === ctx.deployment.planHash);
+  const valid = ctx.approvals.filter((a) => a.planRevision === ctx.deployment.planRevision && a.planHash === ctx.deployment.planHash);
   return {
     release: valid.filter((a) => a.kind === "release_approval"),
     signoff: valid.filter((a) => a.kind === "compliance_signoff"),
@@ -85,16 +99,23 @@ export function approvalProgress(ctx: ProgressInput): ApprovalProgress {
   };
 }
 
+/** The freeze window in force at `now`, if any: no apply or rollback starts then, from any face. */
+export function activeFreezeWindow(gates: Pick<GatePolicy, "freezeWindows">, now: Date) {
+  return gates.freezeWindows.find((w) => new Date(w.start) <= now && now < new Date(w.end));
+}
+
 function activeFreeze(ctx: GateContext) {
-  return ctx.environment.gates.freezeWindows.find((w) => new Date(w.start) <= ctx.now && ctx.now < new Date(w.end));
+  return activeFreezeWindow(ctx.environment.gates, ctx.now);
 }
 
 type Rule = { roles: readonly Role[]; check: (ctx: GateContext) => string | null };
 
 const reviewable = (ctx: GateContext): string | null => {
-  if (ctx.deployment.state !== "awaiting_approval" && ctx.deployment.state !== "approved") return `The deployment is ${ctx.deployment.state.replace("_", " ")}; nothing to review.`;
+  if (!isOpenState(ctx.deployment.state)) return `The deployment is ${ctx.deployment.state.replace("_", " ")}; nothing to review.`;
   if (ctx.deployment.blockers.length > 0) return `The plan is blocked: ${ctx.deployment.blockers[0]}`;
   if (!ctx.deployment.rehearsalOk) return "The rehearsal failed: fix the migration and recompute the plan.";
+  if (!ctx.promotion.ok) return ctx.promotion.reason;
+  if (!ctx.planCurrent.ok) return ctx.planCurrent.reason;
   return null;
 };
 
@@ -123,7 +144,7 @@ export const GATES: Record<DeploymentAction, Rule> = {
   },
   reject: {
     roles: ["release_manager", "compliance_officer"],
-    check: (ctx) => (ctx.deployment.state === "awaiting_approval" || ctx.deployment.state === "approved" ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be rejected.`),
+    check: (ctx) => (isOpenState(ctx.deployment.state) ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be rejected.`),
   },
   apply: {
     roles: ["release_manager", "engineer"],
@@ -138,13 +159,14 @@ export const GATES: Record<DeploymentAction, Rule> = {
       const freeze = activeFreeze(ctx);
       if (freeze) return `${ctx.environment.name} is frozen until ${freeze.end}: ${freeze.reason}`;
       if (!ctx.promotion.ok) return ctx.promotion.reason;
+      if (!ctx.planCurrent.ok) return ctx.planCurrent.reason;
       return null;
     },
   },
   cancel: {
     roles: ["engineer", "release_manager"],
     check: (ctx) => {
-      if (!["awaiting_approval", "approved", "queued"].includes(ctx.deployment.state)) return `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be cancelled.`;
+      if (!isOpenState(ctx.deployment.state) && ctx.deployment.state !== "queued") return `The deployment is ${ctx.deployment.state.replace("_", " ")}; it can no longer be cancelled.`;
       if (ctx.actor.role === "engineer" && ctx.deployment.createdBy !== ctx.actor.id) return "Only its author or a release manager may cancel a deployment.";
       return null;
     },
@@ -159,7 +181,7 @@ export const GATES: Record<DeploymentAction, Rule> = {
   },
   replan: {
     roles: ["engineer", "release_manager"],
-    check: (ctx) => (ctx.deployment.state === "awaiting_approval" || ctx.deployment.state === "approved" ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; its plan is final.`),
+    check: (ctx) => (isOpenState(ctx.deployment.state) ? null : `The deployment is ${ctx.deployment.state.replace("_", " ")}; its plan is final.`),
   },
 };
 
@@ -168,10 +190,12 @@ const ROLE_NAMES: Record<Role, string> = { engineer: "an engineer", release_mana
 export function decide(action: DeploymentAction, ctx: GateContext): GateDecision {
   const rule = GATES[action];
   if (!rule.roles.includes(ctx.actor.role)) {
-    return { allowed: false, reason: `Needs ${rule.roles.map((r) => ROLE_NAMES[r]).join(" or ")}.` };
+    return { allowed: false, reason: `Needs ${rule.roles.map((r) => ROLE_NAMES[r]).join(" or ")}.`, code: "forbidden" };
   }
   const reason = rule.check(ctx);
-  return { allowed: reason === null, reason };
+  if (reason === null) return { allowed: true, reason: null, code: null };
+  const code = !ctx.promotion.ok && reason === ctx.promotion.reason ? "promotion" : !ctx.planCurrent.ok && reason === ctx.planCurrent.reason ? ctx.planCurrent.code : "forbidden";
+  return { allowed: false, reason, code };
 }
 
 export function decideAll(ctx: GateContext): Record<DeploymentAction, GateDecision> {

@@ -4,21 +4,39 @@
  * the outcome with its audit event, then verifies the environment.
  */
 import postgres from "postgres";
-import { and, eq, ne } from "drizzle-orm";
-import { appendAuditEvent } from "../audit/log";
-import { AppError } from "../errors";
 import { applyLockHeld, applyMigrations, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
 import { assertPlanCurrent } from "../deployments/service";
 import { targetUrl, type DeploymentDeps } from "../deployments/context";
+import * as lifecycle from "../deployments/lifecycle";
+import { redactedMessage, toErrorPayload } from "../errors";
 import { dumpSchema } from "../plan/schema-dump";
 import { snapshotSchema } from "../plan/schema-snapshot";
-import { deployments, environments, runEvents, runs, users } from "../store/schema";
+import { deployments, environments } from "../store/schema";
+import { eq } from "drizzle-orm";
 import { runBackfill } from "./run-backfill";
-
-const WORKER_ACTOR = { id: null, email: "worker" };
 
 export interface AfterApply {
   (deploymentId: string, environment: string): Promise<void>;
+}
+
+/** What a run's failure records: the same code, message and hint the web and the CLI show. */
+export function runError(e: unknown): Record<string, unknown> {
+  if (e instanceof ExecutorError) {
+    const hint = toErrorPayload(e, () => {}).hint;
+    return { ...e.toJSON(), ...(hint ? { hint } : {}) };
+  }
+  let unexpected = false;
+  const payload = toErrorPayload(e, () => {
+    unexpected = true;
+  });
+  // The run log is read by the operators of this console: an unexpected failure keeps its (redacted) text.
+  return unexpected ? { code: "internal", message: redactedMessage(e) } : { code: payload.code, message: payload.message, ...(payload.hint ? { hint: payload.hint } : {}), ...(payload.details ?? {}) };
+}
+
+/** The executor's actor: who started the run first (the target's history shows it), then the deployment and its author. */
+export function runActor(claimed: Pick<lifecycle.ClaimedRun, "deployment" | "author" | "starter">): string {
+  const author = claimed.author.email === claimed.starter.email ? "" : `, opened by ${claimed.author.email}`;
+  return `${claimed.starter.email} via deployment #${claimed.deployment.number}${author}`;
 }
 
 /**
@@ -27,28 +45,20 @@ export interface AfterApply {
  */
 export async function runDeployment(deps: DeploymentDeps, deploymentId: string, worker: string, afterApply?: AfterApply, runBackfillElsewhere?: (deploymentId: string) => Promise<void>): Promise<void> {
   const backfill = () => (runBackfillElsewhere ? runBackfillElsewhere(deploymentId) : runBackfill(deps, deploymentId, worker, { afterApply }));
-  const db = deps.store.db;
-  const [kind] = await db.select({ kind: deployments.kind, state: deployments.state }).from(deployments).where(eq(deployments.id, deploymentId));
+  const [current] = await deps.store.db.select({ kind: deployments.kind, state: deployments.state }).from(deployments).where(eq(deployments.id, deploymentId));
   // A backfill already running is resumed (after a pause or a dead worker), never claimed again.
-  if (kind?.kind === "backfill" && kind.state === "running") return backfill();
+  if (current?.kind === "backfill" && current.state === "running") return backfill();
   // Claim: only a queued deployment starts, once.
-  const claimed = await db.transaction(async (tx) => {
-    const [d] = await tx.select().from(deployments).where(eq(deployments.id, deploymentId)).for("update");
-    if (!d || d.state !== "queued") return null;
-    await tx.update(deployments).set({ state: "running", updatedAt: new Date() }).where(eq(deployments.id, deploymentId));
-    const [run] = await tx.insert(runs).values({ deploymentId, state: "running", worker }).returning();
-    await appendAuditEvent(tx, WORKER_ACTOR, { action: "deployment.started", subjectType: "deployment", subjectId: deploymentId, details: { number: d.number, runId: run!.id, worker } });
-    const [env] = await tx.select().from(environments).where(eq(environments.id, d.environmentId));
-    const [author] = await tx.select({ email: users.email }).from(users).where(eq(users.id, d.createdBy));
-    return { deployment: d, run: run!, environment: env!.name, author: author!.email };
-  });
+  const claimed = await lifecycle.claimRun(deps.store, deploymentId, worker);
   if (!claimed) return;
-  const { deployment, run, environment } = claimed;
-  if (deployment.kind === "backfill") return backfill();
+  if (claimed.deployment.kind === "backfill") return backfill();
+  const { deployment, run } = claimed;
+  const [envRow] = await deps.store.db.select({ name: environments.name }).from(environments).where(eq(environments.id, claimed.environmentId));
+  const environment = envRow!.name;
 
   const record = async (event: RunEvent & { at: Date }) => {
     const { type, at, ...payload } = event;
-    await db.insert(runEvents).values({ runId: run.id, at, type, payload });
+    await lifecycle.recordRunEvent(deps.store, run.id, { type, at, payload });
   };
 
   try {
@@ -56,35 +66,16 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
     const env = deps.registry.byName(environment)!;
     const url = targetUrl(env);
     const [catalog, dump] = await Promise.all([snapshotOf(url), dumpSchema(url)]);
-    await db.update(deployments).set({ schemaBefore: { catalog, dump } }).where(eq(deployments.id, deploymentId));
+    await lifecycle.recordSchemaBefore(deps.store, deploymentId, { catalog, dump });
 
-    const common = { url, catalog: await deps.catalog(), actor: `deployment #${deployment.number} (${claimed.author})`, runId: run.id, onEvent: record };
+    const common = { url, catalog: await deps.catalog(), actor: runActor(claimed), runId: run.id, onEvent: record };
     if (deployment.kind === "apply") await applyMigrations({ ...common, to: deployment.targetTag });
     else await rollbackMigrations({ ...common, to: deployment.targetTag });
 
-    await db.transaction(async (tx) => {
-      await tx.update(deployments).set({ state: "succeeded", updatedAt: new Date() }).where(eq(deployments.id, deploymentId));
-      await tx.update(runs).set({ state: "succeeded", finishedAt: new Date() }).where(eq(runs.id, run.id));
-      await appendAuditEvent(tx, WORKER_ACTOR, {
-        action: deployment.kind === "apply" ? "deployment.applied" : "deployment.rolled_back",
-        subjectType: "deployment",
-        subjectId: deploymentId,
-        details: { number: deployment.number, runId: run.id, planHash: deployment.planHash, migrations: deployment.plan.migrations.map((m) => m.tag) },
-      });
-    });
+    await lifecycle.succeedRun(deps.store, claimed);
   } catch (e) {
-    const error =
-      e instanceof ExecutorError
-        ? e.toJSON()
-        : e instanceof AppError
-          ? { code: e.code, message: e.message }
-          : { code: "internal", message: (e as Error).message?.replace(/postgres(ql)?:\/\/\S+/g, "(url)") ?? String(e) };
-    if (!(e instanceof ExecutorError)) await record({ type: "run_failed", runId: run.id, error: error as never, at: new Date() });
-    await db.transaction(async (tx) => {
-      await tx.update(deployments).set({ state: "failed", updatedAt: new Date() }).where(eq(deployments.id, deploymentId));
-      await tx.update(runs).set({ state: "failed", finishedAt: new Date(), error }).where(eq(runs.id, run.id));
-      await appendAuditEvent(tx, WORKER_ACTOR, { action: "deployment.failed", subjectType: "deployment", subjectId: deploymentId, details: { number: deployment.number, runId: run.id, error } });
-    });
+    // The executor logs its own failure event; anything else gets one here.
+    await lifecycle.failRun(deps.store, deploymentId, run.id, runError(e), { logEvent: !(e instanceof ExecutorError) });
     return;
   }
   if (afterApply) await afterApply(deploymentId, environment);
@@ -108,32 +99,20 @@ const ABANDONED_AFTER_MS = 60_000;
  * it for the whole run, and PostgreSQL frees it when the worker dies) well after it started.
  */
 export async function reapAbandonedRuns(deps: DeploymentDeps): Promise<number> {
-  const db = deps.store.db;
-  const running = await db
-    .select({ deployment: deployments, run: runs, environment: environments.name })
-    .from(deployments)
-    .innerJoin(runs, eq(runs.deploymentId, deployments.id))
-    .innerJoin(environments, eq(environments.id, deployments.environmentId))
-    // Backfills are resumed, not failed, when their worker dies (lib/jobs/run-backfill).
-    .where(and(eq(deployments.state, "running"), eq(runs.state, "running"), ne(deployments.kind, "backfill")));
+  const running = await lifecycle.runningRuns(deps.store.db);
   let reaped = 0;
-  for (const { deployment, run, environment } of running) {
+  for (const { deployment, run } of running) {
+    // Backfills are resumed, not failed, when their worker dies (lib/jobs/run-backfill).
+    if (deployment.kind === "backfill") continue;
     if (Date.now() - run.startedAt.getTime() < ABANDONED_AFTER_MS) continue;
-    const env = deps.registry.byName(environment);
+    const [envRow] = await deps.store.db.select({ name: environments.name }).from(environments).where(eq(environments.id, deployment.environmentId));
+    const env = envRow ? deps.registry.byName(envRow.name) : undefined;
     if (!env?.url || (await applyLockHeld(env.url).catch(() => true))) continue;
     const error = {
       code: "worker_lost",
       message: `The worker running this deployment (${run.worker ?? "unknown"}) stopped mid-run. Nothing half-applied is recorded as applied: check the environment's status, then open a new deployment for what is still pending.`,
     };
-    await db.transaction(async (tx) => {
-      const [current] = await tx.select({ state: deployments.state }).from(deployments).where(eq(deployments.id, deployment.id)).for("update");
-      if (current?.state !== "running") return;
-      await tx.update(deployments).set({ state: "failed", updatedAt: new Date() }).where(eq(deployments.id, deployment.id));
-      await tx.update(runs).set({ state: "failed", finishedAt: new Date(), error }).where(eq(runs.id, run.id));
-      await tx.insert(runEvents).values({ runId: run.id, at: new Date(), type: "run_failed", payload: { runId: run.id, error } });
-      await appendAuditEvent(tx, WORKER_ACTOR, { action: "deployment.failed", subjectType: "deployment", subjectId: deployment.id, details: { number: deployment.number, runId: run.id, error } });
-      reaped++;
-    });
+    if (await lifecycle.failRun(deps.store, deployment.id, run.id, error, { logEvent: true, onlyIfRunning: true })) reaped++;
   }
   return reaped;
 }

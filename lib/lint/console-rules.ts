@@ -15,7 +15,7 @@ import type {
   Node,
   UpdateStmt,
 } from "libpg-query";
-import type { Migration, Statement, TableRef } from "../catalog";
+import { isTransactionControl, type Migration, type Statement, type TableRef } from "../catalog";
 import { classificationOf, DATA_CLASS_TAGS, isTaggedTable, type DataClass } from "../../db/schema/classification";
 import { CONTEXT_SETTINGS } from "../../db/schema/rls";
 import { TARGET_SCHEMAS } from "../../db/schema/schemas";
@@ -420,6 +420,17 @@ const opaqueDoBlock = rule({
   check: (s) => (unwrap(s.ast)[0] === "DoStmt" ? [{ message: "DO block: the statements inside it are not linted." }] : []),
 });
 
+// ---------------------------------------------------------------------------------------------
+// Transactions
+
+const transactionControl = rule({
+  id: "console/transaction-control",
+  severity: "error",
+  title: "Transaction control in a migration",
+  why: "The console runs each migration in a transaction of its own (CONCURRENTLY statements in autocommit); a BEGIN, COMMIT, ROLLBACK, SAVEPOINT or END in the file would end or split that transaction, so the executor refuses the file before anything runs. Remove the statement.",
+  check: (s) => (isTransactionControl(s) ? [{ message: `${s.analysis.summary}: transaction control belongs to the console; remove it from the file.` }] : []),
+});
+
 /** Every check, in the order they are documented. */
 export const CONSOLE_RULES: readonly ConsoleRule[] = [
   dropTaggedColumn,
@@ -444,6 +455,7 @@ export const CONSOLE_RULES: readonly ConsoleRule[] = [
   grantToPublic,
   nonConcurrentIndex,
   opaqueDoBlock,
+  transactionControl,
 ];
 
 /**

@@ -14,6 +14,7 @@ import type { Catalog, LockLevel, Migration } from "../catalog";
 import { applyMigrations, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
 import { computeStatus, readLedger, type LedgerStatus } from "../ledger";
 import { lintMigrations, type Finding } from "../lint";
+import { driftRequiresComplianceSignoff } from "./compliance";
 import { diffSnapshots, type SchemaDiff } from "./diff";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "./schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, type ShadowServer } from "./shadow";
@@ -219,7 +220,7 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
     to,
     migrations,
     findings: basis.findings,
-    requiresComplianceSignoff: basis.findings.some((f) => f.requiresComplianceSignoff),
+    requiresComplianceSignoff: basis.findings.some((f) => f.requiresComplianceSignoff) || driftRequiresComplianceSignoff(drift.diff),
     blockers: basis.blockers,
     drift,
     schemaDiff,

@@ -3,6 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import type { RunLog } from "@/lib/deployments/service";
 import type { Result } from "@/lib/errors";
+import { isActiveState, type DeploymentState } from "@/lib/store/schema/deployment-states";
 
 /** Query keys for deployments, in one place so invalidation hits exactly what depends on a change. */
 export const deploymentKeys = {
@@ -16,7 +17,6 @@ export type RunLogData = Omit<RunLog, "events" | "run"> & {
   events: (Omit<RunLog["events"][number], "at"> & { at: string })[];
 };
 
-const LIVE_STATES = new Set(["queued", "running"]);
 
 async function fetchRunLog(id: string): Promise<RunLogData> {
   const res = await fetch(`/api/deployments/${id}/log`, { cache: "no-store" });
@@ -30,6 +30,6 @@ export function useRunLogQuery(id: string, initialState: string) {
   return useQuery({
     queryKey: deploymentKeys.log(id),
     queryFn: () => fetchRunLog(id),
-    refetchInterval: (query) => (LIVE_STATES.has(query.state.data?.state ?? initialState) ? 1000 : false),
+    refetchInterval: (query) => (isActiveState((query.state.data?.state ?? initialState) as DeploymentState) ? 1000 : false),
   });
 }

@@ -42,6 +42,8 @@ export function migrationCatalog(): Promise<Catalog> {
 
 /** Server-side log line; callers pass messages, never URLs or secrets. */
 export function logServerError(message: string, error: unknown): void {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  // drizzle wraps the driver's error ("Failed query: ..."): the cause says what PostgreSQL refused.
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (cause: ${error.cause.message})` : "";
+  const detail = error instanceof Error ? `${error.name}: ${error.message}${cause}` : String(error);
   console.error(`[migration-console] ${message}: ${detail.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
 }

@@ -46,7 +46,7 @@ export async function buildEvidenceBundle(store: Store, registry: EnvironmentReg
   const ids = deploymentRows.map((r) => r.d.id);
   const approvalRows = ids.length
     ? await store.db
-        .select({ deploymentId: approvals.deploymentId, kind: approvals.kind, planHash: approvals.planHash, at: approvals.createdAt, by: users.email, comment: approvals.comment })
+        .select({ deploymentId: approvals.deploymentId, kind: approvals.kind, planHash: approvals.planHash, planRevision: approvals.planRevision, at: approvals.createdAt, by: users.email, comment: approvals.comment })
         .from(approvals)
         .innerJoin(users, eq(users.id, approvals.userId))
         .where(inArray(approvals.deploymentId, ids))
@@ -84,10 +84,11 @@ export async function buildEvidenceBundle(store: Store, registry: EnvironmentReg
     to: d.plan.to,
     migrations: d.plan.migrations.map((m) => ({ tag: m.tag, checksum: m.checksum })),
     planHash: d.planHash,
+    planRevision: d.planRevision,
     findings: d.plan.findings.map((f) => ({ rule: f.rule, severity: f.severity, tag: f.tag, line: f.line, message: f.message })),
     createdBy: author,
     createdAt: d.createdAt.toISOString(),
-    approvals: approvalRows.filter((a) => a.deploymentId === d.id).map((a) => ({ ...a, at: a.at.toISOString(), validForFinalPlan: a.planHash === d.planHash })),
+    approvals: approvalRows.filter((a) => a.deploymentId === d.id).map((a) => ({ ...a, at: a.at.toISOString(), validForFinalPlan: a.planRevision === d.planRevision && a.planHash === d.planHash })),
     runs: runRows.filter((r) => r.deploymentId === d.id),
   }));
   const generatedAt = new Date().toISOString();

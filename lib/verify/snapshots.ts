@@ -11,7 +11,8 @@ import type { EnvironmentRegistry } from "../config/environments";
 import { AppError } from "../errors";
 import { readStatus } from "../executor";
 import type { Store } from "../store/db";
-import { deployments, environments, runEvents, runs, verificationSnapshots, type VerificationSnapshot } from "../store/schema";
+import { recordVerification } from "../deployments/lifecycle";
+import { environments, verificationSnapshots, type VerificationSnapshot } from "../store/schema";
 import { runVerification } from "./run";
 import type { VerificationReport } from "./types";
 
@@ -84,16 +85,7 @@ export async function verifyEnvironment(
       })
       .returning();
     if (options.deploymentId) {
-      await tx.update(deployments).set({ verification: outcome === "passed" ? "passed" : "failed", updatedAt: new Date() }).where(eq(deployments.id, options.deploymentId));
-      const [run] = await tx.select({ id: runs.id }).from(runs).where(eq(runs.deploymentId, options.deploymentId)).orderBy(desc(runs.startedAt)).limit(1);
-      if (run) {
-        await tx.insert(runEvents).values({
-          runId: run.id,
-          at: new Date(),
-          type: "verification_finished",
-          payload: { outcome, failed: counts.fail, errored: counts.error, passed: counts.pass + counts.warn },
-        });
-      }
+      await recordVerification(tx, options.deploymentId, { outcome, failed: counts.fail, errored: counts.error, passed: counts.pass + counts.warn });
     }
     await appendAuditEvent(tx, options.actor ?? { id: null, email: "system" }, {
       action: "verification.ran",

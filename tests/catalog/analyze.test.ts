@@ -112,8 +112,8 @@ describe("transactions", () => {
     expect(a.summary).toBe("ALTER TYPE appointment_status ADD VALUE IF NOT EXISTS 'no_show'");
   });
 
-  it("refuses to run transaction control inside the console's transaction", async () => {
-    for (const sql of ["BEGIN", "COMMIT"]) {
+  it("reads every form of transaction control as a TransactionStmt (which the lint and the executor refuse)", async () => {
+    for (const sql of ["BEGIN", "START TRANSACTION", "COMMIT", "END", "ROLLBACK", "SAVEPOINT s", "RELEASE s", "ROLLBACK TO s", "PREPARE TRANSACTION 'x'"]) {
       const a = await one(sql);
       expect(a.kind).toBe("TransactionStmt");
       expect(a.transactional).toBe(false);

@@ -7,11 +7,13 @@ import { freshDatabase, hasServer, type TestDatabase } from "../support/database
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
 const bin = path.join(root, "cli/bin.cjs");
+/** One CLI run is killed after this; each test's own timeout covers all its runs. */
+const CLI_RUN_MS = 25_000;
 
 /** Runs the CLI as a user would; never throws, returns exit code and output. */
 async function cli(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env }, timeout: CLI_RUN_MS });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -41,7 +43,7 @@ describe.each([18, 15] as const)("the CLI on PostgreSQL %i", (server) => {
     const after = JSON.parse((await cli(["status", "--database-url", db.url, "--json"])).stdout);
     expect(after.pending).toEqual([]);
     expect(after.migrations.every((m: { state: string; appliedBy: string }) => m.state === "applied" && m.appliedBy.startsWith("cli:"))).toBe(true);
-  });
+  }, 4 * CLI_RUN_MS);
 });
 
 describe("CLI refusals and errors", () => {
@@ -55,14 +57,14 @@ describe("CLI refusals and errors", () => {
     expect(res.stderr).toMatch(/staging requires 1 release-manager approval/);
     const status = JSON.parse((await cli(["status", "--env", "staging", "--json"], env)).stdout);
     expect(status.current).toBeNull();
-  });
+  }, 3 * CLI_RUN_MS);
 
   it("says in one line, without the password, when the target cannot be reached", async () => {
     const res = await cli(["status", "--database-url", "postgres://app:hunter2@127.0.0.1:1/none"]);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/^error: The target database cannot be reached/);
     expect(res.stderr).not.toContain("hunter2");
-  });
+  }, 2 * CLI_RUN_MS);
 
   it("rejects unknown commands, options and environments as usage errors (exit 2)", async () => {
     expect((await cli(["bogus"])).code).toBe(2);
@@ -70,11 +72,11 @@ describe("CLI refusals and errors", () => {
     const unknownEnv = await cli(["status", "--env", "qa"], { CONSOLE_DATABASE_URL: "postgres://unused@127.0.0.1:1/x" });
     expect(unknownEnv.code).toBe(2);
     expect(unknownEnv.stderr).toMatch(/Unknown environment "qa". Known: local, staging, production/);
-  });
+  }, 4 * CLI_RUN_MS);
 
   it("rollback needs to be told how far", async () => {
     const res = await cli(["rollback", "--database-url", "postgres://u:p@127.0.0.1:1/x"]);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/rollback needs --to TAG/);
-  });
+  }, 2 * CLI_RUN_MS);
 });

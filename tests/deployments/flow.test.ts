@@ -28,7 +28,7 @@ async function as<T>(email: string, call: () => Promise<T>): Promise<T> {
   return call();
 }
 
-async function waitForState(id: string, states: string[], timeoutMs = 30_000) {
+async function waitForState(id: string, states: string[], timeoutMs = 20_000) {
   const { deployments } = await import("../../lib/store/schema");
   const { eq } = await import("drizzle-orm");
   const deadline = Date.now() + timeoutMs;
@@ -41,52 +41,76 @@ async function waitForState(id: string, states: string[], timeoutMs = 30_000) {
 }
 
 describe("who may do what: the server refuses, whatever the UI shows", () => {
-  it("refuses every role-restricted action to the roles without it, with a 403 naming the role", async () => {
-    const matrix: [string, (() => Promise<{ ok: boolean; error?: { status: number; message: string } }>), string[]][] = [
+  type Outcome = { ok: boolean; error?: { status: number; message: string } };
+  /**
+   * Each action with real subjects, so an allowed role gets past the role check into the lib call;
+   * `allowed` roles must never see a role refusal or a server error, the others a 403 naming the
+   * role, with nothing changed in the store.
+   */
+  it("refuses every role-restricted action to the roles without it, changing nothing; the roles with it reach the action", async () => {
+    const { storeCounts } = await import("../support/console");
+    const local = await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "local", to: c.catalog.migrations[7]!.tag }));
+    const staging = await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "staging", to: c.catalog.migrations[6]!.tag }));
+    const [localId, stagingId] = [local.ok ? local.data.id : "", staging.ok ? staging.data.id : ""];
+    const engineerId = (await c.actor(EMAIL.engineer)).id;
+    const matrix: [string, () => Promise<Outcome>, string[]][] = [
       ["create deployment", () => actions.createDeploymentAction({ environment: "local" }), ["engineer", "release_manager"]],
-      ["approve", () => actions.approveDeploymentAction({ id: crypto.randomUUID() }), ["release_manager"]],
-      ["sign off", () => actions.signoffDeploymentAction({ id: crypto.randomUUID() }), ["compliance_officer"]],
+      ["sign off", () => actions.signoffDeploymentAction({ id: localId }), ["compliance_officer"]],
       ["reject", () => actions.rejectDeploymentAction({ id: crypto.randomUUID(), reason: "no" }), ["release_manager", "compliance_officer"]],
-      ["apply", () => actions.applyDeploymentAction({ id: crypto.randomUUID() }), ["engineer", "release_manager"]],
-      ["add user", () => adminActions.createUserAction({ email: "x@demo.local", name: "X", role: "admin" }), ["admin"]],
-      ["change role", () => adminActions.changeRoleAction({ userId: crypto.randomUUID(), role: "admin" }), ["admin"]],
+      ["apply", () => actions.applyDeploymentAction({ id: stagingId }), ["engineer", "release_manager"]],
+      ["approve", () => actions.approveDeploymentAction({ id: stagingId }), ["release_manager"]],
+      ["replan", () => actions.replanDeploymentAction({ id: stagingId }), ["engineer", "release_manager"]],
+      ["roll back", () => actions.rollbackDeploymentAction({ id: localId }), ["engineer", "release_manager"]],
+      ["cancel", () => actions.cancelDeploymentAction({ id: crypto.randomUUID() }), ["engineer", "release_manager"]],
+      ["add user", () => adminActions.createUserAction({ email: `x-${crypto.randomUUID().slice(0, 8)}@demo.local`, name: "X", role: "engineer" }), ["admin"]],
+      ["change role", () => adminActions.changeRoleAction({ userId: engineerId, role: "engineer" }), ["admin"]],
+      ["deactivate", () => adminActions.setActiveAction({ userId: crypto.randomUUID(), isActive: false }), ["admin"]],
     ];
     const roles: Record<string, string> = { engineer: EMAIL.engineer, release_manager: EMAIL.release, compliance_officer: EMAIL.compliance, admin: EMAIL.admin };
     for (const [name, call, allowed] of matrix) {
       for (const [role, email] of Object.entries(roles)) {
-        const result = await as(email, call);
+        await c.signedInAs(email);
+        const before = await storeCounts(c);
+        const result = await call();
         if (allowed.includes(role)) {
+          expect(result.ok || result.error!.status < 500, `${role} may ${name}: ${JSON.stringify(result)}`).toBe(true);
           expect(result.error?.message ?? "", `${role} may ${name}`).not.toMatch(/^This needs the/);
+          expect(result.error?.status, `${role} may ${name}`).not.toBe(401);
         } else {
           expect(result, `${role} must not ${name}`).toMatchObject({ ok: false, error: { status: 403 } });
           expect(result.error!.message).toMatch(/^This needs the .* role; you are signed in as/);
+          expect(await storeCounts(c), `${role} must not ${name}: nothing changed`).toEqual(before);
         }
       }
     }
-  });
+    for (const id of [localId, stagingId]) await as(EMAIL.release, () => actions.cancelDeploymentAction({ id }));
+  }, 120_000);
 
-  it("refuses a signed-out caller with 401, and the admin route handler to an engineer with 403", async () => {
+  it("refuses a signed-out caller with 401, and the admin route handler to an engineer with 403, changing nothing", async () => {
+    const { storeCounts } = await import("../support/console");
+    const before = await storeCounts(c);
     await c.signedInAs(null);
     expect(await actions.createDeploymentAction({ environment: "local" })).toMatchObject({ ok: false, error: { status: 401 } });
     await c.signedInAs(EMAIL.engineer);
     const res = await usersRoute.POST(new Request("http://x/api/admin/users", { method: "POST", body: JSON.stringify({ email: "y@demo.local", name: "Y", role: "admin" }) }));
     expect(res.status).toBe(403);
+    expect(await storeCounts(c)).toEqual(before);
   });
 });
 
 describe("promotion", () => {
-  it("production refuses migrations that staging has not applied yet", async () => {
-    const created = await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "production" }));
-    const pid = created.ok ? created.data.id : "";
-    await as(EMAIL.release, () => actions.approveDeploymentAction({ id: pid }));
-    await as(EMAIL.release2, () => actions.approveDeploymentAction({ id: pid }));
-    await as(EMAIL.compliance, () => actions.signoffDeploymentAction({ id: pid }));
-    const refused = await as(EMAIL.release, () => actions.applyDeploymentAction({ id: pid }));
-    expect(refused).toMatchObject({ ok: false, error: { status: 403 } });
+  it("refuses at creation a production deployment of migrations that staging has not applied yet, with the reason and code promotion", async () => {
+    const refused = await as(EMAIL.engineer, () => actions.createDeploymentAction({ environment: "production" }));
+    expect(refused).toMatchObject({ ok: false, error: { code: "promotion", status: 403 } });
     expect(refused.ok ? "" : refused.error.message).toMatch(/Production only takes migrations already applied on Staging; not yet there: 0006_appointment_overlap, 0007_row_level_security, 0008_performance_indexes/);
-    await as(EMAIL.release, () => actions.cancelDeploymentAction({ id: pid }));
+    expect(refused.ok ? "" : refused.error.hint).toMatch(/Deploy these migrations to the upstream environment first/);
+    const { deployments, auditEvents } = await import("../../lib/store/schema");
+    const { eq } = await import("drizzle-orm");
+    const envs = await c.store.db.select().from(deployments);
+    expect(envs.filter((d) => d.plan.environment === "production")).toHaveLength(0);
+    const audited = await c.store.db.select().from(auditEvents).where(eq(auditEvents.action, "deployment.refused"));
+    expect(audited.some((e) => e.subjectId === "production" && (e.details as { code: string }).code === "promotion")).toBe(true);
   });
-
 });
 
 describe("a staging deployment", () => {
@@ -139,7 +163,7 @@ describe("a staging deployment", () => {
     const done = await waitForState(id, ["succeeded", "failed"]);
     expect(done.state).toBe("succeeded");
     expect((await readStatus(c.targets.staging!.url, c.catalog)).pending).toEqual([]);
-  });
+  }, 120_000);
 
   it("is verified right after the apply, and then production may take the same migrations", async () => {
     const { deployments } = await import("../../lib/store/schema");
@@ -160,7 +184,7 @@ describe("a staging deployment", () => {
     const queued = await as(EMAIL.release, () => actions.applyDeploymentAction({ id: pid }));
     expect(queued.ok, JSON.stringify(queued)).toBe(true);
     expect((await waitForState(pid, ["succeeded", "failed"])).state).toBe("succeeded");
-  });
+  }, 120_000);
 });
 
 describe("exclusivity", () => {
@@ -186,5 +210,5 @@ describe("exclusivity", () => {
     expect(ran).toHaveLength(1);
     const [loser] = await c.store.db.select().from(deployments).where(eq(deployments.id, winner === a ? b : a));
     expect(loser!.state).toBe("approved");
-  });
+  }, 120_000);
 });

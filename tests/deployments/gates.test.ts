@@ -9,6 +9,7 @@ function context(overrides: Partial<GateContext> = {}, deployment: Partial<GateC
       kind: "apply",
       createdBy: "eng-1",
       planHash: "hash-2",
+      planRevision: 2,
       requiresComplianceSignoff: false,
       blockers: [],
       rehearsalOk: true,
@@ -18,6 +19,7 @@ function context(overrides: Partial<GateContext> = {}, deployment: Partial<GateC
     environment: { name: "production", gates: { releaseManagerApprovals: 2, complianceSignoff: "when-findings-require", promotionFrom: "staging", freezeWindows: [] } },
     approvals: [],
     promotion: { ok: true },
+    planCurrent: { ok: true },
     now: new Date("2026-11-25T12:00:00Z"),
     ...overrides,
   };
@@ -26,7 +28,7 @@ function context(overrides: Partial<GateContext> = {}, deployment: Partial<GateC
 describe("the gate registry", () => {
   it("never lets the author approve their own deployment", () => {
     const decision = decide("approve", context({ actor: { id: "eng-1", role: "release_manager" } }));
-    expect(decision).toEqual({ allowed: false, reason: "You created this deployment; someone else must approve it." });
+    expect(decision).toEqual({ allowed: false, reason: "You created this deployment; someone else must approve it.", code: "forbidden" });
   });
 
   it("refuses by role with a reason that names the role needed", () => {
@@ -36,12 +38,29 @@ describe("the gate registry", () => {
 
   it("counts only approvals given on the current plan: a new plan voids older ones", () => {
     const approvals = [
-      { userId: "rm-2", userName: "Bruno", kind: "release_approval" as const, planHash: "hash-1" },
-      { userId: "rm-3", userName: "Camila", kind: "release_approval" as const, planHash: "hash-2" },
+      { userId: "rm-2", userName: "Bruno", kind: "release_approval" as const, planHash: "hash-1", planRevision: 1 },
+      { userId: "rm-3", userName: "Camila", kind: "release_approval" as const, planHash: "hash-2", planRevision: 2 },
     ];
     const progress = approvalProgress(context({ approvals }));
     expect(progress.releaseApprovals).toEqual({ have: 1, need: 2, by: ["Camila"] });
     expect(progress.complete).toBe(false);
+  });
+
+  it("keeps an approval of an earlier revision void when a later plan has that revision's hash again", () => {
+    // Revision 1 had hash-2, was approved, then a file changed (revision 2) and was reverted (revision 3: hash-2 again).
+    const approvals = [{ userId: "rm-2", userName: "Bruno", kind: "release_approval" as const, planHash: "hash-2", planRevision: 1 }];
+    expect(approvalProgress(context({ approvals }, { planRevision: 3 })).releaseApprovals.have).toBe(0);
+    expect(approvalProgress(context({ approvals }, { planRevision: 1 })).releaseApprovals.have).toBe(1);
+  });
+
+  it("refuses approve, sign-off and apply of a stale plan with the stale_plan code, and of a plan promotion forbids with promotion", () => {
+    const stale = context({ planCurrent: { ok: false, code: "stale_plan", reason: "The plan is stale: recompute it." } });
+    expect(decide("approve", stale)).toEqual({ allowed: false, reason: "The plan is stale: recompute it.", code: "stale_plan" });
+    expect(decide("signoff", { ...stale, actor: { id: "co-1", role: "compliance_officer" }, deployment: { ...stale.deployment, requiresComplianceSignoff: true } }).code).toBe("stale_plan");
+    const blocked = context({ promotion: { ok: false, reason: "Production only takes migrations already applied on Staging" } });
+    expect(decide("approve", blocked)).toMatchObject({ allowed: false, code: "promotion" });
+    // Role refusals come first: a stale plan is not news to someone who may not approve anyway.
+    expect(decide("approve", { ...stale, actor: { id: "e", role: "engineer" } }).code).toBe("forbidden");
   });
 
   it("asks for a compliance sign-off exactly when a finding touches tagged data, RLS or policies", () => {
@@ -57,14 +76,14 @@ describe("the gate registry", () => {
       context(
         {
           approvals: [
-            { userId: "rm-2", userName: "Bruno", kind: "release_approval", planHash: "hash-2" },
-            { userId: "rm-3", userName: "Camila", kind: "release_approval", planHash: "hash-2" },
+            { userId: "rm-2", userName: "Bruno", kind: "release_approval", planHash: "hash-2", planRevision: 2 },
+            { userId: "rm-3", userName: "Camila", kind: "release_approval", planHash: "hash-2", planRevision: 2 },
           ],
           ...o,
         },
         { state: "approved" },
       );
-    expect(decide("apply", approved())).toEqual({ allowed: true, reason: null });
+    expect(decide("apply", approved())).toEqual({ allowed: true, reason: null, code: null });
     expect(decide("apply", approved({ promotion: { ok: false, reason: "Production only takes migrations already applied on Staging" } })).reason).toMatch(/already applied on Staging/);
     const frozen = approved({
       environment: {

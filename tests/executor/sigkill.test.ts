@@ -84,7 +84,8 @@ describe.each([18, 15] as const)("the applying process is killed (SIGKILL) insid
   });
   afterAll(async () => db?.drop());
 
-  it.runIf(hasServer(server))("leaves the target consistent and unlocked, and a rerun completes", async () => {
+  // applyAndKill waits up to 20 s + 10 s; the rerun comes on top.
+  it.runIf(hasServer(server))("leaves the target consistent and unlocked, and a rerun completes", { timeout: 60_000 }, async () => {
     await db.sql.unsafe(`ALTER DATABASE "${db.name}" SET fixture.sleep_seconds = '60'`);
     const { freedAfterMs } = await applyAndKill(db, dir, "pg_sleep");
     expect(freedAfterMs, "the killed run still holds the apply lock").not.toBeNull();
@@ -130,7 +131,7 @@ describe("the applying process is killed (SIGKILL) during a CREATE INDEX CONCURR
     await db?.drop();
   });
 
-  it("leaves no lock, the migration unrecorded, and a rerun drops the half-built index and builds it", async () => {
+  it("leaves no lock, the migration unrecorded, and a rerun drops the half-built index and builds it", { timeout: 60_000 }, async () => {
     // A long report holding an old snapshot keeps the build waiting in its last phase, index already in the catalog.
     const released = new Promise<void>((r) => (release = r));
     let holds!: () => void;

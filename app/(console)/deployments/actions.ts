@@ -5,6 +5,7 @@ import {
   approveDeployment,
   approveInput,
   cancelDeployment,
+  cancelInput,
   createDeployment,
   createRollbackDeployment,
   deploymentIdInput,
@@ -28,9 +29,11 @@ function done<T extends { id: string }>(row: T): { id: string } {
   return { id: row.id };
 }
 
-export const createDeploymentAction = guardedAction({ roles: AUTHORS, input: newDeploymentInput }, async (input, { actor }) =>
-  done(await createDeployment(deploymentDeps(), actor, input)),
-);
+/** `existing`: the environment already had this deployment open; the answer is that one. */
+export const createDeploymentAction = guardedAction({ roles: AUTHORS, input: newDeploymentInput }, async (input, { actor }) => {
+  const opened = await createDeployment(deploymentDeps(), actor, input);
+  return { ...done(opened), number: opened.number, existing: opened.existing };
+});
 
 export const approveDeploymentAction = guardedAction({ roles: ["release_manager"], input: approveInput }, async (input, { actor }) =>
   done(await approveDeployment(deploymentDeps(), actor, input)),
@@ -44,7 +47,7 @@ export const rejectDeploymentAction = guardedAction({ roles: REVIEWERS, input: r
   done(await rejectDeployment(deploymentDeps(), actor, input)),
 );
 
-export const cancelDeploymentAction = guardedAction({ roles: AUTHORS, input: deploymentIdInput }, async (input, { actor }) =>
+export const cancelDeploymentAction = guardedAction({ roles: AUTHORS, input: cancelInput }, async (input, { actor }) =>
   done(await cancelDeployment(deploymentDeps(), actor, input)),
 );
 
@@ -56,6 +59,7 @@ export const replanDeploymentAction = guardedAction({ roles: AUTHORS, input: dep
   done(await replanDeployment(deploymentDeps(), actor, input)),
 );
 
-export const rollbackDeploymentAction = guardedAction({ roles: AUTHORS, input: deploymentIdInput }, async (input, { actor }) =>
-  done(await createRollbackDeployment(deploymentDeps(), actor, input)),
-);
+export const rollbackDeploymentAction = guardedAction({ roles: AUTHORS, input: deploymentIdInput }, async (input, { actor }) => {
+  const opened = await createRollbackDeployment(deploymentDeps(), actor, input);
+  return { ...done(opened), number: opened.number, existing: opened.existing };
+});

@@ -1,4 +1,5 @@
 import { PageHeader } from "@/components/ui/page-header";
+import { runPeople } from "@/lib/deployments/service";
 import { runtime } from "@/lib/server/runtime";
 import { environmentHistory } from "@/lib/targets/history";
 
@@ -12,11 +13,12 @@ export default async function HistoryPage() {
     .flatMap((h) => (h.ok ? h.rows.map((r) => ({ ...r, environment: h.environment.label })) : []))
     .sort((a, b) => b.finishedAt.getTime() - a.finishedAt.getTime())
     .slice(0, 500);
+  const people = await runPeople(runtime().store.db, rows.map((r) => r.runId));
   return (
     <>
       <PageHeader
         title="History"
-        description="Every migration applied or rolled back on every environment, as each target's ledger records it: through a deployment, the CLI or the demo set-up. Times in America/Sao_Paulo."
+        description="Every migration applied or rolled back on every environment, as each target's ledger records it: through a deployment, the CLI or the demo set-up. By is who started the apply or rollback, Author who opened its deployment. Times in America/Sao_Paulo."
       />
       {histories
         .filter((h) => !h.ok)
@@ -32,6 +34,7 @@ export default async function HistoryPage() {
             <th>Environment</th>
             <th>Change</th>
             <th>By</th>
+            <th>Author</th>
             <th>Duration</th>
           </tr>
         </thead>
@@ -43,7 +46,8 @@ export default async function HistoryPage() {
               <td className="font-mono text-xs">
                 {r.direction === "up" ? "applied" : "rolled back"} {r.tag}
               </td>
-              <td>{r.actor}</td>
+              <td>{people.get(r.runId) ? `${people.get(r.runId)!.startedBy} via deployment #${people.get(r.runId)!.deploymentNumber}` : r.actor}</td>
+              <td>{people.get(r.runId)?.author ?? "—"}</td>
               <td>{r.durationMs} ms</td>
             </tr>
           ))}

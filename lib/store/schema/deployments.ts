@@ -1,13 +1,14 @@
 import { sql } from "drizzle-orm";
-import { bigserial, index, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import type { Plan } from "../../plan/plan";
+import type { RiskSummary } from "../../deployments/risk";
 import type { SchemaDump } from "../../plan/schema-dump";
 import type { SchemaSnapshot } from "../../plan/schema-snapshot";
+import { DEPLOYMENT_STATES } from "./deployment-states";
 import { environments } from "./environments";
 import { users } from "./users";
 
-export const DEPLOYMENT_STATES = ["awaiting_approval", "approved", "queued", "running", "succeeded", "failed", "rejected", "cancelled"] as const;
-export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+export { DEPLOYMENT_STATES, DEPLOYMENT_STATE_GROUPS, type DeploymentState } from "./deployment-states";
 export const deploymentStateEnum = pgEnum("deployment_state", DEPLOYMENT_STATES);
 export const DEPLOYMENT_KINDS = ["apply", "rollback", "backfill"] as const;
 export type DeploymentKind = (typeof DEPLOYMENT_KINDS)[number];
@@ -33,6 +34,17 @@ export const deployments = pgTable(
       .references(() => users.id),
     plan: jsonb("plan").$type<Plan>().notNull(),
     planHash: text("plan_hash").notNull(),
+    /** Grows by one whenever a recomputed plan differs; approvals count only for the revision they were given on. */
+    planRevision: integer("plan_revision").notNull().default(1),
+    /**
+     * What makes two requests "the same deployment" (e.g. `apply:0008_performance_indexes`): while one
+     * is not terminal, opening another with the same key on the environment returns it instead.
+     */
+    openKey: text("open_key"),
+    /** The person who started the apply or rollback (queued it); the author is createdBy. */
+    startedBy: uuid("started_by").references(() => users.id),
+    /** The plan's risk summary against the live target (lib/deployments/risk), stored with each plan revision. */
+    risk: jsonb("risk").$type<RiskSummary>(),
     rejectReason: text("reject_reason"),
     /** Set when verification ran after the apply: "passed" or "failed". */
     verification: text("verification"),
@@ -45,12 +57,19 @@ export const deployments = pgTable(
     index("deployments_environment_state_idx").on(t.environmentId, t.state),
     // At most one deployment per environment is queued or running: the store refuses a second.
     uniqueIndex("deployments_one_active_per_environment").on(t.environmentId).where(sql`state in ('queued', 'running')`),
+    // One unfinished deployment per environment and key: repeated clicks and parallel CLI calls open one.
+    uniqueIndex("deployments_one_open_per_target")
+      .on(t.environmentId, t.openKey)
+      .where(sql`state in ('awaiting_approval', 'approved', 'queued', 'running') and open_key is not null`),
   ],
 );
 
 export const approvalKindEnum = pgEnum("approval_kind", ["release_approval", "compliance_signoff"]);
 
-/** An approval binds a person to one exact plan (by hash); a new plan voids it. */
+/**
+ * An approval binds a person to one exact plan: its revision (which never comes back once a plan
+ * changed, even when a later plan has the same hash) and, as evidence, its hash.
+ */
 export const approvals = pgTable(
   "approvals",
   {
@@ -63,10 +82,11 @@ export const approvals = pgTable(
       .references(() => users.id),
     kind: approvalKindEnum("kind").notNull(),
     planHash: text("plan_hash").notNull(),
+    planRevision: integer("plan_revision").notNull(),
     comment: text("comment"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex("approvals_once_per_user_kind_plan").on(t.deploymentId, t.userId, t.kind, t.planHash)],
+  (t) => [uniqueIndex("approvals_once_per_user_kind_revision").on(t.deploymentId, t.userId, t.kind, t.planRevision)],
 );
 
 /** One execution of a deployment by a worker. */
@@ -77,6 +97,8 @@ export const runs = pgTable("runs", {
     .references(() => deployments.id),
   state: text("state").notNull(),
   worker: text("worker"),
+  /** Who started it (queued the deployment); null for runs recorded before this was kept. */
+  startedBy: uuid("started_by").references(() => users.id),
   startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
   finishedAt: timestamp("finished_at", { withTimezone: true }),
   error: jsonb("error"),

@@ -6,11 +6,13 @@ import { FindingsTable } from "@/components/deployments/findings-table";
 import { PlanMigrations } from "@/components/deployments/plan-migrations";
 import { RunLog } from "@/components/deployments/run-log";
 import { SchemaDiffView } from "@/components/deployments/schema-diff-view";
+import { BlockingBanner, RiskSummaryCard, Timeline } from "@/components/deployments/review-summary";
 import { DeploymentStateBadge } from "@/components/deployments/state-badge";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
 import { backfillView } from "@/lib/backfills/control";
+import { hasRunState, isOpenState } from "@/lib/store/schema/deployment-states";
 import { deploymentView } from "@/lib/deployments/service";
 import { AppError } from "@/lib/errors";
 import { deploymentDeps } from "@/lib/server/runtime";
@@ -30,8 +32,10 @@ export const metadata = { title: "Deployment" };
 
 const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
 
-export default async function DeploymentPage({ params }: { params: Promise<{ id: string }> }) {
+/** `id` is the deployment's id or its number (`/deployments/3`); an unknown one is the styled 404. */
+export default async function DeploymentPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ existing?: string }> }) {
   const { id } = await params;
+  const { existing } = await searchParams;
   const { actor } = await pageActor();
   let view;
   try {
@@ -46,17 +50,34 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
 
   return (
     <>
-          <PageHeader
-            title={`Deployment #${deployment.number}: ${environment.label}`}
-            description={
-              <>
-                {deployment.kind === "backfill" ? `Backfill ${deployment.backfillName} at ${plan.from ?? "an empty database"}` : `${deployment.kind === "rollback" ? "Roll back" : "Apply"} ${plan.from ?? "an empty database"} → ${plan.to ?? "empty"}`} · opened by {view.author.name} on{" "}
-                {dateTime.format(deployment.createdAt)} · plan <code className="text-xs">{deployment.planHash.slice(0, 12)}</code>
+      <PageHeader
+        title={`Deployment #${deployment.number}: ${environment.label}`}
+        description={
+          <>
+            {deployment.kind === "backfill" ? `Backfill ${deployment.backfillName} at ${plan.from ?? "an empty database"}` : `${deployment.kind === "rollback" ? "Roll back" : "Apply"} ${plan.from ?? "an empty database"} → ${plan.to ?? "empty"}`} · opened by {view.author.name} on{" "}
+            {dateTime.format(deployment.createdAt)}
+            {view.startedBy && <> · started by {view.startedBy.name}</>} · plan <code className="text-xs">{deployment.planHash.slice(0, 12)}</code> (revision {deployment.planRevision})
           </>
         }
-        actions={<DeploymentStateBadge state={deployment.state} verification={deployment.verification} />}
+        actions={
+          <span className="flex gap-2">
+            {view.stale && (
+              <span data-testid="stale-badge">
+                <Badge tone="error">Stale</Badge>
+              </span>
+            )}
+            <DeploymentStateBadge state={deployment.state} verification={deployment.verification} />
+          </span>
+        }
       />
       <div className="space-y-6">
+        {existing && (
+          <p role="status" className="rounded-md bg-sky-50 px-3 py-2 text-sm text-sky-900">
+            {environment.label} already had this deployment open (#{deployment.number}): nothing new was planned.
+          </p>
+        )}
+        <BlockingBanner blocking={view.blocking} />
+        <RiskSummaryCard risk={view.risk} complianceRequired={progress.compliance.required} />
         <Card title="Review and run">
           <div className="mb-4 grid gap-2 text-sm md:grid-cols-2" aria-label="Approvals">
             <div>
@@ -67,7 +88,7 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
               <span className="font-medium">Compliance sign-off:</span>{" "}
               {progress.compliance.required ? (progress.compliance.given ? `given (${progress.compliance.by.join(", ")})` : "required, not given") : "not required"}
             </div>
-            {progress.waitingOn.length > 0 && ["awaiting_approval", "approved"].includes(deployment.state) && (
+            {progress.waitingOn.length > 0 && isOpenState(deployment.state) && (
               <div className="md:col-span-2 text-amber-800" data-testid="waiting-on">
                 Waiting for {progress.waitingOn.join(" and ")}.
               </div>
@@ -92,7 +113,7 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
               {view.approvals.map((a) => (
                 <li key={a.id}>
                   {a.kind === "release_approval" ? "Approved" : "Signed off"} by {a.userName} on {dateTime.format(a.createdAt)} for plan{" "}
-                  <code>{a.planHash.slice(0, 12)}</code> {a.current ? "" : <Badge tone="neutral">void: the plan changed</Badge>}
+                  <code>{a.planHash.slice(0, 12)}</code> revision {a.planRevision} {a.current ? "" : <Badge tone="neutral">void: the plan changed</Badge>}
                   {a.comment && `: “${a.comment}”`}
                 </li>
               ))}
@@ -106,7 +127,11 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
           </Card>
         )}
 
-        {["queued", "running", "succeeded", "failed"].includes(deployment.state) && (
+        <Card title="Timeline">
+          <Timeline entries={view.timeline} format={(d) => dateTime.format(d)} />
+        </Card>
+
+        {hasRunState(deployment.state) && (
           <Card
             title="Run log"
             actions={
@@ -118,16 +143,6 @@ export default async function DeploymentPage({ params }: { params: Promise<{ id:
             }
           >
             <RunLog deploymentId={deployment.id} initialState={deployment.state} />
-          </Card>
-        )}
-
-        {plan.blockers.length > 0 && (
-          <Card title="Blocked">
-            <ul role="alert" className="list-disc space-y-1 pl-5 text-sm text-red-800">
-              {plan.blockers.map((b) => (
-                <li key={b}>{b}</li>
-              ))}
-            </ul>
           </Card>
         )}
 

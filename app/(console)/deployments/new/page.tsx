@@ -25,6 +25,7 @@ export default async function NewDeploymentPage() {
           label: s.environment.label,
           current: s.ok ? s.status.current : null,
           pending: s.ok ? s.status.pending.length : 0,
+          unreachable: s.ok ? null : s.error,
         }))}
         tags={catalog.migrations.map((m) => m.tag)}
         backfills={backfills.map((b) => ({ name: b.name, description: b.description, table: b.table }))}

@@ -3,6 +3,7 @@ import { MigrationStateBadge } from "@/components/migration-state-badge";
 import { SqlBlock } from "@/components/sql-block";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
+import { runPeople } from "@/lib/deployments/service";
 import { migrationCatalog, runtime } from "@/lib/server/runtime";
 import { environmentStatus } from "@/lib/targets/environment-status";
 
@@ -33,6 +34,7 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
   const applied = status.migrations.filter((m) => m.state === "applied" || m.state === "checksum_mismatch");
   const waiting = status.migrations.filter((m) => m.state === "pending" || m.state === "out_of_order");
   const flagged = status.migrations.filter((m) => m.state === "checksum_mismatch" || m.state === "out_of_order");
+  const people = await runPeople(runtime().store.db, applied.map((m) => m.runId));
 
   return (
     <>
@@ -68,6 +70,7 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
                   <th className="py-2">Migration</th>
                   <th>Applied at</th>
                   <th>By</th>
+                  <th>Author</th>
                   <th>Duration</th>
                   <th>Checksum</th>
                 </tr>
@@ -77,7 +80,8 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
                   <tr key={m.tag}>
                     <td className="py-2 font-mono text-xs">{m.tag}</td>
                     <td>{m.appliedAt ? dateTime.format(m.appliedAt) : "unknown (applied outside the console)"}</td>
-                    <td>{m.appliedBy ?? "unknown"}</td>
+                    <td>{m.runId && people.get(m.runId) ? `${people.get(m.runId)!.startedBy} via deployment #${people.get(m.runId)!.deploymentNumber}` : (m.appliedBy ?? "unknown")}</td>
+                    <td>{(m.runId && people.get(m.runId)?.author) || "—"}</td>
                     <td>{m.durationMs !== null ? `${m.durationMs} ms` : "?"}</td>
                     <td>
                       <MigrationStateBadge state={m.state} />

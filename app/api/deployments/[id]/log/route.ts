@@ -9,5 +9,6 @@ export async function GET(request: Request, { params }: { params: Promise<{ id: 
   const { id } = await params;
   const url = new URL(request.url);
   url.searchParams.set("id", id);
-  return guardedRoute({ roles: "signed-in", input: z.object({ id: z.uuid() }) }, async (input, { store }) => runLog(store.db, input.id))(new Request(url));
+  // The id or the number users see; an unknown one answers 404.
+  return guardedRoute({ roles: "signed-in", input: z.object({ id: z.string().trim().min(1).max(100) }) }, async (input, { store }) => runLog(store.db, input.id))(new Request(url));
 }

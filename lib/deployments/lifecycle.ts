@@ -1,0 +1,346 @@
+/**
+ * The lifecycle of a deployment and its runs: the only writer of the deployments, approvals, runs
+ * and run_events tables. Every transition locks the deployment's row, checks that it may happen
+ * from the current state, lets the caller's gate check run on that locked state, and commits the
+ * change with its audit event in one transaction.
+ *
+ * The transitions know nothing of what a deployment carries: the plan is an opaque payload with a
+ * hash, and what makes two requests "the same deployment" is the caller's `openKey`. A new kind
+ * (a batched backfill, a backup step) adds its own commands around the same transitions.
+ */
+import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { appendAuditEvent, type AuditActor } from "../audit/log";
+import type { Actor } from "../auth/users";
+import { AppError, sqlState } from "../errors";
+import { approvalProgress, type GateApproval } from "../gates/rules";
+import type { EnvironmentConfig } from "../config/environments";
+import type { Plan } from "../plan/plan";
+import type { Store, StoreExecutor, StoreTx } from "../store/db";
+import { approvals, deployments, runEvents, runs, users, type Deployment, type Run } from "../store/schema";
+import { DEPLOYMENT_STATE_GROUPS, type DeploymentState } from "../store/schema/deployment-states";
+import type { RiskSummary } from "./risk";
+import { complianceReasons } from "../plan/compliance";
+
+export { DEPLOYMENT_STATE_GROUPS, isActiveState, isOpenState, isTerminalState, stateGroup } from "../store/schema/deployment-states";
+
+const NOT_TERMINAL: DeploymentState[] = [...DEPLOYMENT_STATE_GROUPS.open, ...DEPLOYMENT_STATE_GROUPS.active];
+
+/** Every transition and the states it may start from. */
+export const TRANSITIONS = {
+  review: DEPLOYMENT_STATE_GROUPS.open,
+  replan: DEPLOYMENT_STATE_GROUPS.open,
+  reject: DEPLOYMENT_STATE_GROUPS.open,
+  cancel: [...DEPLOYMENT_STATE_GROUPS.open, "queued"],
+  queue: ["approved"],
+  claim: ["queued"],
+  finish: ["running"],
+} as const satisfies Record<string, readonly DeploymentState[]>;
+export type Transition = keyof typeof TRANSITIONS;
+
+/** The worker and the scheduler act as no person; their audit events say which. */
+export const WORKER_ACTOR: AuditActor = { id: null, email: "worker" };
+
+export type ApprovalKind = "release_approval" | "compliance_signoff";
+
+/** The approvals of a deployment as the gates read them (all revisions; gates count the current one). */
+export async function approvalsOf(db: StoreExecutor, deploymentId: string): Promise<GateApproval[]> {
+  return db
+    .select({ userId: approvals.userId, userName: users.name, kind: approvals.kind, planHash: approvals.planHash, planRevision: approvals.planRevision })
+    .from(approvals)
+    .innerJoin(users, eq(users.id, approvals.userId))
+    .where(eq(approvals.deploymentId, deploymentId))
+    .orderBy(asc(approvals.createdAt));
+}
+
+/** Whether the plan alone is fit to run once approved: nothing blocks it and its rehearsal passed. */
+export function planRunnable(plan: Plan): boolean {
+  return plan.blockers.length === 0 && plan.rehearsal.ok;
+}
+
+/** Whether the plan needs the compliance officer (its findings, or drift touching RLS, policies or tagged data). */
+export function planNeedsCompliance(plan: Plan): boolean {
+  return plan.requiresComplianceSignoff || complianceReasons(plan).length > 0;
+}
+
+/** awaiting_approval or approved, from the approvals that count for the current revision. */
+function reviewState(deployment: Pick<Deployment, "plan" | "planHash" | "planRevision">, list: GateApproval[], env: Pick<EnvironmentConfig, "gates">): DeploymentState {
+  const progress = approvalProgress({
+    approvals: list,
+    deployment: { planHash: deployment.planHash, planRevision: deployment.planRevision, requiresComplianceSignoff: planNeedsCompliance(deployment.plan) },
+    environment: env,
+  });
+  return progress.complete && planRunnable(deployment.plan) ? "approved" : "awaiting_approval";
+}
+
+type Check = (deployment: Deployment, tx: StoreTx) => Promise<void> | void;
+
+/** Locks the row, refuses a transition its state does not allow, then runs the caller's gate check on the locked state. */
+async function lockFor(tx: StoreTx, id: string, transition: Transition, check?: Check): Promise<Deployment> {
+  const [deployment] = await tx.select().from(deployments).where(eq(deployments.id, id)).for("update");
+  if (!deployment) throw new AppError("not_found", "That deployment does not exist.");
+  if (!(TRANSITIONS[transition] as readonly string[]).includes(deployment.state)) {
+    throw new AppError("conflict", `Deployment #${deployment.number} is ${deployment.state.replace("_", " ")}: it cannot ${transition === "finish" ? "finish" : transition} now.`);
+  }
+  if (check) await check(deployment, tx);
+  return deployment;
+}
+
+/** The unfinished deployment with this key on the environment, if any. */
+export async function findUnfinished(db: StoreExecutor, environmentId: string, openKey: string): Promise<Deployment | undefined> {
+  const [row] = await db
+    .select()
+    .from(deployments)
+    .where(and(eq(deployments.environmentId, environmentId), eq(deployments.openKey, openKey), inArray(deployments.state, NOT_TERMINAL)))
+    .limit(1);
+  return row;
+}
+
+export interface OpenRequest {
+  environment: EnvironmentConfig;
+  environmentId: string;
+  kind: Deployment["kind"];
+  targetTag: string | null;
+  /** backfill: its name in db/backfills. */
+  backfillName?: string | null;
+  openKey: string;
+  plan: Plan;
+  risk: RiskSummary | null;
+  /** Audit details beyond the ones every opening records. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Opens a deployment, or returns the unfinished one with the same key (`existing: true`). The
+ * partial unique index decides between concurrent callers: exactly one insert wins, the others
+ * wait for it to commit and read its row.
+ */
+export async function openDeployment(store: Store, actor: Actor, request: OpenRequest): Promise<{ deployment: Deployment; existing: boolean }> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const result = await store.db.transaction(async (tx) => {
+      const state = reviewState({ plan: request.plan, planHash: request.plan.hash, planRevision: 1 }, [], request.environment);
+      const [row] = await tx
+        .insert(deployments)
+        .values({
+          environmentId: request.environmentId,
+          kind: request.kind,
+          targetTag: request.targetTag,
+          backfillName: request.backfillName ?? null,
+          openKey: request.openKey,
+          state,
+          createdBy: actor.id,
+          plan: request.plan,
+          planHash: request.plan.hash,
+          planRevision: 1,
+          risk: request.risk,
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (!row) return null;
+      await appendAuditEvent(tx, actor, {
+        action: "deployment.created",
+        subjectType: "deployment",
+        subjectId: row.id,
+        details: {
+          number: row.number,
+          environment: request.environment.name,
+          kind: request.kind,
+          from: request.plan.from,
+          to: request.plan.to,
+          planHash: request.plan.hash,
+          planRevision: 1,
+          migrations: request.plan.migrations.map((m) => m.tag),
+          findings: request.plan.findings.length,
+          ...request.details,
+        },
+      });
+      return row;
+    });
+    if (result) return { deployment: result, existing: false };
+    const existing = await findUnfinished(store.db, request.environmentId, request.openKey);
+    if (existing) return { deployment: existing, existing: true };
+    // The other deployment finished between our insert and our read: try again.
+  }
+  throw new AppError("conflict", "Another deployment to the same target kept changing state; try again.");
+}
+
+/** Records an approval or sign-off on the current plan revision and moves the state accordingly. */
+export async function recordReview(
+  store: Store,
+  actor: Actor,
+  id: string,
+  review: { kind: ApprovalKind; comment: string | null; environment: EnvironmentConfig },
+  check: Check,
+): Promise<Deployment> {
+  return store.db.transaction(async (tx) => {
+    const deployment = await lockFor(tx, id, "review", check);
+    await tx.insert(approvals).values({ deploymentId: id, userId: actor.id, kind: review.kind, planHash: deployment.planHash, planRevision: deployment.planRevision, comment: review.comment });
+    const state = reviewState(deployment, await approvalsOf(tx, id), review.environment);
+    const [row] = await tx.update(deployments).set({ state, updatedAt: new Date() }).where(eq(deployments.id, id)).returning();
+    await appendAuditEvent(tx, actor, {
+      action: review.kind === "release_approval" ? "deployment.approved" : "deployment.signed_off",
+      subjectType: "deployment",
+      subjectId: id,
+      details: { number: deployment.number, planHash: deployment.planHash, planRevision: deployment.planRevision, comment: review.comment, nowApproved: state === "approved" },
+    });
+    return row!;
+  });
+}
+
+/** A refused action worth evidence (a stale plan at approval, a promotion refusal): audited, nothing changes. */
+export async function recordRefusal(store: Store, actor: Actor, id: string, refusal: { action: string; code: string; message: string; details?: Record<string, unknown> }): Promise<void> {
+  await store.db.transaction(async (tx) => {
+    const [deployment] = await tx.select({ number: deployments.number, planHash: deployments.planHash, planRevision: deployments.planRevision }).from(deployments).where(eq(deployments.id, id));
+    await appendAuditEvent(tx, actor, {
+      action: "deployment.refused",
+      subjectType: "deployment",
+      subjectId: id,
+      details: { number: deployment?.number ?? null, attempted: refusal.action, code: refusal.code, reason: refusal.message, planHash: deployment?.planHash ?? null, planRevision: deployment?.planRevision ?? null, ...refusal.details },
+    });
+  });
+}
+
+export async function rejectDeployment(store: Store, actor: Actor, id: string, reason: string, check: Check): Promise<Deployment> {
+  return store.db.transaction(async (tx) => {
+    const deployment = await lockFor(tx, id, "reject", check);
+    const [row] = await tx.update(deployments).set({ state: "rejected", rejectReason: reason, updatedAt: new Date() }).where(eq(deployments.id, id)).returning();
+    await appendAuditEvent(tx, actor, { action: "deployment.rejected", subjectType: "deployment", subjectId: id, details: { number: deployment.number, from: deployment.state, reason, comment: reason } });
+    return row!;
+  });
+}
+
+export async function cancelDeployment(store: Store, actor: Actor, id: string, comment: string | null, check: Check): Promise<Deployment> {
+  return store.db.transaction(async (tx) => {
+    const deployment = await lockFor(tx, id, "cancel", check);
+    const [row] = await tx.update(deployments).set({ state: "cancelled", updatedAt: new Date() }).where(eq(deployments.id, id)).returning();
+    await appendAuditEvent(tx, actor, { action: "deployment.cancelled", subjectType: "deployment", subjectId: id, details: { number: deployment.number, from: deployment.state, comment } });
+    return row!;
+  });
+}
+
+/**
+ * Stores a recomputed plan. A plan that differs from the stored one becomes a new revision, which
+ * voids every approval given before (they stay on record, bound to their revision) even if a
+ * later recomputation produces an earlier hash again.
+ */
+export async function replan(store: Store, actor: Actor, id: string, next: { plan: Plan; risk: RiskSummary | null; environment: EnvironmentConfig }, check: Check): Promise<Deployment> {
+  return store.db.transaction(async (tx) => {
+    const deployment = await lockFor(tx, id, "replan", check);
+    const changed = next.plan.hash !== deployment.planHash;
+    const planRevision = changed ? deployment.planRevision + 1 : deployment.planRevision;
+    const state = reviewState({ plan: next.plan, planHash: next.plan.hash, planRevision }, await approvalsOf(tx, id), next.environment);
+    const [row] = await tx
+      .update(deployments)
+      .set({ plan: next.plan, planHash: next.plan.hash, planRevision, risk: next.risk, state, updatedAt: new Date() })
+      .where(eq(deployments.id, id))
+      .returning();
+    await appendAuditEvent(tx, actor, {
+      action: "deployment.plan_recomputed",
+      subjectType: "deployment",
+      subjectId: id,
+      details: { number: deployment.number, oldPlanHash: deployment.planHash, newPlanHash: next.plan.hash, oldRevision: deployment.planRevision, newRevision: planRevision, approvalsVoided: changed },
+    });
+    return row!;
+  });
+}
+
+/** Hands an approved deployment to the workers, naming who started it. */
+export async function queueDeployment(store: Store, actor: Actor, id: string, environmentLabel: string, check: Check): Promise<Deployment> {
+  try {
+    return await store.db.transaction(async (tx) => {
+      const deployment = await lockFor(tx, id, "queue", check);
+      const [row] = await tx.update(deployments).set({ state: "queued", startedBy: actor.id, updatedAt: new Date() }).where(eq(deployments.id, id)).returning();
+      await appendAuditEvent(tx, actor, { action: "deployment.queued", subjectType: "deployment", subjectId: id, details: { number: deployment.number, planHash: deployment.planHash, planRevision: deployment.planRevision, startedBy: actor.email } });
+      return row!;
+    });
+  } catch (e) {
+    if (sqlState(e) === "23505") throw new AppError("conflict", `Another deployment is already queued or running on ${environmentLabel}; wait for it to finish.`);
+    throw e;
+  }
+}
+
+export interface ClaimedRun {
+  deployment: Deployment;
+  run: Run;
+  environmentId: string;
+  author: { email: string; name: string };
+  /** Who started the apply or rollback; the author when it was never recorded. */
+  starter: { email: string; name: string };
+}
+
+/** A worker takes a queued deployment: exactly one claim succeeds, and it opens the run. */
+export async function claimRun(store: Store, id: string, worker: string): Promise<ClaimedRun | null> {
+  return store.db.transaction(async (tx) => {
+    const [d] = await tx.select().from(deployments).where(eq(deployments.id, id)).for("update");
+    if (!d || !(TRANSITIONS.claim as readonly string[]).includes(d.state)) return null;
+    await tx.update(deployments).set({ state: "running", updatedAt: new Date() }).where(eq(deployments.id, id));
+    const [run] = await tx.insert(runs).values({ deploymentId: id, state: "running", worker, startedBy: d.startedBy ?? d.createdBy }).returning();
+    const person = async (userId: string) => (await tx.select({ email: users.email, name: users.name }).from(users).where(eq(users.id, userId)))[0]!;
+    const author = await person(d.createdBy);
+    const starter = d.startedBy ? await person(d.startedBy) : author;
+    await appendAuditEvent(tx, WORKER_ACTOR, { action: "deployment.started", subjectType: "deployment", subjectId: id, details: { number: d.number, runId: run!.id, worker, startedBy: starter.email } });
+    return { deployment: d, run: run!, environmentId: d.environmentId, author, starter };
+  });
+}
+
+/** One line of a run's live log. */
+export async function recordRunEvent(store: Store, runId: string, event: { type: string; at: Date; payload: Record<string, unknown> }): Promise<void> {
+  await store.db.insert(runEvents).values({ runId, at: event.at, type: event.type, payload: event.payload });
+}
+
+/** The target's schema right before the run, kept for download and comparison. */
+export async function recordSchemaBefore(store: Store, id: string, schemaBefore: NonNullable<Deployment["schemaBefore"]>): Promise<void> {
+  await store.db.update(deployments).set({ schemaBefore }).where(eq(deployments.id, id));
+}
+
+export async function succeedRun(store: Store, claimed: Pick<ClaimedRun, "deployment" | "run" | "starter">): Promise<void> {
+  const { deployment, run } = claimed;
+  await store.db.transaction(async (tx) => {
+    await lockFor(tx, deployment.id, "finish");
+    await tx.update(deployments).set({ state: "succeeded", updatedAt: new Date() }).where(eq(deployments.id, deployment.id));
+    await tx.update(runs).set({ state: "succeeded", finishedAt: new Date() }).where(eq(runs.id, run.id));
+    await appendAuditEvent(tx, WORKER_ACTOR, {
+      action: deployment.kind === "rollback" ? "deployment.rolled_back" : "deployment.applied",
+      subjectType: "deployment",
+      subjectId: deployment.id,
+      details: { number: deployment.number, runId: run.id, planHash: deployment.planHash, migrations: deployment.plan.migrations.map((m) => m.tag), startedBy: claimed.starter.email },
+    });
+  });
+}
+
+/**
+ * Fails a run and its deployment. `onlyIfRunning`: the reaper's case, where another worker may
+ * have finished it meanwhile; then nothing changes and false is returned.
+ */
+export async function failRun(store: Store, deploymentId: string, runId: string, error: Record<string, unknown>, options: { logEvent?: boolean; onlyIfRunning?: boolean } = {}): Promise<boolean> {
+  return store.db.transaction(async (tx) => {
+    const [current] = await tx.select().from(deployments).where(eq(deployments.id, deploymentId)).for("update");
+    if (!current || current.state !== "running") {
+      if (options.onlyIfRunning) return false;
+      throw new AppError("conflict", `Deployment ${deploymentId} is ${current?.state ?? "gone"}: it cannot fail now.`);
+    }
+    await tx.update(deployments).set({ state: "failed", updatedAt: new Date() }).where(eq(deployments.id, deploymentId));
+    await tx.update(runs).set({ state: "failed", finishedAt: new Date(), error }).where(eq(runs.id, runId));
+    if (options.logEvent) await tx.insert(runEvents).values({ runId, at: new Date(), type: "run_failed", payload: { runId, error } });
+    await appendAuditEvent(tx, WORKER_ACTOR, { action: "deployment.failed", subjectType: "deployment", subjectId: deploymentId, details: { number: current.number, runId, error } });
+    return true;
+  });
+}
+
+/** Runs of deployments in the running state, for the reaper. */
+export async function runningRuns(db: StoreExecutor) {
+  return db
+    .select({ deployment: deployments, run: runs })
+    .from(deployments)
+    .innerJoin(runs, eq(runs.deploymentId, deployments.id))
+    .where(and(eq(deployments.state, "running"), eq(runs.state, "running")));
+}
+
+/**
+ * Verification's outcome for the deployment it followed, written inside verification's own
+ * transaction (with its snapshot and audit event).
+ */
+export async function recordVerification(tx: StoreTx, deploymentId: string, result: { outcome: "passed" | "failed" | "error"; failed: number; errored: number; passed: number }): Promise<void> {
+  await tx.update(deployments).set({ verification: result.outcome === "passed" ? "passed" : "failed", updatedAt: new Date() }).where(eq(deployments.id, deploymentId));
+  const [run] = await tx.select({ id: runs.id }).from(runs).where(eq(runs.deploymentId, deploymentId)).orderBy(desc(runs.startedAt)).limit(1);
+  if (run) await tx.insert(runEvents).values({ runId: run.id, at: new Date(), type: "verification_finished", payload: { ...result } });
+}
