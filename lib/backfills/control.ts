@@ -12,7 +12,7 @@ import { AppError } from "../errors";
 import { decideAllBackfill, decideBackfill, type BackfillAction, type BackfillGateContext } from "../gates/backfill";
 import type { StoreExecutor, StoreTx } from "../store/db";
 import { backfillProgress, deployments, type BackfillProgress, type Deployment } from "../store/schema";
-import { currentRun, endBackfill, lockProgress, recordRunEvent } from "./lifecycle";
+import { currentBackfillRun as currentRun, endBackfill, lockProgress, recordBackfillEvent as recordRunEvent } from "../deployments/lifecycle";
 
 export const backfillControlInput = z.object({ id: z.uuid(), reason: z.string().trim().max(500).optional() });
 export type BackfillControlInput = z.infer<typeof backfillControlInput>;
