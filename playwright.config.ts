@@ -53,6 +53,7 @@ export default defineConfig({
       PORT: String(E2E_PORT),
       CONSOLE_DATA_DIR: ".data/e2e",
       EMBEDDED_PG_PORT: String(testPorts.e2ePg),
+      EMBEDDED_SHADOW_PG_PORT: String(testPorts.e2eShadowPg),
       CONSOLE_DATABASE_URL: "",
     },
   },

@@ -4,13 +4,16 @@
  * fresh database at the same version, measured in the same run on a local embedded PostgreSQL.
  *
  * Scenarios: the whole history on an empty target; one pending migration on a migrated target
- * (target at 0007 with 0008 pending, and at 0006 with 0007 pending). Target: ≤ 1.5 s for one pending
+ * (target at 0007 with 0008 pending, and at 0006 with 0007 pending). Target: ≤ 150 ms for one pending
  * migration. Each scenario: one warm-up plan (printed as "first": it also builds the shadow server's
  * template for that version unless an earlier run left it, see lib/plan/shadow.ts), then BENCH_ROUNDS
  * rounds alternating plan and baseline; medians, the plan's split (basis = ledger, snapshot and lint;
  * rehearsal = shadow database, drift check, rehearsed apply, schema diff) and the ratio plan/baseline
  * are printed. The time to copy a database is printed for scale: a rehearsal cannot cost less than one
  * copy plus the apply.
+ *
+ * Rehearsals run on a second local cluster (BENCH_PG_PORT + 1), as they must: the plan refuses a shadow
+ * server on its target's cluster.
  *
  * Environment: BENCH_ROUNDS (default 7), BENCH_PG_PORT (54352).
  */
@@ -22,11 +25,12 @@ import { loadCatalog, type Catalog } from "../lib/catalog";
 import { startLocalPostgres } from "../lib/embedded/postgres-server";
 import { applyMigrations } from "../lib/executor";
 import { computePlan, type Plan } from "../lib/plan/plan";
+import { closeShadowConnections } from "../lib/plan/shadow";
 
 const ROOT = path.resolve(__dirname, "..");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const PORT = Number(process.env.BENCH_PG_PORT ?? 54352);
-const SINGLE_PENDING_TARGET_MS = 1500;
+const SINGLE_PENDING_TARGET_MS = 150;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -46,7 +50,10 @@ interface Scenario {
 }
 
 async function main(): Promise<void> {
-  const server = await startLocalPostgres({ dataDir: path.join(ROOT, ".data/bench-plan"), port: PORT, log: (l) => console.log(l) });
+  const [server, shadowServer] = await Promise.all([
+    startLocalPostgres({ dataDir: path.join(ROOT, ".data/bench-plan"), port: PORT, log: (l) => console.log(l) }),
+    startLocalPostgres({ dataDir: path.join(ROOT, ".data/bench-plan-shadow"), port: PORT + 1, log: (l) => console.log(l), portVariable: "BENCH_PG_PORT (+1)" }),
+  ]);
   const admin = postgres(server.url(), { max: 1, onnotice: () => {} });
   const catalog = await loadCatalog(path.join(ROOT, "db/migrations"));
   const latest = catalog.latest!.tag;
@@ -75,7 +82,7 @@ async function main(): Promise<void> {
   };
 
   const planOnce = (catalogUsed: Catalog, target: string, to: string) =>
-    computePlan({ environment: "bench", targetUrl: server.url(target), catalog: catalogUsed, kind: "apply", to }, { adminUrl: server.url() });
+    computePlan({ environment: "bench", targetUrl: server.url(target), catalog: catalogUsed, kind: "apply", to }, { adminUrl: shadowServer.url() });
   const checkPlan = (plan: Plan, scenario: Scenario) => {
     const problems = [
       ...plan.blockers,
@@ -159,7 +166,8 @@ async function main(): Promise<void> {
   } finally {
     for (const name of [...created]) await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
     await admin.end();
-    if (!server.reused) await server.stop();
+    await closeShadowConnections();
+    await Promise.all([server, shadowServer].filter((s) => !s.reused).map((s) => s.stop()));
   }
 }
 

@@ -12,6 +12,7 @@ import { deploymentDepsFor, type DeploymentDeps } from "../lib/deployments/conte
 import { consoleEnvironment } from "../lib/embedded/console-env";
 import { AppError } from "../lib/errors";
 import { enqueueWith, startBoss } from "../lib/jobs/queue";
+import { assertShadowIsolated } from "../lib/plan/isolation";
 import { openStore, type Store } from "../lib/store/db";
 import { prepareStore } from "../lib/store/prepare";
 
@@ -28,6 +29,7 @@ export interface ConsoleSession {
 export async function openConsoleSession(root: string): Promise<ConsoleSession> {
   const { env, cluster } = await consoleEnvironment(process.env, root);
   const config = loadConfig(env, root);
+  await assertShadowIsolated(config.shadowDatabaseUrl, config.registry.environments);
   await prepareStore(config, path.join(root, "lib/store/migrations"));
   const store = openStore(config.storeUrl, { max: 4 });
   const boss = await startBoss(config.storeUrl);
@@ -53,7 +55,7 @@ export async function openConsoleSession(root: string): Promise<ConsoleSession> 
     close: async () => {
       await boss.stop({ graceful: false, wait: true });
       await store.close();
-      if (cluster && !cluster.server.reused) await cluster.server.stop();
+      if (cluster) await cluster.stop();
     },
   };
 }

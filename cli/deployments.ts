@@ -11,13 +11,13 @@ import {
   signoffDeployment,
 } from "../lib/deployments/service";
 import { isTerminalState } from "../lib/deployments/lifecycle";
-import { complianceReasons } from "../lib/plan/compliance";
 import { targetUrl } from "../lib/deployments/context";
 import { AppError } from "../lib/errors";
 import { startDeploymentWorker } from "../lib/jobs/queue";
 import { verifyAfterApply } from "../lib/verify/snapshots";
-import { computePlan, type Plan } from "../lib/plan/plan";
+import { computePlan } from "../lib/plan/plan";
 import type { ConsoleSession } from "./console-session";
+import { reportPlan, type PlanOptions } from "./plan";
 
 export interface Output {
   json: boolean;
@@ -31,32 +31,15 @@ export async function deploymentId(session: ConsoleSession, value: string | unde
   return resolveDeploymentId(session.store.db, value);
 }
 
-export function planSummary(plan: Plan): string {
-  const count = (s: string) => plan.findings.filter((f) => f.severity === s).length;
-  const lines = [
-    `${plan.environment}: ${plan.kind} ${plan.from ?? "(empty)"} -> ${plan.to ?? "(empty)"}, ${plan.migrations.length} migration(s)`,
-    ...plan.migrations.map((m) => `  ${m.tag} (${m.statements.length} statements${m.transactional ? "" : ", outside a transaction"})`),
-    `findings: ${count("error")} error(s), ${count("warning")} warning(s), ${count("info")} note(s)`,
-    ...plan.findings.filter((f) => f.severity !== "info").map((f) => `  ${f.severity} ${f.tag}:${f.line}:${f.column} ${f.message}`),
-    `compliance sign-off: ${plan.requiresComplianceSignoff || complianceReasons(plan).length > 0 ? "required" : "not required"}`,
-    ...complianceReasons(plan).map((r) => `  because ${r}`),
-    `drift: ${plan.drift.drifted ? plan.drift.explanation : "none"}`,
-    `rehearsal: ${plan.rehearsal.ok ? `ok in ${plan.rehearsal.durationMs} ms` : `FAILED: ${plan.rehearsal.error}`}`,
-    ...plan.blockers.map((b) => `blocked: ${b}`),
-    `plan hash: ${plan.hash}`,
-  ];
-  return lines.join("\n");
-}
-
-export async function planCommand(session: ConsoleSession, out: Output, options: { env: string; to: string | null; rollback: boolean }): Promise<number> {
+/** `plan --env NAME`: the plan a deployment would get, from the console's configuration. */
+export async function planCommand(session: ConsoleSession, out: Output, options: PlanOptions & { env: string }): Promise<number> {
   const env = session.config.registry.byName(options.env);
   if (!env) throw new AppError("invalid_input", `Unknown environment "${options.env}".`);
   const plan = await computePlan(
-    { environment: env.name, targetUrl: targetUrl(env), catalog: await session.deps.catalog(), kind: options.rollback ? "rollback" : "apply", to: options.to },
+    { environment: env.name, targetUrl: targetUrl(env), catalog: options.catalog, kind: options.rollback ? "rollback" : "apply", to: options.to },
     session.deps.shadow,
   );
-  out.print(plan, planSummary(plan));
-  return plan.blockers.length > 0 || !plan.rehearsal.ok ? 1 : 0;
+  return reportPlan(out, plan, options);
 }
 
 export async function deploymentCommand(session: ConsoleSession, out: Output, sub: string | undefined, options: { env?: string; to?: string; backfill?: string; deployment?: string; comment?: string; reason?: string }): Promise<number> {

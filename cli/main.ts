@@ -15,9 +15,11 @@ import { applyMigrations, readStatus, rollbackMigrations, type RunEvent, type Ru
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError, redactedMessage, toErrorPayload } from "../lib/errors";
 import { activeFreezeWindow } from "../lib/gates/rules";
+import { closeShadowConnections } from "../lib/plan/shadow";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
+import { adHocPlanCommand, FAIL_ON, PLAN_FORMATS, type FailOn, type PlanFormat } from "./plan";
 import { verifyEnvironmentCommand, verifyTargetCommand } from "./verify";
 import { backfillCommand } from "./backfills";
 
@@ -33,8 +35,10 @@ Commands:
                                          Apply pending migrations up to TAG (default: the latest)
   rollback (--env NAME | --database-url URL) (--to TAG | --all)
                                          Roll back every migration applied after TAG
-  plan     --env NAME [--to TAG] [--rollback]
-                                         Plan a deployment: lint, rehearsal, schema diff, plan hash
+  plan     (--env NAME | --database-url URL) [--to TAG] [--rollback] [--fail-on LEVEL] [--format FORMAT]
+                                         Plan a deployment: lint, rehearsal on SHADOW_DATABASE_URL,
+                                         schema diff, drift, plan hash. Exit 1 when blocked, when the
+                                         rehearsal fails, or when a finding reaches --fail-on
   verify   --env NAME | --database-url URL
                                          Run the compliance checks; exit 1 if any fails or cannot run
 
@@ -47,7 +51,9 @@ As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), unde
                                          A backfill deployment's progress; pause, resume or cancel it
 
 Options:
-  --json                   Machine-readable output on stdout (see README, "CLI")
+  --json                   Machine-readable output on stdout (see README, "CLI"); same as --format json
+  --format FORMAT          plan only: text (default), json, or github (GitHub Actions annotations)
+  --fail-on LEVEL          plan only: error (default), warning, or never
   --migrations DIR         Migrations folder (default: db/migrations)
   --lock-timeout MS        How long a statement may wait for a lock before retrying (default 2000)
   --statement-timeout MS   Per-statement time limit, 0 for none (default 0)
@@ -78,6 +84,8 @@ const OPTIONS = {
   "accept-checksums": { type: "boolean" },
   "allow-unknown": { type: "boolean" },
   rollback: { type: "boolean" },
+  format: { type: "string" },
+  "fail-on": { type: "string" },
   deployment: { type: "string" },
   backfill: { type: "string" },
   comment: { type: "string" },
@@ -115,6 +123,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = Boolean(values.json);
   try {
+    return await dispatch(command, subcommand, values, json);
+  } finally {
+    // Plans keep a spare rehearsal database and pooled connections on the shadow server: let go of them.
+    await closeShadowConnections().catch(() => {});
+  }
+}
+
+async function dispatch(command: string, subcommand: string | undefined, values: Values, json: boolean): Promise<number> {
+  try {
     switch (command) {
       case "envs":
         return await envsCommand(json);
@@ -123,14 +140,24 @@ export async function main(argv: string[]): Promise<number> {
       case "apply":
         if (values.deployment) return await withConsole((session) => applyDeploymentCommand(session, output(json), values.deployment));
         return await withTarget(values, (target) => runCommand("apply", values, target, json));
-      case "plan":
-        if (!values.env) throw new UsageError("plan needs --env NAME.");
-        return await withConsole((session) => planCommand(session, output(json), { env: values.env!, to: values.to ?? null, rollback: Boolean(values.rollback) }));
+      case "plan": {
+        const format = planFormat(values);
+        const options = { to: values.to ?? null, rollback: Boolean(values.rollback), failOn: failOn(values), format, catalog: await catalogFor(values) };
+        const out = output(format === "json");
+        if (values["database-url"]) {
+          if (values.env) throw new UsageError("Give either --env or --database-url, not both.");
+          return await withTarget(values, (target) => adHocPlanCommand(out, { ...options, label: target.label, url: target.url, shadowUrl: shadowUrlFromEnv() }));
+        }
+        if (!values.env) throw new UsageError("plan needs --env NAME or --database-url URL.");
+        return await withConsole((session) => planCommand(session, out, { ...options, env: values.env! }));
+      }
       case "verify":
         if (values["database-url"]) return await withTarget(values, (target) => verifyTargetCommand(target, output(json)));
         if (!values.env) throw new UsageError("verify needs --env NAME or --database-url URL.");
         return await withConsole((session) => verifyEnvironmentCommand(session, output(json), values.env!));
       case "deployment":
+        // A deployment is planned and applied by the console from its own migrations folder.
+        if (values.migrations) throw new UsageError("deployment commands use the console's own migrations (db/migrations); --migrations applies to status, apply, rollback and plan.");
         return await withConsole((session) => deploymentCommand(session, output(json), subcommand, values));
       case "backfill":
         return await withConsole((session) => backfillCommand(session, output(json), subcommand, values));
@@ -158,7 +185,8 @@ function fail(json: boolean, e: unknown): number {
   const error: Record<string, unknown> = { ...rest, ...details };
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error }, null, 2)}\n`);
   else {
-    process.stderr.write(`error: ${payload.message.split("\n")[0]}\n`);
+    // A configuration error lists every problem; anything else is one line.
+    process.stderr.write(`error: ${e instanceof ConfigError ? payload.message : payload.message.split("\n")[0]}\n`);
     if (typeof error.leftBehind === "string") process.stderr.write(`${error.leftBehind}\n`);
     if (payload.hint) process.stderr.write(`${payload.hint}\n`);
   }
@@ -207,7 +235,7 @@ async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; rele
   return {
     environments: registry.environments.map((e) => ({ ...e, url: e.url ?? cluster.env[e.urlEnv] ?? null })),
     release: async () => {
-      if (!cluster.server.reused) await cluster.server.stop();
+      await cluster.stop();
     },
   };
 }
@@ -229,6 +257,27 @@ async function resolveTarget(values: Values): Promise<Target> {
     throw new ConfigError([`${environment.urlEnv} is not set, so the ${environment.name} target's URL is unknown.`]);
   }
   return { label: environment.name, url: environment.url, environment, release: registry.release };
+}
+
+function planFormat(values: Values): PlanFormat {
+  const format = values.format ?? (values.json ? "json" : "text");
+  if (!(PLAN_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format takes ${PLAN_FORMATS.join(", ")}.`);
+  if (values.json && format !== "json") throw new UsageError("--json and --format are exclusive.");
+  return format as PlanFormat;
+}
+
+function failOn(values: Values): FailOn {
+  const level = values["fail-on"] ?? "error";
+  if (!(FAIL_ON as readonly string[]).includes(level)) throw new UsageError(`--fail-on takes ${FAIL_ON.join(", ")}.`);
+  return level as FailOn;
+}
+
+/** The one setting an ad-hoc plan needs besides its target: where to rehearse. */
+function shadowUrlFromEnv(): string {
+  const url = process.env.SHADOW_DATABASE_URL;
+  if (!url) throw new ConfigError(["SHADOW_DATABASE_URL is not set: a plan rehearses on a PostgreSQL server that hosts no target, where the console may create throw-away databases."]);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigError(["SHADOW_DATABASE_URL: must be a postgres:// or postgresql:// URL"]);
+  return url;
 }
 
 function catalogFor(values: Pick<Values, "migrations">): Promise<Catalog> {

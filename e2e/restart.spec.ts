@@ -4,7 +4,7 @@ import { testPorts } from "../tests/support/ports";
 
 /** A console started next to the suite's own, on its own port and data folder. */
 const PORT = testPorts.restartWeb;
-const env = { ...process.env, PORT: String(PORT), CONSOLE_DATA_DIR: ".data/e2e-restart", EMBEDDED_PG_PORT: String(testPorts.restartPg), CONSOLE_DATABASE_URL: "" };
+const env = { ...process.env, PORT: String(PORT), CONSOLE_DATA_DIR: ".data/e2e-restart", EMBEDDED_PG_PORT: String(testPorts.restartPg), EMBEDDED_SHADOW_PG_PORT: String(testPorts.restartShadowPg), CONSOLE_DATABASE_URL: "" };
 
 function startConsole(): { proc: ChildProcess; output: () => string } {
   let output = "";

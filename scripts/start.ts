@@ -10,6 +10,7 @@ import path from "node:path";
 import { DEMO_PASSWORD, DEMO_USERS } from "../lib/auth/demo-users";
 import { ROLE_LABELS } from "../lib/auth/roles";
 import { ConfigError, loadConfig } from "../lib/config/env";
+import { assertShadowIsolated } from "../lib/plan/isolation";
 import { consoleEnvironment } from "../lib/embedded/console-env";
 import { demoSettings, type DemoCluster } from "../lib/embedded/demo-cluster";
 
@@ -34,6 +35,7 @@ async function main() {
   process.env.NEXTAUTH_URL ??= `http://localhost:${port}`;
   // Parsed here too so a configuration mistake is reported before anything is built or started.
   const config = loadConfig(process.env, root);
+  await assertShadowIsolated(config.shadowDatabaseUrl, config.registry.environments);
 
   stopLeftoverServer();
   if (mode === "start" && buildIsStale()) {
@@ -134,7 +136,7 @@ async function shutdown(code: number) {
   fs.rmSync(pidFile, { force: true });
   if (cluster) {
     log("Stopping the embedded PostgreSQL");
-    await cluster.server.stop();
+    await Promise.all([cluster.server.stop(), cluster.shadow.stop()]);
   }
   process.exit(code);
 }

@@ -10,6 +10,8 @@ import { deploymentDepsFor } from "../lib/deployments/context";
 import { consoleEnvironment } from "../lib/embedded/console-env";
 import { enqueueWith, startBoss, startDeploymentWorker } from "../lib/jobs/queue";
 import { startVerificationSchedule } from "../lib/jobs/verification";
+import { assertShadowIsolated } from "../lib/plan/isolation";
+import { closeShadowConnections } from "../lib/plan/shadow";
 import { openStore } from "../lib/store/db";
 import { verifyAfterApply } from "../lib/verify/snapshots";
 import { prepareStore } from "../lib/store/prepare";
@@ -20,6 +22,7 @@ const log = (line: string) => console.log(`[worker] ${line}`);
 async function main() {
   const { env, cluster } = await consoleEnvironment(process.env, root, { log });
   const config = loadConfig(env, root);
+  await assertShadowIsolated(config.shadowDatabaseUrl, config.registry.environments);
   await prepareStore(config, path.join(root, "lib/store/migrations"));
   const store = openStore(config.storeUrl, { max: 4 });
   const boss = await startBoss(config.storeUrl);
@@ -34,7 +37,8 @@ async function main() {
     await schedule.stop();
     await boss.stop({ graceful: true, wait: true });
     await store.close();
-    if (cluster && !cluster.server.reused) await cluster.server.stop();
+    await closeShadowConnections();
+    if (cluster) await cluster.stop();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop());

@@ -182,7 +182,7 @@ export async function computeBackfillPlan(request: BackfillPlanRequest, shadow: 
       findings: basis.findings,
       requiresComplianceSignoff: basis.findings.some((f) => f.requiresComplianceSignoff) || backfill.columns.some((c) => c.dataClass !== null),
       blockers: basis.blockers,
-      drift: { drifted: false, explanation: "A backfill changes rows, not the schema.", diff: null },
+      drift: { drifted: false, explanation: "A backfill changes rows, not the schema.", diff: null, findings: [] },
       schemaDiff: null,
       rehearsal: { ok: rehearsal.ok, durationMs: rehearsalMs, error: rehearsal.error },
       targetFingerprint: basis.targetFingerprint,

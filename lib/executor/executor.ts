@@ -466,8 +466,9 @@ async function runAutocommit(
       await execute(session, session.sql, script, tag, statement, progress);
     } catch (e) {
       if (named) {
-        const after = await indexState(session.sql, named.schema, named.name);
-        if (after.exists && !after.valid) {
+        // The build's own error is the one to report, even when this check fails too.
+        const after = await indexState(session.sql, named.schema, named.name).catch(() => null);
+        if (after?.exists && !after.valid) {
           try {
             await dropIndex(session.sql, named.schema, named.name);
             await session.emit({ type: "invalid_index_dropped", tag, index: qualified!, reason: "the build failed and left an invalid index, which would slow every write" });

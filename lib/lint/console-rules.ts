@@ -5,7 +5,13 @@
  */
 import type {
   AlterDefaultPrivilegesStmt,
+  AlterFunctionStmt,
   AlterPolicyStmt,
+  AlterTableStmt,
+  ColumnDef,
+  CreateFunctionStmt,
+  CreateStmt,
+  DefElem,
   CreatePolicyStmt,
   DeleteStmt,
   DropStmt,
@@ -20,7 +26,10 @@ import { classificationOf, DATA_CLASS_TAGS, isTaggedTable, type DataClass } from
 import { CONTEXT_SETTINGS } from "../../db/schema/rls";
 import { TARGET_SCHEMAS } from "../../db/schema/schemas";
 import { findNodes, isConstantTrue, isPublicRole, nameParts, partsRef, requiresTenantPredicate, roleOptionOn, tableKey, tableRef, unwrap } from "./ast";
+import { LONG_LOCK_RULE, longLockHits, type LockFacts } from "./lock-rules";
 import { createdTables, type PendingSet } from "./pending";
+import { suggestedClass } from "./sensitive-names";
+import { typeChangeRewrites } from "./type-change";
 import { tableClasses, updatedColumns } from "./touches";
 import type { FindingTouches, RuleInfo } from "./types";
 
@@ -31,6 +40,8 @@ export interface RuleContext {
   pending: PendingSet;
   /** Created by an earlier statement of the pending set and absent from the target before it. */
   isNewTable(table: TableRef): boolean;
+  /** What the target (and the pending set so far) says about columns, for the lock rules. */
+  facts: LockFacts;
 }
 
 /** One occurrence; the finding's severity, why and location come from the rule and the statement. */
@@ -228,7 +239,7 @@ const roleBypassRls = rule({
   id: "console/role-bypassrls",
   severity: "error",
   title: "Gives a role BYPASSRLS",
-  why: "A BYPASSRLS role ignores every policy and sees all clinics' rows; the application and migration roles must be NOBYPASSRLS (verification check 5).",
+  why: "A BYPASSRLS role ignores every policy and sees all clinics' rows; the application and migration roles must be NOBYPASSRLS (the compliance board verifies it).",
   check: (s) => roleOption(s, "bypassrls", "BYPASSRLS: it ignores every row level security policy"),
 });
 
@@ -420,6 +431,95 @@ const opaqueDoBlock = rule({
   check: (s) => (unwrap(s.ast)[0] === "DoStmt" ? [{ message: "DO block: the statements inside it are not linted." }] : []),
 });
 
+const columnTypeRewrite = rule({
+  id: "console/column-type-rewrite",
+  severity: "warning",
+  title: "Column type change that rewrites the table",
+  why: "The table is rewritten under ACCESS EXCLUSIVE, so its readers and writers wait for the whole rewrite; add a column of the new type, backfill it in batches, switch readers, drop the old one. Changes PostgreSQL makes in the catalog only (varchar(n) to text or to a longer varchar, numeric to a wider precision) are not flagged.",
+  check(s, ctx) {
+    const [kind, value] = unwrap(s.ast);
+    if (kind !== "AlterTableStmt") return [];
+    const stmt = value as AlterTableStmt;
+    const table = tableRef(stmt.relation);
+    if (ctx.isNewTable(table) || !ctx.pending.existingTables.has(q(table))) return [];
+    return (stmt.cmds ?? []).flatMap((c) => {
+      if (!("AlterTableCmd" in c) || c.AlterTableCmd.subtype !== "AT_AlterColumnType") return [];
+      const cmd = c.AlterTableCmd;
+      const def = cmd.def && "ColumnDef" in cmd.def ? cmd.def.ColumnDef : undefined;
+      const before = ctx.facts.columnType(table, cmd.name ?? "");
+      const rewrites = typeChangeRewrites(before, def?.typeName, def?.raw_default);
+      if (rewrites === false) return [];
+      const to = s.analysis.columns.find((x) => x.name === cmd.name && x.action === "alter-type")?.type ?? "?";
+      return [{ message: `Changes ${q(table)}.${cmd.name}${before ? ` from ${before}` : ""} to ${to}${def?.raw_default ? " with USING" : ""}: PostgreSQL rewrites the whole table under ACCESS EXCLUSIVE.` }];
+    });
+  },
+});
+
+const longLock = rule({ ...LONG_LOCK_RULE, check: (s, ctx) => longLockHits(s, ctx, ctx.facts) });
+
+/** Columns a statement adds: ALTER TABLE … ADD COLUMN and the columns of CREATE TABLE. */
+function addedColumns(s: Statement): { table: TableRef; column: string }[] {
+  const [kind, value] = unwrap(s.ast);
+  if (kind === "CreateStmt") {
+    const stmt = value as CreateStmt;
+    const table = tableRef(stmt.relation);
+    return (stmt.tableElts ?? []).flatMap((e) => ("ColumnDef" in e && e.ColumnDef.colname ? [{ table, column: e.ColumnDef.colname }] : []));
+  }
+  if (kind === "AlterTableStmt") {
+    const stmt = value as AlterTableStmt;
+    const table = tableRef(stmt.relation);
+    return (stmt.cmds ?? []).flatMap((c) => {
+      const def = "AlterTableCmd" in c && c.AlterTableCmd.subtype === "AT_AddColumn" && c.AlterTableCmd.def && "ColumnDef" in c.AlterTableCmd.def ? (c.AlterTableCmd.def.ColumnDef as ColumnDef) : null;
+      return def?.colname ? [{ table, column: def.colname }] : [];
+    });
+  }
+  return [];
+}
+
+const unclassifiedSensitiveColumn = rule({
+  id: "console/unclassified-sensitive-column",
+  severity: "warning",
+  title: "New column that looks like regulated data but is not classified",
+  why: "Approvals, masking, lint and verification only protect columns tagged in db/schema/classification.ts; tag the new column there in the same change (or rename it if it holds no personal data).",
+  check: (s) =>
+    addedColumns(s).flatMap(({ table, column }) => {
+      if (!TARGET_SCHEMA_SET.has(table.schema) || classificationOf(table.schema, table.name, column)) return [];
+      const cls = suggestedClass(column);
+      return cls
+        ? [{ message: `${q(table)}.${column} looks like ${tagged(cls)} data but db/schema/classification.ts does not tag it.`, touches: { classes: [cls] } }]
+        : [];
+    }),
+});
+
+function functionOptions(s: Statement): { name: string; options: DefElem[]; created: boolean } | null {
+  const [kind, value] = unwrap(s.ast);
+  const defs = (list: Node[] | undefined) => (list ?? []).flatMap((o) => ("DefElem" in o ? [o.DefElem] : []));
+  if (kind === "CreateFunctionStmt") {
+    const stmt = value as CreateFunctionStmt;
+    return { name: (stmt.funcname ?? []).flatMap(nameParts).join("."), options: defs(stmt.options), created: true };
+  }
+  if (kind === "AlterFunctionStmt") {
+    const stmt = value as AlterFunctionStmt;
+    return { name: nameParts({ ObjectWithArgs: stmt.func ?? {} } as Node).join("."), options: defs(stmt.actions), created: false };
+  }
+  return null;
+}
+
+const securityDefinerSearchPath = rule({
+  id: "console/security-definer-without-search-path",
+  severity: "error",
+  title: "SECURITY DEFINER function without a fixed search_path",
+  why: "It runs with its owner's rights but resolves names through the caller's search_path, so any role that can create an object earlier on that path (a table, an operator, a function) runs code as the owner; add SET search_path = pg_catalog, <schemas> to the function.",
+  check(s) {
+    const f = functionOptions(s);
+    if (!f) return [];
+    const definer = f.options.some((o) => o.defname === "security" && o.arg && "Boolean" in o.arg && o.arg.Boolean.boolval);
+    if (!definer) return [];
+    const fixed = f.options.some((o) => o.defname === "set" && o.arg && "VariableSetStmt" in o.arg && o.arg.VariableSetStmt.name === "search_path" && o.arg.VariableSetStmt.kind === "VAR_SET_VALUE");
+    return fixed ? [] : [{ message: `${f.created ? "Creates" : "Makes"} ${f.name} SECURITY DEFINER without SET search_path: callers choose where its unqualified names resolve.` }];
+  },
+});
+
 // ---------------------------------------------------------------------------------------------
 // Transactions
 
@@ -454,6 +554,10 @@ export const CONSOLE_RULES: readonly ConsoleRule[] = [
   appendOnlyWritePolicy,
   grantToPublic,
   nonConcurrentIndex,
+  columnTypeRewrite,
+  longLock,
+  unclassifiedSensitiveColumn,
+  securityDefinerSearchPath,
   opaqueDoBlock,
   transactionControl,
 ];

@@ -1,5 +1,7 @@
-import { analyzeSql, drizzleChecksum, type Migration, type Statement } from "../catalog";
-import { tableKey } from "./ast";
+import type { AlterTableStmt, Node } from "libpg-query";
+import { analyzeSql, drizzleChecksum, type Migration, type Statement, type TableRef } from "../catalog";
+import { tableKey, tableRef, unwrap } from "./ast";
+import { LONG_LOCK_RULE, type LockFacts } from "./lock-rules";
 import { CONSOLE_RULES, MARKER_RULES, type RuleContext } from "./console-rules";
 import { buildPendingSet, createdTables } from "./pending";
 import { runSquawk, SQUAWK_RULES, squawkRuleInfo, unknownSquawkRule, type SquawkViolation } from "./squawk";
@@ -11,6 +13,81 @@ interface StatementState {
   touches: FindingTouches;
   /** It locks at least one table, and every table it locks was created earlier in the pending set. */
   locksOnlyNewTables: boolean;
+  /** SET NOT NULL columns of the statement already covered by a validated CHECK (col IS NOT NULL). */
+  notNullCovered: boolean;
+}
+
+/**
+ * Squawk's rules read one statement's spelling; some verdicts change with what the console knows:
+ * - constraint-missing-not-valid: NOT VALID exists only for foreign keys and checks. For UNIQUE and
+ *   PRIMARY KEY squawk's own disallowed-unique-constraint / adding-serial-primary-key-field give the
+ *   right advice (index CONCURRENTLY, then USING INDEX); EXCLUDE has no online form at all.
+ * - adding-not-nullable-field: no scan when a validated CHECK (col IS NOT NULL) exists.
+ * Returns null to drop the violation, or the `why` to show instead of the rule's.
+ */
+function refineSquawk(rule: string, s: Statement, state: StatementState): { why?: string } | null {
+  if (rule === "adding-not-nullable-field" && state.notNullCovered) return null;
+  if (rule !== "constraint-missing-not-valid") return {};
+  const kinds = addedConstraintKinds(s);
+  if (kinds.some((k) => k === "CONSTR_FOREIGN" || k === "CONSTR_CHECK")) return {};
+  if (kinds.includes("CONSTR_EXCLUSION")) {
+    return {
+      why: "An exclusion constraint can be added neither NOT VALID nor USING INDEX: its index is built under ACCESS EXCLUSIVE. Add it in the migration that creates the table, or while the table's traffic is stopped.",
+    };
+  }
+  return kinds.length > 0 ? null : {};
+}
+
+function addedConstraintKinds(s: Statement): string[] {
+  const [kind, value] = unwrap(s.ast);
+  if (kind !== "AlterTableStmt") return [];
+  return ((value as AlterTableStmt).cmds ?? []).flatMap((c) =>
+    "AlterTableCmd" in c && c.AlterTableCmd.subtype === "AT_AddConstraint" && c.AlterTableCmd.def && "Constraint" in c.AlterTableCmd.def
+      ? [c.AlterTableCmd.def.Constraint.contype ?? ""]
+      : [],
+  );
+}
+
+/**
+ * Columns covered by a validated CHECK (col IS NOT NULL): on the target, or made so earlier in the
+ * pending set (added validated, or added NOT VALID then validated).
+ */
+class NotNullCoverage {
+  private readonly covered: Set<string>;
+  private readonly unvalidated = new Map<string, string>();
+  constructor(initial: ReadonlySet<string> | undefined) {
+    this.covered = new Set(initial ?? []);
+  }
+  covers(t: TableRef, column: string): boolean {
+    return this.covered.has(`${tableKey(t)}.${column}`);
+  }
+  /** Records what the statement adds or validates. */
+  after(s: Statement): void {
+    const [kind, value] = unwrap(s.ast);
+    if (kind !== "AlterTableStmt") return;
+    const table = tableRef((value as AlterTableStmt).relation);
+    for (const c of (value as AlterTableStmt).cmds ?? []) {
+      if (!("AlterTableCmd" in c)) continue;
+      const cmd = c.AlterTableCmd;
+      if (cmd.subtype === "AT_ValidateConstraint") {
+        const column = this.unvalidated.get(`${tableKey(table)}.${cmd.name}`);
+        if (column) this.covered.add(`${tableKey(table)}.${column}`);
+      }
+      const con = cmd.subtype === "AT_AddConstraint" && cmd.def && "Constraint" in cmd.def ? cmd.def.Constraint : null;
+      const column = con?.contype === "CONSTR_CHECK" ? isNotNullTest(con.raw_expr) : null;
+      if (!con || !column) continue;
+      if (con.skip_validation) this.unvalidated.set(`${tableKey(table)}.${con.conname}`, column);
+      else this.covered.add(`${tableKey(table)}.${column}`);
+    }
+  }
+}
+
+/** `col IS NOT NULL` → "col". */
+function isNotNullTest(expr: Node | undefined): string | null {
+  if (!expr || !("NullTest" in expr) || expr.NullTest.nulltesttype !== "IS_NOT_NULL") return null;
+  const arg = expr.NullTest.arg;
+  const last = arg && "ColumnRef" in arg ? arg.ColumnRef.fields?.at(-1) : undefined;
+  return last && "String" in last ? (last.String.sval ?? null) : null;
 }
 
 type Draft = Omit<Finding, "id"> & { position: number };
@@ -26,6 +103,7 @@ export async function lintMigrations(migrations: readonly Migration[], context: 
   const squawk = runSquawk(
     ordered.map((m) => m.sql),
     context.squawkBinary,
+    context.pgMajorVersion,
   );
   squawk.catch(() => undefined); // awaited below; keeps a failure during the console pass from going unhandled
 
@@ -39,7 +117,20 @@ export async function lintMigrations(migrations: readonly Migration[], context: 
     }
   });
   addMarkers(ordered, states, drafts);
-  return withIds(drafts.sort(compareDrafts));
+  return withIds(withoutExplainedLocks(drafts).sort(compareDrafts));
+}
+
+/** Rules that already say why a statement's lock is held long: the general long-lock finding adds nothing. */
+const LOCK_EXPLAINED_BY = new Set([
+  ...Object.entries(SQUAWK_RULES).filter(([, r]) => r.treatment === "lock").map(([name]) => `squawk/${name}`),
+  "console/non-concurrent-index",
+  "console/column-type-rewrite",
+  "console/retype-tagged-column",
+]);
+
+function withoutExplainedLocks(drafts: Draft[]): Draft[] {
+  const explained = new Set(drafts.filter((d) => LOCK_EXPLAINED_BY.has(d.rule) && d.severity !== "info").map((d) => `${d.position}:${d.statement}`));
+  return drafts.filter((d) => d.rule !== LONG_LOCK_RULE.id || !explained.has(`${d.position}:${d.statement}`));
 }
 
 /** Lints ad-hoc SQL as one migration (drizzle breakpoints allowed). Throws SqlSyntaxError for SQL PostgreSQL rejects. */
@@ -67,8 +158,13 @@ function consolePass(ordered: Migration[], context: LintContext, drafts: Draft[]
   const pending = buildPendingSet(ordered, context.existingTables);
   const created = new Set<string>();
   const isNewTable = (t: { schema: string; name: string }) => created.has(tableKey(t));
+  const notNull = new NotNullCoverage(context.validatedNotNullChecks);
+  const facts: LockFacts = {
+    columnType: (t, c) => context.existingColumnTypes?.get(`${tableKey(t)}.${c}`),
+    notNullCovered: (t, c) => notNull.covers(t, c),
+  };
   return ordered.map((migration, position) => {
-    const ctx: RuleContext = { migration, position, pending, isNewTable };
+    const ctx: RuleContext = { migration, position, pending, isNewTable, facts };
     return migration.statements.map((s) => {
       const touches = statementTouches(s);
       for (const rule of CONSOLE_RULES) {
@@ -77,8 +173,14 @@ function consolePass(ordered: Migration[], context: LintContext, drafts: Draft[]
         }
       }
       const locked = s.analysis.locks.filter((l) => !l.isIndex).map((l) => l.relation);
-      const state = { touches, locksOnlyNewTables: locked.length > 0 && locked.every(isNewTable) };
+      const setNotNull = s.analysis.columns.filter((c) => c.action === "set-not-null");
+      const state = {
+        touches,
+        locksOnlyNewTables: locked.length > 0 && locked.every(isNewTable),
+        notNullCovered: setNotNull.length > 0 && setNotNull.every((c) => notNull.covers(c.table, c.name)),
+      };
       for (const t of createdTables(s)) if (!context.existingTables.has(tableKey(t))) created.add(tableKey(t));
+      notNull.after(s);
       return state;
     });
   });
@@ -92,6 +194,8 @@ function squawkFinding(m: Migration, position: number, v: SquawkViolation, state
   const state = states[s.index]!;
   let severity = rule.severity;
   let adjusted: string | undefined;
+  const refined = refineSquawk(v.rule, s, state);
+  if (refined === null) return null;
   switch (rule.treatment) {
     case "superseded":
       return null;
@@ -110,6 +214,7 @@ function squawkFinding(m: Migration, position: number, v: SquawkViolation, state
   const { line, column } = positionOf(m.sql, offset);
   return {
     ...draft(squawkRuleInfo(v.rule, rule), severity, m, position, s, v.message, state.touches),
+    ...(refined.why ? { why: refined.why } : {}),
     line,
     column,
     ...(adjusted ? { adjusted } : {}),

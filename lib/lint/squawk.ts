@@ -98,7 +98,8 @@ export const SQUAWK_RULES: Readonly<Record<string, SquawkRule>> = {
   },
   "changing-column-type": {
     severity: "warning",
-    treatment: "lock",
+    treatment: "superseded",
+    supersededBy: "console/column-type-rewrite",
     title: "Column type change",
     why: "Most type changes rewrite the table under ACCESS EXCLUSIVE and break readers; add a new column, backfill, switch, then drop.",
   },
@@ -212,13 +213,13 @@ export const SQUAWK_RULES: Readonly<Record<string, SquawkRule>> = {
     severity: "warning",
     treatment: "fixed",
     title: "timestamp without time zone",
-    why: "Clinics span time zones and domain.md stores times as timestamptz; a bare timestamp loses the offset.",
+    why: "Clinics span time zones and every time in this schema is a timestamptz; a bare timestamp loses the offset.",
   },
   "prefer-timestamptz": {
     severity: "warning",
     treatment: "fixed",
     title: "timestamp without time zone",
-    why: "Clinics span time zones and domain.md stores times as timestamptz; a bare timestamp loses the offset.",
+    why: "Clinics span time zones and every time in this schema is a timestamptz; a bare timestamp loses the offset.",
   },
   "require-enum-value-ordering": {
     severity: "info",
@@ -298,14 +299,15 @@ export function squawkBinary(): string {
  * Lints each text with squawk in one run and returns the violations per text. Exit status 1 only
  * means "violations found"; anything else, or output that is not squawk's JSON, is a LintError.
  */
-export async function runSquawk(texts: readonly string[], binary = squawkBinary()): Promise<SquawkViolation[][]> {
+export async function runSquawk(texts: readonly string[], binary = squawkBinary(), pgMajorVersion = 15): Promise<SquawkViolation[][]> {
   if (texts.length === 0) return [];
   const dir = await mkdtemp(path.join(tmpdir(), "mc-lint-"));
   try {
     const files = texts.map((_, i) => path.join(dir, `${String(i).padStart(4, "0")}.sql`));
     await Promise.all(texts.map((text, i) => writeFile(files[i]!, text)));
     // --config /dev/null: a .squawk.toml in a parent folder must not change the console's rules.
-    const args = ["--reporter", "json", "--pg-version", "15", "--config", "/dev/null", ...files];
+    // --pg-version: rules such as adding-field-with-default depend on what the target's PostgreSQL can do.
+    const args = ["--reporter", "json", "--pg-version", String(pgMajorVersion), "--config", "/dev/null", ...files];
     const { stdout, stderr, status } = await exec(binary, args);
     if (status !== 0 && status !== 1) {
       throw new LintError("squawk-failed", `squawk exited with status ${status}: ${stderr.trim() || stdout.trim() || "no output"}`);

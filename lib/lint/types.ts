@@ -46,6 +46,12 @@ export interface Finding {
 export interface LintContext {
   /** "schema.table" for every table that exists on the target before the pending migrations. */
   existingTables: ReadonlySet<string>;
+  /** `schema.table.column` → the column's type on the target (format_type), to tell type changes that rewrite from those that do not. */
+  existingColumnTypes?: ReadonlyMap<string, string>;
+  /** `schema.table.column` covered by a validated `CHECK (column IS NOT NULL)` on the target: SET NOT NULL skips its scan. */
+  validatedNotNullChecks?: ReadonlySet<string>;
+  /** The target's PostgreSQL major version, for squawk's version-dependent rules (default 15, the oldest supported). */
+  pgMajorVersion?: number;
   /** Path of the squawk binary; resolved from the squawk-cli package when omitted. */
   squawkBinary?: string;
 }

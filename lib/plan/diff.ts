@@ -3,7 +3,7 @@
  * entry (structured, for the UI and for rules) and as a readable unified text diff.
  */
 import { createTwoFilesPatch } from "diff";
-import { SNAPSHOT_KEYS, snapshotEntryKey, type SchemaSnapshot, type SnapshotSection } from "./schema-snapshot";
+import { SNAPSHOT_KEYS, snapshotEntryKey, type SchemaSnapshot, type SnapshotSection } from "../introspect/schema-snapshot";
 
 export interface SchemaChange {
   section: SnapshotSection;

@@ -14,10 +14,13 @@ import type { Catalog, LockLevel, Migration } from "../catalog";
 import { applyMigrations, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
 import { computeStatus, readLedger, type LedgerStatus } from "../ledger";
 import { lintMigrations, type Finding } from "../lint";
+import { judgeSchemaDiff, type DiffFinding } from "../lint/diff-rules";
+import { clusterWideChange } from "./cluster-wide";
 import { driftRequiresComplianceSignoff } from "./compliance";
 import { diffSnapshots, type SchemaDiff } from "./diff";
-import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "./schema-snapshot";
-import { createShadowDatabase, createShadowDatabaseAt, type ShadowServer } from "./shadow";
+import { assertRehearsalIsolated } from "./isolation";
+import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
+import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, type ShadowDatabase, type ShadowServer } from "./shadow";
 
 export type PlanKind = "apply" | "rollback";
 
@@ -39,6 +42,11 @@ export interface PlannedStatement {
   lockLevel: LockLevel | null;
   transactional: boolean;
   destructive: boolean;
+  /**
+   * What cluster-wide object it changes ("a role", "a database", ...), or null. Such a statement was
+   * rehearsed only on the isolated shadow cluster; applied, it changes every database of the target's cluster.
+   */
+  clusterWide: string | null;
   /** Measured in the rehearsal; null when the rehearsal did not reach it. */
   rehearsalMs: number | null;
 }
@@ -61,13 +69,21 @@ export interface Plan {
   from: string | null;
   to: string | null;
   migrations: PlannedMigration[];
+  /**
+   * The lint's findings on the statements, then the findings judged from the rehearsal's schema diff
+   * (`console/diff-…`: what the change does, however it is spelled), attributed to the statement that
+   * most likely did it.
+   */
   findings: Finding[];
+  /** Any finding (or drift finding) needs the compliance officer. */
   requiresComplianceSignoff: boolean;
   /** Why this plan cannot run as it is (edited applied file, out-of-order migration, ...). */
   blockers: string[];
-  drift: { drifted: boolean; explanation: string; diff: SchemaDiff | null };
+  /** `findings`: the drift judged like a change (a tagged column dropped by hand, RLS switched off, ...). */
+  drift: { drifted: boolean; explanation: string; diff: SchemaDiff | null; findings: DiffFinding[] };
   schemaDiff: SchemaDiff | null;
-  rehearsal: { ok: boolean; durationMs: number; error: string | null };
+  /** `failed`: where the rehearsal stopped, the first statement that failed (never the aborted transaction after it). */
+  rehearsal: { ok: boolean; durationMs: number; error: string | null; failed?: { tag?: string; file?: string; statement?: number; line?: number; column?: number; sqlstate?: string } };
   targetFingerprint: string;
   hash: string;
   createdAt: string;
@@ -83,6 +99,8 @@ export interface PlanBasis {
   blockers: string[];
   findings: Finding[];
   liveSnapshot: SchemaSnapshot;
+  /** server_version_num of the target. */
+  serverVersionNum: number;
   targetFingerprint: string;
   hash: string;
 }
@@ -106,17 +124,30 @@ function scriptAsMigration(unit: Unit): Migration {
   return { ...unit.migration, file: unit.script.file, sql: unit.script.sql, checksum: unit.script.checksum, statements: unit.script.statements };
 }
 
-export async function planBasis(request: PlanRequest): Promise<PlanBasis> {
+/**
+ * `onSelected` is told what will run as soon as that is known (before the lint), so a caller can start
+ * preparing the rehearsal meanwhile.
+ */
+export async function planBasis(request: PlanRequest, onSelected?: (selected: { status: LedgerStatus; units: Unit[]; blockers: string[] }) => void): Promise<PlanBasis> {
+  let status: LedgerStatus;
+  let liveSnapshot: SchemaSnapshot;
+  let serverVersionNum: number;
   const sql = postgres(request.targetUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
-    let status: LedgerStatus;
-    let liveSnapshot: SchemaSnapshot;
-    try {
-      status = computeStatus(request.catalog, await readLedger(sql));
-      liveSnapshot = await snapshotSchema(sql);
-    } catch (e) {
-      throw new ExecutorError("unreachable", `The ${request.environment} target cannot be read: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
-    }
+    const [ledger, snapshot, [server]] = await Promise.all([
+      readLedger(sql),
+      snapshotSchema(sql),
+      sql<{ v: number }[]>`select current_setting('server_version_num')::int as v`,
+    ]);
+    status = computeStatus(request.catalog, ledger);
+    liveSnapshot = snapshot;
+    serverVersionNum = server!.v;
+  } catch (e) {
+    throw new ExecutorError("unreachable", `The ${request.environment} target cannot be read: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  {
     const blockers: string[] = [];
     let units: Unit[] = [];
     try {
@@ -125,8 +156,15 @@ export async function planBasis(request: PlanRequest): Promise<PlanBasis> {
       if (!(e instanceof ExecutorError)) throw e;
       blockers.push(e.message);
     }
+    onSelected?.({ status, units, blockers });
     const existingTables = new Set(liveSnapshot.tables.map((t) => `${t.schema}.${t.name}`));
-    const findings = await lintMigrations(units.map(scriptAsMigration), { existingTables });
+    const existingColumnTypes = new Map(liveSnapshot.columns.map((c) => [`${c.schema}.${c.table}.${c.name}`, c.type]));
+    const findings = await lintMigrations(units.map(scriptAsMigration), {
+      existingTables,
+      existingColumnTypes,
+      validatedNotNullChecks: validatedNotNullChecks(liveSnapshot),
+      pgMajorVersion: Math.floor(serverVersionNum / 10_000),
+    });
     const targetFingerprint = schemaFingerprint(liveSnapshot);
     return {
       status,
@@ -134,31 +172,41 @@ export async function planBasis(request: PlanRequest): Promise<PlanBasis> {
       blockers,
       findings,
       liveSnapshot,
+      serverVersionNum,
       targetFingerprint,
       hash: planHash({ environment: request.environment, kind: request.kind, units, targetFingerprint, findings }),
     };
-  } finally {
-    await sql.end({ timeout: 5 });
   }
 }
 
 export async function computePlan(request: PlanRequest, shadow: ShadowServer): Promise<Plan> {
   const started = performance.now();
-  const basis = await planBasis(request);
+  // The shadow database is copied (and its schema read) while the lint runs.
+  let prepared: Promise<PreparedShadow> | null = null;
+  let basis: PlanBasis;
+  try {
+    basis = await planBasis(request, ({ status, blockers }) => {
+      if (blockers.length > 0) return;
+      prepared = prepareShadow(request, shadow, status);
+      prepared.catch(() => {}); // awaited below
+    });
+  } catch (e) {
+    await (prepared as Promise<PreparedShadow> | null)?.then((p) => p.db.drop(), () => {});
+    throw e;
+  }
   const basisMs = Math.round(performance.now() - started);
   const { status, units } = basis;
 
   const durations = new Map<string, number>();
   const rehearsalStarted = performance.now();
   let rehearsal: Plan["rehearsal"] = { ok: true, durationMs: 0, error: null };
-  let drift: Plan["drift"] = { drifted: false, explanation: "The live schema is exactly what its applied migrations produce.", diff: null };
+  let drift: Plan["drift"] = { drifted: false, explanation: "The live schema is exactly what its applied migrations produce.", diff: null, findings: [] };
   let schemaDiff: SchemaDiff | null = null;
 
-  if (basis.blockers.length === 0) {
-    // The target's current version rebuilt from its migrations, to compare with the live catalog.
-    const shadowDb = status.current ? await createShadowDatabaseAt(shadow, request.catalog, status.current) : await createShadowDatabase(shadow);
+  if (prepared) {
+    const { db: shadowDb, implied } = await (prepared as Promise<PreparedShadow>);
+    let restoreRoles: (() => Promise<void>) | null = null;
     try {
-      const implied = await snapshotOf(shadowDb.url);
       // Owners differ legitimately when the shadow server's superuser is not the target's owner, and so
       // do the privileges an owner holds on what it created: read the shadow's user as the target's.
       const impliedOnTarget = withRoleRenamed(implied, urlUser(shadow.adminUrl), urlUser(request.targetUrl));
@@ -168,11 +216,14 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
           drifted: true,
           explanation: `The live ${request.environment} schema differs from what its applied migrations produce (${describeCounts(driftDiff)}): someone changed it by hand, or a migration ran outside the console. The rehearsal ran on the schema the migrations imply; review the drift before approving.`,
           diff: driftDiff,
+          findings: judgeSchemaDiff(driftDiff, { origin: "drift", expectedGrantees: [urlUser(request.targetUrl)] }),
         };
       }
       const onEvent = (e: RunEvent) => {
         if (e.type === "statement_finished") durations.set(`${e.tag}#${e.statement}`, e.durationMs);
       };
+      const touchesCluster = units.some((u) => u.script.statements.some((s) => clusterWideChange(s) !== null || unwrapKind(s) === "DoStmt"));
+      if (touchesCluster) restoreRoles = await keepClusterRoles(shadow);
       try {
         if (request.kind === "apply") {
           await applyMigrations({ url: shadowDb.url, catalog: request.catalog, to: units.at(-1)?.migration.tag ?? status.current, actor: "rehearsal", allowOutOfOrder: true, onEvent });
@@ -180,11 +231,20 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
           await rollbackMigrations({ url: shadowDb.url, catalog: request.catalog, to: request.to, actor: "rehearsal", onEvent });
         }
       } catch (e) {
-        rehearsal = { ok: false, durationMs: 0, error: e instanceof ExecutorError ? e.message : (e as Error).message };
+        rehearsal =
+          e instanceof ExecutorError
+            ? {
+                ok: false,
+                durationMs: 0,
+                error: e.message,
+                failed: { tag: e.details.tag, file: e.details.file, statement: e.details.statement, line: e.details.line, column: e.details.column, sqlstate: e.details.sqlstate },
+              }
+            : { ok: false, durationMs: 0, error: (e as Error).message };
       }
       schemaDiff = diffSnapshots(implied, await snapshotOf(shadowDb.url));
     } finally {
       await shadowDb.drop();
+      await restoreRoles?.();
     }
   } else {
     rehearsal = { ok: false, durationMs: 0, error: "Not rehearsed: the plan is blocked (see blockers)." };
@@ -205,9 +265,14 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
       lockLevel: s.analysis.lockLevel,
       transactional: s.analysis.transactional,
       destructive: s.analysis.destructive,
+      clusterWide: clusterWideChange(s),
       rehearsalMs: durations.get(`${migration.tag}#${s.index + 1}`) ?? null,
     })),
   }));
+
+  // Judged from what the rehearsal did; a function of what the hash covers (files and target), so not hashed again.
+  const changeFindings = judgeSchemaDiff(schemaDiff, { origin: "rehearsal", expectedGrantees: [urlUser(shadow.adminUrl)] });
+  const findings = [...basis.findings, ...attributeDiffFindings(changeFindings, units, basis.findings)];
 
   const to =
     request.kind === "apply"
@@ -219,8 +284,9 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
     from: status.current,
     to,
     migrations,
-    findings: basis.findings,
-    requiresComplianceSignoff: basis.findings.some((f) => f.requiresComplianceSignoff) || driftRequiresComplianceSignoff(drift.diff),
+    findings,
+    requiresComplianceSignoff:
+      findings.some((f) => f.requiresComplianceSignoff) || drift.findings.some((f) => f.requiresComplianceSignoff) || driftRequiresComplianceSignoff(drift.diff),
     blockers: basis.blockers,
     drift,
     schemaDiff,
@@ -231,6 +297,40 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
     timings: { totalMs: Math.round(performance.now() - started), basisMs, rehearsalMs: rehearsal.durationMs },
   };
 }
+
+interface PreparedShadow {
+  db: ShadowDatabase;
+  /** The schema the target's applied migrations imply: the shadow database before the rehearsal. */
+  implied: SchemaSnapshot;
+}
+
+/**
+ * Snapshots of freshly copied templates, by template name: a copy of a template always has the template's
+ * schema (the name covers the server version, the user and every file up to that version).
+ */
+const templateSnapshots = new Map<string, SchemaSnapshot>();
+const TEMPLATE_SNAPSHOTS_KEPT = 16;
+
+/** The target's current version rebuilt from its migrations on the isolated shadow cluster, and its schema. */
+async function prepareShadow(request: PlanRequest, shadow: ShadowServer, status: LedgerStatus): Promise<PreparedShadow> {
+  await assertRehearsalIsolated(shadow.adminUrl, { name: request.environment, url: request.targetUrl });
+  const db = status.current ? await createShadowDatabaseAt(shadow, request.catalog, status.current) : await createShadowDatabase(shadow);
+  try {
+    const known = db.template ? templateSnapshots.get(db.template) : undefined;
+    if (known) return { db, implied: known };
+    const implied = await snapshotOf(db.url);
+    if (db.template) {
+      templateSnapshots.set(db.template, implied);
+      if (templateSnapshots.size > TEMPLATE_SNAPSHOTS_KEPT) templateSnapshots.delete(templateSnapshots.keys().next().value!);
+    }
+    return { db, implied };
+  } catch (e) {
+    await db.drop();
+    throw e;
+  }
+}
+
+const unwrapKind = (s: { ast: unknown }) => Object.keys((s.ast ?? {}) as object)[0];
 
 const urlUser = (url: string) => decodeURIComponent(new URL(url).username);
 
@@ -257,4 +357,82 @@ function describeCounts(d: SchemaDiff): string {
     .filter((k) => d.counts[k] > 0)
     .map((k) => `${d.counts[k]} ${k}`)
     .join(", ");
+}
+
+/** `schema.table.column` of every column a validated `CHECK (col IS NOT NULL)` covers: SET NOT NULL skips its scan. */
+function validatedNotNullChecks(snapshot: SchemaSnapshot): Set<string> {
+  const covered = new Set<string>();
+  for (const c of snapshot.constraints) {
+    if (c.type !== "check" || !c.validated) continue;
+    const m = /^CHECK \(\(("?)([^"()\s]+)\1 IS NOT NULL\)\)$/.exec(c.definition);
+    if (m) covered.add(`${c.schema}.${c.table}.${m[2]}`);
+  }
+  return covered;
+}
+
+/** Which statement findings already say what a diff rule says (about the same statement). */
+const COVERED_BY: Record<string, readonly string[]> = {
+  "console/diff-tagged-table-removed": ["console/drop-tagged-table"],
+  "console/diff-tagged-column-removed": ["console/drop-tagged-column", "console/rename-tagged-column"],
+  "console/diff-tagged-column-retyped": ["console/retype-tagged-column"],
+  "console/diff-rls-off": ["console/disable-rls", "console/no-force-rls"],
+  "console/diff-policy-removed": ["console/drop-policy"],
+  "console/diff-policy-loosened": ["console/policy-always-true", "console/policy-missing-tenant-predicate"],
+  "console/diff-policy-changed": ["console/policy-always-true", "console/policy-missing-tenant-predicate", "console/rls-change"],
+  "console/diff-privilege-beyond-app-role": ["console/grant-to-public"],
+};
+
+/**
+ * A diff finding as a plan finding, on the first statement that names the object's table or schema (the
+ * last statement of the plan when none does, e.g. a function that drops it). Dropped when a statement
+ * rule already reported it on that statement.
+ */
+function attributeDiffFindings(found: DiffFinding[], units: Unit[], existing: Finding[]): Finding[] {
+  const statements = units.flatMap(({ migration, script }) => script.statements.map((s) => ({ migration, script, s })));
+  if (statements.length === 0) return [];
+  const ids = new Set(existing.map((f) => f.id));
+  const out: Finding[] = [];
+  for (const d of found) {
+    const [schema, table] = d.object.split("/").slice(d.rule === "console/diff-privilege-beyond-app-role" ? 1 : 0);
+    const at =
+      statements.find(({ s }) => mentionsTable(s, schema!, table ?? "")) ??
+      statements.find(({ s }) => mentionsSchema(s, schema!)) ??
+      statements.at(-1)!;
+    const covered = COVERED_BY[d.rule] ?? [];
+    if (existing.some((f) => f.tag === at.migration.tag && f.statement === at.s.index + 1 && covered.includes(f.rule))) continue;
+    const base = `${at.migration.tag}:${at.s.index + 1}:${d.rule}`;
+    let id = base;
+    for (let n = 2; ids.has(id); n++) id = `${base}#${n}`;
+    ids.add(id);
+    out.push({
+      id,
+      rule: d.rule,
+      source: "console",
+      severity: d.severity,
+      message: d.message,
+      why: d.why,
+      tag: at.migration.tag,
+      file: at.script.file,
+      statement: at.s.index + 1,
+      line: at.s.line,
+      column: at.s.column,
+      summary: at.s.analysis.summary,
+      touches: d.touches,
+      requiresComplianceSignoff: d.requiresComplianceSignoff,
+    });
+  }
+  return out;
+}
+
+function mentionsTable(s: Unit["script"]["statements"][number], schema: string, table: string): boolean {
+  const a = s.analysis;
+  const is = (t: { schema: string; name: string }) => t.schema === schema && t.name === table;
+  return a.tables.some(is) || a.locks.some((l) => is(l.relation)) || a.columns.some((c) => is(c.table)) || a.rls.some((m) => is(m.table));
+}
+
+function mentionsSchema(s: Unit["script"]["statements"][number], schema: string): boolean {
+  const [kind, value] = Object.entries(s.ast ?? {})[0] ?? [];
+  if (kind !== "DropStmt" || (value as { removeType?: string }).removeType !== "OBJECT_SCHEMA") return s.analysis.tables.some((t) => t.schema === schema);
+  const names = ((value as { objects?: { String?: { sval?: string } }[] }).objects ?? []).map((o) => o.String?.sval);
+  return names.includes(schema);
 }

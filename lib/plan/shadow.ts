@@ -20,6 +20,8 @@ export interface ShadowServer {
 
 export interface ShadowDatabase {
   url: string;
+  /** The template it is a copy of; null for an empty one. */
+  template: string | null;
   drop(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ export async function createShadowDatabase(server: ShadowServer): Promise<Shadow
   return withAdmin(server, async (admin) => {
     const name = shadowName();
     await create(admin, name);
-    return handle(server, name);
+    return handle(server, name, null);
   });
 }
 
@@ -43,7 +45,12 @@ export async function createShadowDatabase(server: ShadowServer): Promise<Shadow
  */
 export async function createShadowDatabaseAt(server: ShadowServer, catalog: Catalog, tag: string): Promise<ShadowDatabase> {
   return withAdmin(server, async (admin) => {
-    const template = await templateName(admin, catalog, tag);
+    const template = await templateName(admin, server, catalog, tag);
+    const spare = await takeSpare(server, template);
+    if (spare) {
+      makeSpare(server, template);
+      return handle(server, spare, template);
+    }
     const name = shadowName();
     try {
       await create(admin, name, template);
@@ -53,20 +60,89 @@ export async function createShadowDatabaseAt(server: ShadowServer, catalog: Cata
       await buildTemplate(server, admin, catalog, tag, template);
       await create(admin, name, template);
     }
-    return handle(server, name);
+    makeSpare(server, template);
+    return handle(server, name, template);
   });
 }
 
+/**
+ * One spare copy per template, made in the background after a rehearsal takes a copy, so the next
+ * rehearsal at that version (a re-plan, the check before an apply, the next deployment) starts at once
+ * instead of waiting for CREATE DATABASE. Dropped when unused for SPARE_SECONDS, and by
+ * closeShadowConnections.
+ */
+const spares = new Map<string, { name: Promise<string | null>; timer: NodeJS.Timeout }>();
+const SPARE_SECONDS = 30;
+const spareKey = (server: ShadowServer, template: string) => `${server.adminUrl}\u0000${template}`;
+
+async function takeSpare(server: ShadowServer, template: string): Promise<string | null> {
+  const spare = spares.get(spareKey(server, template));
+  if (!spare) return null;
+  spares.delete(spareKey(server, template));
+  clearTimeout(spare.timer);
+  return spare.name;
+}
+
+function makeSpare(server: ShadowServer, template: string): void {
+  const key = spareKey(server, template);
+  if (spares.has(key)) return;
+  const name = shadowName();
+  const made = create(adminPool(server), name, template).then(
+    () => name,
+    () => null, // the template is being pruned or the server is busy: the next rehearsal copies it itself
+  );
+  const timer = setTimeout(() => {
+    if (spares.get(key)?.name !== made) return;
+    spares.delete(key);
+    void dropSpare(server, made);
+  }, SPARE_SECONDS * 1000);
+  timer.unref();
+  spares.set(key, { name: made, timer });
+}
+
+async function dropSpare(server: ShadowServer, made: Promise<string | null>): Promise<void> {
+  const name = await made;
+  if (name) await adminPool(server).unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+}
+
+/**
+ * One small pool per shadow server, kept while plans come (closed after a few idle seconds): creating and
+ * dropping a rehearsal database then costs no new connection and authentication each time.
+ */
+const pools = new Map<string, postgres.Sql>();
+const POOL_IDLE_SECONDS = 5;
+
+function adminPool(server: ShadowServer): postgres.Sql {
+  let pool = pools.get(server.adminUrl);
+  if (!pool) {
+    pool = postgres(server.adminUrl, { max: 2, onnotice: () => {}, connect_timeout: 10, idle_timeout: POOL_IDLE_SECONDS, fetch_types: false });
+    pools.set(server.adminUrl, pool);
+  }
+  return pool;
+}
+
+/** Drops the spare copies and closes the pooled shadow-server connections (before a process exits). */
+export async function closeShadowConnections(): Promise<void> {
+  const waiting = [...spares.entries()];
+  spares.clear();
+  await Promise.all(
+    waiting.map(([key, spare]) => {
+      clearTimeout(spare.timer);
+      return dropSpare({ adminUrl: key.split("\u0000")[0]! }, spare.name);
+    }),
+  );
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.end({ timeout: 5 })));
+}
+
 async function withAdmin<T>(server: ShadowServer, work: (admin: postgres.Sql) => Promise<T>): Promise<T> {
-  const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
-    return await work(admin);
+    return await work(adminPool(server));
   } catch (e) {
     // A migration that fails while a template is built says so itself (file, line, column).
     if (e instanceof ExecutorError) throw e;
     throw new Error(`Cannot create a rehearsal database on the shadow server: ${(e as Error).message}`, { cause: e });
-  } finally {
-    await admin.end();
   }
 }
 
@@ -82,16 +158,12 @@ function databaseUrl(server: ShadowServer, name: string): string {
   return url.toString();
 }
 
-function handle(server: ShadowServer, name: string): ShadowDatabase {
+function handle(server: ShadowServer, name: string, template: string | null): ShadowDatabase {
   return {
     url: databaseUrl(server, name),
+    template,
     drop: async () => {
-      const dropper = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
-      try {
-        await dropper.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await dropper.end();
-      }
+      await adminPool(server).unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
   };
 }
@@ -100,13 +172,23 @@ function handle(server: ShadowServer, name: string): ShadowDatabase {
  * Everything that decides a template's content: the server's version, the user that builds it (it owns
  * every object, and only it may copy it without being a superuser), the ledger tables, each file up to `tag`.
  */
-async function templateName(admin: postgres.Sql, catalog: Catalog, tag: string): Promise<string> {
+async function templateName(admin: postgres.Sql, shadow: ShadowServer, catalog: Catalog, tag: string): Promise<string> {
   const upTo = catalog.byTag(tag);
   if (!upTo) throw new Error(`There is no migration "${tag}" in the files.`);
-  const [server] = await admin<{ version: string; user: string }[]>`select current_setting('server_version_num') as version, current_user as user`;
+  const server = await serverIdentity(admin, shadow);
   const hash = createHash("sha256").update(JSON.stringify({ format: TEMPLATE_FORMAT, ...server, ledger: ENSURE_LEDGER_SQL }));
   for (const m of catalog.migrations) if (m.idx <= upTo.idx) hash.update(`\n${m.tag} ${m.when} ${m.checksum}`);
   return `${TEMPLATE_PREFIX}${hash.digest("hex").slice(0, 40)}`;
+}
+
+/** The shadow server's version and the URL's user, read once per URL (a major upgrade restarts the console). */
+const identities = new Map<string, { version: string; user: string }>();
+async function serverIdentity(admin: postgres.Sql, shadow: ShadowServer): Promise<{ version: string; user: string }> {
+  const known = identities.get(shadow.adminUrl);
+  if (known) return known;
+  const [row] = await admin<{ version: string; user: string }[]>`select current_setting('server_version_num') as version, current_user as user`;
+  identities.set(shadow.adminUrl, row!);
+  return row!;
 }
 
 /**
@@ -139,4 +221,73 @@ async function pruneTemplates(admin: postgres.Sql, keep: string): Promise<void> 
     // Best effort: a template that cannot be dropped now is dropped when the next one is built.
     await admin.unsafe(`DROP DATABASE IF EXISTS "${name}"`).catch(() => {});
   }
+  // Rehearsal databases and spares left by a process that was killed: their names carry their birth time.
+  const leftovers = await admin<{ name: string }[]>`
+    select datname as name from pg_database
+    where datname ~ '^shadow_[0-9a-z]+_[0-9a-f]{8}$' and datdba = (select oid from pg_roles where rolname = current_user)`;
+  for (const { name } of leftovers) {
+    const born = parseInt(name.split("_")[1]!, 36);
+    if (Date.now() - born > LEFTOVER_AFTER_MS) await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+  }
+}
+
+/** A rehearsal database this old belongs to no running plan. */
+const LEFTOVER_AFTER_MS = 60 * 60 * 1000;
+
+interface RoleState {
+  name: string;
+  attributes: Record<string, boolean>;
+}
+
+const ROLE_ATTRIBUTES = {
+  rolsuper: "SUPERUSER",
+  rolinherit: "INHERIT",
+  rolcreaterole: "CREATEROLE",
+  rolcreatedb: "CREATEDB",
+  rolcanlogin: "LOGIN",
+  rolreplication: "REPLICATION",
+  rolbypassrls: "BYPASSRLS",
+} as const;
+
+/**
+ * A rehearsal of a cluster-wide statement changes the shadow cluster for every later rehearsal (a role
+ * left BYPASSRLS makes the next 0007 rehearsal refuse to run, a role left behind collides with a later
+ * CREATE ROLE). Call before the rehearsal; the returned function puts roles back as they were: role
+ * attributes restored, roles the rehearsal created dropped, memberships it granted revoked. Best effort:
+ * what cannot be undone stays, and only on the shadow cluster.
+ */
+export async function keepClusterRoles(server: ShadowServer): Promise<() => Promise<void>> {
+  const read = (admin: postgres.Sql) =>
+    Promise.all([
+      admin<(Record<keyof typeof ROLE_ATTRIBUTES, boolean> & { name: string })[]>`
+        select rolname as name, ${admin.unsafe(Object.keys(ROLE_ATTRIBUTES).join(", "))} from pg_roles where rolname !~ '^pg_'`,
+      admin<{ role: string; member: string }[]>`
+        select pg_get_userbyid(roleid) as role, pg_get_userbyid(member) as member from pg_auth_members`,
+    ]);
+  const toState = (rows: Awaited<ReturnType<typeof read>>[0]): RoleState[] =>
+    rows.map(({ name, ...attributes }) => ({ name, attributes: attributes as Record<string, boolean> }));
+  const [roles, members] = await withAdmin(server, read);
+  const before = new Map(toState(roles).map((r) => [r.name, r]));
+  const memberships = new Set(members.map((m) => `${m.role}\u0000${m.member}`));
+  return async () => {
+    const admin = adminPool(server);
+    const ident = (n: string) => `"${n.replace(/"/g, '""')}"`;
+    const tryRun = (sql: string) => admin.unsafe(sql).catch(() => undefined);
+    try {
+      const [nowRoles, nowMembers] = await read(admin);
+      for (const m of nowMembers) if (!memberships.has(`${m.role}\u0000${m.member}`)) await tryRun(`REVOKE ${ident(m.role)} FROM ${ident(m.member)}`);
+      for (const r of toState(nowRoles)) {
+        const was = before.get(r.name);
+        if (!was) {
+          await tryRun(`DROP ROLE IF EXISTS ${ident(r.name)}`);
+          continue;
+        }
+        const changed = Object.entries(ROLE_ATTRIBUTES).filter(([col]) => was.attributes[col] !== r.attributes[col]);
+        if (changed.length === 0) continue;
+        await tryRun(`ALTER ROLE ${ident(r.name)} WITH ${changed.map(([col, word]) => (was.attributes[col] ? word : `NO${word}`)).join(" ")}`);
+      }
+    } catch {
+      // Best effort (see above): the rehearsal's own outcome is what the plan reports.
+    }
+  };
 }

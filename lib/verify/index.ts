@@ -8,5 +8,5 @@ export { CHECKS, CHECK_IDS, GROUPS, checkById, checksByControl, CONTROL_CHECKS, 
 export { CONTROLS, CHECK_CONTROLS, controlsOf, type ControlDefinition, type ControlId } from "./controls";
 export { verifyExpectations, type VerifyExpectations } from "./expectations";
 export { isolationProbeScript } from "./probe";
-export { CATALOG_SECTIONS, type CatalogSection } from "./catalog";
+export { CATALOG_SECTIONS, type CatalogSection } from "../introspect/verification-catalog";
 export type * from "./types";

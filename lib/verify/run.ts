@@ -4,7 +4,7 @@
  * concurrently with each other, on the connections of the pool it is given.
  */
 import type postgres from "postgres";
-import { readVerificationCatalog, type CatalogSection, type VerificationCatalog } from "./catalog";
+import { readVerificationCatalog, type CatalogSection, type VerificationCatalog } from "../introspect/verification-catalog";
 import { countingSql } from "./counting";
 import { verifyExpectations } from "./expectations";
 import { CHECKS } from "./registry";

@@ -1,5 +1,5 @@
 import type postgres from "postgres";
-import type { VerificationCatalog, CatalogSection } from "./catalog";
+import type { VerificationCatalog, CatalogSection } from "../introspect/verification-catalog";
 import type { VerifyExpectations } from "./expectations";
 
 /** domain.md "Compliance checks the console verifies", one group per numbered item (3 is split in three). */

@@ -47,7 +47,7 @@ describe("positions", () => {
       "ALTER TABLE clinics ALTER COLUMN name TYPE varchar(200);",
     ]);
     expect(byRule(findings, "squawk/adding-required-field").map((f) => [f.tag, f.statement, f.line])).toEqual([["0000_m0", 2, 3]]);
-    expect(byRule(findings, "squawk/changing-column-type").map((f) => [f.tag, f.statement, f.line])).toEqual([["0001_m1", 1, 1]]);
+    expect(byRule(findings, "console/column-type-rewrite").map((f) => [f.tag, f.statement, f.line])).toEqual([["0001_m1", 1, 1]]);
   });
 });
 

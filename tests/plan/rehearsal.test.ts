@@ -9,7 +9,9 @@ import { readStatus } from "../../lib/executor";
 import type { Plan } from "../../lib/plan/plan";
 import { schemaFingerprint, snapshotSchema } from "../../lib/plan/schema-snapshot";
 import { hasServer, type TestDatabase } from "../support/databases";
-import { changesIn, plan, realCatalog, shadowServer, targetsAt } from "./support";
+import { PG15_BIN } from "../setup/global-setup";
+import { startScratchCluster } from "../support/scratch-cluster";
+import { changesIn, plan, realCatalog, targetsAt } from "./support";
 
 const RLS_TABLES = [
   "audit/audit_logs",
@@ -176,16 +178,20 @@ describe("a rollback plan back to an earlier tag", () => {
   });
 });
 
-describe.runIf(hasServer(15))("on PostgreSQL 15 (target and shadow server)", () => {
+describe.runIf(hasServer(15))("on PostgreSQL 15 (target, and a shadow cluster of its own)", () => {
   let pg15: Awaited<ReturnType<typeof targetsAt>>;
+  let shadow15: Awaited<ReturnType<typeof startScratchCluster>>;
   beforeAll(async () => {
-    pg15 = await targetsAt(catalog, ["0006_appointment_overlap"], "plan_pg15", 15);
+    [pg15, shadow15] = await Promise.all([targetsAt(catalog, ["0006_appointment_overlap"], "plan_pg15", 15), startScratchCluster({ binDir: PG15_BIN })]);
   });
-  afterAll(async () => pg15?.dropAll());
+  afterAll(async () => {
+    await pg15?.dropAll();
+    shadow15?.destroy();
+  });
 
   it("plans, rehearses and diffs the same two migrations, with no drift", async () => {
     const target = await pg15.at("0006_appointment_overlap");
-    const planned = await plan(target, catalog, { shadow: shadowServer(15) });
+    const planned = await plan(target, catalog, { shadow: { adminUrl: shadow15.url() } });
     expect(planned.blockers).toEqual([]);
     expect(planned.drift.drifted).toBe(false);
     expect(planned.rehearsal).toMatchObject({ ok: true, error: null });

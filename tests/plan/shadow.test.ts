@@ -9,6 +9,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCatalog, type Catalog } from "../../lib/catalog";
 import { applyMigrations } from "../../lib/executor";
+import { closeShadowConnections } from "../../lib/plan/shadow";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { copyOfFolder, removeFixtureFolders } from "../executor/support";
 import { dedicatedShadowRole, plan } from "./support";
@@ -69,6 +70,8 @@ describe("rehearsals from cached templates", () => {
       expect(p.drift.drifted).toBe(false);
       expect(p.migrations.map((m) => m.tag)).toEqual(["0008_performance_indexes"]);
     }
+    // The spare copy kept for the next rehearsal goes away when the planner lets go of the shadow server.
+    await closeShadowConnections();
     const after = await shadowRole.owned();
     expect(after.filter((d) => !d.name.startsWith("shadow_tpl_"))).toEqual([]);
     expect(after.filter((d) => !before.some((b) => b.name === d.name))).toHaveLength(1);
@@ -95,6 +98,7 @@ describe("rehearsals from cached templates", () => {
       expect((await plan(target, catalog, { shadow: shadowRole.shadow })).rehearsal.ok).toBe(true);
     }
     expect((await templates()).length).toBeLessThanOrEqual(6);
+    await closeShadowConnections();
     expect((await shadowRole.owned()).filter((d) => !d.name.startsWith("shadow_tpl_"))).toEqual([]);
-  });
+  }, 120_000); // seven targets and seven template builds: long on a busy machine
 });

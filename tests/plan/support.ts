@@ -1,19 +1,21 @@
 /**
  * Targets at a given version of the real history, and plans computed the way the console computes
- * them (the suite's PostgreSQL 18 is both the target's server and the shadow server).
+ * them: targets on the suite's PostgreSQL 18 or 15, rehearsals on the suite's shadow cluster (a third
+ * server, PostgreSQL 18, that hosts no target): a plan refuses a shadow on its target's cluster.
  */
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { loadCatalog, type Catalog } from "../../lib/catalog";
 import { applyMigrations } from "../../lib/executor";
 import { computePlan, type Plan, type PlanKind } from "../../lib/plan/plan";
-import type { ShadowServer } from "../../lib/plan/shadow";
-import { adminUrl, freshDatabase, type ServerVersion, type TestDatabase } from "../support/databases";
+import { closeShadowConnections, type ShadowServer } from "../../lib/plan/shadow";
+import { adminUrl, freshDatabase, shadowAdminUrl, type ServerVersion, type TestDatabase } from "../support/databases";
 import { MIGRATIONS_DIR } from "../executor/support";
 
 export const realCatalog = (): Promise<Catalog> => loadCatalog(MIGRATIONS_DIR);
 
-export const shadowServer = (server: ServerVersion = 18): ShadowServer => ({ adminUrl: adminUrl(server) });
+/** The suite's shadow cluster; `server` picks a test server instead (only for a target on another one). */
+export const shadowServer = (server?: ServerVersion): ShadowServer => ({ adminUrl: server ? adminUrl(server) : shadowAdminUrl() });
 
 /**
  * Migrates a database to each requested version once; `at(tag)` then gives a fresh copy (CREATE
@@ -66,14 +68,14 @@ export function changesIn(diff: Plan["schemaDiff"], section: string): string[] {
 export async function dedicatedShadowRole(label: string) {
   const role = `plan_${label}_${randomBytes(4).toString("hex")}`;
   const password = randomBytes(12).toString("hex");
-  const admin = () => postgres(adminUrl(18), { max: 1, onnotice: () => {} });
+  const admin = () => postgres(shadowAdminUrl(), { max: 1, onnotice: () => {} });
   const sql = admin();
   try {
     await sql.unsafe(`CREATE ROLE "${role}" LOGIN SUPERUSER PASSWORD '${password}'`);
   } finally {
     await sql.end();
   }
-  const url = new URL(adminUrl(18));
+  const url = new URL(shadowAdminUrl());
   url.username = role;
   url.password = password;
   const owned = async (): Promise<{ name: string; allowsConnections: boolean }[]> => {
@@ -92,6 +94,7 @@ export async function dedicatedShadowRole(label: string) {
     /** Databases this role owns on the server, by name. */
     owned,
     drop: async () => {
+      await closeShadowConnections(); // its pooled connections and spare copies first
       const sql = admin();
       try {
         for (const { name } of await owned()) await sql.unsafe(`DROP DATABASE "${name}" WITH (FORCE)`);

@@ -18,6 +18,11 @@ declare module "vitest" {
   export interface ProvidedContext {
     pg18AdminUrl: string;
     pg15AdminUrl: string | null;
+    /**
+     * A third cluster (PostgreSQL 18) that hosts no test target: the suite's shadow server, so a rehearsed
+     * cluster-wide statement (a role, ALTER SYSTEM) never reaches a target, as in real use.
+     */
+    shadowAdminUrl: string;
     /** A database on PostgreSQL 18 holding a migrated console store, to clone per test file. */
     storeTemplate: string;
   }
@@ -37,9 +42,13 @@ function storeTemplateName(): string {
 let servers: LocalPostgres[] = [];
 
 export async function setup(project: TestProject) {
-  const pg18 = await startLocalPostgres({ dataDir: path.join(root, ".data/test/pg18"), port: testPorts.pg18 });
-  servers.push(pg18);
+  const [pg18, shadow] = await Promise.all([
+    startLocalPostgres({ dataDir: path.join(root, ".data/test/pg18"), port: testPorts.pg18 }),
+    startLocalPostgres({ dataDir: path.join(root, ".data/test/pg18-shadow"), port: testPorts.pg18Shadow }),
+  ]);
+  servers.push(pg18, shadow);
   project.provide("pg18AdminUrl", pg18.url());
+  project.provide("shadowAdminUrl", shadow.url());
   project.provide("storeTemplate", await ensureStoreTemplate(pg18));
 
   let pg15Url: string | null = null;

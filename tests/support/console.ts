@@ -21,7 +21,7 @@ import { openStore, type Store } from "../../lib/store/db";
 import { auditEvents, deployments, type Deployment } from "../../lib/store/schema";
 import { syncEnvironments } from "../../lib/targets/registry-sync";
 import { verifyAfterApply } from "../../lib/verify/snapshots";
-import { adminUrl, freshDatabase, type TestDatabase } from "./databases";
+import { adminUrl, freshDatabase, shadowAdminUrl, type TestDatabase } from "./databases";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -61,7 +61,7 @@ export async function startTestConsole(versions: Record<string, number>, options
   const env: Record<string, string> = {
     CONSOLE_DATABASE_URL: storeDb.url,
     NEXTAUTH_SECRET: "test-secret-".padEnd(40, "x"),
-    SHADOW_DATABASE_URL: adminUrl(18),
+    SHADOW_DATABASE_URL: shadowAdminUrl(),
     CONSOLE_ENVIRONMENTS_FILE: "",
   };
   let registryDir: string | null = null;
@@ -88,7 +88,7 @@ export async function startTestConsole(versions: Record<string, number>, options
     store,
     registry,
     catalog: async () => catalog,
-    shadow: { adminUrl: adminUrl(18) },
+    shadow: { adminUrl: shadowAdminUrl() },
     enqueue: enqueueWith(boss),
   };
   let worker: WorkerHandle | null = null;

@@ -23,6 +23,11 @@ export function adminUrl(server: ServerVersion = 18): string {
   return url;
 }
 
+/** Superuser URL of the suite's shadow cluster (PostgreSQL 18, hosting no target). */
+export function shadowAdminUrl(): string {
+  return inject("shadowAdminUrl");
+}
+
 export function hasServer(server: ServerVersion): boolean {
   return Boolean(server === 18 ? inject("pg18AdminUrl") : inject("pg15AdminUrl"));
 }

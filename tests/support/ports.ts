@@ -29,6 +29,11 @@ export const testPorts = {
   pgbouncerSession: base + 7,
   oidc: base + 8,
   webhook: base + 9,
-  /** base + 10 .. base + 19: for tests that start a short-lived server of their own. */
-  scratch: (n: number) => base + 10 + (n % 10),
+  /** The suite's shadow cluster: rehearsals run on a cluster that hosts no test target. */
+  pg18Shadow: base + 10,
+  /** The demo's second embedded cluster (for rehearsals) in the e2e and restart journeys. */
+  e2eShadowPg: base + 11,
+  restartShadowPg: base + 12,
+  /** base + 13 .. base + 19: for tests that start a short-lived server of their own. */
+  scratch: (n: number) => base + 13 + (n % 7),
 } as const;

@@ -8,7 +8,7 @@
  * required to be anything. A tenant table is one of db/schema's tables with a tenant key, or any other
  * table of the scanned schemas that has a clinic_id column.
  */
-import type { PolicyCommand, PolicyGroupFact, TableFact, VerificationCatalog } from "../catalog";
+import type { PolicyCommand, PolicyGroupFact, TableFact, VerificationCatalog } from "../../introspect/verification-catalog";
 import type { VerifyExpectations } from "../expectations";
 import { classifyPredicate, ensureParser, type PredicateKind } from "../predicate";
 import type { CheckOutcome } from "../types";

@@ -1,4 +1,4 @@
-import type { CatalogSection, VerificationCatalog } from "../catalog";
+import type { CatalogSection, VerificationCatalog } from "../../introspect/verification-catalog";
 import { controlsOf } from "../controls";
 import type { CheckDefinition, CheckOutcome } from "../types";
 import { quoteLiteral } from "../expectations";
