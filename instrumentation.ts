@@ -1,13 +1,8 @@
-/** Runs once when a Next.js server starts: the store is brought up to date, then the worker starts. */
+/** Runs once when a Next.js server starts: the one boot (lib/boot), then the in-process worker. */
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { loadConfig } = await import("./lib/config/env");
-  const { prepareStore } = await import("./lib/store/prepare");
-  const config = loadConfig(process.env);
-  // Refused before anything runs: a rehearsal on a target's cluster could change that target.
-  const { assertShadowIsolated } = await import("./lib/plan/isolation");
-  await assertShadowIsolated(config.shadowDatabaseUrl, config.registry.environments);
-  await prepareStore(config);
+  const { bootWebConsole } = await import("./lib/server/runtime");
+  await bootWebConsole();
   const { startInProcessWorker } = await import("./lib/server/jobs");
   await startInProcessWorker();
 }

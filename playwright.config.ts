@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { defineConfig, devices } from "@playwright/test";
+import { OIDC } from "./e2e/support/oidc-settings";
 import { testPorts } from "./tests/support/ports";
 
 /**
@@ -41,20 +42,39 @@ export default defineConfig({
       },
     },
   ],
-  webServer: {
-    // --fresh: every run starts from the seeded demo, so journeys that change state can run again.
-    command: "node --import tsx scripts/start.ts --fresh",
-    url: `http://localhost:${E2E_PORT}/api/health`,
-    timeout: 240_000,
-    reuseExistingServer: false,
-    stdout: "pipe",
-    gracefulShutdown: { signal: "SIGTERM", timeout: 20_000 },
-    env: {
-      PORT: String(E2E_PORT),
-      CONSOLE_DATA_DIR: ".data/e2e",
-      EMBEDDED_PG_PORT: String(testPorts.e2ePg),
-      EMBEDDED_SHADOW_PG_PORT: String(testPorts.e2eShadowPg),
-      CONSOLE_DATABASE_URL: "",
+  webServer: [
+    {
+      command: "node --import tsx e2e/support/oidc-provider.ts",
+      url: `${OIDC.issuer}/.well-known/openid-configuration`,
+      timeout: 60_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      env: {
+        OIDC_PORT: String(OIDC.port),
+        OIDC_CLIENT_ID: OIDC.clientId,
+        OIDC_CLIENT_SECRET: OIDC.clientSecret,
+        OIDC_REDIRECT_URI: `http://localhost:${E2E_PORT}/api/auth/callback/oidc`,
+      },
     },
-  },
+    {
+      // --fresh: every run starts from the seeded demo, so journeys that change state can run again.
+      command: "node --import tsx scripts/start.ts --fresh",
+      url: `http://localhost:${E2E_PORT}/api/health`,
+      timeout: 240_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      gracefulShutdown: { signal: "SIGTERM", timeout: 20_000 },
+      env: {
+        PORT: String(E2E_PORT),
+        CONSOLE_DATA_DIR: ".data/e2e",
+        EMBEDDED_PG_PORT: String(testPorts.e2ePg),
+        EMBEDDED_SHADOW_PG_PORT: String(testPorts.e2eShadowPg),
+        CONSOLE_DATABASE_URL: "",
+        OIDC_ISSUER: OIDC.issuer,
+        OIDC_CLIENT_ID: OIDC.clientId,
+        OIDC_CLIENT_SECRET: OIDC.clientSecret,
+        OIDC_NAME: OIDC.name,
+      },
+    },
+  ],
 });

@@ -23,6 +23,8 @@ export default defineConfig({
       exclude: ["**/*.d.ts"],
       reporter: ["json-summary", "text-summary"],
       reportsDirectory: ".data/coverage",
+      // The table is worth reading even when a test failed (the run still exits non-zero).
+      reportOnFailure: true,
     },
     hookTimeout: 120_000,
     projects: [

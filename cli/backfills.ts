@@ -3,11 +3,12 @@ import { backfillView, cancelBackfill, pauseBackfill, resumeBackfill, type Backf
 import { AppError } from "../lib/errors";
 import type { ConsoleSession } from "./console-session";
 import { deploymentId, type Output } from "./deployments";
+import { plural } from "../lib/format";
 
 export function backfillSummary(v: BackfillView): string {
   const lines = [
     `deployment #${v.number} backfill ${v.backfill}: ${v.status ?? "not started"} (deployment ${v.deploymentState})`,
-    `  ${v.rowsDone} of ${v.rowsTotal} rows (${v.percent}%), ${v.batches} batches, next batch ${v.batchSize ?? "-"} rows${v.lastBatchMs !== null ? `, last ${v.lastBatchMs} ms` : ""}`,
+    `  ${v.rowsDone} of ${v.rowsTotal} rows (${v.percent}%), ${plural(v.batches, "batch", "batches")}, next batch ${v.batchSize ?? "-"} rows${v.lastBatchMs !== null ? `, last ${v.lastBatchMs} ms` : ""}`,
     `  rate ${v.rowsPerSecond === null ? "-" : `${v.rowsPerSecond} rows/s`}, time left ${v.etaSeconds === null ? "-" : `about ${v.etaSeconds} s`}`,
   ];
   if (v.lastPause) lines.push(`  last pause ${v.lastPause.at}: ${v.lastPause.reason}${v.lastPause.resumedAt ? ` (resumed ${v.lastPause.resumedAt})` : ""}`);

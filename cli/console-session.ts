@@ -3,18 +3,15 @@
  * as a console user: the same lib/ functions and rules as the web, authenticated by the same
  * credentials (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD).
  */
-import path from "node:path";
+import os from "node:os";
 import type PgBoss from "pg-boss";
-import { verifyCredentials, type Actor } from "../lib/auth/users";
-import { loadCatalog } from "../lib/catalog";
-import { loadConfig, type ConsoleConfig } from "../lib/config/env";
-import { deploymentDepsFor, type DeploymentDeps } from "../lib/deployments/context";
-import { consoleEnvironment } from "../lib/embedded/console-env";
+import { openConsoleProcess } from "../lib/boot/process";
+import type { Actor } from "../lib/auth/users";
+import type { ConsoleConfig } from "../lib/config/env";
+import type { DeploymentDeps } from "../lib/deployments/context";
 import { AppError } from "../lib/errors";
-import { enqueueWith, startBoss } from "../lib/jobs/queue";
-import { assertShadowIsolated } from "../lib/plan/isolation";
-import { openStore, type Store } from "../lib/store/db";
-import { prepareStore } from "../lib/store/prepare";
+import type { Store } from "../lib/store/db";
+import { signInWithPassword } from "../lib/auth/sign-in";
 
 export interface ConsoleSession {
   config: ConsoleConfig;
@@ -27,19 +24,14 @@ export interface ConsoleSession {
 }
 
 export async function openConsoleSession(root: string): Promise<ConsoleSession> {
-  const { env, cluster } = await consoleEnvironment(process.env, root);
-  const config = loadConfig(env, root);
-  await assertShadowIsolated(config.shadowDatabaseUrl, config.registry.environments);
-  await prepareStore(config, path.join(root, "lib/store/migrations"));
-  const store = openStore(config.storeUrl, { max: 4 });
-  const boss = await startBoss(config.storeUrl);
-  const deps = deploymentDepsFor(config, store, () => loadCatalog(path.join(root, "db/migrations")), enqueueWith(boss));
+  const opened = await openConsoleProcess({ root, env: process.env, face: "cli" });
+  const { env, store } = opened;
   let actor: Actor | null = null;
   return {
-    config,
+    config: opened.config,
     store,
-    boss,
-    deps,
+    boss: opened.boss!,
+    deps: opened.deps,
     actor: async () => {
       if (actor) return actor;
       const email = env.MIGRATION_CONSOLE_EMAIL;
@@ -47,15 +39,19 @@ export async function openConsoleSession(root: string): Promise<ConsoleSession> 
       if (!email || !password) {
         throw new AppError("unauthenticated", "This command acts as a console user: set MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD.");
       }
-      const user = await verifyCredentials(store.db, email, password);
-      if (!user) throw new AppError("unauthenticated", `MIGRATION_CONSOLE_EMAIL / MIGRATION_CONSOLE_PASSWORD do not match an active console user (${email}).`);
+      // The same throttled, audited sign-in as the browser's; the client is this machine's user.
+      const result = await signInWithPassword(store.db, { email, password, client: cliClient() });
+      if (!result.ok) {
+        throw new AppError("unauthenticated", result.throttled ? result.message : `MIGRATION_CONSOLE_EMAIL / MIGRATION_CONSOLE_PASSWORD do not match an active console user (${email}).`);
+      }
+      const user = result.user;
       actor = { id: user.id, email: user.email, name: user.name, role: user.role };
       return actor;
     },
-    close: async () => {
-      await boss.stop({ graceful: false, wait: true });
-      await store.close();
-      if (cluster) await cluster.stop();
-    },
+    close: opened.close,
   };
+}
+
+function cliClient(): string {
+  return `cli:${os.userInfo().username}@${os.hostname()}`;
 }

@@ -3,25 +3,33 @@
  * functions as the web. Exit 0 on success; 1 with a one-line reason when the operation fails or is
  * refused; 2 on a usage error.
  */
+import fs from "node:fs";
 import os from "node:os";
+import postgres from "postgres";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadCatalog, type Catalog } from "../lib/catalog";
-import { ConfigError, loadRegistry } from "../lib/config/env";
+import { ConfigError } from "../lib/config/env";
 import { redactUrl, type EnvironmentConfig } from "../lib/config/environments";
-import { prepareDemoTargets } from "../lib/embedded/demo-targets";
-import { demoSettings, startDemoCluster } from "../lib/embedded/demo-cluster";
+import { openTargets } from "../lib/boot/process";
 import { applyMigrations, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError, redactedMessage, toErrorPayload } from "../lib/errors";
-import { activeFreezeWindow } from "../lib/gates/rules";
+import { plural } from "../lib/format";
 import { closeShadowConnections } from "../lib/plan/shadow";
+import { describeDriftObject, driftObjects, measureDrift } from "../lib/plan/drift";
+import { snapshotSchema } from "../lib/plan/schema-snapshot";
+import type { DriftSummary } from "../lib/store/schema/environment-status";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";
 import { applyDeploymentCommand, deploymentCommand, planCommand, type Output } from "./deployments";
 import { adHocPlanCommand, FAIL_ON, PLAN_FORMATS, type FailOn, type PlanFormat } from "./plan";
+import { decideDirectApply } from "../lib/gates/rules";
+import { userAddCommand, userAddUsageProblem } from "./users";
 import { verifyEnvironmentCommand, verifyTargetCommand } from "./verify";
 import { backfillCommand } from "./backfills";
+import { evidenceExportCommand, evidencePublicKeyCommand, evidenceVerifyCommand } from "./evidence";
+import { evidenceSigningKey } from "../lib/verify/evidence-signing";
 
 const root = path.resolve(__dirname, "..");
 
@@ -41,6 +49,8 @@ Commands:
                                          rehearsal fails, or when a finding reaches --fail-on
   verify   --env NAME | --database-url URL
                                          Run the compliance checks; exit 1 if any fails or cannot run
+  evidence verify FILE [--public-key KEY.pem]
+                                         Check a signed evidence bundle; exit 1 naming each edited file
 
 As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), under the same gates:
   deployment create --env NAME [--to TAG | --backfill NAME]
@@ -49,15 +59,26 @@ As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), unde
   apply --deployment ID                  Queue an approved deployment, run it, follow its log
   backfill status|pause|resume|cancel --deployment ID [--reason TEXT]
                                          A backfill deployment's progress; pause, resume or cancel it
+  evidence export --env NAME --from DATE --to DATE --out FILE
+                                         The signed evidence bundle, as the Compliance page exports it
+  evidence public-key [--out FILE]       The console's evidence signing key (public half)
+
+Console users:
+  user add --email EMAIL --name NAME --role ROLE
+                                         Create a console user (roles: engineer, release_manager,
+                                         compliance_officer, admin); the password comes from
+                                         MIGRATION_CONSOLE_NEW_PASSWORD or standard input
 
 Options:
   --json                   Machine-readable output on stdout (see README, "CLI"); same as --format json
   --format FORMAT          plan only: text (default), json, or github (GitHub Actions annotations)
   --fail-on LEVEL          plan only: error (default), warning, or never
   --migrations DIR         Migrations folder (default: db/migrations)
-  --lock-timeout MS        How long a statement may wait for a lock before retrying (default 2000)
+  --lock-timeout MS        The longest one attempt may wait for a lock (default 2000); attempts
+                           start shorter and ramp up to it, so traffic never queues longer
+  --initial-lock-timeout MS  The first attempt's lock wait (default 100)
   --statement-timeout MS   Per-statement time limit, 0 for none (default 0)
-  --max-retries N          Retries after lock timeouts (default 5)
+  --max-retries N          Retries after lock timeouts (default 30)
   --allow-out-of-order     Also apply migrations older than the newest applied one
   --accept-checksums       Record the current checksums of edited applied files
   --allow-unknown          Proceed although the target's ledger has migrations these files lack
@@ -78,6 +99,7 @@ const OPTIONS = {
   json: { type: "boolean" },
   migrations: { type: "string" },
   "lock-timeout": { type: "string" },
+  "initial-lock-timeout": { type: "string" },
   "statement-timeout": { type: "string" },
   "max-retries": { type: "string" },
   "allow-out-of-order": { type: "boolean" },
@@ -90,6 +112,12 @@ const OPTIONS = {
   backfill: { type: "string" },
   comment: { type: "string" },
   reason: { type: "string" },
+  from: { type: "string" },
+  out: { type: "string" },
+  "public-key": { type: "string" },
+  email: { type: "string" },
+  name: { type: "string" },
+  role: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -100,18 +128,21 @@ interface Target {
   label: string;
   url: string;
   environment: EnvironmentConfig | null;
-  release: () => Promise<void>;
+  /** Where the ledger's implied schema can be rebuilt for the drift check, when known. */
+  shadowUrl: string | null;
+  release: () => Promise<unknown>;
 }
 
 export async function main(argv: string[]): Promise<number> {
   let values: Values;
   let command: string | undefined;
   let subcommand: string | undefined;
+  let argument: string | undefined;
   try {
     const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     values = parsed.values;
-    [command, subcommand] = parsed.positionals;
-    const allowed = command === "deployment" || command === "backfill" ? 2 : 1;
+    [command, subcommand, argument] = parsed.positionals;
+    const allowed = command === "deployment" || command === "backfill" || command === "user" ? 2 : command === "evidence" ? (subcommand === "verify" ? 3 : 2) : 1;
     if (parsed.positionals.length > allowed) throw new UsageError(`Unexpected argument "${parsed.positionals[allowed]}".`);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
@@ -123,14 +154,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = Boolean(values.json);
   try {
-    return await dispatch(command, subcommand, values, json);
+    return await dispatch(command, subcommand, argument, values, json);
   } finally {
     // Plans keep a spare rehearsal database and pooled connections on the shadow server: let go of them.
     await closeShadowConnections().catch(() => {});
   }
 }
 
-async function dispatch(command: string, subcommand: string | undefined, values: Values, json: boolean): Promise<number> {
+async function dispatch(command: string, subcommand: string | undefined, argument: string | undefined, values: Values, json: boolean): Promise<number> {
   try {
     switch (command) {
       case "envs":
@@ -161,6 +192,24 @@ async function dispatch(command: string, subcommand: string | undefined, values:
         return await withConsole((session) => deploymentCommand(session, output(json), subcommand, values));
       case "backfill":
         return await withConsole((session) => backfillCommand(session, output(json), subcommand, values));
+      case "evidence":
+        if (subcommand === "export") return await withConsole((session) => evidenceExportCommand(session, output(json), { env: values.env, from: values.from, to: values.to, out: values.out }));
+        if (subcommand === "public-key") return await withConsole((session) => evidencePublicKeyCommand(session, output(json), { out: values.out }));
+        if (subcommand === "verify") {
+          const keyFile = values["public-key"];
+          if (keyFile) return await evidenceVerifyCommand(argument, async () => readKeyFile(keyFile), output(json));
+          return await withConsole((session) =>
+            evidenceVerifyCommand(argument, async () => (await evidenceSigningKey(session.store.db, session.config.evidenceSigningKey)).publicKeyPem, output(json)),
+          );
+        }
+        throw new UsageError(`evidence needs export, verify or public-key${subcommand ? `, not "${subcommand}"` : ""}.`);
+      case "user":
+        if (subcommand !== "add") throw new UsageError(subcommand ? `Unknown user command "${subcommand}".` : "user needs a command: add.");
+        {
+          const problem = userAddUsageProblem(values);
+          if (problem) throw new UsageError(problem);
+        }
+        return await withConsole((session) => userAddCommand(session, output(json), values));
       case "rollback":
         return await withTarget(values, (target) => runCommand("rollback", values, target, json));
       default:
@@ -175,6 +224,14 @@ async function dispatch(command: string, subcommand: string | undefined, values:
   }
 }
 
+function readKeyFile(file: string): string {
+  try {
+    return fs.readFileSync(path.resolve(file), "utf8");
+  } catch (e) {
+    throw new AppError("not_found", `Cannot read the public key ${file}: ${(e as Error).message}`);
+  }
+}
+
 /** Every failure through the one mapping (lib/errors), so the CLI says what the browser says. */
 function fail(json: boolean, e: unknown): number {
   const payload = toErrorPayload(e instanceof RefusedError ? new AppError("gated", e.message) : e, (message, error) =>
@@ -185,8 +242,8 @@ function fail(json: boolean, e: unknown): number {
   const error: Record<string, unknown> = { ...rest, ...details };
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error }, null, 2)}\n`);
   else {
-    // A configuration error lists every problem; anything else is one line.
-    process.stderr.write(`error: ${e instanceof ConfigError ? payload.message : payload.message.split("\n")[0]}\n`);
+    // The whole message: a journal or configuration problem lists the fields at fault on the lines after the first.
+    process.stderr.write(`error: ${payload.message}\n`);
     if (typeof error.leftBehind === "string") process.stderr.write(`${error.leftBehind}\n`);
     if (payload.hint) process.stderr.write(`${payload.hint}\n`);
   }
@@ -223,21 +280,13 @@ async function withTarget(values: Values, run: (target: Target) => Promise<numbe
 
 /**
  * The registry with every target's URL. A URL comes from the environment's variable; when it is
- * unset and no store is configured, from the demo's embedded cluster (started for this command if
- * the console is not running, and stopped again after).
+ * unset and no store is configured, from the demo's embedded cluster (shared with the console and
+ * other commands through a lease: started for this command if nobody runs it, and stopped again
+ * after only when this command was the last one using a cluster a command started).
  */
-async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; release: () => Promise<void> }> {
-  const registry = loadRegistry(process.env, root);
-  const missing = registry.environments.filter((e) => !e.url);
-  if (missing.length === 0 || process.env.CONSOLE_DATABASE_URL) return { environments: registry.environments, release: async () => {} };
-  const cluster = await startDemoCluster({ ...demoSettings(process.env, root), registry, log: () => {} });
-  await prepareDemoTargets(cluster, registry, await catalogFor({}), () => {});
-  return {
-    environments: registry.environments.map((e) => ({ ...e, url: e.url ?? cluster.env[e.urlEnv] ?? null })),
-    release: async () => {
-      await cluster.stop();
-    },
-  };
+async function openRegistry(): Promise<{ environments: EnvironmentConfig[]; shadowUrl: string | null; release: () => Promise<unknown> }> {
+  const opened = await openTargets({ root, env: process.env });
+  return { ...opened, shadowUrl: opened.shadowUrl };
 }
 
 /** --database-url targets an ad-hoc database (ungated); --env an environment of the registry. */
@@ -246,7 +295,7 @@ async function resolveTarget(values: Values): Promise<Target> {
   const adHoc = values["database-url"];
   if (adHoc) {
     if (!/^postgres(ql)?:\/\//.test(adHoc)) throw new UsageError("--database-url must be a postgres:// URL.");
-    return { label: redactUrl(adHoc), url: adHoc, environment: null, release: async () => {} };
+    return { label: redactUrl(adHoc), url: adHoc, environment: null, shadowUrl: process.env.SHADOW_DATABASE_URL || null, release: async () => {} };
   }
   if (!values.env) throw new UsageError("Say which target: --env NAME or --database-url URL.");
   const registry = await openRegistry();
@@ -256,7 +305,7 @@ async function resolveTarget(values: Values): Promise<Target> {
     if (!environment) throw new UsageError(`Unknown environment "${values.env}". Known: ${registry.environments.map((e) => e.name).join(", ")}.`);
     throw new ConfigError([`${environment.urlEnv} is not set, so the ${environment.name} target's URL is unknown.`]);
   }
-  return { label: environment.name, url: environment.url, environment, release: registry.release };
+  return { label: environment.name, url: environment.url, environment, shadowUrl: registry.shadowUrl, release: registry.release };
 }
 
 function planFormat(values: Values): PlanFormat {
@@ -302,19 +351,36 @@ async function envsCommand(json: boolean): Promise<number> {
   }
   for (const r of rows) {
     const reach = !r.probe ? `${r.urlEnv} unset` : r.probe.reachable ? `answers (PostgreSQL ${r.probe.serverVersion})` : `unreachable: ${r.probe.error}`;
-    const gate = r.gates.releaseManagerApprovals > 0 ? `${r.gates.releaseManagerApprovals} approval(s)` : "ungated";
+    const gate = r.gates.releaseManagerApprovals > 0 ? plural(r.gates.releaseManagerApprovals, "approval") : "ungated";
     process.stdout.write(`${String(r.position + 1).padStart(2)}. ${r.name.padEnd(12)} ${gate.padEnd(14)} ${reach}\n`);
   }
   return 0;
 }
 
-function statusJson(target: Target, status: LedgerStatus) {
+/** The live schema against what the ledger implies; unchecked (with why) when no shadow server is known. */
+async function liveDrift(target: Target, catalog: Catalog, current: string | null): Promise<DriftSummary> {
+  const checkedAt = new Date().toISOString();
+  if (!target.shadowUrl) return { drifted: null, objects: [], unchecked: "No server to rebuild the implied schema on: set SHADOW_DATABASE_URL.", checkedAt };
+  const sql = postgres(target.url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    const live = await snapshotSchema(sql);
+    const objects = driftObjects(await measureDrift({ shadow: { adminUrl: target.shadowUrl }, catalog, current, targetUrl: target.url, live }));
+    return { drifted: objects.length > 0, objects, unchecked: null, checkedAt };
+  } catch (e) {
+    return { drifted: null, objects: [], unchecked: `Drift could not be checked: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`, checkedAt };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+function statusJson(target: Target, status: LedgerStatus, drift: DriftSummary) {
   return {
     ok: true,
     target: target.label,
     current: status.current,
     pending: status.pending,
     problems: status.problems,
+    drift: { drifted: drift.drifted, objects: drift.objects, unchecked: drift.unchecked },
     migrations: status.migrations.map((m) => ({
       tag: m.tag,
       state: m.state,
@@ -325,28 +391,42 @@ function statusJson(target: Target, status: LedgerStatus) {
       durationMs: m.durationMs,
       runId: m.runId,
       explanation: m.explanation,
+      partial: m.partial,
     })),
     unknown: status.unknown,
   };
 }
 
 async function statusCommand(values: Values, target: Target, json: boolean): Promise<number> {
-  const status = await readStatus(target.url, await catalogFor(values));
+  const catalog = await catalogFor(values);
+  const status = await readStatus(target.url, catalog);
+  const drift = await liveDrift(target, catalog, status.current);
   if (json) {
-    process.stdout.write(`${JSON.stringify(statusJson(target, status), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(statusJson(target, status, drift), null, 2)}\n`);
     return 0;
   }
-  process.stdout.write(`${target.label}: at ${status.current ?? "(nothing applied)"}, ${status.pending.length} pending\n`);
+  const partial = status.problems.partiallyApplied.length;
+  process.stdout.write(`${target.label}: at ${status.current ?? "(nothing applied)"}, ${status.pending.length} pending${partial ? ` (${partial} partially applied)` : ""}\n`);
+  if (drift.drifted === null) process.stdout.write(`  drift not checked: ${drift.unchecked}\n`);
+  else if (!drift.drifted) process.stdout.write("  no drift: the live schema is what the applied migrations produce\n");
+  else {
+    process.stdout.write(`  DRIFT: ${plural(drift.objects.length, "object")} differ from what the applied migrations produce\n`);
+    for (const o of drift.objects) process.stdout.write(`    ${describeDriftObject(o)}\n`);
+  }
   for (const m of status.migrations) {
     const when = m.appliedAt ? ` ${m.appliedAt.toISOString()} by ${m.appliedBy} in ${m.durationMs} ms` : "";
     process.stdout.write(`  ${m.state.padEnd(17)} ${m.tag}${when}\n`);
-    if (m.state === "checksum_mismatch" || m.state === "out_of_order") process.stdout.write(`    ${m.explanation}\n`);
+    if (m.state === "checksum_mismatch" || m.state === "out_of_order" || m.state === "partially_applied") process.stdout.write(`    ${m.explanation}\n`);
+    if (m.partial) {
+      process.stdout.write(`    statements committed: ${m.partial.statementsDone} of ${m.partial.statementsTotal}${m.partial.runId ? ` (run ${m.partial.runId})` : ""}\n`);
+      for (const index of m.partial.indexes) process.stdout.write(`    index ${index.name}: ${index.state === "missing" ? "not built" : index.state}\n`);
+    }
   }
   for (const u of status.unknown) process.stdout.write(`  unknown           ${u.tag ?? u.hash.slice(0, 12)}: ${u.explanation}\n`);
   return 0;
 }
 
-function intOption(values: Values, name: "lock-timeout" | "statement-timeout" | "max-retries"): number | undefined {
+function intOption(values: Values, name: "lock-timeout" | "initial-lock-timeout" | "statement-timeout" | "max-retries"): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
@@ -355,20 +435,16 @@ function intOption(values: Values, name: "lock-timeout" | "statement-timeout" | 
 }
 
 async function runCommand(kind: "apply" | "rollback", values: Values, target: Target, json: boolean): Promise<number> {
-  // Gated environments change only through an approved deployment in the console.
-  const approvals = target.environment?.gates.releaseManagerApprovals ?? 0;
-  if (approvals > 0) {
-    throw new RefusedError(
-      `${target.label} requires ${approvals} release-manager approval(s): ${kind} it through a deployment in the console, not directly from the CLI.`,
-    );
+  // Gated (or frozen) environments change only through an approved deployment in the console.
+  if (target.environment) {
+    const gate = decideDirectApply({ actor: null, environment: target.environment, kind, now: new Date() });
+    if (!gate.allowed) throw new RefusedError(gate.reason!);
   }
-  // A freeze window holds for every face, the CLI's direct apply on an ungated environment too.
-  const freeze = target.environment ? activeFreezeWindow(target.environment.gates, new Date()) : undefined;
-  if (freeze) throw new RefusedError(`${target.label} is frozen until ${freeze.end}: ${freeze.reason}`);
   if (kind === "rollback" && !values.to && !values.all) throw new UsageError("rollback needs --to TAG (or --all to roll back everything).");
   const catalog = await catalogFor(values);
   const options = {
     lockTimeoutMs: intOption(values, "lock-timeout"),
+    initialLockTimeoutMs: intOption(values, "initial-lock-timeout"),
     statementTimeoutMs: intOption(values, "statement-timeout"),
     maxRetries: intOption(values, "max-retries"),
   };
@@ -378,6 +454,7 @@ async function runCommand(kind: "apply" | "rollback", values: Values, target: Ta
     actor: `cli:${os.userInfo().username}`,
     options: Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     onEvent: json ? undefined : printEvent,
+    directUrlHint: target.environment?.directUrlEnv ?? undefined,
   };
   const result: RunResult =
     kind === "apply"
@@ -409,7 +486,10 @@ function printEvent(e: RunEvent & { at: Date }): void {
       process.stderr.write(`      ${String(e.statement).padStart(3)}/${e.of} ${e.summary} (${e.durationMs} ms)\n`);
       break;
     case "retry":
-      process.stderr.write(`      lock wait too long; retry ${e.attempt}/${e.maxRetries} in ${e.delayMs} ms\n`);
+      process.stderr.write(`      ${e.message}\n`);
+      break;
+    case "statement_skipped":
+      process.stderr.write(`      ${String(e.statement).padStart(3)}/${e.of} ${e.summary}: skipped, ${e.reason}\n`);
       break;
     case "invalid_index_dropped":
       process.stderr.write(`      dropped invalid index ${e.index}: ${e.reason}\n`);

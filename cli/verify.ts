@@ -1,15 +1,19 @@
 /** `verify`: the compliance checks from the command line; exit 1 when any check fails or cannot run. */
-import postgres from "postgres";
 import { AppError } from "../lib/errors";
 import { runVerification, type VerificationReport } from "../lib/verify";
 import { reportOf, verifyEnvironment } from "../lib/verify/snapshots";
 import type { ConsoleSession } from "./console-session";
 import type { Output } from "./deployments";
+import { connect } from "../lib/targets/connect";
 
 function reportText(label: string, report: VerificationReport): string {
-  const lines = [`${label}: ${report.counts.pass} passed, ${report.counts.warn} warnings, ${report.counts.fail} failed, ${report.counts.error} could not run (${Math.round(report.durationMs)} ms, ${report.queryCount} queries)`];
+  const lines = [`${label}: ${report.counts.pass} passed, ${report.counts.empty ?? 0} with nothing to check, ${report.counts.warn} warnings, ${report.counts.fail} failed, ${report.counts.error} could not run (${Math.round(report.durationMs)} ms, ${report.queryCount} queries)`];
   for (const r of report.results) {
     if (r.status === "pass") continue;
+    if (r.status === "empty") {
+      lines.push(`  EMPTY ${r.checkId}: ${r.summary}`);
+      continue;
+    }
     lines.push(`  ${r.status.toUpperCase().padEnd(5)} ${r.checkId}: ${r.summary}`);
     for (const o of r.evidence.objects.slice(0, 10)) lines.push(`        ${o}`);
   }
@@ -28,7 +32,7 @@ export async function verifyEnvironmentCommand(session: ConsoleSession, out: Out
 
 /** Verifies an ad-hoc database; nothing is recorded. */
 export async function verifyTargetCommand(target: { label: string; url: string }, out: Output): Promise<number> {
-  const sql = postgres(target.url, { max: 3, onnotice: () => {}, connect_timeout: 5 });
+  const sql = connect(target.url, { max: 3, application: "migration-console verify" });
   try {
     const report = await runVerification(sql);
     out.print({ target: target.label, outcome: report.ok ? "passed" : "failed", report }, reportText(target.label, report));

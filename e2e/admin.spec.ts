@@ -29,6 +29,10 @@ test.describe("admin", () => {
     const roleSelect = page.getByLabel(`Role of ${email}`);
     await expect(roleSelect).toHaveValue("engineer");
     await roleSelect.selectOption("release_manager");
+    // Nothing changes until the admin confirms, in words naming the person and both roles.
+    const confirm = page.getByRole("alertdialog", { name: "Confirm the role change" });
+    await expect(confirm).toContainText(`(${email}) from Engineer to Release manager`);
+    await confirm.getByRole("button", { name: "Change role" }).click();
     await expect(page.getByRole("status").filter({ hasText: `${email} is now Release manager` })).toBeVisible();
     await page.reload();
     await expect(page.getByLabel(`Role of ${email}`)).toHaveValue("release_manager");

@@ -37,7 +37,7 @@ test("a compliance officer sees a healthy environment green, a broken one red wi
   const download = await downloadPromise;
   expect(download.suggestedFilename()).toMatch(/^evidence-production-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.zip$/);
   const files = unzipSync(new Uint8Array(fs.readFileSync(await download.path())));
-  expect(Object.keys(files).sort()).toEqual(["SHA256SUMS", "audit.json", "deployments.json", "manifest.json", "report.html", "verification.json"]);
+  expect(Object.keys(files).sort()).toEqual(["SHA256SUMS", "audit.json", "deployments.json", "manifest.json", "report.html", "signature.json", "verification.json"]);
   const manifest = JSON.parse(strFromU8(files["manifest.json"]!)) as { files: { name: string; sha256: string }[] };
   // The manifest covers every file but itself and SHA256SUMS; SHA256SUMS covers every file but itself.
   expect(manifest.files.map((f) => f.name).sort()).toEqual(["audit.json", "deployments.json", "report.html", "verification.json"]);

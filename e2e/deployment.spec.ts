@@ -33,7 +33,7 @@ test("staging goes to the latest version through the browser: plan, approve, sig
   const compliance = await pageAs(browser, "compliance_officer");
   await compliance.goto(url);
   await compliance.getByRole("button", { name: "Compliance sign-off" }).click();
-  await expect(compliance.getByLabel("Approvals")).toContainText("Compliance sign-off: given (Carla Mendes)");
+  await expect(compliance.getByLabel("Approvals")).toContainText("Compliance sign-off: given (Carla Mendes <compliance@demo.local>)");
 
   await release.reload();
   await release.getByRole("button", { name: "Apply" }).click();

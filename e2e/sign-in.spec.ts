@@ -9,7 +9,7 @@ test.describe("sign-in", () => {
       const badge = page.getByTestId("signed-in-user");
       await expect(badge).toContainText(user.name);
       await expect(badge).toContainText(ROLE_LABELS[user.role]);
-      await expect(page.getByRole("heading", { name: "Environments" })).toBeVisible();
+      await expect(page.getByRole("heading", { name: "Overview", level: 1 })).toBeVisible();
     });
   }
 
@@ -39,12 +39,13 @@ test.describe("sign-in", () => {
     await expect(page).toHaveURL(/\/signin/);
   });
 
-  test("the overview lists every environment with whether its database answers", async ({ page, login }) => {
+  test("the overview lists every environment with its migration, compliance and server as last verified", async ({ page, login }) => {
     await login("engineer");
     for (const name of ["Local", "Staging", "Production"]) {
       const card = page.getByRole("article", { name: `Environment ${name}` });
-      await expect(card).toContainText("Database answers");
-      await expect(card).toContainText("PostgreSQL 18");
+      // The worker verifies every environment at start-up; the Overview refreshes itself.
+      await expect(card).toContainText("PostgreSQL 18", { timeout: 30_000 });
+      await expect(card.getByTestId("current-version")).toContainText(/pending|up to date/);
     }
   });
 });

@@ -9,6 +9,7 @@ import { CatalogError } from "./catalog/errors";
 import { ConfigError } from "./config/env";
 import { ExecutorError } from "./executor/errors";
 import { LintError } from "./lint/errors";
+import { asConnectionError, redactSecrets } from "./targets/connection-error";
 
 /** Every code a user may see, its HTTP status and, where one fits every case, what to do about it. */
 export const ERRORS = {
@@ -28,6 +29,11 @@ export const ERRORS = {
   target_locked: { status: 409, hint: "Wait for the other run to finish, then try again." },
   lock_timeout: { status: 409, hint: "Traffic held a lock the migration needs; try again when it is quieter, or end the blocking session." },
   unreachable: { status: 503, hint: "Check that the target's PostgreSQL is running and that its URL variable is right, then try again." },
+  /** Connection failures that say more than "unreachable" (lib/targets/connect). */
+  timeout: { status: 504, hint: "The database accepted the connection but did not answer: check the server (or the tunnel or proxy in front of it), then try again." },
+  auth_failed: { status: 503, hint: "Check the user and password in the environment's URL variable." },
+  database_missing: { status: 503, hint: "Check the database name in the environment's URL variable." },
+  transaction_pooler: { status: 422, hint: "Point the environment at the database's direct connection (directUrlEnv in the registry), or use a pooler in session mode." },
   transaction_control: { status: 422, hint: "Remove BEGIN/COMMIT and other transaction control from the file: the console runs each migration in a transaction of its own (CONCURRENTLY statements in autocommit)." },
   sql_error: { status: 422, hint: "Fix the migration file at the place named, regenerate or edit it, and plan again." },
   checksum_mismatch: { status: 409, hint: "An applied migration file was edited: restore it, or accept the new checksum deliberately." },
@@ -96,32 +102,8 @@ export type Result<T> = { ok: true; data: T } | { ok: false; error: ErrorPayload
 
 export const UNEXPECTED_MESSAGE = "Something went wrong on the server. The failure was logged.";
 
-const redact = (text: string) => text.replace(/postgres(ql)?:\/\/\S+/g, "(url)");
-
-/** Connection failures of postgres.js and of the OS, by their codes. */
-const CONNECTION_FAILURES: Record<string, string> = {
-  ECONNREFUSED: "Connection refused: no PostgreSQL is listening at that address.",
-  ENOTFOUND: "The database host name does not resolve.",
-  EAI_AGAIN: "The database host name does not resolve.",
-  CONNECT_TIMEOUT: "The database did not answer in time.",
-  ETIMEDOUT: "The database did not answer in time.",
-  ECONNRESET: "The database closed the connection.",
-  CONNECTION_CLOSED: "The database closed the connection.",
-  CONNECTION_ENDED: "The database closed the connection.",
-  CONNECTION_DESTROYED: "The database closed the connection.",
-  "28P01": "Authentication failed: wrong user or password.",
-  "28000": "The database refused this user.",
-  "3D000": "The database does not exist on that server.",
-  "57P03": "The database is starting up or shutting down.",
-};
-
-/** The connection failure's code, looking through wrappers (drizzle wraps the driver's error). */
-function connectionFailure(error: unknown): string | null {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === "string" && CONNECTION_FAILURES[e.code]) return CONNECTION_FAILURES[e.code]!;
-  }
-  return null;
-}
+export { redactSecrets };
+const redact = redactSecrets;
 
 /** The one mapping: any thrown value → what a user may see. Unexpected errors are logged, not shown. */
 export function toErrorPayload(error: unknown, log: (message: string, error: unknown) => void): ErrorPayload {
@@ -134,8 +116,11 @@ export function toErrorPayload(error: unknown, log: (message: string, error: unk
   if (error instanceof CatalogError) return new AppError("catalog", error.message, undefined, { details: error.file ? { file: error.file } : undefined }).toPayload();
   if (error instanceof LintError) return new AppError("lint_unavailable", error.message).toPayload();
   if (error instanceof ConfigError) return new AppError("config", error.message).toPayload();
-  const connection = connectionFailure(error);
-  if (connection) return new AppError("unreachable", `A database the console needs cannot be reached: ${connection}`).toPayload();
+  const connection = asConnectionError(error);
+  if (connection) {
+    const what = connection.code === "unreachable" || connection.code === "timeout" ? "cannot be reached" : "refused the connection";
+    return new AppError(connection.code, `A database the console needs ${what}: ${connection.message}`).toPayload();
+  }
   log("Unexpected error", error);
   return { code: "internal", status: 500, message: UNEXPECTED_MESSAGE };
 }

@@ -11,8 +11,8 @@ import { DEMO_PASSWORD, DEMO_USERS } from "../lib/auth/demo-users";
 import { ROLE_LABELS } from "../lib/auth/roles";
 import { ConfigError, loadConfig } from "../lib/config/env";
 import { assertShadowIsolated } from "../lib/plan/isolation";
-import { consoleEnvironment } from "../lib/embedded/console-env";
-import { demoSettings, type DemoCluster } from "../lib/embedded/demo-cluster";
+import { consoleEnvironment, type ConsoleEnvironment } from "../lib/embedded/console-env";
+import { demoSettings } from "../lib/embedded/demo-cluster";
 
 const root = path.resolve(__dirname, "..");
 const mode = process.argv.includes("dev") ? "dev" : "start";
@@ -23,15 +23,16 @@ const { dataDir } = demoSettings(process.env, root);
 const pidFile = path.join(dataDir, `console-${port}.pid`);
 const log = (line: string) => console.log(`[console] ${line}`);
 
-let cluster: DemoCluster | null = null;
+/** This process's lease on the demo cluster, shared with CLI commands and workers. */
+let prepared: ConsoleEnvironment | null = null;
 let server: ChildProcess | null = null;
 let stopping = false;
 
 async function main() {
-  const prepared = await consoleEnvironment(process.env, root, { log, fresh });
-  cluster = prepared.cluster;
+  prepared = await consoleEnvironment(process.env, root, { log, fresh, kind: "console" });
   for (const key of Object.keys(process.env)) if (process.env[key] === "") delete process.env[key];
   Object.assign(process.env, prepared.env);
+  // The server's own boot (lib/boot, from instrumentation.ts) migrates the store and syncs the registry.
   process.env.NEXTAUTH_URL ??= `http://localhost:${port}`;
   // Parsed here too so a configuration mistake is reported before anything is built or started.
   const config = loadConfig(process.env, root);
@@ -44,7 +45,9 @@ async function main() {
     if (build.status !== 0) throw new Error("next build failed (see above)");
   }
 
-  server = spawn(process.execPath, [nextBin(), mode, "--port", String(port), "--hostname", "127.0.0.1"], {
+  // Loopback by default: colleagues reach the console only when CONSOLE_BIND_ADDRESS says so (e.g. 0.0.0.0).
+  const bindAddress = process.env.CONSOLE_BIND_ADDRESS || "127.0.0.1";
+  server = spawn(process.execPath, [nextBin(), mode, "--port", String(port), "--hostname", bindAddress], {
     cwd: root,
     stdio: ["ignore", "inherit", "inherit"],
     env: process.env,
@@ -134,9 +137,9 @@ async function shutdown(code: number) {
     if (server.exitCode === null) server.kill("SIGKILL");
   }
   fs.rmSync(pidFile, { force: true });
-  if (cluster) {
-    log("Stopping the embedded PostgreSQL");
-    await Promise.all([cluster.server.stop(), cluster.shadow.stop()]);
+  if (prepared?.cluster) {
+    const stopped = await prepared.release();
+    log(stopped ? "Stopped the embedded PostgreSQL" : "Left the embedded PostgreSQL running for the CLI commands or workers still using it (the last one stops it)");
   }
   process.exit(code);
 }

@@ -1,31 +1,25 @@
-import { EnvironmentCard, type EnvironmentSummary } from "@/components/environment-card";
+import { OverviewBoard } from "@/components/overview/overview-board";
 import { PageHeader } from "@/components/ui/page-header";
+import { zoneLabel } from "@/lib/format";
 import { runtime } from "@/lib/server/runtime";
-import { probeTarget } from "@/lib/targets/probe";
+import { pageActor } from "@/lib/server/session";
+import { environmentsOverview } from "@/lib/targets/overview";
+import { GROUPS } from "@/lib/verify/registry";
 
 export const metadata = { title: "Overview" };
 
 export default async function OverviewPage() {
-  const { registry } = runtime().config;
-  // Probes run in parallel with a short timeout each: one dead target never stalls the page.
-  const environments: EnvironmentSummary[] = await Promise.all(
-    registry.environments.map(async (env) => ({
-      name: env.name,
-      label: env.label,
-      position: env.position,
-      requiredApprovals: env.gates.releaseManagerApprovals,
-      promotionFrom: env.gates.promotionFrom,
-      probe: await probeTarget(env.url, 3),
-    })),
-  );
+  const { actor } = await pageActor();
+  const { config, store } = runtime();
+  // Read from the store only: verification runs record each environment's state (no target is contacted here).
+  const environments = await environmentsOverview(store.db, config.registry, actor);
   return (
     <>
-      <PageHeader title="Environments" description="Each target database in promotion order, and whether it answers right now." />
-      <div className="grid gap-4 md:grid-cols-3">
-        {environments.map((env) => (
-          <EnvironmentCard key={env.name} env={env} />
-        ))}
-      </div>
+      <PageHeader
+        title="Overview"
+        description={`Every environment in promotion order, as its last verification run saw it. Times in ${zoneLabel(config.timeZone)}.`}
+      />
+      <OverviewBoard initial={environments} timeZone={config.timeZone} groupTitles={Object.fromEntries(GROUPS.map((g) => [g.id, g.title]))} />
     </>
   );
 }

@@ -1,16 +1,17 @@
-import { getServerSession } from "next-auth";
 import { redirect } from "next/navigation";
 import { connection } from "next/server";
 import { SignInForm } from "@/components/auth/sign-in-form";
 import { DEMO_PASSWORD, DEMO_USERS } from "@/lib/auth/demo-users";
 import { ROLE_LABELS } from "@/lib/auth/roles";
 import { runtime } from "@/lib/server/runtime";
+import { currentActor } from "@/lib/server/session";
 
 export const metadata = { title: "Sign in" };
 
 const ERRORS: Record<string, string> = {
   AccessDenied: "That account is not allowed in. An admin must add your email first.",
   CredentialsSignin: "That email and password do not match an active user.",
+  SessionEnded: "Your session ended (unused for too long, or at its maximum length). Sign in again.",
 };
 
 /** Only same-site paths: an open redirect after sign-in would be a phishing aid. */
@@ -20,11 +21,11 @@ function safeCallback(value: string | undefined): string {
 
 export default async function SignInPage({ searchParams }: { searchParams: Promise<{ callbackUrl?: string; error?: string }> }) {
   await connection();
-  const { config, authOptions } = runtime();
+  const { config } = runtime();
   const params = await searchParams;
   const callbackUrl = safeCallback(params.callbackUrl);
-  const session = await getServerSession(authOptions);
-  if (session?.userId) redirect(callbackUrl);
+  // Only a live console session skips sign-in (an ended one must not bounce back and forth).
+  if (await currentActor()) redirect(callbackUrl);
 
   return (
     <main className="mx-auto flex min-h-screen max-w-md flex-col justify-center px-6">

@@ -27,6 +27,8 @@ export function UsersTable({ users, currentUserId, changeRole, setActive }: Prop
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
+  // A role is powerful: the change waits for an explicit confirmation naming who and what.
+  const [proposal, setProposal] = useState<{ user: UserRow; role: Role } | null>(null);
 
   const run = (call: () => Promise<Result<unknown>>, done: string) =>
     startTransition(async () => {
@@ -47,6 +49,28 @@ export function UsersTable({ users, currentUserId, changeRole, setActive }: Prop
         <p role="status" className="mb-3 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-800">
           {saved}
         </p>
+      )}
+      {proposal && (
+        <div role="alertdialog" aria-label="Confirm the role change" className="mb-3 flex flex-wrap items-center gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+          <span>
+            Change the role of {proposal.user.name} ({proposal.user.email}) from {ROLE_LABELS[proposal.user.role]} to {ROLE_LABELS[proposal.role]}? It applies to their next request.
+          </span>
+          <button
+            type="button"
+            disabled={pending}
+            onClick={() => {
+              const { user, role } = proposal;
+              setProposal(null);
+              run(() => changeRole({ userId: user.id, role }), `${user.email} is now ${ROLE_LABELS[role]}.`);
+            }}
+            className="rounded-md bg-amber-700 px-3 py-1 font-medium text-white disabled:opacity-50"
+          >
+            Change role
+          </button>
+          <button type="button" onClick={() => setProposal(null)} className="rounded-md border border-amber-400 px-3 py-1 font-medium">
+            Keep {ROLE_LABELS[proposal.user.role]}
+          </button>
+        </div>
       )}
       <table className="w-full text-left text-sm">
         <thead className="text-xs uppercase text-slate-500">
@@ -72,11 +96,12 @@ export function UsersTable({ users, currentUserId, changeRole, setActive }: Prop
                 </label>
                 <select
                   id={`role-${u.id}`}
-                  value={u.role}
+                  value={proposal?.user.id === u.id ? proposal.role : u.role}
                   disabled={pending}
                   onChange={(e) => {
                     const role = e.target.value as Role;
-                    run(() => changeRole({ userId: u.id, role }), `${u.email} is now ${ROLE_LABELS[role]}.`);
+                    setSaved(null);
+                    setProposal(role === u.role ? null : { user: u, role });
                   }}
                   className="rounded-md border border-slate-300 bg-white px-2 py-1"
                 >

@@ -30,7 +30,8 @@ export function SignInForm({ callbackUrl, oidcName, initialError }: { callbackUr
               router.replace(callbackUrl);
               router.refresh();
             } else {
-              setError("That email and password do not match an active user.");
+              // A throttled or locked attempt says so and for how long; anything else is the generic answer.
+              setError(result?.error && result.error !== "CredentialsSignin" ? result.error : "That email and password do not match an active user.");
             }
           });
         }}

@@ -4,14 +4,12 @@ import { useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState, useTransition } from "react";
 import type { Result } from "@/lib/errors";
+import { formatDateTime, plural } from "@/lib/format";
 import { complianceKeys, useComplianceBoardQuery } from "@/lib/queries/compliance-board";
 import type { ComplianceBoard as Board } from "@/lib/verify/board";
 import { StatusPill } from "./status-cell";
 
-const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "short", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
-const TREND: Record<string, string> = { passed: "bg-emerald-500", failed: "bg-red-600", error: "bg-red-300" };
-
-export function ComplianceBoard({ initial, runNow }: { initial: Board; runNow: (input: { environment: string }) => Promise<Result<{ outcome: string }>> }) {
+export function ComplianceBoard({ initial, runNow, timeZone }: { initial: Board; runNow: (input: { environment: string }) => Promise<Result<{ outcome: string }>>; timeZone: string }) {
   const { data } = useComplianceBoardQuery(initial);
   const queryClient = useQueryClient();
   const [pending, startTransition] = useTransition();
@@ -44,13 +42,17 @@ export function ComplianceBoard({ initial, runNow }: { initial: Board; runNow: (
                 <th key={e.name} className="px-3 py-2" scope="col">
                   <div className="text-sm font-semibold text-slate-900">{e.label}</div>
                   <div className="font-normal" data-testid={`last-run-${e.name}`}>
-                    {e.latest ? `Last run ${dateTime.format(new Date(e.latest.at))} (${e.latest.trigger}) at ${e.latest.targetVersion ?? "no version"}` : "Never verified"}
+                    {e.latest ? `Last run ${formatDateTime(e.latest.at, timeZone)} (${e.latest.trigger}) at ${e.latest.targetVersion ?? "no version"}` : "Never verified"}
                   </div>
-                  <div className="mt-1 flex gap-0.5" aria-label={`Trend of ${e.label}`}>
-                    {e.trend.map((t) => (
-                      <span key={t.at} title={`${dateTime.format(new Date(t.at))}: ${t.outcome}`} className={`h-3 w-2 rounded-sm ${TREND[t.outcome] ?? "bg-slate-300"}`} />
-                    ))}
-                  </div>
+                  {e.trend.length > 0 && (
+                    <div className="mt-1 font-normal" aria-label={`Trend of ${e.label}`}>
+                      Last {plural(e.trend.length, "run")}: {e.trend.filter((t) => t.outcome === "passed").length} passed
+                      {e.trend.some((t) => t.outcome !== "passed") ? `, ${e.trend.filter((t) => t.outcome !== "passed").length} red` : ""} ·{" "}
+                      <Link className="text-brand-700 underline" href={`/compliance/${e.name}#history`}>
+                        chart
+                      </Link>
+                    </div>
+                  )}
                   <button
                     type="button"
                     onClick={() => run(e.name)}

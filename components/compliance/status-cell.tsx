@@ -2,6 +2,7 @@ import type { CellStatus } from "@/lib/verify/board";
 
 const STYLE: Record<CellStatus, { text: string; className: string }> = {
   pass: { text: "Pass", className: "bg-emerald-100 text-emerald-900" },
+  empty: { text: "Nothing to check", className: "bg-slate-100 text-slate-700 ring-1 ring-inset ring-slate-300" },
   warn: { text: "Warning", className: "bg-amber-100 text-amber-900" },
   fail: { text: "Fail", className: "bg-red-600 text-white" },
   error: { text: "Could not run", className: "bg-red-100 text-red-900" },

@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useTransition } from "react";
 import type { BackfillView } from "@/lib/backfills/control";
 import type { Result } from "@/lib/errors";
+import { formatTime, plural } from "@/lib/format";
 import { BACKFILL_ACTIONS, type BackfillAction } from "@/lib/gates/backfill";
 import { backfillKeys, useBackfillProgressQuery } from "@/lib/queries/backfill-progress";
 
@@ -23,7 +24,6 @@ const STATUS_TEXT: Record<NonNullable<BackfillView["status"]>, string> = {
 };
 
 const number = new Intl.NumberFormat("en-GB");
-const time = (iso: string) => new Date(iso).toLocaleTimeString("en-GB");
 
 function duration(seconds: number): string {
   if (seconds < 60) return `${seconds} s`;
@@ -31,7 +31,8 @@ function duration(seconds: number): string {
   return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
 }
 
-export function BackfillProgress({ initial, calls }: { initial: BackfillView; calls: Record<BackfillAction, Call> }) {
+export function BackfillProgress({ initial, calls, timeZone }: { initial: BackfillView; calls: Record<BackfillAction, Call>; timeZone: string }) {
+  const time = (iso: string) => formatTime(iso, timeZone);
   const router = useRouter();
   const queryClient = useQueryClient();
   const { data, error } = useBackfillProgressQuery(initial.deploymentId, initial);
@@ -161,7 +162,7 @@ export function describeBackfillEvent(type: string, payload: Record<string, unkn
     case "backfill_new_pass":
       return `  ${number.format(Number(p.rowsLeft))} rows began to need it behind the cursor: pass ${p.pass} from the start`;
     case "backfill_succeeded":
-      return `Backfill finished: ${number.format(Number(p.rowsDone))} rows in ${p.batches} batches`;
+      return `Backfill finished: ${number.format(Number(p.rowsDone))} rows in ${plural(Number(p.batches), "batch", "batches")}`;
     case "backfill_cancelled":
       return `Backfill cancelled after ${number.format(Number(p.rowsDone))} rows; those stay changed`;
     default:

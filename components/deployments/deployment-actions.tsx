@@ -3,7 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
 import type { Result } from "@/lib/errors";
-import type { DeploymentAction, GateDecision } from "@/lib/gates/rules";
+import type { DeploymentAction, ShownDecision } from "@/lib/gates/rules";
 
 type Call = (input: { id: string; comment?: string }) => Promise<Result<{ id: string }>>;
 type Calls = Record<Exclude<DeploymentAction, "reject">, Call> & { reject: (input: { id: string; reason: string }) => Promise<Result<{ id: string }>> };
@@ -23,7 +23,7 @@ const LABELS: Record<DeploymentAction, string> = {
 
 const ORDER: DeploymentAction[] = ["approve", "signoff", "apply", "reject", "cancel", "replan", "rollback"];
 
-export function DeploymentActions({ id, decisions, calls }: { id: string; decisions: Record<DeploymentAction, GateDecision>; calls: Calls }) {
+export function DeploymentActions({ id, decisions, calls }: { id: string; decisions: Record<DeploymentAction, ShownDecision>; calls: Calls }) {
   const router = useRouter();
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<string | null>(null);

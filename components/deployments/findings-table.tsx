@@ -1,3 +1,4 @@
+import { plural } from "@/lib/format";
 import type { Finding } from "@/lib/lint";
 import { Badge } from "../ui/badge";
 
@@ -11,13 +12,13 @@ export function FindingsTable({ findings }: { findings: Finding[] }) {
   return (
     <div className="space-y-3">
       <p className="text-sm text-slate-700">
-        {findings.filter((f) => f.severity === "error").length} error(s), {findings.filter((f) => f.severity === "warning").length} warning(s), {info.length} note(s);{" "}
-        {findings.filter((f) => f.requiresComplianceSignoff).length} touch personal or health data, RLS or policies.
+        {plural(findings.filter((f) => f.severity === "error").length, "error")}, {plural(findings.filter((f) => f.severity === "warning").length, "warning")}, {plural(info.length, "note")};{" "}
+        {findings.filter((f) => f.requiresComplianceSignoff).length} {findings.filter((f) => f.requiresComplianceSignoff).length === 1 ? "touches" : "touch"} personal or health data, RLS or policies.
       </p>
       {important.length > 0 && <FindingRows findings={important} label="Findings" />}
       {info.length > 0 && (
         <details>
-          <summary className="cursor-pointer text-sm text-slate-700">Show {info.length} informational note(s)</summary>
+          <summary className="cursor-pointer text-sm text-slate-700">Show {plural(info.length, "informational note")}</summary>
           <FindingRows findings={info} label="Informational findings" />
         </details>
       )}

@@ -1,10 +1,16 @@
 import type { PlannedMigration } from "@/lib/plan/plan";
 import { SqlBlock } from "../sql-block";
+import { formatDuration } from "@/lib/format";
 import { Badge } from "../ui/badge";
+import { LOCK_BAR, LockBadge, lockRiskOf } from "./lock-badge";
 
 export function PlanMigrations({ migrations }: { migrations: PlannedMigration[] }) {
+  const longest = Math.max(1, ...migrations.flatMap((m) => m.statements.map((s) => s.rehearsalMs ?? 0)));
   return (
     <div className="space-y-6">
+      <p className="text-xs text-slate-600">
+        Lock colours: <LockBadge level="ROW EXCLUSIVE" /> reads and writes go on, <LockBadge level="SHARE" /> writes wait, <LockBadge level="ACCESS EXCLUSIVE" /> everything waits. Bars: rehearsal time, coloured by the lock held.
+      </p>
       {migrations.map((m) => (
         <section key={m.tag} aria-label={`Migration ${m.tag}`} className="space-y-2">
           <h3 className="font-mono text-sm font-semibold">
@@ -26,8 +32,21 @@ export function PlanMigrations({ migrations }: { migrations: PlannedMigration[] 
                   <td className="pr-2 font-mono">
                     {s.summary} {s.destructive && <Badge tone="error">destroys data</Badge>}
                   </td>
-                  <td className="whitespace-nowrap pr-2">{s.lockLevel ?? "none"}</td>
-                  <td className="whitespace-nowrap">{s.rehearsalMs === null ? "not reached" : `${s.rehearsalMs} ms`}</td>
+                  <td className="whitespace-nowrap pr-2">
+                    <LockBadge level={s.lockLevel} />
+                  </td>
+                  <td className="w-48 whitespace-nowrap">
+                    {s.rehearsalMs === null ? (
+                      "not reached"
+                    ) : (
+                      <span className="flex items-center gap-2">
+                        <span className="h-2 w-28 overflow-hidden rounded bg-slate-100" aria-hidden>
+                          <span className={`block h-full ${LOCK_BAR[lockRiskOf(s.lockLevel)]}`} style={{ width: `${Math.max(2, Math.round((s.rehearsalMs / longest) * 100))}%` }} />
+                        </span>
+                        {formatDuration(s.rehearsalMs)}
+                      </span>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -1,8 +1,9 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useEffect, useRef } from "react";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { RunEvent } from "@/lib/executor";
+import { formatDate, formatTime, plural } from "@/lib/format";
 import { useRunLogQuery, type RunLogData } from "@/lib/queries/deployment-log";
 import { describeBackfillEvent } from "./backfill-progress";
 
@@ -11,13 +12,16 @@ function describe(row: RunLogData["events"][number]): string {
   const e = { type: row.type, ...row.payload } as RunEvent;
   switch (e.type) {
     case "run_started":
-      return `Run started: ${e.migrations.length} migration(s), ${e.statements} statement(s)`;
+      return `Run started: ${plural(e.migrations.length, "migration")}, ${plural(e.statements, "statement")}`;
     case "migration_started":
       return `Migration ${e.n} of ${e.of}: ${e.tag}${e.transactional ? "" : " (outside a transaction)"}`;
     case "statement_finished":
       return `  ${e.tag} statement ${e.statement} of ${e.of}: ${e.summary} (${e.durationMs} ms)`;
     case "retry":
-      return `  Lock wait too long on ${e.tag} statement ${e.statement}; retry ${e.attempt} of ${e.maxRetries} in ${e.delayMs} ms`;
+      // The executor words the line (it names the blocker); runs logged before it did fall back.
+      return `  ${e.message ?? `Lock wait too long on ${e.tag} statement ${e.statement}; retry ${e.attempt} of ${e.maxRetries} in ${e.delayMs} ms`}`;
+    case "statement_skipped":
+      return `  ${e.tag} statement ${e.statement} of ${e.of}: ${e.summary}: skipped, ${e.reason}`;
     case "invalid_index_dropped":
       return `  Dropped invalid index ${e.index}: ${e.reason}`;
     case "checksum_accepted":
@@ -31,10 +35,36 @@ function describe(row: RunLogData["events"][number]): string {
   }
 }
 
-export function RunLog({ deploymentId, initialState }: { deploymentId: string; initialState: string }) {
+/** Within this many pixels of the bottom the log counts as followed. */
+const FOLLOW_SLACK_PX = 24;
+
+export function RunLog({ deploymentId, initialState, timeZone }: { deploymentId: string; initialState: string; timeZone: string }) {
   const router = useRouter();
   const { data, error } = useRunLogQuery(deploymentId, initialState);
   const lastState = useRef(initialState);
+  const list = useRef<HTMLOListElement>(null);
+  // Follows new lines until the reader scrolls up; scrolling back to the bottom follows again.
+  const [following, setFollowing] = useState(true);
+  const [unseen, setUnseen] = useState(0);
+  const seen = useRef(0);
+  const count = data?.events.length ?? 0;
+
+  useLayoutEffect(() => {
+    const el = list.current;
+    if (!el) return;
+    if (following) {
+      el.scrollTop = el.scrollHeight;
+      seen.current = count;
+      setUnseen(0);
+    } else setUnseen(count - seen.current);
+  }, [count, following]);
+
+  const onScroll = () => {
+    const el = list.current;
+    if (!el) return;
+    const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight <= FOLLOW_SLACK_PX;
+    if (atBottom !== following) setFollowing(atBottom);
+  };
 
   // When the run reaches another state, the rest of the page (buttons, badges) must follow.
   useEffect(() => {
@@ -67,13 +97,33 @@ export function RunLog({ deploymentId, initialState }: { deploymentId: string; i
           <div className="h-full bg-emerald-500 transition-all" style={{ width: `${Math.round(((progress?.done ?? 0) / total) * 100)}%` }} />
         </div>
       )}
-      <ol aria-label="Run log" className="max-h-96 overflow-auto rounded-md bg-slate-950 p-3 font-mono text-xs leading-relaxed text-slate-100">
-        {data.events.map((e) => (
-          <li key={e.id} className={e.type === "run_failed" ? "text-red-300" : e.type === "retry" ? "text-amber-300" : undefined}>
-            <span className="text-slate-500">{new Date(e.at).toLocaleTimeString("en-GB")}</span> {describe(e)}
-          </li>
-        ))}
-      </ol>
+      <p className="mb-1 text-xs text-slate-500">
+        Started {formatDate(data.run.startedAt, timeZone)}; times in {timeZone}. {following ? "Following new lines." : "Scrolled up: not following."}
+      </p>
+      <div className="relative">
+        <ol
+          ref={list}
+          onScroll={onScroll}
+          aria-label="Run log"
+          data-following={following}
+          className="max-h-96 overflow-auto rounded-md bg-slate-950 p-3 font-mono text-xs leading-relaxed text-slate-100"
+        >
+          {data.events.map((e) => (
+            <li key={e.id} className={e.type === "run_failed" ? "text-red-300" : e.type === "retry" ? "text-amber-300" : undefined}>
+              <span className="text-slate-500">{formatTime(e.at, timeZone)}</span> {describe(e)}
+            </li>
+          ))}
+        </ol>
+        {!following && (
+          <button
+            type="button"
+            onClick={() => setFollowing(true)}
+            className="absolute bottom-3 right-5 rounded-full bg-sky-600 px-3 py-1 text-xs font-medium text-white shadow"
+          >
+            {unseen > 0 ? `${plural(unseen, "new line")} · follow` : "Follow new lines"}
+          </button>
+        )}
+      </div>
     </div>
   );
 }

@@ -1,17 +1,19 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
+import { can, type Permission } from "@/lib/auth/permissions";
 import { ROLE_LABELS, type Role } from "@/lib/auth/roles";
 import { NavLinks, type NavItem } from "./nav-links";
 import { SignOutButton } from "./sign-out-button";
 
-const NAV: NavItem[] = [
-  { href: "/", label: "Overview" },
-  { href: "/environments", label: "Environments" },
-  { href: "/deployments", label: "Deployments" },
-  { href: "/compliance", label: "Compliance" },
-  { href: "/history", label: "History" },
-  { href: "/audit", label: "Audit" },
-  { href: "/admin", label: "Admin" },
+/** Each section with the permission its page needs: a role sees only what it may open. */
+const NAV: (NavItem & { permission: Permission })[] = [
+  { href: "/", label: "Overview", permission: "overview:read" },
+  { href: "/environments", label: "Environments", permission: "environment:read" },
+  { href: "/deployments", label: "Deployments", permission: "deployment:read" },
+  { href: "/compliance", label: "Compliance", permission: "compliance:read" },
+  { href: "/history", label: "History", permission: "history:read" },
+  { href: "/audit", label: "Audit", permission: "audit:read" },
+  { href: "/admin", label: "Admin", permission: "admin:users" },
 ];
 
 export function AppShell({ user, children }: { user: { name: string; email: string; role: Role }; children: ReactNode }) {
@@ -23,7 +25,7 @@ export function AppShell({ user, children }: { user: { name: string; email: stri
             <Link href="/" className="text-base font-semibold text-slate-900">
               Migration Console
             </Link>
-            <NavLinks items={NAV} />
+            <NavLinks items={NAV.filter((item) => can(user.role, item.permission)).map(({ href, label }) => ({ href, label }))} />
           </div>
           <div className="flex items-center gap-3">
             <div className="text-right leading-tight" data-testid="signed-in-user">

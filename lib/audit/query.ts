@@ -1,7 +1,8 @@
 /** Reading the audit log: filtered listings and exports for auditors. */
 import { and, desc, gte, ilike, lte, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import type { StoreExecutor } from "../store/db";
+import type { StoreDb, StoreExecutor } from "../store/db";
+import { appendAuditEvent, verifyAuditChain, type AuditActor } from "./log";
 import { auditEvents, type AuditEvent } from "../store/schema";
 
 export const auditFilterInput = z.object({
@@ -36,4 +37,22 @@ function csvCell(value: unknown): string {
 
 export function auditEventsToCsv(events: AuditEvent[]): string {
   return [CSV_COLUMNS.join(","), ...events.map((e) => CSV_COLUMNS.map((c) => csvCell(e[c])).join(","))].join("\r\n") + "\r\n";
+}
+
+export const auditExportInput = auditFilterInput.extend({ format: z.enum(["csv", "json"]).default("json") });
+
+/** The audit export for auditors: the filtered events (CSV, or JSON with the chain's verification), itself audited. */
+export async function exportAuditEvents(db: StoreDb, actor: AuditActor, input: z.infer<typeof auditExportInput>) {
+  const { format, ...filter } = input;
+  const events = await listAuditEvents(db, filter, 100_000);
+  const exportedAt = new Date();
+  const stamp = exportedAt.toISOString().replace(/[:.]/g, "-");
+  await appendAuditEvent(db, actor, { action: "audit.exported", subjectType: "audit_log", subjectId: null, details: { format, filter, events: events.length } });
+  if (format === "csv") return { body: auditEventsToCsv(events), contentType: "text/csv; charset=utf-8", filename: `audit-${stamp}.csv` };
+  const chain = await verifyAuditChain(db);
+  return {
+    body: JSON.stringify({ exportedAt: exportedAt.toISOString(), filter, chain, events }, null, 2),
+    contentType: "application/json",
+    filename: `audit-${stamp}.json`,
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { AppError } from "../errors";
 import type { StoreExecutor } from "../store/db";
+import { can, missingPermissionMessage, type Permission } from "./permissions";
 import { ROLE_LABELS, type Role } from "./roles";
 import { findUserById, type Actor } from "./users";
 
@@ -25,4 +26,9 @@ export function assertRole(actor: Pick<Actor, "role">, allowed: readonly Role[])
   if (hasRole(actor, allowed)) return;
   const needed = allowed.map((r) => ROLE_LABELS[r]).join(" or ");
   throw new AppError("forbidden", `This needs the ${needed} role; you are signed in as ${ROLE_LABELS[actor.role]}.`);
+}
+
+/** Throws a 403 unless the permission map lets the caller's role do this. */
+export function assertPermission(actor: Pick<Actor, "role">, permission: Permission): void {
+  if (!can(actor.role, permission)) throw new AppError("forbidden", missingPermissionMessage(actor.role, permission));
 }

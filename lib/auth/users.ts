@@ -1,11 +1,12 @@
 /** Console users: sign-in checks and the admin's user management, each change audited. */
 import { and, asc, eq, ne, sql } from "drizzle-orm";
 import { z } from "zod";
-import { appendAuditEvent } from "../audit/log";
+import { appendAuditEvent, type AuditActor } from "../audit/log";
 import { AppError } from "../errors";
 import type { StoreDb, StoreExecutor } from "../store/db";
 import { users, type User } from "../store/schema";
 import { DUMMY_HASH, hashPassword, passwordMatches } from "./password";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordProblem } from "./password-policy";
 import { ROLES, type Role } from "./roles";
 
 /** Who is acting: the signed-in user as the server resolved it. */
@@ -37,7 +38,7 @@ export async function findUserById(db: StoreExecutor, id: string): Promise<User 
   return row;
 }
 
-/** The user whose password matches, or null; inactive users cannot sign in. */
+/** The bare check: the user whose password matches, or null. Sign-in goes through lib/auth/sign-in (throttled, audited). */
 export async function verifyCredentials(db: StoreExecutor, email: string, password: string): Promise<User | null> {
   const user = await findUserByEmail(db, email);
   const ok = await passwordMatches(password, user?.passwordHash ?? DUMMY_HASH);
@@ -49,21 +50,26 @@ export async function listUsers(db: StoreExecutor): Promise<PublicUser[]> {
   return rows.map(toPublic);
 }
 
-export const newUserInput = z.object({
-  email: z.email("Enter a valid email address").transform((v) => v.toLowerCase()),
-  name: z.string().trim().min(1, "Enter a name").max(120),
-  role: z.enum(ROLES),
-  /** Empty for users who sign in through OIDC only. */
-  password: z
-    .string()
-    .min(12, "Passwords need at least 12 characters")
-    .max(200)
-    .optional()
-    .or(z.literal("").transform(() => undefined)),
-});
+export const newUserInput = z
+  .object({
+    email: z.email("Enter a valid email address").transform((v) => v.toLowerCase()),
+    name: z.string().trim().min(1, "Enter a name").max(120),
+    role: z.enum(ROLES),
+    /** Empty for users who sign in through OIDC only. */
+    password: z
+      .string()
+      .min(MIN_PASSWORD_LENGTH, `Passwords need at least ${MIN_PASSWORD_LENGTH} characters`)
+      .max(MAX_PASSWORD_LENGTH)
+      .optional()
+      .or(z.literal("").transform(() => undefined)),
+  })
+  .superRefine((input, ctx) => {
+    const problem = input.password === undefined ? null : passwordProblem(input.password, [input.email, input.name]);
+    if (problem) ctx.addIssue({ code: "custom", path: ["password"], message: problem });
+  });
 export type NewUserInput = z.infer<typeof newUserInput>;
 
-export async function createUser(db: StoreDb, actor: Actor, input: NewUserInput): Promise<PublicUser> {
+export async function createUser(db: StoreDb, actor: AuditActor, input: NewUserInput): Promise<PublicUser> {
   const passwordHash = input.password ? await hashPassword(input.password) : null;
   return db.transaction(async (tx) => {
     if (await findUserByEmail(tx, input.email)) {

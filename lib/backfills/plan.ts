@@ -18,6 +18,7 @@ import { computeStatus, readLedger, type LedgerStatus } from "../ledger";
 import { lintSql, type Finding } from "../lint";
 import type { Plan } from "../plan/plan";
 import { schemaFingerprint, snapshotSchema } from "../plan/schema-snapshot";
+import { assertRehearsalIsolated } from "../plan/isolation";
 import { createShadowDatabase, createShadowDatabaseAt, type ShadowServer } from "../plan/shadow";
 import type { BackfillDefinition } from "./definition";
 import { DEFAULT_PRESSURE_LIMITS } from "./pressure";
@@ -213,6 +214,8 @@ async function rehearse(target: postgres.Sql, request: BackfillPlanRequest, basi
   const def = request.definition;
   // Enough rows for three batches that each may double (1 + 2 + 4 times the first).
   const sampleSize = Math.min(REHEARSAL_MAX_ROWS, def.batch.initialSize * (2 ** REHEARSAL_BATCHES - 1));
+  // Like a migration's rehearsal: only on a shadow server that hosts no target (lib/plan/isolation).
+  await assertRehearsalIsolated(shadow.adminUrl, { name: request.environment, url: request.targetUrl });
   const shadowDb = basis.status.current ? await createShadowDatabaseAt(shadow, request.catalog, basis.status.current) : await createShadowDatabase(shadow);
   const copy = connectTarget(shadowDb.url, `${def.name} rehearsal`);
   try {

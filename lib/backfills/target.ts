@@ -4,21 +4,16 @@
  * every clinic's rows (row level security would otherwise hide rows and the backfill would report
  * success over part of the table). See docs/backfills.md.
  */
-import postgres from "postgres";
+import type postgres from "postgres";
 import { AppError } from "../errors";
+import { connect } from "../targets/connect";
 import type { BackfillDefinition } from "./definition";
 
 /** application_name of every connection a backfill opens, so pressure checks can skip its own. */
 export const BACKFILL_APPLICATION = "migration-console backfill";
 
 export function connectTarget(url: string, name: string): postgres.Sql {
-  return postgres(url, {
-    max: 1,
-    onnotice: () => {},
-    connect_timeout: 10,
-    idle_timeout: 0,
-    connection: { application_name: `${BACKFILL_APPLICATION} ${name}`.slice(0, 63) },
-  });
+  return connect(url, { max: 1, connectTimeoutMs: 10_000, idleTimeoutSeconds: 0, application: `${BACKFILL_APPLICATION} ${name}` });
 }
 
 export interface TargetFacts {

@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_TIME_ZONE, isValidTimeZone } from "../format";
 import { parseEnvironmentRegistry, type EnvironmentRegistry } from "./environments";
 
 const postgresUrl = z
@@ -23,6 +24,13 @@ const envSchema = z
     OIDC_CLIENT_SECRET: z.string().min(1).optional(),
     OIDC_NAME: z.string().default("Single sign-on"),
     SHADOW_DATABASE_URL: postgresUrl.optional(),
+    CONSOLE_TIME_ZONE: z.string().default(DEFAULT_TIME_ZONE).refine(isValidTimeZone, "must be an IANA time zone such as America/Sao_Paulo or UTC"),
+    EVIDENCE_SIGNING_KEY: z.string().optional(),
+    EVIDENCE_SIGNING_KEY_FILE: z.string().optional(),
+    /** A session's maximum age: a working day by default. */
+    CONSOLE_SESSION_MAX_HOURS: z.coerce.number().positive("must be a positive number of hours").max(24 * 30).default(8),
+    /** A session unused this long ends. */
+    CONSOLE_SESSION_IDLE_MINUTES: z.coerce.number().positive("must be a positive number of minutes").max(24 * 60 * 30).default(30),
   })
   .superRefine((env, ctx) => {
     const oidc = [env.OIDC_ISSUER, env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET];
@@ -56,6 +64,16 @@ export interface ConsoleConfig {
   oidc: OidcConfig | null;
   registry: EnvironmentRegistry;
   shadowDatabaseUrl: string | null;
+  /** Every date the console shows or exports is in this zone (lib/format). */
+  timeZone: string;
+  /** The evidence signing key (PKCS#8 PEM, Ed25519), when configured; otherwise one kept in the store. */
+  evidenceSigningKey: string | null;
+  sessions: SessionPolicy;
+}
+
+export interface SessionPolicy {
+  maxAgeSeconds: number;
+  idleSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -90,7 +108,7 @@ export function loadConfig(source: Record<string, string | undefined>, cwd = pro
   if (problems.length > 0 || !parsed.success || !registry) throw new ConfigError(problems);
 
   const env = parsed.data;
-  return {
+  const config: ConsoleConfig = {
     storeUrl: env.CONSOLE_DATABASE_URL!,
     authSecret: env.NEXTAUTH_SECRET!,
     demo: env.CONSOLE_DEMO === "1",
@@ -100,5 +118,22 @@ export function loadConfig(source: Record<string, string | undefined>, cwd = pro
         : null,
     registry,
     shadowDatabaseUrl: env.SHADOW_DATABASE_URL ?? null,
+    timeZone: env.CONSOLE_TIME_ZONE,
+    evidenceSigningKey: readSigningKey(env.EVIDENCE_SIGNING_KEY, env.EVIDENCE_SIGNING_KEY_FILE, cwd, problems),
+    sessions: { maxAgeSeconds: Math.round(env.CONSOLE_SESSION_MAX_HOURS * 3600), idleSeconds: Math.round(env.CONSOLE_SESSION_IDLE_MINUTES * 60) },
   };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function readSigningKey(inline: string | undefined, file: string | undefined, cwd: string, problems: string[]): string | null {
+  if (inline && file) problems.push("EVIDENCE_SIGNING_KEY and EVIDENCE_SIGNING_KEY_FILE: set one of them, not both");
+  if (inline) return inline.replace(/\\n/g, "\n");
+  if (!file) return null;
+  try {
+    return fs.readFileSync(/*turbopackIgnore: true*/ path.resolve(cwd, file), "utf8");
+  } catch (e) {
+    problems.push(`EVIDENCE_SIGNING_KEY_FILE (${file}): ${(e as Error).message}`);
+    return null;
+  }
 }

@@ -22,16 +22,44 @@ const environmentSchema = z
     name: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, "lowercase letters, digits, - and _"),
     label: z.string().optional(),
     urlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "an environment variable name such as TARGET_STAGING_URL"),
+    /**
+     * The variable holding the database's direct connection, when urlEnv's URL is the application's
+     * (often a pooler, as Supabase's DATABASE_URL beside DIRECT_URL). The console connects through it.
+     */
+    directUrlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "an environment variable name such as TARGET_STAGING_DIRECT_URL").optional(),
     gates: gatePolicySchema.default(gatePolicySchema.parse({})),
     /** Scheduled verification; 0 turns the schedule off (on-demand and after-apply runs remain). */
     verifyEveryMinutes: z.number().int().min(0).max(1440).default(5),
   })
   .strict();
 
+/** What a channel can be told; `events` omitted means all of them. */
+export const NOTIFICATION_EVENTS = ["approval_needed", "signoff_needed", "deployment_succeeded", "deployment_failed", "verification_red", "drift_found"] as const;
+export type NotificationEventType = (typeof NOTIFICATION_EVENTS)[number];
+
+const notificationChannelSchema = z
+  .object({
+    urlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "an environment variable name such as SLACK_WEBHOOK_URL (webhook URLs are secrets)"),
+    events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1).optional(),
+    format: z.enum(["json", "slack"]).default("json"),
+  })
+  .strict();
+
 const registrySchema = z.object({
   $comment: z.string().optional(),
   environments: z.array(environmentSchema).min(1),
+  notifications: z.array(notificationChannelSchema).default([]),
 });
+
+export interface NotificationChannel {
+  /** Position in the registry's list: a delivery's channel id. */
+  index: number;
+  urlEnv: string;
+  /** The webhook URL (a secret: never log, store or render it), or null when its variable is unset. */
+  url: string | null;
+  events: readonly NotificationEventType[];
+  format: "json" | "slack";
+}
 
 export type GatePolicy = z.infer<typeof gatePolicySchema>;
 
@@ -41,14 +69,22 @@ export interface EnvironmentConfig {
   /** Position in the promotion chain, 0 first. */
   position: number;
   urlEnv: string;
-  /** The target URL (contains a password: never log or render it), or null when its variable is unset. */
+  /** The variable of the direct connection, when the registry names one. */
+  directUrlEnv: string | null;
+  /**
+   * The URL the console connects with (contains a password: never log or render it): the direct
+   * connection when directUrlEnv is set, else urlEnv's; null when neither variable is set.
+   */
   url: string | null;
+  /** Which variable `url` came from, for messages ("set ... to the direct connection"). */
+  urlSource: string;
   gates: GatePolicy;
   verifyEveryMinutes: number;
 }
 
 export interface EnvironmentRegistry {
   environments: EnvironmentConfig[];
+  notifications: NotificationChannel[];
   byName(name: string): EnvironmentConfig | undefined;
 }
 
@@ -66,7 +102,9 @@ export function parseEnvironmentRegistry(raw: unknown, source: Record<string, st
       label: e.label ?? e.name,
       position,
       urlEnv: e.urlEnv,
-      url: source[e.urlEnv] || null,
+      directUrlEnv: e.directUrlEnv ?? null,
+      url: (e.directUrlEnv && source[e.directUrlEnv]) || source[e.urlEnv] || null,
+      urlSource: e.directUrlEnv && source[e.directUrlEnv] ? e.directUrlEnv : e.urlEnv,
       gates: e.gates,
       verifyEveryMinutes: e.verifyEveryMinutes,
     };
@@ -76,7 +114,10 @@ export function parseEnvironmentRegistry(raw: unknown, source: Record<string, st
       throw new Error(`environment "${e.name}" promotes from unknown environment "${e.gates.promotionFrom}"`);
     }
   }
-  return { environments, byName: (name) => environments.find((e) => e.name === name) };
+  const notifications = parsed.data.notifications.map(
+    (n, index): NotificationChannel => ({ index, urlEnv: n.urlEnv, url: source[n.urlEnv] || null, events: n.events ?? NOTIFICATION_EVENTS, format: n.format }),
+  );
+  return { environments, notifications, byName: (name) => environments.find((e) => e.name === name) };
 }
 
 /** A URL fit for a page or a log line: no password, no query string. */

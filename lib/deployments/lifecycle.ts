@@ -12,7 +12,7 @@ import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { appendAuditEvent, type AuditActor } from "../audit/log";
 import type { Actor } from "../auth/users";
 import { AppError, sqlState } from "../errors";
-import { approvalProgress, type GateApproval } from "../gates/rules";
+import { approvalProgress, deploymentStateSentence, type GateApproval } from "../gates/rules";
 import type { EnvironmentConfig } from "../config/environments";
 import type { Plan } from "../plan/plan";
 import type { Store, StoreExecutor, StoreTx } from "../store/db";
@@ -20,6 +20,7 @@ import { approvals, backfillProgress, deployments, runEvents, runs, users, type 
 import { DEPLOYMENT_STATE_GROUPS, type DeploymentState } from "../store/schema/deployment-states";
 import type { RiskSummary } from "./risk";
 import { complianceReasons } from "../plan/compliance";
+import { notifyReviewNeeded, notifyRunFinished } from "../notifications/deployment-events";
 
 export { DEPLOYMENT_STATE_GROUPS, isActiveState, isOpenState, isTerminalState, stateGroup } from "../store/schema/deployment-states";
 
@@ -45,7 +46,7 @@ export type ApprovalKind = "release_approval" | "compliance_signoff";
 /** The approvals of a deployment as the gates read them (all revisions; gates count the current one). */
 export async function approvalsOf(db: StoreExecutor, deploymentId: string): Promise<GateApproval[]> {
   return db
-    .select({ userId: approvals.userId, userName: users.name, kind: approvals.kind, planHash: approvals.planHash, planRevision: approvals.planRevision })
+    .select({ userId: approvals.userId, userName: users.name, userEmail: users.email, kind: approvals.kind, planHash: approvals.planHash, planRevision: approvals.planRevision })
     .from(approvals)
     .innerJoin(users, eq(users.id, approvals.userId))
     .where(eq(approvals.deploymentId, deploymentId))
@@ -72,16 +73,26 @@ function reviewState(deployment: Pick<Deployment, "plan" | "planHash" | "planRev
   return progress.complete && planRunnable(deployment.plan) ? "approved" : "awaiting_approval";
 }
 
+/** Who still has to act, for the review notifications. */
+function progressOf(deployment: Pick<Deployment, "plan" | "planHash" | "planRevision">, list: GateApproval[], env: Pick<EnvironmentConfig, "gates">) {
+  return approvalProgress({
+    approvals: list,
+    deployment: { planHash: deployment.planHash, planRevision: deployment.planRevision, requiresComplianceSignoff: planNeedsCompliance(deployment.plan) },
+    environment: env,
+  });
+}
+
 type Check = (deployment: Deployment, tx: StoreTx) => Promise<void> | void;
 
-/** Locks the row, refuses a transition its state does not allow, then runs the caller's gate check on the locked state. */
+/** Locks the row, runs the caller's gate check on the locked state, and refuses a transition its state does not allow. */
 async function lockFor(tx: StoreTx, id: string, transition: Transition, check?: Check): Promise<Deployment> {
   const [deployment] = await tx.select().from(deployments).where(eq(deployments.id, id)).for("update");
   if (!deployment) throw new AppError("not_found", "That deployment does not exist.");
-  if (!(TRANSITIONS[transition] as readonly string[]).includes(deployment.state)) {
-    throw new AppError("conflict", `Deployment #${deployment.number} is ${deployment.state.replace("_", " ")}: it cannot ${transition === "finish" ? "finish" : transition} now.`);
-  }
+  // The gate check first: its reason is the one written for people. The table is the safety net.
   if (check) await check(deployment, tx);
+  if (!(TRANSITIONS[transition] as readonly string[]).includes(deployment.state)) {
+    throw new AppError("conflict", `${deploymentStateSentence(deployment.state).replace("The deployment", `Deployment #${deployment.number}`)}: it cannot ${transition === "finish" ? "finish" : transition} now.`);
+  }
   return deployment;
 }
 
@@ -153,6 +164,7 @@ export async function openDeployment(store: Store, actor: Actor, request: OpenRe
           ...request.details,
         },
       });
+      await notifyReviewNeeded(tx, row, request.environment, progressOf(row, [], request.environment), actor);
       return row;
     });
     if (result) return { deployment: result, existing: false };
@@ -239,6 +251,10 @@ export async function replan(store: Store, actor: Actor, id: string, next: { pla
       subjectId: id,
       details: { number: deployment.number, oldPlanHash: deployment.planHash, newPlanHash: next.plan.hash, oldRevision: deployment.planRevision, newRevision: planRevision, approvalsVoided: changed },
     });
+    if (changed) {
+      const [author] = await tx.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, row!.createdBy));
+      await notifyReviewNeeded(tx, row!, next.environment, progressOf(row!, await approvalsOf(tx, id), next.environment), author ?? actor);
+    }
     return row!;
   });
 }
@@ -304,6 +320,7 @@ export async function succeedRun(store: Store, claimed: Pick<ClaimedRun, "deploy
       subjectId: deployment.id,
       details: { number: deployment.number, runId: run.id, planHash: deployment.planHash, migrations: deployment.plan.migrations.map((m) => m.tag), startedBy: claimed.starter.email },
     });
+    await notifyRunFinished(tx, deployment, "succeeded");
   });
 }
 
@@ -322,6 +339,7 @@ export async function failRun(store: Store, deploymentId: string, runId: string,
     await tx.update(runs).set({ state: "failed", finishedAt: new Date(), error }).where(eq(runs.id, runId));
     if (options.logEvent) await tx.insert(runEvents).values({ runId, at: new Date(), type: "run_failed", payload: { runId, error } });
     await appendAuditEvent(tx, WORKER_ACTOR, { action: "deployment.failed", subjectType: "deployment", subjectId: deploymentId, details: { number: current.number, runId, error } });
+    await notifyRunFinished(tx, current, "failed", typeof error.message === "string" ? error.message : undefined);
     return true;
   });
 }

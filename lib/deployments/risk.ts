@@ -4,7 +4,7 @@
  * (traffic queues behind those), and why compliance must sign off. Computed with each plan
  * revision, because whether a table holds rows is a fact of the target at planning time.
  */
-import postgres from "postgres";
+import { connect } from "../targets/connect";
 import type { Catalog, LockLevel } from "../catalog";
 import type { Severity } from "../lint/types";
 import { complianceReasons } from "../plan/compliance";
@@ -50,7 +50,7 @@ export function blockingStatements(plan: Plan, catalog: Catalog): HeavyLock[] {
 async function tablesWithRows(targetUrl: string, tables: string[]): Promise<Set<string>> {
   const withRows = new Set<string>();
   if (tables.length === 0) return withRows;
-  const sql = postgres(targetUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const sql = connect(targetUrl, { application: "migration-console risk" });
   try {
     for (const table of tables) {
       const [schema, name] = table.split(".") as [string, string];

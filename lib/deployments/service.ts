@@ -10,7 +10,7 @@ import type { Actor } from "../auth/users";
 import { appendAuditEvent } from "../audit/log";
 import { AppError } from "../errors";
 import { ExecutorError } from "../executor/errors";
-import { approvalProgress, decide, decideAll, type DeploymentAction, type GateContext } from "../gates/rules";
+import { approvalProgress, decide, decideAll, decideCreate, type DeploymentAction, type GateContext } from "../gates/rules";
 import { computePlan, planBasis, type Plan } from "../plan/plan";
 import type { StoreExecutor } from "../store/db";
 import { approvals, auditEvents, deployments, DEPLOYMENT_STATES, environments, runEvents, runs, users, type Deployment } from "../store/schema";
@@ -45,8 +45,6 @@ export const deploymentIdInput = z.object({ id: z.uuid() });
 export const cancelInput = z.object({ id: z.uuid(), comment });
 export const approveInput = z.object({ id: z.uuid(), comment });
 export const rejectInput = z.object({ id: z.uuid(), reason: z.string().trim().min(3, "Say why the deployment is rejected").max(1000) });
-
-const CREATE_ROLES = ["engineer", "release_manager"] as const;
 
 /** A created deployment, and whether it was already open (a repeated or concurrent request). */
 export type OpenedDeployment = Deployment & { existing: boolean };
@@ -109,9 +107,10 @@ async function riskOf(deps: DeploymentDeps, env: ReturnType<typeof environmentOf
  * `promotion` when a gate could never let it run as planned.
  */
 export async function createDeployment(deps: DeploymentDeps, actor: Actor, input: z.input<typeof newDeploymentInput>): Promise<OpenedDeployment> {
-  if (!(CREATE_ROLES as readonly string[]).includes(actor.role)) throw new AppError("forbidden", "Only engineers and release managers open deployments.");
   const request = newDeploymentInput.parse(input);
   const env = environmentOf(deps, request.environment);
+  const gate = decideCreate({ actor, environment: env, now: new Date() });
+  if (!gate.allowed) throw new AppError("forbidden", gate.reason!);
   if (request.kind === "backfill") return createBackfillDeployment(deps, actor, env, request.backfill);
   if (request.kind === "rollback" && !request.to) throw new AppError("invalid_input", "A rollback needs the migration to go back to.", { to: ["Choose a migration"] });
   const catalog = await deps.catalog();
@@ -399,7 +398,7 @@ export async function deploymentView(deps: DeploymentDeps, actor: Actor, idOrNum
   const author = (await person(deployment.createdBy))!;
   const startedBy = (await person(deployment.startedBy)) ?? null;
   const approvalRows = await deps.store.db
-    .select({ id: approvals.id, kind: approvals.kind, planHash: approvals.planHash, planRevision: approvals.planRevision, comment: approvals.comment, createdAt: approvals.createdAt, userName: users.name })
+    .select({ id: approvals.id, kind: approvals.kind, planHash: approvals.planHash, planRevision: approvals.planRevision, comment: approvals.comment, createdAt: approvals.createdAt, userName: users.name, userEmail: users.email })
     .from(approvals)
     .innerJoin(users, eq(users.id, approvals.userId))
     .where(eq(approvals.deploymentId, id))

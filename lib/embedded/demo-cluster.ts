@@ -7,9 +7,9 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import postgres from "postgres";
 import type { EnvironmentRegistry } from "../config/environments";
 import { startLocalPostgres, type LocalPostgres } from "./postgres-server";
+import { connect } from "../targets/connect";
 
 export const STORE_DATABASE = "console";
 export const targetDatabaseName = (environment: string) => `target_${environment.replace(/-/g, "_")}`;
@@ -50,7 +50,7 @@ export async function startDemoCluster(options: {
     startLocalPostgres({ dataDir: path.join(options.dataDir, "shadow-postgres"), port: shadowPort, log: options.log, portVariable: "EMBEDDED_SHADOW_PG_PORT" }),
   ]);
   const wanted = [STORE_DATABASE, ...options.registry.environments.map((e) => targetDatabaseName(e.name))];
-  const admin = postgres(server.url(), { max: 1, onnotice: () => {} });
+  const admin = connect(server.url(), { application: "migration-console demo setup" });
   const created: string[] = [];
   try {
     const existing = new Set((await admin<{ datname: string }[]>`select datname from pg_database`).map((r) => r.datname));

@@ -4,13 +4,13 @@
  * migrations behind, production further behind. Runs only for databases the demo just created;
  * an existing target is never migrated as a side effect of start-up.
  */
-import postgres from "postgres";
 import { seedArchivedPatients } from "../../db/seed/archive";
 import { seedDemoData } from "../../db/seed/demo";
 import type { Catalog } from "../catalog";
 import type { EnvironmentRegistry } from "../config/environments";
 import { applyMigrations } from "../executor";
 import { targetDatabaseName, type DemoCluster } from "./demo-cluster";
+import { connect } from "../targets/connect";
 
 /** How many migrations behind the latest each demo environment starts. */
 const DEMO_BEHIND: Record<string, number> = { local: 0, staging: 2, production: 4 };
@@ -30,7 +30,7 @@ export async function prepareDemoTargets(
     if (!to) continue;
     const url = cluster.env[env.urlEnv]!;
     await applyMigrations({ url, catalog, to: to.tag, actor: "demo-setup" });
-    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    const sql = connect(url, { application: "migration-console demo seed" });
     try {
       await seedDemoData(sql);
       if (DEMO_ARCHIVED_PATIENTS[env.name]) await seedArchivedPatients(sql, DEMO_ARCHIVED_PATIENTS[env.name]!);

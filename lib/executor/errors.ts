@@ -2,6 +2,10 @@
 export type ExecutorErrorCode =
   | "target_locked"
   | "unreachable"
+  | "auth_failed"
+  | "database_missing"
+  | "timeout"
+  | "transaction_pooler"
   | "checksum_mismatch"
   | "out_of_order"
   | "unknown_in_ledger"
@@ -20,6 +24,8 @@ export interface Blocker {
   state: string | null;
   query: string | null;
   ageMs: number;
+  /** When its transaction (or, outside one, its statement) began: tells the same transaction from a later one of the same session. */
+  xactStart?: string | null;
 }
 
 export interface ExecutorErrorDetails {
@@ -52,10 +58,15 @@ export class ExecutorError extends Error {
   }
 }
 
+/** One retry line: what waited, how long the next attempt may wait, and who holds the lock. */
+export function describeRetry(e: { tag: string; statement: number; attempt: number; maxRetries: number; delayMs: number; lockTimeoutMs: number; nextLockTimeoutMs: number; blockers: Blocker[] }): string {
+  return `Lock wait on ${e.tag} statement ${e.statement} gave up after ${e.lockTimeoutMs} ms, blocked by ${describeBlockers(e.blockers)}; retry ${e.attempt}/${e.maxRetries} in ${e.delayMs} ms (waiting at most ${e.nextLockTimeoutMs} ms)`;
+}
+
 export function describeBlockers(blockers: Blocker[]): string {
   if (blockers.length === 0) return "the blocking session ended before it could be identified";
   return blockers
-    .map((b) => `pid ${b.pid}${b.user ? ` (${b.user}${b.application ? `, ${b.application}` : ""})` : ""}, ${b.state ?? "unknown state"} for ${(b.ageMs / 1000).toFixed(1)} s: ${oneLine(b.query)}`)
+    .map((b) => `pid ${b.pid} (${b.user ? `${b.user}, ` : ""}application "${b.application || "(none)"}"), ${b.state ?? "unknown state"} for ${(b.ageMs / 1000).toFixed(1)} s: ${oneLine(b.query)}`)
     .join("; ");
 }
 

@@ -1,39 +1,80 @@
 /**
  * Applies and rolls back migrations on a live target without queueing traffic behind us:
- * one run per target (advisory lock), short lock_timeout with bounded retries, transactional
- * statements in one transaction with their ledger rows, CONCURRENTLY statements in autocommit
- * with an invalid-index guard, and an event for every step so the run log is live.
+ * refuses a transaction-mode pooler (nothing here would be one session there), one run per target
+ * (advisory lock), a lock_timeout that starts short and ramps up with jittered pauses, transactional
+ * statements in one transaction with their ledger rows, CONCURRENTLY statements in autocommit with
+ * an invalid-index guard and a progress row, and an event for every step so the run log is live.
+ * Whatever it sets or locks on the session is undone before the connection is given back.
  */
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { isTransactionControl, type Catalog, type SqlScript, type Statement } from "../catalog";
-import { computeStatus, ensureLedger, readLedger, recordApplied, recordRolledBack, acceptChecksum, type LedgerStatus } from "../ledger";
-import { describeBlockers, ExecutorError, type Blocker } from "./errors";
+import {
+  acceptChecksum,
+  clearProgress,
+  ensureAndReadStatus,
+  ensureLedger,
+  readStatusAfter,
+  readTargetStatus,
+  recordApplied,
+  recordProgress,
+  recordRolledBack,
+  type LedgerStatus,
+  type TargetFacts,
+} from "../ledger";
+import { asConnectionError as connectionFailure, connect, DEFAULT_CONNECT_TIMEOUT_MS, redactSecrets, withConnection, withDeadline } from "../targets/connect";
+import { describeBlockers, describeRetry, ExecutorError, type Blocker } from "./errors";
+import { assertNotTransactionPooler } from "./pooler";
 import { selectForApply, selectForRollback, type Unit } from "./selection";
 
 export interface ExecutorOptions {
-  /** How long one statement may wait for a lock before giving up and retrying (ms). */
+  /** The longest one attempt may wait for a lock (ms): attempts start shorter and ramp up to it. */
   lockTimeoutMs: number;
+  /** The first attempt's lock wait (ms); each retry doubles it, up to lockTimeoutMs. */
+  initialLockTimeoutMs: number;
   /** 0 = no limit. Index builds on big tables take long: raise with care. */
   statementTimeoutMs: number;
   /** Retries after a lock timeout, per unit of work. */
   maxRetries: number;
+  /** First pause between attempts (ms); doubles per retry, jittered, up to maxRetryDelayMs. */
   retryBaseDelayMs: number;
+  /** Longest pause between attempts: how late the apply may go through after a blocker ends. */
+  maxRetryDelayMs: number;
+  /** Bound on connecting to the target (ms). */
+  connectTimeoutMs: number;
 }
 
 export const DEFAULT_EXECUTOR_OPTIONS: ExecutorOptions = {
   lockTimeoutMs: 2000,
+  initialLockTimeoutMs: 100,
   statementTimeoutMs: 0,
-  maxRetries: 5,
-  retryBaseDelayMs: 250,
+  maxRetries: 30,
+  retryBaseDelayMs: 200,
+  maxRetryDelayMs: 1000,
+  connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
 };
 
 export type RunEvent =
   | { type: "run_started"; runId: string; direction: "up" | "down"; migrations: string[]; statements: number }
   | { type: "migration_started"; tag: string; n: number; of: number; transactional: boolean }
   | { type: "statement_finished"; tag: string; statement: number; of: number; done: number; total: number; durationMs: number; summary: string }
-  | { type: "retry"; tag: string; statement: number; attempt: number; maxRetries: number; delayMs: number; reason: string; blockers: Blocker[] }
+  | { type: "statement_skipped"; tag: string; statement: number; of: number; done: number; total: number; summary: string; reason: string }
+  | {
+      type: "retry";
+      tag: string;
+      statement: number;
+      attempt: number;
+      maxRetries: number;
+      delayMs: number;
+      /** How long the attempt that gave up waited for its lock, and how long the next may wait. */
+      lockTimeoutMs: number;
+      nextLockTimeoutMs: number;
+      reason: string;
+      blockers: Blocker[];
+      /** The retry line as the CLI and the run log show it (names the blocker). */
+      message: string;
+    }
   | { type: "invalid_index_dropped"; tag: string; index: string; reason: string }
   | { type: "checksum_accepted"; tag: string; from: string; to: string }
   | { type: "migration_finished"; tag: string; durationMs: number }
@@ -41,6 +82,17 @@ export type RunEvent =
   | { type: "run_failed"; runId: string; error: ReturnType<ExecutorError["toJSON"]> };
 
 export type EventSink = (event: RunEvent & { at: Date }) => void | Promise<void>;
+
+/** What a step run before each migration (a backup, a check) gets to see. */
+export interface MigrationStep {
+  tag: string;
+  direction: "up" | "down";
+  script: SqlScript;
+  /** The run's own session on the target (holds the apply lock). */
+  sql: postgres.Sql;
+  runId: string;
+  emit: (event: RunEvent) => Promise<void>;
+}
 
 export interface RunParams {
   url: string;
@@ -50,6 +102,10 @@ export interface RunParams {
   runId?: string;
   options?: Partial<ExecutorOptions>;
   onEvent?: EventSink;
+  /** Runs before each migration's first statement, under the apply lock; throwing stops the run there. */
+  beforeMigration?: (step: MigrationStep) => Promise<void>;
+  /** Names the variable to set when the URL turns out to go through a transaction pooler (for the refusal). */
+  directUrlHint?: string;
 }
 
 export interface ApplyParams extends RunParams {
@@ -81,28 +137,27 @@ const APPLY_LOCK = [736120, 1] as const;
 
 /** Whether any session holds the target's apply lock right now (a run is in progress there). */
 export async function applyLockHeld(url: string): Promise<boolean> {
-  const sql = connect(url, "migration-console lock check");
   try {
-    const [row] = await sql<{ held: boolean }[]>`
-      select exists (
-        select 1 from pg_locks
-        where locktype = 'advisory' and classid = ${APPLY_LOCK[0]} and objid = ${APPLY_LOCK[1]} and granted
-          and database = (select oid from pg_database where datname = current_database())
-      ) as held`;
-    return row!.held;
-  } finally {
-    await sql.end({ timeout: 5 });
+    return await withConnection(url, { application: "migration-console lock check", fetchTypes: false }, async (sql) => {
+      const [row] = await sql<{ held: boolean }[]>`
+        select exists (
+          select 1 from pg_locks
+          where locktype = 'advisory' and classid = ${APPLY_LOCK[0]} and objid = ${APPLY_LOCK[1]} and granted
+            and database = (select oid from pg_database where datname = current_database())
+        ) as held`;
+      return row!.held;
+    });
+  } catch (e) {
+    throw asConnectionError(e);
   }
 }
 
-export async function readStatus(url: string, catalog: Catalog): Promise<LedgerStatus> {
-  const sql = connect(url, "status");
+/** The target's migration status, partially applied migrations included. */
+export async function readStatus(url: string, catalog: Catalog, options: { connectTimeoutMs?: number } = {}): Promise<LedgerStatus> {
   try {
-    return computeStatus(catalog, await readLedger(sql));
+    return await withConnection(url, { application: "migration-console status", connectTimeoutMs: options.connectTimeoutMs, fetchTypes: false }, (sql) => readTargetStatus(sql, catalog));
   } catch (e) {
     throw asConnectionError(e);
-  } finally {
-    await sql.end({ timeout: 5 });
   }
 }
 
@@ -150,7 +205,6 @@ function refuseTransactionControl(units: Unit[]): void {
   );
 }
 
-
 interface Session {
   sql: postgres.Sql;
   monitor: postgres.Sql;
@@ -159,6 +213,15 @@ interface Session {
   actor: string;
   options: ExecutorOptions;
   emit: (event: RunEvent) => Promise<void>;
+  /** Index states and progress read at the start, for resuming an interrupted migration. */
+  facts: TargetFacts;
+  status: LedgerStatus;
+  /** The lock_timeout the session has now (autocommit statements use it). */
+  sessionLockTimeoutMs: number;
+  /** The lock_timeout the current attempt may wait (transactions set it locally). */
+  attemptLockTimeoutMs: number;
+  /** A lock wait has timed out in this run: from then on a watcher names blockers while statements wait. */
+  contended: boolean;
 }
 
 async function run(
@@ -169,90 +232,112 @@ async function run(
 ): Promise<RunResult> {
   const runId = params.runId ?? randomUUID();
   const options = { ...DEFAULT_EXECUTOR_OPTIONS, ...params.options };
+  const initialLockTimeoutMs = Math.min(options.initialLockTimeoutMs, options.lockTimeoutMs);
   const started = performance.now();
-  const sql = connect(params.url, applicationName(`migration-console ${runId} ${params.actor}`));
-  const monitor = connect(params.url, applicationName(`migration-console monitor ${runId}`));
+  // No prepared statements: they are session state too, and would outlive the run on a pooled server connection.
+  const sql = connect(params.url, { application: `migration-console ${runId} ${params.actor}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false, fetchTypes: false });
+  const monitor = connect(params.url, { application: `migration-console monitor ${runId}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false, fetchTypes: false });
   const emit = async (event: RunEvent) => {
     await params.onEvent?.({ ...event, at: new Date() });
   };
+  let locked = false;
+  let sessionChanged = false;
+  let direct = false;
   try {
-    let pid: number;
-    try {
-      const rows = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
-      pid = rows[0]!.pid;
-    } catch (e) {
+    const probe = await assertNotTransactionPooler(sql, monitor, { connectTimeoutMs: options.connectTimeoutMs, directUrlHint: params.directUrlHint }).catch((e: unknown) => {
       throw asConnectionError(e);
-    }
-    const session: Session = { sql, monitor, pid, runId, actor: params.actor, options, emit };
-    await takeApplyLock(session);
-    await sql.unsafe(`SET lock_timeout = ${options.lockTimeoutMs}`);
-    await sql.unsafe(`SET statement_timeout = ${options.statementTimeoutMs}`);
-    // If this process dies (SIGKILL, lost host), the server would otherwise only notice once the current
-    // statement ends (an index build can take hours), holding the target's lock and a half-done transaction.
-    await sql.unsafe(`SET client_connection_check_interval = 1000`);
+    });
+    const pid = probe.pid;
+    direct = probe.direct;
+    await takeApplyLock(sql);
+    locked = true;
+    // Session-level on purpose: autocommit statements (CONCURRENTLY) cannot take SET LOCAL. Reset
+    // before the connection is released (finally, below); the pooler probe guarantees the session is ours alone.
+    // client_connection_check_interval: if this process dies (SIGKILL, lost host), the server would
+    // otherwise only notice once the current statement ends (an index build can take hours).
+    sessionChanged = true;
+    const { facts, status, tablesExist } = await readStatusAfter(sql, params.catalog, [
+      `SET lock_timeout = ${initialLockTimeoutMs}`,
+      `SET statement_timeout = ${options.statementTimeoutMs}`,
+      `SET client_connection_check_interval = 1000`,
+    ]);
+    const session: Session = {
+      sql,
+      monitor,
+      pid,
+      runId,
+      actor: params.actor,
+      options,
+      emit,
+      facts,
+      status,
+      sessionLockTimeoutMs: initialLockTimeoutMs,
+      attemptLockTimeoutMs: initialLockTimeoutMs,
+      contended: false,
+    };
     // Every refusal comes before the first write, the ledger tables included.
-    const before = computeStatus(params.catalog, await readLedger(sql));
-    const units = select(before);
+    const units = select(status);
     refuseTransactionControl(units);
-    await ensureLedger(sql);
-    await prepare?.(session, before);
+    if (!tablesExist) await ensureLedger(sql);
+    await prepare?.(session, status);
     const total = units.reduce((n, u) => n + u.script.statements.length, 0);
     await emit({ type: "run_started", runId, direction, migrations: units.map((u) => u.migration.tag), statements: total });
     let done = 0;
     for (const [i, unit] of units.entries()) {
+      await params.beforeMigration?.({ tag: unit.migration.tag, direction, script: unit.script, sql, runId, emit });
       done = await runUnit(session, unit, direction, { n: i + 1, of: units.length, done, total });
     }
-    const status = computeStatus(params.catalog, await readLedger(sql));
+    const after = units.length === 0 ? status : (await ensureAndReadStatus(sql, params.catalog, [], { ensure: false })).status;
     const durationMs = Math.round(performance.now() - started);
     await emit({ type: "run_finished", runId, migrations: units.map((u) => u.migration.tag), durationMs });
-    return { runId, direction, migrations: units.map((u) => u.migration.tag), durationMs, status };
+    return { runId, direction, migrations: units.map((u) => u.migration.tag), durationMs, status: after };
   } catch (e) {
     const error = e instanceof ExecutorError ? e : asConnectionError(e);
     await emit({ type: "run_failed", runId, error: error.toJSON() }).catch(() => {});
     throw error;
   } finally {
-    // Ending the session releases the advisory lock.
+    // Nothing this run set or locked may outlive it on a connection someone else could get next: a
+    // session pooler hands the server connection on. A direct connection ends with ours, and with it
+    // the lock and the settings.
+    if ((sessionChanged || locked) && !direct) {
+      await withDeadline(
+        sql
+          .unsafe(
+            [
+              "RESET lock_timeout",
+              "RESET statement_timeout",
+              "RESET client_connection_check_interval",
+              ...(locked ? [`SELECT pg_advisory_unlock(${APPLY_LOCK[0]}, ${APPLY_LOCK[1]})`] : []),
+            ].join(";\n"),
+          )
+          .simple(),
+        5_000,
+      ).catch(() => {});
+    }
     await Promise.all([sql.end({ timeout: 5 }), monitor.end({ timeout: 5 })]);
   }
 }
 
-/**
- * PostgreSQL keeps 63 bytes of application_name and drops the rest silently; the lock holder's run id
- * and actor are read back from it, so a name that does not fit is cut visibly ("...") instead.
- */
-function applicationName(name: string): string {
-  const MAX_BYTES = 63;
-  if (Buffer.byteLength(name) <= MAX_BYTES) return name;
-  let cut = name;
-  while (Buffer.byteLength(cut) > MAX_BYTES - 3) cut = cut.slice(0, -1);
-  return `${cut}...`;
-}
-
-function connect(url: string, application: string): postgres.Sql {
-  return postgres(url, {
-    max: 1,
-    // No round trip for array types at connect: nothing here reads arrays of custom types.
-    fetch_types: false,
-    onnotice: () => {},
-    connect_timeout: 10,
-    idle_timeout: 0,
-    connection: { application_name: application },
-  });
-}
-
-function asConnectionError(e: unknown): ExecutorError {
+/** A failure to connect or talk to the target, as an ExecutorError with the connection's own code. */
+export function asConnectionError(e: unknown): ExecutorError {
   if (e instanceof ExecutorError) return e;
-  const err = e as { code?: string; message?: string };
-  if (err.code && /^[0-9A-Z]{5}$/.test(err.code) && err.code !== "28P01" && err.code !== "3D000") {
-    return new ExecutorError("sql_error", err.message ?? "SQL error", { sqlstate: err.code });
+  const connection = connectionFailure(e);
+  if (connection) {
+    const what = connection.code === "unreachable" || connection.code === "timeout" ? "The target database cannot be reached" : "The target database refused the connection";
+    const sqlstate = connection.cause_code && /^[0-9A-Z]{5}$/.test(connection.cause_code) ? connection.cause_code : undefined;
+    return new ExecutorError(connection.code, `${what}: ${connection.message}`, sqlstate ? { sqlstate } : {});
   }
-  return new ExecutorError("unreachable", `The target database cannot be reached: ${(err.message ?? String(e)).replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
+  const err = e as { code?: string; message?: string };
+  if (err.code && /^[0-9A-Z]{5}$/.test(err.code)) {
+    return new ExecutorError("sql_error", redactSecrets(err.message ?? "SQL error"), { sqlstate: err.code });
+  }
+  return new ExecutorError("unreachable", `The target database cannot be reached: ${redactSecrets(err.message ?? String(e))}`);
 }
 
-async function takeApplyLock(session: Session): Promise<void> {
-  const [row] = await session.sql<{ locked: boolean }[]>`select pg_try_advisory_lock(${APPLY_LOCK[0]}, ${APPLY_LOCK[1]}) as locked`;
+async function takeApplyLock(sql: postgres.Sql): Promise<void> {
+  const [row] = await sql<{ locked: boolean }[]>`select pg_try_advisory_lock(${APPLY_LOCK[0]}, ${APPLY_LOCK[1]}) as locked`;
   if (row!.locked) return;
-  const [holder] = await session.sql<{ pid: number; application_name: string | null; backend_start: Date | null }[]>`
+  const [holder] = await sql<{ pid: number; application_name: string | null; backend_start: Date | null }[]>`
     select a.pid, a.application_name, a.backend_start
     from pg_locks l join pg_stat_activity a on a.pid = l.pid
     where l.locktype = 'advisory' and l.classid = ${APPLY_LOCK[0]} and l.objid = ${APPLY_LOCK[1]} and l.granted
@@ -295,38 +380,83 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   });
   const record = (tx: postgres.Sql | postgres.TransactionSql) => (direction === "up" ? recordApplied(tx, ledgerEntry()) : recordRolledBack(tx, ledgerEntry()));
 
+  // A migration that commits piece by piece records how far it got, so an interruption reads as
+  // partially applied and the next apply resumes after what already committed.
+  const tracked = direction === "up" && !fullyTransactional;
+  const resumeFrom = tracked ? (session.status.migrations.find((m) => m.tag === migration.tag)?.partial?.statementsDone ?? 0) : 0;
+  const progressRow = (statementsDone: number) => ({
+    tag: migration.tag,
+    hash: migration.checksum,
+    createdAt: migration.when,
+    runId: session.runId,
+    statementsDone,
+    statementsTotal: script.statements.length,
+  });
+  // Progress writes are pipelined ahead of the next statement on the same connection: no round trip of their own.
+  const progressWrites: Promise<unknown>[] = [];
+  const noteProgress = (statementsDone: number) => {
+    const write = recordProgress(session.sql, progressRow(statementsDone)).then(() => undefined);
+    write.catch(() => {});
+    progressWrites.push(write);
+  };
+  if (tracked) noteProgress(resumeFrom);
+  const namedIndexes = script.statements.flatMap((st) => (st.analysis.concurrentIndex?.name ? [st.analysis.concurrentIndex] : []));
+  const beforeRecord = async () => {
+    await Promise.all(progressWrites);
+    if (namedIndexes.length > 0) await assertIndexesValid(session, script, migration.tag, namedIndexes);
+  };
+
   let done = progress.done;
   const builtIndexes: string[] = [];
   /** Committed statements a failure cannot take back (this migration's index builds are dropped instead). */
   const kept: string[] = [];
   const invalidLeft = new Set<string>();
-  const indexesBefore = await concurrentIndexStates(session.sql, script);
   try {
     for (const [p, part] of parts.entries()) {
       const isLast = p === parts.length - 1;
+      const through = part.statements.at(-1)!.index + 1;
+      const alreadyCommitted = part.statements.every((st) => st.index < resumeFrom) && (part.transactional || !part.statements[0]!.analysis.concurrentIndex);
+      if (alreadyCommitted) {
+        for (const statement of part.statements) {
+          done += 1;
+          await session.emit({ type: "statement_skipped", tag: migration.tag, statement: statement.index + 1, of: script.statements.length, done, total: progress.total, summary: statement.analysis.summary, reason: "committed by the interrupted run" });
+        }
+        if (isLast) {
+          await beforeRecord();
+          await session.sql.begin((tx) => record(tx));
+        }
+        continue;
+      }
       if (part.transactional) {
-        await withLockRetries(session, migration.tag, part.statements[0]!, async () => {
+        if (isLast) await beforeRecord();
+        await withLockRetries(session, script, migration.tag, part.statements[0]!, async () => {
           let local = done;
           await session.sql.begin(async (tx) => {
+            if (session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs) await tx.unsafe(`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`);
             for (const statement of part.statements) {
               local = await execute(session, tx, script, migration.tag, statement, { done: local, total: progress.total });
             }
             // The ledger row commits with the migration's last transaction, or not at all.
             if (isLast) await record(tx);
+            else if (tracked) await recordProgress(tx, progressRow(through));
           });
           done = local;
         });
-        kept.push(...part.statements.map((s) => s.analysis.summary));
+        kept.push(...part.statements.map((st) => st.analysis.summary));
       } else {
         const statement = part.statements[0]!;
-        const built = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, indexesBefore);
-        if (built) builtIndexes.push(built);
-        else kept.push(statement.analysis.summary);
+        const outcome = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, { resuming: resumeFrom > 0 });
+        if (outcome.built) builtIndexes.push(outcome.built);
+        else if (!outcome.skipped) kept.push(statement.analysis.summary);
         done += 1;
-        if (isLast) await session.sql.begin((tx) => record(tx));
+        if (isLast) {
+          await beforeRecord();
+          await session.sql.begin((tx) => record(tx));
+        } else if (tracked) noteProgress(through);
       }
     }
   } catch (e) {
+    await Promise.allSettled(progressWrites);
     if (!(e instanceof ExecutorError)) throw e;
     const { dropped, remaining } = await undoBuiltIndexes(session, migration.tag, builtIndexes);
     const left = [
@@ -334,10 +464,11 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
       remaining.length ? `indexes it built could not be dropped: ${remaining.join(", ")}` : null,
       invalidLeft.size ? `an invalid index remains (${[...invalidLeft].join(", ")}): what stopped the build also stopped its removal; the next apply drops it before rebuilding` : null,
     ].filter(Boolean);
+    if (tracked && left.length === 0 && resumeFrom === 0) await clearProgress(session.sql, migration.when).catch(() => {});
     const droppedNote = dropped.length ? ` (indexes it had built were dropped: ${dropped.join(", ")})` : "";
     e.details.tag ??= migration.tag;
     e.details.leftBehind = left.length
-      ? `${migration.tag} is not recorded as applied, but ${left.join("; ")}${droppedNote}.`
+      ? `${migration.tag} is not recorded as applied, but ${left.join("; ")}${droppedNote}. Status shows it as partially applied; the next apply completes it.`
       : `${migration.tag} is not recorded as applied and the target is as it was before it${droppedNote}.`;
     throw e;
   }
@@ -356,9 +487,10 @@ async function execute(
   const started = performance.now();
   const stopWatching = watchBlockers(session);
   try {
-    await conn.unsafe(statement.sql);
+    // Simple protocol, as psql sends it: one message, no prepared statement left on the server.
+    await conn.unsafe(statement.sql).simple();
   } catch (e) {
-    throw sqlFailure(e, script, tag, statement, stopWatching());
+    throw sqlFailure(session, e, script, tag, statement, stopWatching());
   } finally {
     stopWatching();
   }
@@ -376,45 +508,145 @@ async function execute(
   return done;
 }
 
-/** Retries a unit of work after lock timeouts, with exponential backoff and jitter. */
-async function withLockRetries(session: Session, tag: string, first: Statement, work: () => Promise<void>): Promise<void> {
+/** The lock wait attempt `attempt` (1-based) may take: short first, doubling up to the configured maximum. */
+export function lockTimeoutForAttempt(options: Pick<ExecutorOptions, "lockTimeoutMs" | "initialLockTimeoutMs">, attempt: number): number {
+  const initial = Math.max(1, Math.min(options.initialLockTimeoutMs, options.lockTimeoutMs));
+  return Math.min(options.lockTimeoutMs, Math.round(initial * 2 ** Math.min(30, attempt - 1)));
+}
+
+/** The pause before retry `attempt`: exponential, capped, with jitter so competing sessions do not retry in step. */
+export function retryDelay(options: Pick<ExecutorOptions, "retryBaseDelayMs" | "maxRetryDelayMs">, attempt: number): number {
+  const cap = Math.min(options.maxRetryDelayMs, options.retryBaseDelayMs * 2 ** Math.min(30, attempt - 1));
+  return Math.round(cap / 2 + Math.random() * (cap / 2));
+}
+
+async function setSessionLockTimeout(session: Session, ms: number): Promise<void> {
+  if (session.sessionLockTimeoutMs === ms) return;
+  await session.sql.unsafe(`SET lock_timeout = ${ms}`).simple();
+  session.sessionLockTimeoutMs = ms;
+}
+
+/**
+ * Retries a unit of work after lock timeouts. Each attempt may wait a little longer for its lock
+ * (so traffic queued behind us waits at most that long), with a jittered pause between attempts.
+ * While the transaction that stopped the last attempt is still open, an attempt would only queue
+ * traffic behind the same blocker again: it is sat out instead (watching the blocker, not waiting
+ * in the lock queue), and the real attempt starts the moment the blocker's transaction ends.
+ */
+async function withLockRetries(session: Session, script: SqlScript, tag: string, first: Statement, work: () => Promise<void>): Promise<void> {
+  let blockedBy: Blocker[] = [];
+  let lastStatement = first.index + 1;
   for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (e) {
-      if (!(e instanceof ExecutorError) || e.code !== "lock_timeout" || attempt > session.options.maxRetries) throw e;
-      const delayMs = Math.min(10_000, session.options.retryBaseDelayMs * 2 ** (attempt - 1) + Math.floor(Math.random() * session.options.retryBaseDelayMs));
-      await session.emit({
-        type: "retry",
-        tag,
-        statement: e.details.statement ?? first.index + 1,
-        attempt,
-        maxRetries: session.options.maxRetries,
-        delayMs,
-        reason: e.message,
-        blockers: e.details.blockers ?? [],
-      });
-      await new Promise((r) => setTimeout(r, delayMs));
+    session.attemptLockTimeoutMs = lockTimeoutForAttempt(session.options, attempt);
+    let failure: ExecutorError;
+    const still = blockedBy.length > 0 ? await whileStillBlocked(session, blockedBy, session.attemptLockTimeoutMs) : [];
+    if (still.length > 0) {
+      const statement = script.statements.find((st) => st.index + 1 === lastStatement) ?? first;
+      failure = lockTimeoutError(script, tag, statement, still, session.attemptLockTimeoutMs);
+    } else {
+      const attemptStarted = new Date();
+      try {
+        return await work();
+      } catch (e) {
+        if (!(e instanceof ExecutorError) || e.code !== "lock_timeout") throw e;
+        failure = e;
+      }
+      if (!failure.details.blockers?.length) {
+        // The watcher did not get to look (a short attempt): who holds a lock on what the statement needed, since before it started.
+        const statement = script.statements.find((st) => st.index + 1 === failure.details.statement) ?? first;
+        const holders = await lockHolders(session, statement, attemptStarted).catch(() => []);
+        if (holders.length > 0) failure = lockTimeoutError(script, tag, statement, holders, session.attemptLockTimeoutMs);
+      }
     }
+    lastStatement = failure.details.statement ?? first.index + 1;
+    session.contended = true;
+    blockedBy = failure.details.blockers ?? [];
+    if (attempt > session.options.maxRetries) throw failure;
+    const delayMs = retryDelay(session.options, attempt);
+    const retry = {
+      tag,
+      statement: lastStatement,
+      attempt,
+      maxRetries: session.options.maxRetries,
+      delayMs,
+      lockTimeoutMs: session.attemptLockTimeoutMs,
+      nextLockTimeoutMs: lockTimeoutForAttempt(session.options, attempt + 1),
+      blockers: blockedBy,
+    };
+    await session.emit({ type: "retry", ...retry, reason: failure.message, message: describeRetry(retry) });
+    await new Promise((r) => setTimeout(r, delayMs));
   }
+}
+
+/**
+ * Watches the blockers' transactions for up to `ms` (not queueing behind them): returns them as
+ * they are then when any is still in the same transaction, or nothing as soon as all have ended.
+ */
+async function whileStillBlocked(session: Session, blockers: Blocker[], ms: number): Promise<Blocker[]> {
+  const known = blockers.filter((b) => b.xactStart);
+  if (known.length === 0) return [];
+  const until = performance.now() + ms;
+  const every = Math.max(25, Math.min(100, Math.floor(ms / 4)));
+  for (;;) {
+    let rows: Blocker[];
+    try {
+      rows = await activityOf(session.sql, known.map((b) => b.pid));
+    } catch {
+      return [];
+    }
+    const same = rows.filter((r) => known.some((b) => b.pid === r.pid && b.xactStart === r.xactStart));
+    if (same.length === 0 || performance.now() >= until) return same;
+    await new Promise((r) => setTimeout(r, Math.min(every, Math.max(1, until - performance.now()))));
+  }
+}
+
+type ActivityRow = { pid: number; usename: string | null; application_name: string | null; state: string | null; query: string | null; age_ms: number | null; xact_start: string | null };
+
+const toBlocker = (r: ActivityRow): Blocker => ({
+  pid: r.pid,
+  user: r.usename,
+  application: r.application_name,
+  state: r.state,
+  query: r.query,
+  ageMs: Math.round(r.age_ms ?? 0),
+  xactStart: r.xact_start,
+});
+
+async function activityOf(sql: postgres.Sql, pids: number[]): Promise<Blocker[]> {
+  const rows = await sql<ActivityRow[]>`
+    select pid, usename, application_name, state, query,
+           (extract(epoch from clock_timestamp() - coalesce(xact_start, query_start, backend_start)) * 1000)::float8 as age_ms,
+           coalesce(xact_start, query_start)::text as xact_start
+    from pg_stat_activity where pid in (select jsonb_array_elements_text(${JSON.stringify(pids)}::text::jsonb)::int)`;
+  return rows.map(toBlocker);
+}
+
+/** Sessions other than ours holding a lock on a relation the statement locks, in a transaction older than `since`. */
+async function lockHolders(session: Session, statement: Statement, since: Date): Promise<Blocker[]> {
+  const relations = statement.analysis.locks.map((l) => `${quoteIdent(l.relation.schema)}.${quoteIdent(l.relation.name)}`);
+  if (relations.length === 0) return [];
+  const rows = await session.sql<ActivityRow[]>`
+    select distinct a.pid, a.usename, a.application_name, a.state, a.query,
+           (extract(epoch from clock_timestamp() - coalesce(a.xact_start, a.query_start, a.backend_start)) * 1000)::float8 as age_ms,
+           coalesce(a.xact_start, a.query_start)::text as xact_start
+    from pg_locks l join pg_stat_activity a on a.pid = l.pid
+    where l.granted and l.pid <> pg_backend_pid() and a.application_name not like 'migration-console monitor %'
+      and l.relation in (select to_regclass(x) from jsonb_array_elements_text(${JSON.stringify(relations)}::text::jsonb) x)
+      and coalesce(a.xact_start, a.query_start) < ${since}`;
+  return rows.map(toBlocker);
+}
+
+function lockTimeoutError(script: SqlScript, tag: string, statement: Statement, blockers: Blocker[], waitedMs: number): ExecutorError {
+  return new ExecutorError(
+    "lock_timeout",
+    `Statement ${statement.index + 1} of ${tag} (${statement.analysis.summary}) waited longer than lock_timeout (${waitedMs} ms) for a lock held by ${describeBlockers(blockers)}.`,
+    { tag, file: script.file, statement: statement.index + 1, line: statement.line, column: statement.column, sqlstate: "55P03", blockers },
+  );
 }
 
 interface IndexState {
   exists: boolean;
   valid: boolean;
-}
-
-/** The state of every named CONCURRENTLY index a script builds, in one round trip (none when it builds none). */
-async function concurrentIndexStates(sql: postgres.Sql, script: SqlScript): Promise<Map<string, IndexState>> {
-  const named = script.statements.flatMap((s) => (s.analysis.concurrentIndex?.name ? [[s.analysis.concurrentIndex.schema, s.analysis.concurrentIndex.name]] : []));
-  const states = new Map<string, IndexState>();
-  if (named.length === 0) return states;
-  const rows = await sql<{ qualified: string; valid: boolean; ready: boolean }[]>`
-    select n.nspname || '.' || c.relname as qualified, i.indisvalid as valid, i.indisready as ready
-    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
-    where (n.nspname, c.relname) in (select x ->> 0, x ->> 1 from jsonb_array_elements(${JSON.stringify(named)}::text::jsonb) x)`;
-  for (const r of rows) states.set(r.qualified, { exists: true, valid: r.valid && r.ready });
-  return states;
 }
 
 async function indexState(sql: postgres.Sql, schema: string, name: string): Promise<IndexState> {
@@ -428,13 +660,14 @@ async function indexState(sql: postgres.Sql, schema: string, name: string): Prom
 const quoteIdent = (id: string) => `"${id.replace(/"/g, '""')}"`;
 
 async function dropIndex(sql: postgres.Sql, schema: string, name: string): Promise<void> {
-  await sql.unsafe(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(schema)}.${quoteIdent(name)}`);
+  await sql.unsafe(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(schema)}.${quoteIdent(name)}`).simple();
 }
 
 /**
  * One non-transactional statement. For CREATE INDEX CONCURRENTLY: an invalid leftover of an
  * earlier failed attempt is dropped first (IF NOT EXISTS would otherwise keep it forever), and the
- * new index must be valid afterwards. Returns the qualified name of an index this call built.
+ * new index must be valid afterwards. When resuming an interrupted migration, an index that
+ * already exists and is valid was built by that run: it is kept, not built again.
  */
 async function runAutocommit(
   session: Session,
@@ -443,18 +676,25 @@ async function runAutocommit(
   statement: Statement,
   progress: { done: number; total: number },
   invalidLeft: Set<string>,
-  indexesBefore: Map<string, IndexState>,
-): Promise<string | null> {
+  context: { resuming: boolean },
+): Promise<{ built: string | null; skipped: boolean }> {
   const index = statement.analysis.concurrentIndex;
   const named = index?.name ? { schema: index.schema, name: index.name } : null;
   const qualified = named ? `${named.schema}.${named.name}` : null;
   let existedValid: boolean | null = null;
   let attempt = 0;
 
-  await withLockRetries(session, tag, statement, async () => {
+  if (named && context.resuming && session.facts.indexes.get(qualified!)?.valid) {
+    await session.emit({ type: "statement_skipped", tag, statement: statement.index + 1, of: script.statements.length, done: progress.done + 1, total: progress.total, summary: statement.analysis.summary, reason: `${qualified} was built by the interrupted run and is valid` });
+    return { built: null, skipped: true };
+  }
+
+  await withLockRetries(session, script, tag, statement, async () => {
+    await setSessionLockTimeout(session, session.attemptLockTimeoutMs);
     if (named) {
-      // Before every attempt, not once: a timed-out attempt can leave one too. The first uses the migration's up-front read.
-      const before = attempt++ === 0 ? (indexesBefore.get(qualified!) ?? { exists: false, valid: false }) : await indexState(session.sql, named.schema, named.name);
+      // Before every attempt, not once: a timed-out attempt can leave one too. The first uses the run's up-front read.
+      const known = session.facts.indexes.get(qualified!);
+      const before = attempt++ === 0 ? { exists: Boolean(known), valid: Boolean(known?.valid) } : await indexState(session.sql, named.schema, named.name);
       existedValid ??= before.exists && before.valid;
       if (before.exists && !before.valid) {
         await onBehalfOf(session, script, tag, statement, () => dropIndex(session.sql, named.schema, named.name));
@@ -482,13 +722,27 @@ async function runAutocommit(
     }
   });
 
-  if (!named) return null;
-  const after = await indexState(session.sql, named.schema, named.name);
-  if (!after.valid) {
-    await dropIndex(session.sql, named.schema, named.name);
-    throw new ExecutorError("invalid_index", `${qualified} was built but is not valid; it was dropped.`, { tag, file: script.file, statement: statement.index + 1, line: statement.line, column: statement.column });
-  }
-  return existedValid ? null : qualified;
+  // A build that succeeded left a valid index; the migration checks all of them at once before it is recorded.
+  if (!named) return { built: null, skipped: false };
+  return { built: existedValid ? null : qualified, skipped: false };
+}
+
+/** Every named CONCURRENTLY index of the migration must be valid before it is recorded as applied (one round trip). */
+async function assertIndexesValid(session: Session, script: SqlScript, tag: string, indexes: { schema: string; name: string | null }[]): Promise<void> {
+  const names = indexes.map((i) => `${i.schema}.${i.name}`);
+  const rows = await session.sql<{ schema: string; name: string }[]>`
+    select n.nspname as schema, c.relname as name
+    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname || '.' || c.relname in (select jsonb_array_elements_text(${JSON.stringify(names)}::text::jsonb))
+      and not (i.indisvalid and i.indisready)`;
+  if (rows.length === 0) return;
+  for (const r of rows) await dropIndex(session.sql, r.schema, r.name).catch(() => {});
+  const statement = script.statements.find((st) => st.analysis.concurrentIndex?.name === rows[0]!.name);
+  throw new ExecutorError("invalid_index", `${rows.map((r) => `${r.schema}.${r.name}`).join(", ")} was built but is not valid; it was dropped.`, {
+    tag,
+    file: script.file,
+    ...(statement ? { statement: statement.index + 1, line: statement.line, column: statement.column } : {}),
+  });
 }
 
 /** Catalog work done on a statement's behalf, failing as the statement would (a lock timeout names its blocker and is retried). */
@@ -497,7 +751,7 @@ async function onBehalfOf(session: Session, script: SqlScript, tag: string, stat
   try {
     await work();
   } catch (e) {
-    throw sqlFailure(e, script, tag, statement, stopWatching());
+    throw sqlFailure(session, e, script, tag, statement, stopWatching());
   } finally {
     stopWatching();
   }
@@ -529,23 +783,29 @@ async function undoBuiltIndexes(session: Session, tag: string, qualified: string
 function watchBlockers(session: Session): () => Blocker[] {
   let last: Blocker[] = [];
   let stopped = false;
-  const every = Math.max(50, Math.floor(session.options.lockTimeoutMs / 3));
+  // A first attempt is short: who held the lock is found after it (lockHolders), so a statement
+  // that meets no contention never opens the monitor's connection.
+  if (!session.contended) return () => last;
+  // Looks only once the statement has waited a good part of its attempt: most statements finish
+  // sooner, and then the monitor never even connects.
+  const lockWait = session.attemptLockTimeoutMs;
+  const firstLook = Math.max(50, Math.floor(lockWait * 0.6));
+  const every = Math.max(50, Math.floor(lockWait / 4));
   const look = async () => {
     if (stopped) return;
     try {
-      const rows = await session.monitor<{ pid: number; usename: string | null; application_name: string | null; state: string | null; query: string | null; age_ms: number | null }[]>`
+      const rows = await session.monitor<ActivityRow[]>`
         select pid, usename, application_name, state, query,
-               (extract(epoch from clock_timestamp() - coalesce(xact_start, query_start, backend_start)) * 1000)::float8 as age_ms
+               (extract(epoch from clock_timestamp() - coalesce(xact_start, query_start, backend_start)) * 1000)::float8 as age_ms,
+               coalesce(xact_start, query_start)::text as xact_start
         from pg_stat_activity where pid = any(pg_blocking_pids(${session.pid}))`;
-      if (rows.length > 0) {
-        last = rows.map((r) => ({ pid: r.pid, user: r.usename, application: r.application_name, state: r.state, query: r.query, ageMs: Math.round(r.age_ms ?? 0) }));
-      }
+      if (rows.length > 0) last = rows.map(toBlocker);
     } catch {
       // Monitoring is best effort; the statement's own outcome decides.
     }
     if (!stopped) timer = setTimeout(look, every);
   };
-  let timer = setTimeout(look, every);
+  let timer = setTimeout(look, firstLook);
   return () => {
     stopped = true;
     clearTimeout(timer);
@@ -554,9 +814,9 @@ function watchBlockers(session: Session): () => Blocker[] {
 }
 
 /** Maps a PostgreSQL error to the file, line and column of the statement that raised it. */
-function sqlFailure(e: unknown, script: SqlScript, tag: string, statement: Statement, blockers: Blocker[]): ExecutorError {
+function sqlFailure(session: Session, e: unknown, script: SqlScript, tag: string, statement: Statement, blockers: Blocker[]): ExecutorError {
   const err = e as { code?: string; message?: string; position?: string; detail?: string; hint?: string };
-  if (!err.code || !/^[0-9A-Z]{5}$/.test(err.code)) return asConnectionError(e);
+  if (!err.code || !/^[0-9A-Z]{5}$/.test(err.code) || connectionFailure(e)) return asConnectionError(e);
   let line = statement.line;
   let column = statement.column;
   const position = Number(err.position);
@@ -566,12 +826,7 @@ function sqlFailure(e: unknown, script: SqlScript, tag: string, statement: State
     column = before.length === 1 ? statement.column + before[0]!.length : before.at(-1)!.length + 1;
   }
   const where = { tag, file: script.file, statement: statement.index + 1, line, column, sqlstate: err.code };
-  if (err.code === "55P03") {
-    return new ExecutorError("lock_timeout", `Statement ${statement.index + 1} of ${tag} (${statement.analysis.summary}) waited longer than lock_timeout for a lock held by ${describeBlockers(blockers)}.`, {
-      ...where,
-      blockers,
-    });
-  }
+  if (err.code === "55P03") return lockTimeoutError(script, tag, statement, blockers, session.attemptLockTimeoutMs);
   const extra = [err.detail && `Detail: ${err.detail}`, err.hint && `Hint: ${err.hint}`].filter(Boolean).join(" ");
   return new ExecutorError("sql_error", `${script.file.split("/").pop()}:${line}:${column}: ${err.message}${extra ? ` (${extra})` : ""}`, where);
 }

@@ -2,6 +2,7 @@
  * Which scripts a run executes, from the files and the target's ledger status. Pure, so the
  * executor and the planner decide identically; refusals are ExecutorErrors either can report.
  */
+import { plural } from "../format";
 import type { Catalog, Migration, SqlScript } from "../catalog";
 import type { LedgerStatus } from "../ledger";
 import { ExecutorError } from "./errors";
@@ -23,13 +24,13 @@ export function selectForApply(catalog: Catalog, status: LedgerStatus, options: 
   if (status.problems.unknown > 0 && !options.allowUnknown) {
     throw new ExecutorError(
       "unknown_in_ledger",
-      `The target's ledger holds ${status.problems.unknown} migration(s) that are not in these files (${status.unknown.map((u) => u.tag ?? u.hash.slice(0, 12)).join(", ")}). This checkout is probably behind the target: update it first.`,
+      `The target's ledger holds ${plural(status.problems.unknown, "migration")} that ${status.problems.unknown === 1 ? "is" : "are"} not in these files (${status.unknown.map((u) => u.tag ?? u.hash.slice(0, 12)).join(", ")}). This checkout is probably behind the target: update it first.`,
     );
   }
   if (status.problems.checksumMismatch.length > 0 && !options.acceptChecksums) {
     throw new ExecutorError(
       "checksum_mismatch",
-      `Applied migration file(s) were edited since they ran: ${status.problems.checksumMismatch.join(", ")}. Restore them, or accept the new checksums explicitly (--accept-checksums) if the edit changes nothing in the database.`,
+      `${status.problems.checksumMismatch.length === 1 ? "An applied migration file was" : "Applied migration files were"} edited since ${status.problems.checksumMismatch.length === 1 ? "it" : "they"} ran: ${status.problems.checksumMismatch.join(", ")}. Restore ${status.problems.checksumMismatch.length === 1 ? "it" : "them"}, or accept the new checksums explicitly (--accept-checksums) if the edit changes nothing in the database.`,
       { tags: status.problems.checksumMismatch },
     );
   }
@@ -44,7 +45,7 @@ export function selectForApply(catalog: Catalog, status: LedgerStatus, options: 
   if (outOfOrder.length > 0 && !options.allowOutOfOrder) {
     throw new ExecutorError(
       "out_of_order",
-      `Migration(s) ${outOfOrder.join(", ")} were never applied but are older than the newest applied one (drizzle-kit would silently skip them). Review them, then apply with --allow-out-of-order.`,
+      `${outOfOrder.length === 1 ? "Migration" : "Migrations"} ${outOfOrder.join(", ")} ${outOfOrder.length === 1 ? "was" : "were"} never applied but ${outOfOrder.length === 1 ? "is" : "are"} older than the newest applied one (drizzle-kit would silently skip ${outOfOrder.length === 1 ? "it" : "them"}). Review ${outOfOrder.length === 1 ? "it" : "them"}, then apply with --allow-out-of-order.`,
       { tags: outOfOrder },
     );
   }

@@ -5,7 +5,8 @@
 import type { Role } from "../auth/roles";
 import type { BackfillControl, BackfillStatus } from "../store/schema/backfills";
 import type { DeploymentKind, DeploymentState } from "../store/schema/deployments";
-import type { GateDecision } from "./rules";
+import type { Permission } from "../auth/permissions";
+import { roleRefusal, type GateDecision } from "./rules";
 
 export const BACKFILL_ACTIONS = ["pause", "resume", "cancel"] as const;
 export type BackfillAction = (typeof BACKFILL_ACTIONS)[number];
@@ -17,7 +18,8 @@ export interface BackfillGateContext {
   progress: { status: BackfillStatus; control: BackfillControl } | null;
 }
 
-const ROLES: readonly Role[] = ["release_manager"];
+/** Who may take each action: the permission map (lib/auth/permissions) says. */
+export const BACKFILL_PERMISSIONS = { pause: "backfill:pause", resume: "backfill:resume", cancel: "backfill:cancel" } as const satisfies Record<BackfillAction, Permission>;
 const ACTIVE: readonly BackfillStatus[] = ["queued", "running", "throttled"];
 
 function running(ctx: BackfillGateContext): string | null {
@@ -50,7 +52,8 @@ const CHECKS: Record<BackfillAction, (ctx: BackfillGateContext) => string | null
 };
 
 export function decideBackfill(action: BackfillAction, ctx: BackfillGateContext): GateDecision {
-  if (!ROLES.includes(ctx.actor.role)) return { allowed: false, reason: "Needs a release manager.", code: "forbidden" };
+  const refusal = roleRefusal(ctx.actor.role, BACKFILL_PERMISSIONS[action]);
+  if (refusal) return { allowed: false, reason: refusal, code: "forbidden" };
   const reason = CHECKS[action](ctx);
   return { allowed: reason === null, reason, code: reason === null ? null : "forbidden" };
 }

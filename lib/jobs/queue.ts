@@ -22,7 +22,9 @@ export const BACKFILL_QUEUE = "deployment-backfill";
 const BACKFILL_SLOTS = 2;
 
 export async function startBoss(storeUrl: string): Promise<PgBoss> {
-  const boss = new PgBoss({ connectionString: storeUrl, schema: "pgboss", max: 4, application_name: "migration-console jobs" });
+  // pg-boss hands its options to pg's Pool, which bounds each connection attempt with connectionTimeoutMillis
+  // (the store's own client is bounded in lib/targets/connect).
+  const boss = new PgBoss({ connectionString: storeUrl, schema: "pgboss", max: 4, application_name: "migration-console jobs", ...({ connectionTimeoutMillis: 10_000 } as object) });
   boss.on("error", (e) => console.error(`[migration-console] job queue error: ${e.message}`));
   await boss.start();
   await boss.createQueue(DEPLOYMENT_QUEUE);
@@ -49,8 +51,16 @@ export async function startDeploymentWorker(boss: PgBoss, deps: DeploymentDeps, 
   const worker = `${hostname()}:${process.pid}`;
   // No singleton: a duplicate finds the runner's lock taken and leaves (lib/jobs/run-backfill).
   const handOff = async (deploymentId: string) => void (await boss.send(BACKFILL_QUEUE, { deploymentId }, { retryLimit: 0, expireInSeconds: BACKFILL_JOB_EXPIRY_S }));
+  const inFlight = new Set<Promise<void>>();
   await boss.work<{ deploymentId: string }>(DEPLOYMENT_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-    if (job) await runDeployment(deps, job.data.deploymentId, worker, afterApply, handOff);
+    if (!job) return;
+    const run = runDeployment(deps, job.data.deploymentId, worker, afterApply, handOff);
+    inFlight.add(run);
+    try {
+      await run;
+    } finally {
+      inFlight.delete(run);
+    }
   });
   for (let slot = 0; slot < BACKFILL_SLOTS; slot++) {
     await boss.work<{ deploymentId: string }>(BACKFILL_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
@@ -68,11 +78,13 @@ export async function startDeploymentWorker(boss: PgBoss, deps: DeploymentDeps, 
   // Backfills left by a dead worker (or a lost resume) are picked up within seconds, not minutes.
   const backfills = setInterval(() => void resumeOrphanedBackfills(deps).catch(() => {}), BACKFILL_HOUSEKEEPING_MS);
   return {
+    /** Takes no new run, and waits for the one in flight (its apply and verification) to finish. */
     stop: async () => {
       clearInterval(timer);
       clearInterval(backfills);
       await boss.offWork(DEPLOYMENT_QUEUE);
       await boss.offWork(BACKFILL_QUEUE);
+      await Promise.allSettled([...inFlight]);
     },
   };
 }

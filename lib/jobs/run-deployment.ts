@@ -3,8 +3,7 @@
  * against the live target, snapshots the schema, runs the executor with a live event log, records
  * the outcome with its audit event, then verifies the environment.
  */
-import postgres from "postgres";
-import { applyLockHeld, applyMigrations, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
+import { applyLockHeld, applyMigrations, asConnectionError, ExecutorError, rollbackMigrations, type RunEvent } from "../executor";
 import { assertPlanCurrent } from "../deployments/service";
 import { targetUrl, type DeploymentDeps } from "../deployments/context";
 import * as lifecycle from "../deployments/lifecycle";
@@ -14,6 +13,7 @@ import { snapshotSchema } from "../plan/schema-snapshot";
 import { deployments, environments } from "../store/schema";
 import { eq } from "drizzle-orm";
 import { runBackfill } from "./run-backfill";
+import { withConnection } from "../targets/connect";
 
 export interface AfterApply {
   (deploymentId: string, environment: string): Promise<void>;
@@ -68,7 +68,7 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
     const [catalog, dump] = await Promise.all([snapshotOf(url), dumpSchema(url)]);
     await lifecycle.recordSchemaBefore(deps.store, deploymentId, { catalog, dump });
 
-    const common = { url, catalog: await deps.catalog(), actor: runActor(claimed), runId: run.id, onEvent: record };
+    const common = { url, catalog: await deps.catalog(), actor: runActor(claimed), runId: run.id, onEvent: record, directUrlHint: env.directUrlEnv ?? undefined };
     if (deployment.kind === "apply") await applyMigrations({ ...common, to: deployment.targetTag });
     else await rollbackMigrations({ ...common, to: deployment.targetTag });
 
@@ -82,11 +82,10 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
 }
 
 async function snapshotOf(url: string) {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    return await snapshotSchema(sql);
-  } finally {
-    await sql.end({ timeout: 5 });
+    return await withConnection(url, { application: "migration-console snapshot" }, snapshotSchema);
+  } catch (e) {
+    throw asConnectionError(e);
   }
 }
 

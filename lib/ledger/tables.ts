@@ -21,11 +21,26 @@ export const ENSURE_LEDGER_SQL = [
      finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
      duration_ms integer NOT NULL
    )`,
+  // A migration with non-transactional statements commits piece by piece: while it runs (and after it
+  // was interrupted) this row says how far it got, so status can say "partially applied" and the next
+  // apply can finish it. Removed in the transaction that records the migration as applied.
+  `CREATE TABLE IF NOT EXISTS migration_console.progress (
+     created_at bigint PRIMARY KEY,
+     tag text NOT NULL,
+     hash text NOT NULL,
+     run_id text NOT NULL,
+     statements_done integer NOT NULL,
+     statements_total integer NOT NULL,
+     updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+   )`,
 ];
+
+/** Every ledger table exists after this, in one round trip (the statements are fixed text). */
+export const ENSURE_LEDGER_SCRIPT = ENSURE_LEDGER_SQL.join(";\n");
 
 /** Creates the ledger tables when missing. Idempotent; call under the target's apply lock. */
 export async function ensureLedger(sql: postgres.Sql | postgres.TransactionSql): Promise<void> {
-  for (const statement of ENSURE_LEDGER_SQL) await sql.unsafe(statement);
+  await sql.unsafe(ENSURE_LEDGER_SCRIPT).simple();
 }
 
 export interface DrizzleLedgerRow {
@@ -46,26 +61,102 @@ export interface HistoryRow {
   durationMs: number;
 }
 
-/** Both ledgers as they are now; empty when the target has never been migrated. */
-export async function readLedger(sql: postgres.Sql): Promise<{ drizzle: DrizzleLedgerRow[]; history: HistoryRow[] }> {
-  const [exists] = await sql<{ drizzle: boolean; history: boolean }[]>`
-    select to_regclass('drizzle.__drizzle_migrations') is not null as drizzle,
-           to_regclass('migration_console.history') is not null as history`;
-  const drizzle = exists!.drizzle
-    ? (await sql<{ id: number; hash: string; created_at: string | null }[]>`
-        select id, hash, created_at from drizzle.__drizzle_migrations order by id`).map((r) => ({
-        id: r.id,
-        hash: r.hash,
-        createdAt: Number(r.created_at),
-      }))
-    : [];
-  const history = exists!.history
-    ? await sql<HistoryRow[]>`
-        select tag, hash, created_at::float8 as "createdAt", direction, run_id as "runId", actor,
-               started_at as "startedAt", finished_at as "finishedAt", duration_ms as "durationMs"
-        from migration_console.history order by id`
-    : [];
-  return { drizzle, history };
+/** How far an unfinished non-transactional migration got (see migration_console.progress). */
+export interface ProgressRow {
+  tag: string;
+  hash: string;
+  createdAt: number;
+  runId: string;
+  statementsDone: number;
+  statementsTotal: number;
+  updatedAt: Date;
+}
+
+export interface Ledger {
+  drizzle: DrizzleLedgerRow[];
+  history: HistoryRow[];
+  progress: ProgressRow[];
+}
+
+const SELECT_DRIZZLE = `select id, hash, created_at from drizzle.__drizzle_migrations order by id`;
+const SELECT_HISTORY = `select tag, hash, created_at::float8 as "createdAt", direction, run_id as "runId", actor,
+       started_at as "startedAt", finished_at as "finishedAt", duration_ms as "durationMs"
+  from migration_console.history order by id`;
+const SELECT_PROGRESS = `select tag, hash, created_at::float8 as "createdAt", run_id as "runId", statements_done as "statementsDone",
+       statements_total as "statementsTotal", updated_at as "updatedAt"
+  from migration_console.progress order by created_at`;
+
+const drizzleRow = (r: { id: number; hash: string; created_at: string | null }): DrizzleLedgerRow => ({ id: r.id, hash: r.hash, createdAt: Number(r.created_at) });
+
+/**
+ * Creates the ledger tables when missing and reads them, with `preamble` (fixed SQL, run first) and
+ * `trailing` (SELECTs whose results are returned after), all in one round trip.
+ */
+export async function ensureAndReadLedger(sql: postgres.Sql, preamble: string[], trailing: string[], ensure = true): Promise<{ ledger: Ledger; trailing: unknown[][] }> {
+  const reads = [SELECT_DRIZZLE, SELECT_HISTORY, SELECT_PROGRESS, ...trailing];
+  const results = (await sql.unsafe([...preamble, ...(ensure ? ENSURE_LEDGER_SQL : []), ...reads].join(";\n")).simple()) as unknown as unknown[][];
+  // Only statements that return rows have a result here: the reads are the last ones.
+  const [drizzle, history, progress, ...rest] = results.slice(-reads.length);
+  return {
+    ledger: {
+      drizzle: (drizzle as { id: number; hash: string; created_at: string | null }[]).map(drizzleRow),
+      history: [...(history as HistoryRow[])],
+      progress: [...(progress as ProgressRow[])],
+    },
+    trailing: rest,
+  };
+}
+
+/**
+ * Every ledger as it is now; empty when the target has never been migrated. `existing` skips the
+ * existence check when the caller just ensured the tables; the reads are pipelined either way.
+ */
+export async function readLedger(sql: postgres.Sql, existing?: "ensured"): Promise<Ledger> {
+  const exists =
+    existing === "ensured"
+      ? { drizzle: true, history: true, progress: true }
+      : (
+          await sql<{ drizzle: boolean; history: boolean; progress: boolean }[]>`
+            select to_regclass('drizzle.__drizzle_migrations') is not null as drizzle,
+                   to_regclass('migration_console.history') is not null as history,
+                   to_regclass('migration_console.progress') is not null as progress`
+        )[0]!;
+  const [drizzle, history, progress] = await Promise.all([
+    exists.drizzle
+      ? sql<{ id: number; hash: string; created_at: string | null }[]>`select id, hash, created_at from drizzle.__drizzle_migrations order by id`.then((rows) =>
+          rows.map((r) => ({ id: r.id, hash: r.hash, createdAt: Number(r.created_at) })),
+        )
+      : [],
+    exists.history
+      ? sql<HistoryRow[]>`
+          select tag, hash, created_at::float8 as "createdAt", direction, run_id as "runId", actor,
+                 started_at as "startedAt", finished_at as "finishedAt", duration_ms as "durationMs"
+          from migration_console.history order by id`.then((rows) => [...rows])
+      : [],
+    exists.progress
+      ? sql<ProgressRow[]>`
+          select tag, hash, created_at::float8 as "createdAt", run_id as "runId", statements_done as "statementsDone",
+                 statements_total as "statementsTotal", updated_at as "updatedAt"
+          from migration_console.progress order by created_at`.then((rows) => [...rows])
+      : [],
+  ]);
+  return { drizzle, history, progress };
+}
+
+/** Records how many statements of a non-transactional migration have committed. */
+export function recordProgress(
+  sql: postgres.Sql | postgres.TransactionSql,
+  entry: { tag: string; hash: string; createdAt: number; runId: string; statementsDone: number; statementsTotal: number },
+) {
+  return sql`
+    insert into migration_console.progress (created_at, tag, hash, run_id, statements_done, statements_total)
+    values (${entry.createdAt}, ${entry.tag}, ${entry.hash}, ${entry.runId}, ${entry.statementsDone}, ${entry.statementsTotal})
+    on conflict (created_at) do update set tag = excluded.tag, hash = excluded.hash, run_id = excluded.run_id,
+      statements_done = excluded.statements_done, statements_total = excluded.statements_total, updated_at = clock_timestamp()`;
+}
+
+export function clearProgress(sql: postgres.Sql | postgres.TransactionSql, createdAt: number) {
+  return sql`delete from migration_console.progress where created_at = ${createdAt}`;
 }
 
 /** Records an applied migration in both ledgers. Run inside the migration's own transaction when it has one. */
@@ -73,8 +164,10 @@ export async function recordApplied(
   sql: postgres.Sql | postgres.TransactionSql,
   entry: { tag: string; hash: string; createdAt: number; runId: string; actor: string; startedAt: Date; durationMs: number },
 ): Promise<void> {
-  await sql`insert into drizzle.__drizzle_migrations (hash, created_at) values (${entry.hash}, ${entry.createdAt})`;
+  // One statement, one round trip: the drizzle row, the history row, and the end of any progress row.
   await sql`
+    with ledger as (insert into drizzle.__drizzle_migrations (hash, created_at) values (${entry.hash}, ${entry.createdAt})),
+         progress as (delete from migration_console.progress where created_at = ${entry.createdAt})
     insert into migration_console.history (tag, hash, created_at, direction, run_id, actor, started_at, duration_ms)
     values (${entry.tag}, ${entry.hash}, ${entry.createdAt}, 'up', ${entry.runId}, ${entry.actor}, ${entry.startedAt}, ${entry.durationMs})`;
 }
@@ -84,8 +177,8 @@ export async function recordRolledBack(
   sql: postgres.Sql | postgres.TransactionSql,
   entry: { tag: string; hash: string; createdAt: number; runId: string; actor: string; startedAt: Date; durationMs: number },
 ): Promise<void> {
-  await sql`delete from drizzle.__drizzle_migrations where created_at = ${entry.createdAt}`;
   await sql`
+    with ledger as (delete from drizzle.__drizzle_migrations where created_at = ${entry.createdAt})
     insert into migration_console.history (tag, hash, created_at, direction, run_id, actor, started_at, duration_ms)
     values (${entry.tag}, ${entry.hash}, ${entry.createdAt}, 'down', ${entry.runId}, ${entry.actor}, ${entry.startedAt}, ${entry.durationMs})`;
 }

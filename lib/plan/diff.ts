@@ -76,6 +76,6 @@ export function renderSnapshot(s: SchemaSnapshot): string {
   for (const f of s.functions) lines.push(`function ${rel(f.schema, f.name)}(${f.identityArguments}) ${f.securityDefiner ? "security definer " : ""}#${f.hash.slice(0, 12)}`);
   for (const v of s.views) lines.push(`${v.materialized ? "materialized view" : "view"} ${rel(v.schema, v.name)}`);
   for (const q of s.sequences) lines.push(`sequence ${rel(q.schema, q.name)}${q.ownedBy ? ` owned by ${q.ownedBy}` : ""}`);
-  for (const g of s.privileges) lines.push(`grant ${g.privilege} on ${g.objectType} ${rel(g.schema, g.name)} to ${g.grantee}${g.grantable ? " with grant option" : ""}`);
+  for (const g of s.privileges) lines.push(`grant ${g.privilege} on ${g.objectType} ${g.objectType === "schema" ? g.name : rel(g.schema, g.name)} to ${g.grantee}${g.grantable ? " with grant option" : ""}`);
   return lines.join("\n") + "\n";
 }

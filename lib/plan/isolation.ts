@@ -6,7 +6,7 @@
  * Two URLs reach the same cluster when its `system_identifier` (pg_control_system(), set by initdb and
  * readable by any role) is the same, whatever host name, port or proxy they go through.
  */
-import postgres from "postgres";
+import { connect } from "../targets/connect";
 import { redactUrl } from "../config/environments";
 import { ConfigError } from "../config/env";
 import { AppError } from "../errors";
@@ -25,7 +25,7 @@ export function clusterIdentifier(url: string): Promise<string> {
 }
 
 async function readIdentifier(url: string): Promise<string> {
-  const sql = postgres(url, { max: 1, fetch_types: false, onnotice: () => {}, connect_timeout: 10 });
+  const sql = connect(url, { application: "migration-console isolation check", fetchTypes: false });
   try {
     const [row] = await sql<{ id: string }[]>`select system_identifier::text as id from pg_control_system()`;
     return row!.id;

@@ -7,11 +7,10 @@
  * every approval given before. The rehearsal's timings are evidence, not part of the hash.
  */
 import { createHash } from "node:crypto";
-import postgres from "postgres";
 import type { BackfillPlan } from "../backfills/plan";
 import { canonicalJson } from "../canonical-json";
 import type { Catalog, LockLevel, Migration } from "../catalog";
-import { applyMigrations, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
+import { applyMigrations, asConnectionError, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
 import { computeStatus, readLedger, type LedgerStatus } from "../ledger";
 import { lintMigrations, type Finding } from "../lint";
 import { judgeSchemaDiff, type DiffFinding } from "../lint/diff-rules";
@@ -21,6 +20,7 @@ import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, type ShadowDatabase, type ShadowServer } from "./shadow";
+import { connect } from "../targets/connect";
 
 export type PlanKind = "apply" | "rollback";
 
@@ -132,7 +132,7 @@ export async function planBasis(request: PlanRequest, onSelected?: (selected: { 
   let status: LedgerStatus;
   let liveSnapshot: SchemaSnapshot;
   let serverVersionNum: number;
-  const sql = postgres(request.targetUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const sql = connect(request.targetUrl, { application: "migration-console plan" });
   try {
     const [ledger, snapshot, [server]] = await Promise.all([
       readLedger(sql),
@@ -143,7 +143,8 @@ export async function planBasis(request: PlanRequest, onSelected?: (selected: { 
     liveSnapshot = snapshot;
     serverVersionNum = server!.v;
   } catch (e) {
-    throw new ExecutorError("unreachable", `The ${request.environment} target cannot be read: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
+    const failure = asConnectionError(e);
+    throw new ExecutorError(failure.code === "sql_error" ? "unreachable" : failure.code, `The ${request.environment} target cannot be read: ${failure.message}`);
   } finally {
     await sql.end({ timeout: 5 });
   }
@@ -332,10 +333,10 @@ async function prepareShadow(request: PlanRequest, shadow: ShadowServer, status:
 
 const unwrapKind = (s: { ast: unknown }) => Object.keys((s.ast ?? {}) as object)[0];
 
-const urlUser = (url: string) => decodeURIComponent(new URL(url).username);
+export const urlUser = (url: string) => decodeURIComponent(new URL(url).username);
 
 /** The snapshot with privileges granted to role `from` shown as granted to `to`, in snapshot order. */
-function withRoleRenamed(snapshot: SchemaSnapshot, from: string, to: string): SchemaSnapshot {
+export function withRoleRenamed(snapshot: SchemaSnapshot, from: string, to: string): SchemaSnapshot {
   if (!from || !to || from === to) return snapshot;
   const privileges = snapshot.privileges.map((p) => (p.grantee === from ? { ...p, grantee: to } : p));
   const key = (p: (typeof privileges)[number]) => snapshotEntryKey("privileges", p);
@@ -344,7 +345,7 @@ function withRoleRenamed(snapshot: SchemaSnapshot, from: string, to: string): Sc
 }
 
 async function snapshotOf(url: string): Promise<SchemaSnapshot> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const sql = connect(url, { application: "migration-console plan" });
   try {
     return await snapshotSchema(sql);
   } finally {

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import postgres from "postgres";
+import { connect, redactSecrets } from "../targets/connect";
 
 const run = promisify(execFile);
 
@@ -40,7 +40,7 @@ async function candidates(): Promise<{ binary: string; major: number }[]> {
 }
 
 export async function dumpSchema(url: string): Promise<SchemaDump> {
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const sql = connect(url, { application: "migration-console schema dump" });
   let serverMajor: number;
   try {
     const [row] = await sql<{ v: string }[]>`select current_setting('server_version_num') as v`;
@@ -63,6 +63,6 @@ export async function dumpSchema(url: string): Promise<SchemaDump> {
     return { ok: true, tool: `${tool.binary} (${tool.major})`, sql: stdout };
   } catch (e) {
     const message = ((e as { stderr?: string }).stderr || (e as Error).message).split("\n")[0]!;
-    return { ok: false, reason: `pg_dump failed: ${message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}` };
+    return { ok: false, reason: `pg_dump failed: ${redactSecrets(message)}` };
   }
 }

@@ -8,10 +8,11 @@
  * at that version is a copy of it (CREATE DATABASE ... TEMPLATE).
  */
 import { createHash, randomBytes } from "node:crypto";
-import postgres from "postgres";
+import type postgres from "postgres";
 import type { Catalog } from "../catalog";
 import { applyMigrations, ExecutorError } from "../executor";
 import { ENSURE_LEDGER_SQL } from "../ledger";
+import { connect, describeConnectionError } from "../targets/connect";
 
 export interface ShadowServer {
   /** Superuser (or CREATEDB) URL of a maintenance database on that server. Contains a password. */
@@ -115,7 +116,7 @@ const POOL_IDLE_SECONDS = 5;
 function adminPool(server: ShadowServer): postgres.Sql {
   let pool = pools.get(server.adminUrl);
   if (!pool) {
-    pool = postgres(server.adminUrl, { max: 2, onnotice: () => {}, connect_timeout: 10, idle_timeout: POOL_IDLE_SECONDS, fetch_types: false });
+    pool = connect(server.adminUrl, { application: "migration-console shadow", max: 2, idleTimeoutSeconds: POOL_IDLE_SECONDS, fetchTypes: false });
     pools.set(server.adminUrl, pool);
   }
   return pool;
@@ -142,7 +143,7 @@ async function withAdmin<T>(server: ShadowServer, work: (admin: postgres.Sql) =>
   } catch (e) {
     // A migration that fails while a template is built says so itself (file, line, column).
     if (e instanceof ExecutorError) throw e;
-    throw new Error(`Cannot create a rehearsal database on the shadow server: ${(e as Error).message}`, { cause: e });
+    throw new Error(`Cannot create a rehearsal database on the shadow server: ${describeConnectionError(e)}`, { cause: e });
   }
 }
 

@@ -1,19 +1,19 @@
 /**
- * The Next.js server's job queue: one pg-boss client per process (kept on globalThis, which every
- * server bundle shares), and the in-process worker unless CONSOLE_WORKER=off.
+ * The Next.js server's job queue: the boot's pg-boss client (or, when actions run without a boot,
+ * one started on first use), and the in-process worker unless CONSOLE_WORKER=off.
  */
 import "server-only";
 import type PgBoss from "pg-boss";
 import { enqueueWith, startBoss, startDeploymentWorker } from "../jobs/queue";
+import { startNotificationWorker } from "../jobs/notifications";
 import { startVerificationSchedule } from "../jobs/verification";
 import { verifyAfterApply } from "../verify/snapshots";
-import { deploymentDeps, runtime } from "./runtime";
-
-const cache = globalThis as unknown as { __migrationConsoleBoss?: Promise<PgBoss> };
+import { deploymentDeps, openedRuntime, runtime } from "./runtime";
 
 export function jobQueue(): Promise<PgBoss> {
-  cache.__migrationConsoleBoss ??= startBoss(runtime().config.storeUrl);
-  return cache.__migrationConsoleBoss;
+  const rt = runtime();
+  rt.boss ??= startBoss(rt.config.storeUrl);
+  return rt.boss;
 }
 
 export async function enqueueDeployment(deploymentId: string): Promise<void> {
@@ -26,10 +26,12 @@ export async function startInProcessWorker(): Promise<void> {
   const boss = await jobQueue();
   await startDeploymentWorker(boss, deps, verifyAfterApply(deps));
   await startVerificationSchedule(boss, deps);
+  await startNotificationWorker(boss, deps);
 }
 
 export async function stopJobQueue(): Promise<void> {
-  const boss = cache.__migrationConsoleBoss;
-  cache.__migrationConsoleBoss = undefined;
+  const rt = openedRuntime();
+  const boss = rt?.boss;
+  if (rt) rt.boss = null;
   if (boss) await (await boss).stop({ graceful: false, wait: true });
 }

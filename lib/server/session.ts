@@ -1,32 +1,55 @@
 import "server-only";
 import { getServerSession } from "next-auth";
 import { redirect } from "next/navigation";
-import { assertRole, resolveActor } from "../auth/guard";
-import type { Role } from "../auth/roles";
+import { assertPermission, resolveActor } from "../auth/guard";
+import { liveSessionUser } from "../auth/sessions";
+import { needsSession, type Permission } from "../auth/permissions";
 import type { Actor } from "../auth/users";
 import { AppError } from "../errors";
 import { runtime } from "./runtime";
 
-/** The caller of this request, resolved from the session and the store; throws 401/403 AppErrors. */
-export async function requireActor(roles?: readonly Role[]): Promise<Actor> {
-  const { store, authOptions } = runtime();
+/**
+ * The caller of this request, resolved from the session and the store: the console session must be
+ * live (not expired, not idle too long, not signed out) and its user active. Throws 401/403 AppErrors.
+ */
+export async function requireActor(permission?: Permission): Promise<Actor> {
+  const { store, authOptions, config } = runtime();
   const session = await getServerSession(authOptions);
-  const actor = await resolveActor(store.db, session?.userId);
-  if (roles) assertRole(actor, roles);
+  if (!session?.userId) throw new AppError("unauthenticated", "Sign in to continue.");
+  const userId = await liveSessionUser(store.db, session.sessionId, config.sessions);
+  if (userId !== session.userId) throw new AppError("unauthenticated", "Sign in again.");
+  const actor = await resolveActor(store.db, userId);
+  if (permission) assertPermission(actor, permission);
   return actor;
 }
 
+/** The signed-in caller, or null when there is none (or their session ended). */
+export async function currentActor(): Promise<Actor | null> {
+  try {
+    return await requireActor();
+  } catch (e) {
+    if (e instanceof AppError && e.code === "unauthenticated") return null;
+    throw e;
+  }
+}
+
+/** The caller when the permission needs one; null for what anyone may do (liveness). */
+export async function callerFor(permission: Permission): Promise<Actor | null> {
+  return needsSession(permission) ? requireActor(permission) : null;
+}
+
 /** For pages: a signed-out visitor goes to sign-in; a wrong role gets the error to render. */
-export async function pageActor(roles?: readonly Role[]): Promise<{ actor: Actor; forbidden: AppError | null }> {
+export async function pageActor(permission?: Permission): Promise<{ actor: Actor; forbidden: AppError | null }> {
   let actor: Actor;
   try {
     actor = await requireActor();
   } catch (e) {
-    if (e instanceof AppError && e.code === "unauthenticated") redirect("/signin");
+    // A session that ended (idle, maximum age) says so on the sign-in page.
+    if (e instanceof AppError && e.code === "unauthenticated") redirect(e.message.startsWith("Your session") ? "/signin?error=SessionEnded" : "/signin");
     throw e;
   }
   try {
-    if (roles) assertRole(actor, roles);
+    if (permission) assertPermission(actor, permission);
     return { actor, forbidden: null };
   } catch (e) {
     if (e instanceof AppError) return { actor, forbidden: e };

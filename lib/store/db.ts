@@ -1,6 +1,7 @@
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
-import postgres from "postgres";
+import type postgres from "postgres";
 import * as schema from "./schema";
+import { connect } from "../targets/connect";
 
 export type StoreDb = PostgresJsDatabase<typeof schema>;
 /** A store handle or a transaction on it: lib functions accept either. */
@@ -14,7 +15,7 @@ export interface Store {
 }
 
 export function openStore(url: string, options: { max?: number } = {}): Store {
-  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {}, connect_timeout: 10 });
+  const sql = connect(url, { max: options.max ?? 10, application: "migration-console store" });
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
 }

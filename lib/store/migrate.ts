@@ -5,7 +5,7 @@
 import path from "node:path";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
-import postgres from "postgres";
+import { connect } from "../targets/connect";
 
 /** Arbitrary but fixed: the store's migration lock, distinct from target apply locks. */
 const STORE_MIGRATION_LOCK = 7_361_204_001;
@@ -13,7 +13,7 @@ const STORE_MIGRATION_LOCK = 7_361_204_001;
 export const STORE_MIGRATIONS_DIR = path.join(process.cwd(), "lib/store/migrations");
 
 export async function migrateStore(url: string, migrationsFolder = STORE_MIGRATIONS_DIR): Promise<void> {
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const sql = connect(url, { application: "migration-console store migrate" });
   try {
     await sql`select pg_advisory_lock(${STORE_MIGRATION_LOCK})`;
     try {

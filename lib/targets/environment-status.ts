@@ -6,13 +6,16 @@ import type { LedgerStatus } from "../ledger";
 
 export type EnvironmentStatus =
   | { environment: EnvironmentConfig; ok: true; status: LedgerStatus }
-  | { environment: EnvironmentConfig; ok: false; error: string };
+  | { environment: EnvironmentConfig; ok: false; code: string; error: string };
 
 export async function environmentStatus(environment: EnvironmentConfig, catalog: Catalog): Promise<EnvironmentStatus> {
-  if (!environment.url) return { environment, ok: false, error: `Not configured: ${environment.urlEnv} is unset.` };
+  if (!environment.url) return { environment, ok: false, code: "not_configured", error: `Not configured: ${environment.urlEnv} is unset.` };
   try {
-    return { environment, ok: true, status: await readStatus(environment.url, catalog) };
+    // A page waits for this: bounded well below the executor's connect bound.
+    return { environment, ok: true, status: await readStatus(environment.url, catalog, { connectTimeoutMs: 5_000 }) };
   } catch (e) {
-    return { environment, ok: false, error: e instanceof ExecutorError ? e.message : "The target's ledger could not be read." };
+    return e instanceof ExecutorError
+      ? { environment, ok: false, code: e.code, error: e.message }
+      : { environment, ok: false, code: "error", error: "The target's ledger could not be read." };
   }
 }

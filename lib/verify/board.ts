@@ -7,7 +7,7 @@ import type { CheckGroup, CheckResult, CheckStatus } from "./types";
 
 export type CellStatus = CheckStatus | "none";
 
-const RANK: Record<CellStatus, number> = { none: 0, pass: 1, warn: 2, error: 3, fail: 4 };
+const RANK: Record<CellStatus, number> = { none: 0, empty: 1, pass: 2, warn: 3, error: 4, fail: 5 };
 
 export function worst(statuses: CellStatus[]): CellStatus {
   return statuses.reduce<CellStatus>((w, s) => (RANK[s] > RANK[w] ? s : w), "none");
@@ -70,4 +70,17 @@ export async function latestCheckResult(store: Store, environment: string, check
   const stored = reportOf(snapshot);
   const result = "report" in stored ? (stored.report.results.find((r) => r.checkId === checkId) ?? null) : null;
   return { snapshot, result, unreachable: "unreachable" in stored ? stored.unreachable : null };
+}
+
+/** Verification over time for the chart: per run (oldest first), each group's worst result. */
+export async function verificationMatrix(store: Store, environment: string, limit = 40) {
+  const history = (await snapshotHistory(store, environment, { limit })).reverse();
+  return history.map((h) => {
+    const stored = reportOf(h);
+    const results: CheckResult[] = "report" in stored ? stored.report.results : [];
+    const cells = Object.fromEntries(
+      GROUPS.map((g) => [g.id, "unreachable" in stored ? "error" : worst(results.filter((r) => r.group === g.id).map((r) => r.status))]),
+    ) as Record<CheckGroup, CellStatus>;
+    return { id: h.id, at: h.createdAt.toISOString(), outcome: h.outcome, trigger: h.trigger, cells };
+  });
 }

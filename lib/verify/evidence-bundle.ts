@@ -6,31 +6,38 @@
 import { createHash } from "node:crypto";
 import { and, asc, eq, gte, inArray, lte } from "drizzle-orm";
 import { strToU8, zipSync } from "fflate";
+import { z } from "zod";
 import { appendAuditEvent, verifyAuditChain, type AuditActor } from "../audit/log";
 import type { EnvironmentRegistry } from "../config/environments";
 import { AppError } from "../errors";
 import type { Store } from "../store/db";
 import { approvals, auditEvents, deployments, environments, runs, users } from "../store/schema";
+import { formatDateTime, zonedDayStart, nextDay } from "../format";
+import { evidenceSigningKey, signBundle, SIGNATURE_FILE } from "./evidence-signing";
 import { GROUPS } from "./registry";
 import { reportOf, snapshotHistory } from "./snapshots";
 
-export interface EvidenceRequest {
-  environment: string;
-  /** Inclusive calendar days (UTC). */
-  from: string;
-  to: string;
-}
+/** An environment and a period of inclusive calendar days (UTC). */
+export const evidenceRequestInput = z.object({ environment: z.string().min(1), from: z.iso.date(), to: z.iso.date() });
+export type EvidenceRequest = z.infer<typeof evidenceRequestInput>;
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
 const escapeHtml = (value: unknown) =>
   String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
-export async function buildEvidenceBundle(store: Store, registry: EnvironmentRegistry, request: EvidenceRequest, actor: AuditActor) {
+export interface EvidenceOptions {
+  /** The console's time zone: the period's days and every time in the report are in it. */
+  timeZone: string;
+  /** The configured signing key (PEM), or null to use the one kept in the store. */
+  signingKeyPem: string | null;
+}
+
+export async function buildEvidenceBundle(store: Store, registry: EnvironmentRegistry, request: EvidenceRequest, actor: AuditActor, options: EvidenceOptions) {
   const env = registry.byName(request.environment);
   if (!env) throw new AppError("not_found", `There is no environment "${request.environment}".`);
-  const from = new Date(`${request.from}T00:00:00Z`);
-  const to = new Date(`${request.to}T23:59:59.999Z`);
+  const from = zonedDayStart(request.from, options.timeZone);
+  const to = new Date(zonedDayStart(nextDay(request.to), options.timeZone).getTime() - 1);
   if (!(from <= to)) throw new AppError("invalid_input", "The period's start must not be after its end.");
 
   const snapshots = (await snapshotHistory(store, env.name, { from, to })).reverse();
@@ -92,30 +99,34 @@ export async function buildEvidenceBundle(store: Store, registry: EnvironmentReg
     runs: runRows.filter((r) => r.deploymentId === d.id),
   }));
   const generatedAt = new Date().toISOString();
-  const header = { environment: env.name, period: { from: request.from, to: request.to }, generatedAt, generatedBy: actor.email };
+  const header = { environment: env.name, period: { from: request.from, to: request.to }, timeZone: options.timeZone, generatedAt, generatedBy: actor.email };
 
   const files: Record<string, Uint8Array> = {
     "verification.json": strToU8(JSON.stringify({ ...header, runs: verification }, null, 2)),
     "deployments.json": strToU8(JSON.stringify({ ...header, deployments: deploymentsJson }, null, 2)),
     "audit.json": strToU8(JSON.stringify({ ...header, chain, events: relevantAudit }, null, 2)),
-    "report.html": strToU8(renderReport({ ...header, label: env.label, verification, deployments: deploymentsJson, chain })),
+    "report.html": strToU8(renderReport({ ...header, label: env.label, verification, deployments: deploymentsJson, chain }, options.timeZone)),
   };
   const manifest = {
     ...header,
     files: Object.entries(files).map(([name, data]) => ({ name, bytes: data.length, sha256: sha256(data) })),
   };
   files["manifest.json"] = strToU8(JSON.stringify(manifest, null, 2));
-  // sha256sum -c SHA256SUMS checks every file, the manifest included.
+  // sha256sum -c SHA256SUMS checks every file, the manifest included; the signature covers them all.
   files["SHA256SUMS"] = strToU8(Object.entries(files).map(([name, data]) => `${sha256(data)}  ${name}`).join("\n") + "\n");
+  const key = await evidenceSigningKey(store.db, options.signingKeyPem);
+  const signature = signBundle(key, { environment: header.environment, period: header.period, generatedAt, generatedBy: header.generatedBy }, files);
+  files[SIGNATURE_FILE] = strToU8(JSON.stringify(signature, null, 2));
 
   const zip = zipSync(files, { level: 6 });
+  const manifestSha256 = sha256(files["manifest.json"]!);
   await appendAuditEvent(store.db, actor, {
     action: "evidence.exported",
     subjectType: "environment",
     subjectId: env.name,
-    details: { period: header.period, bundleSha256: sha256(zip), files: manifest.files.length },
+    details: { period: header.period, bundleSha256: sha256(zip), manifestSha256, keyId: key.keyId, files: manifest.files.length },
   });
-  return { filename: `evidence-${env.name}-${request.from}-to-${request.to}.zip`, zip, manifest };
+  return { filename: `evidence-${env.name}-${request.from}-to-${request.to}.zip`, zip, manifest, manifestSha256, keyId: key.keyId, publicKeyPem: key.publicKeyPem };
 }
 
 function renderReport(data: {
@@ -127,8 +138,9 @@ function renderReport(data: {
   verification: { at: string; trigger: string; outcome: string; targetVersion: string | null; results?: { checkId: string; group: string; status: string; summary: string; controls: readonly { framework: string; ref: string }[] }[]; unreachable?: string }[];
   deployments: { number: number; kind: string; state: string; from: string | null; to: string | null; planHash: string; createdBy: string; createdAt: string; approvals: { kind: string; by: string; at: string; validForFinalPlan: boolean }[] }[];
   chain: Awaited<ReturnType<typeof verifyAuditChain>>;
-}): string {
+}, timeZone: string): string {
   const latest = data.verification.at(-1);
+  const at = (iso: string) => formatDateTime(iso, timeZone);
   const row = (cells: unknown[]) => `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`;
   const groupTitle = Object.fromEntries(GROUPS.map((g) => [g.id, g.title]));
   return `<!doctype html>
@@ -140,15 +152,15 @@ table{border-collapse:collapse;width:100%;margin:8px 0}td,th{border:1px solid #b
 @media print{body{margin:1cm}h2{break-after:avoid}tr{break-inside:avoid}}
 </style></head><body>
 <h1>Compliance evidence: ${escapeHtml(data.label)}</h1>
-<p>Period ${escapeHtml(data.period.from)} to ${escapeHtml(data.period.to)} (UTC). Generated ${escapeHtml(data.generatedAt)} by ${escapeHtml(data.generatedBy)}.
-Every file of this bundle is listed with its SHA-256 in manifest.json and SHA256SUMS.</p>
+<p>Period ${escapeHtml(data.period.from)} to ${escapeHtml(data.period.to)}, days in ${escapeHtml(timeZone)}; every time below is in that zone. Generated ${escapeHtml(at(data.generatedAt))} by ${escapeHtml(data.generatedBy)}.
+Every file of this bundle is listed with its SHA-256 in manifest.json and SHA256SUMS, and signature.json signs that list with the console's Ed25519 key (its public half is on the Compliance page): check it with <code>npx migration-console evidence verify</code>.</p>
 <h2>Audit trail</h2>
 <p class="${data.chain.ok ? "pass" : "fail"}">${data.chain.ok ? `The audit chain verifies: ${data.chain.checked} events, each linked to its predecessor by SHA-256.` : `The audit chain is BROKEN: ${escapeHtml(data.chain.reason)}.`}</p>
 <h2>Verification runs in the period (${data.verification.length})</h2>
 <table><tr><th>When</th><th>Trigger</th><th>Version</th><th>Outcome</th></tr>
-${data.verification.map((v) => `<tr><td>${escapeHtml(v.at)}</td><td>${escapeHtml(v.trigger)}</td><td>${escapeHtml(v.targetVersion)}</td><td class="${escapeHtml(v.outcome)}">${escapeHtml(v.outcome)}${v.unreachable ? `: ${escapeHtml(v.unreachable)}` : ""}</td></tr>`).join("\n")}
+${data.verification.map((v) => `<tr><td>${escapeHtml(at(v.at))}</td><td>${escapeHtml(v.trigger)}</td><td>${escapeHtml(v.targetVersion)}</td><td class="${escapeHtml(v.outcome)}">${escapeHtml(v.outcome)}${v.unreachable ? `: ${escapeHtml(v.unreachable)}` : ""}</td></tr>`).join("\n")}
 </table>
-<h2>Checks at the latest run${latest ? ` (${escapeHtml(latest.at)})` : ""}</h2>
+<h2>Checks at the latest run${latest ? ` (${escapeHtml(at(latest.at))})` : ""}</h2>
 ${
   latest?.results
     ? `<table><tr><th>Group</th><th>Check</th><th>Evidences</th><th>Status</th><th>Result</th></tr>
@@ -158,7 +170,7 @@ ${latest.results.map((r) => `<tr><td>${escapeHtml(groupTitle[r.group] ?? r.group
 }
 <h2>Deployments and approvals (${data.deployments.length})</h2>
 <table><tr><th>#</th><th>Change</th><th>State</th><th>Opened by</th><th>Approvals (plan hash)</th></tr>
-${data.deployments.map((d) => row([d.number, `${d.kind} ${d.from ?? "empty"} → ${d.to ?? "empty"}`, d.state, `${d.createdBy} ${d.createdAt}`, d.approvals.map((a) => `${a.kind === "release_approval" ? "approved" : "signed off"} by ${a.by} at ${a.at}${a.validForFinalPlan ? "" : " (void: plan changed)"}`).join("; ") + ` [${d.planHash.slice(0, 16)}]`])).join("\n")}
+${data.deployments.map((d) => row([d.number, `${d.kind} ${d.from ?? "empty"} → ${d.to ?? "empty"}`, d.state, `${d.createdBy} ${at(d.createdAt)}`, d.approvals.map((a) => `${a.kind === "release_approval" ? "approved" : "signed off"} by ${a.by} at ${at(a.at)}${a.validForFinalPlan ? "" : " (void: plan changed)"}`).join("; ") + ` [${d.planHash.slice(0, 16)}]`])).join("\n")}
 </table>
 </body></html>
 `;

@@ -80,7 +80,7 @@ export async function runVerification(sql: postgres.Sql, options: VerificationOp
   );
 
   const server = await catalogRead.then((c) => c.server).catch(() => null);
-  const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0, error: 0 };
+  const counts: Record<CheckStatus, number> = { pass: 0, empty: 0, warn: 0, fail: 0, error: 0 };
   for (const r of results) counts[r.status]++;
   return {
     startedAt,

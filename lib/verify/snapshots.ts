@@ -4,17 +4,24 @@
  * person (the button, the CLI), from the worker right after an apply, or from the schedule.
  */
 import { and, desc, eq, gte, lte } from "drizzle-orm";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { appendAuditEvent, type AuditActor } from "../audit/log";
 import type { Catalog } from "../catalog";
 import type { EnvironmentRegistry } from "../config/environments";
 import { AppError } from "../errors";
 import { readStatus } from "../executor";
+import type { LedgerStatus } from "../ledger";
+import { driftObjects, measureDrift } from "../plan/drift";
+import { snapshotSchema } from "../plan/schema-snapshot";
+import type { ShadowServer } from "../plan/shadow";
 import type { Store } from "../store/db";
 import { recordVerification } from "../deployments/lifecycle";
-import { environments, verificationSnapshots, type VerificationSnapshot } from "../store/schema";
+import { environments, verificationSnapshots, type DriftSummary, type VerificationSnapshot } from "../store/schema";
+import { recordEnvironmentStatus } from "../targets/status-summary";
+import { GROUPS } from "./registry";
 import { runVerification } from "./run";
-import type { VerificationReport } from "./types";
+import type { CheckGroup, CheckResult, VerificationReport } from "./types";
+import { connect, describeConnectionError } from "../targets/connect";
 
 export type VerificationTrigger = "manual" | "after-apply" | "schedule" | "cli";
 export type VerificationOutcome = "passed" | "failed" | "error";
@@ -23,6 +30,8 @@ export interface VerifyDeps {
   store: Store;
   registry: EnvironmentRegistry;
   catalog: () => Promise<Catalog>;
+  /** Where the ledger's implied schema is rebuilt for the drift check (a getter may throw: unconfigured). */
+  shadow?: ShadowServer;
 }
 
 /** What the dashboards store: the report, or why there is none. */
@@ -46,20 +55,28 @@ export async function verifyEnvironment(
   let stored: StoredReport;
   let outcome: VerificationOutcome;
   let targetVersion: string | null = null;
-  let counts = { pass: 0, warn: 0, fail: 0, error: 0 };
+  let counts: VerificationReport["counts"] = { pass: 0, empty: 0, warn: 0, fail: 0, error: 0 };
+  let ledger: LedgerStatus | null = null;
+  let drift: DriftSummary | null = null;
   if (!env.url) {
     stored = { unreachable: `${env.urlEnv} is unset.` };
     outcome = "error";
   } else {
-    const sql = postgres(env.url, { max: 3, onnotice: () => {}, connect_timeout: 5 });
+    const sql = connect(env.url, { max: 3, application: "migration-console verify" });
     try {
-      targetVersion = (await readStatus(env.url, await deps.catalog())).current;
-      const report = await runVerification(sql);
+      const catalog = await deps.catalog();
+      ledger = await readStatus(env.url, catalog);
+      targetVersion = ledger.current;
+      const [report, driftSummary] = await Promise.all([runVerification(sql), checkDrift(deps, catalog, ledger.current, env.url, sql)]);
+      drift = driftSummary;
+      report.results.push(...driftResults(drift));
+      for (const r of report.results.filter((r) => r.checkId.startsWith(DRIFT_CHECK_PREFIX))) report.counts[r.status]++;
+      report.ok = report.counts.fail === 0 && report.counts.error === 0;
       stored = { report };
       outcome = outcomeOf(report);
       counts = report.counts;
     } catch (e) {
-      stored = { unreachable: `The target could not be verified: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}` };
+      stored = { unreachable: `The target could not be verified: ${describeConnectionError(e)}` };
       outcome = "error";
     } finally {
       await sql.end({ timeout: 5 });
@@ -76,7 +93,7 @@ export async function verifyEnvironment(
         deploymentId: options.deploymentId ?? null,
         trigger,
         outcome,
-        passed: counts.pass + counts.warn,
+        passed: counts.pass + counts.warn + (counts.empty ?? 0),
         failed: counts.fail,
         errored: counts.error,
         report: stored as unknown as Record<string, unknown>,
@@ -85,7 +102,7 @@ export async function verifyEnvironment(
       })
       .returning();
     if (options.deploymentId) {
-      await recordVerification(tx, options.deploymentId, { outcome, failed: counts.fail, errored: counts.error, passed: counts.pass + counts.warn });
+      await recordVerification(tx, options.deploymentId, { outcome, failed: counts.fail, errored: counts.error, passed: counts.pass + counts.warn + (counts.empty ?? 0) });
     }
     await appendAuditEvent(tx, options.actor ?? { id: null, email: "system" }, {
       action: "verification.ran",
@@ -93,8 +110,61 @@ export async function verifyEnvironment(
       subjectId: env.name,
       details: { trigger, outcome, targetVersion, failed: counts.fail, errored: counts.error, snapshotId: row!.id, deploymentId: options.deploymentId ?? null },
     });
+    const results = "report" in stored ? stored.report.results : [];
+    await recordEnvironmentStatus(
+      tx,
+      envRow,
+      {
+        ledger,
+        error: "unreachable" in stored ? stored.unreachable : null,
+        snapshot: row!,
+        failingGroups: GROUPS.filter((g) => results.some((r) => r.group === g.id && (r.status === "fail" || r.status === "error"))).map((g) => g.id),
+        drift,
+        serverVersion: "report" in stored ? stored.report.serverVersion : null,
+      },
+      options.actor ?? { id: null, email: "system" },
+    );
     return row!;
   });
+}
+
+/** Drift results carry check ids of this prefix, one per board group the drift touches. */
+export const DRIFT_CHECK_PREFIX = "drift:";
+
+async function checkDrift(deps: VerifyDeps, catalog: Catalog, current: string | null, targetUrl: string, sql: postgres.Sql): Promise<DriftSummary> {
+  const checkedAt = new Date().toISOString();
+  let shadow: ShadowServer | undefined;
+  try {
+    shadow = deps.shadow;
+  } catch (e) {
+    return { drifted: null, objects: [], unchecked: (e as Error).message, checkedAt };
+  }
+  if (!shadow) return { drifted: null, objects: [], unchecked: "No server for rebuilding the implied schema (SHADOW_DATABASE_URL).", checkedAt };
+  try {
+    const live = await snapshotSchema(sql);
+    const objects = driftObjects(await measureDrift({ shadow, catalog, current, targetUrl, live }));
+    return { drifted: objects.length > 0, objects, unchecked: null, checkedAt };
+  } catch (e) {
+    return { drifted: null, objects: [], unchecked: `Drift could not be checked: ${describeConnectionError(e)}`, checkedAt };
+  }
+}
+
+/** A failing result in each board group that drift touches (RLS, policies, tagged data), naming the objects. */
+function driftResults(drift: DriftSummary): CheckResult[] {
+  const byGroup = new Map<string, string[]>();
+  for (const o of drift.objects) if (o.group) byGroup.set(o.group, [...(byGroup.get(o.group) ?? []), o.object]);
+  return [...byGroup].map(([group, objects]) => ({
+    checkId: `${DRIFT_CHECK_PREFIX}${group}`,
+    group: group as CheckGroup,
+    title: "No change by hand since the last deployment",
+    severity: "critical",
+    controls: [{ framework: "LGPD", ref: "Art. 46" }],
+    fix: "Find out who changed the live schema and why; restore it through a migration (or write a migration that makes the change on purpose), then verify again.",
+    status: "fail",
+    summary: `The live schema differs from what its applied migrations produce: ${objects.length} ${objects.length === 1 ? "object" : "objects"} changed by hand (${objects.slice(0, 5).join(", ")}${objects.length > 5 ? ", …" : ""}).`,
+    evidence: { objects, sql: "" },
+    durationMs: 0,
+  }));
 }
 
 /** The newest snapshot of every environment that has one. */

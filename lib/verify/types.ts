@@ -20,11 +20,12 @@ export type Severity = "critical" | "high" | "medium" | "low";
 
 /**
  * - pass: the check ran and found nothing wrong.
+ * - empty: the check ran and there was nothing to check (no such objects or rows); not a pass.
  * - warn: the check ran and found something to act on that does not break an invariant (overdue work).
  * - fail: the check ran and found a violation.
  * - error: the check could not run (the summary says why). Never counts as a pass.
  */
-export type CheckStatus = "pass" | "warn" | "fail" | "error";
+export type CheckStatus = "pass" | "empty" | "warn" | "fail" | "error";
 
 export type Framework = "LGPD" | "CFM" | "ANVISA" | "NGS2";
 

@@ -18,7 +18,10 @@ export interface CliResult {
  * `env` is added to the test's environment; a value of null removes the variable. The child is
  * killed after `timeoutMs`, below the calling test's own timeout, so a hang fails on an assertion.
  */
-export async function cli(args: string[], env: Record<string, string | null> = {}, timeoutMs = 25_000): Promise<CliResult> {
+/** One CLI run is killed after this; a test's timeout is the number of its runs times this. */
+export const CLI_RUN_MS = 45_000;
+
+export async function cli(args: string[], env: Record<string, string | null> = {}, timeoutMs = CLI_RUN_MS): Promise<CliResult> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const [k, v] of Object.entries(env)) {
     if (v === null) delete childEnv[k];

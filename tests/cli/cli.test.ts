@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
@@ -8,7 +10,7 @@ const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
 const bin = path.join(root, "cli/bin.cjs");
 /** One CLI run is killed after this; each test's own timeout covers all its runs. */
-const CLI_RUN_MS = 25_000;
+const CLI_RUN_MS = 45_000;
 
 /** Runs the CLI as a user would; never throws, returns exit code and output. */
 async function cli(args: string[], env: Record<string, string> = {}) {
@@ -73,6 +75,24 @@ describe("CLI refusals and errors", () => {
     expect(unknownEnv.code).toBe(2);
     expect(unknownEnv.stderr).toMatch(/Unknown environment "qa". Known: local, staging, production/);
   }, 4 * CLI_RUN_MS);
+
+  it("shows, in text mode, which field of a malformed journal is at fault (not only the first line)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mc-cli-journal-"));
+    try {
+      fs.mkdirSync(path.join(dir, "meta"));
+      fs.writeFileSync(
+        path.join(dir, "meta/_journal.json"),
+        JSON.stringify({ version: "7", dialect: "postgresql", entries: [{ idx: 0, version: "7", when: "next tuesday", tag: "0000_a", breakpoints: true }] }),
+      );
+      fs.writeFileSync(path.join(dir, "0000_a.sql"), "CREATE TABLE a (id int);\n");
+      const res = await cli(["status", "--database-url", "postgres://u:p@127.0.0.1:1/x", "--migrations", dir]);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/is not a drizzle-kit PostgreSQL journal/);
+      expect(res.stderr).toMatch(/entries\.0\.when/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("rollback needs to be told how far", async () => {
     const res = await cli(["rollback", "--database-url", "postgres://u:p@127.0.0.1:1/x"]);

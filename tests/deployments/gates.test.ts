@@ -33,7 +33,18 @@ describe("the gate registry", () => {
 
   it("refuses by role with a reason that names the role needed", () => {
     expect(decide("approve", context({ actor: { id: "x", role: "engineer" } })).reason).toBe("Needs a release manager.");
-    expect(decide("signoff", context({ actor: { id: "x", role: "admin" } })).reason).toBe("Needs a compliance officer.");
+    expect(decide("signoff", context({ actor: { id: "x", role: "admin" } }, { requiresComplianceSignoff: true })).reason).toBe("Needs a compliance officer.");
+  });
+
+  it("gives everyone the same reason when the deployment's state or plan is what refuses", () => {
+    const roles = ["engineer", "release_manager", "compliance_officer", "admin"] as const;
+    const reasons = (action: Parameters<typeof decide>[0], deployment: Partial<GateContext["deployment"]>) =>
+      new Set(roles.map((role) => decide(action, context({ actor: { id: `x-${role}`, role } }, deployment)).reason));
+    expect(reasons("approve", { state: "succeeded" })).toEqual(new Set(["The deployment has already succeeded; nothing to review."]));
+    expect(reasons("signoff", { state: "rejected" })).toEqual(new Set(["The deployment was rejected; nothing to review."]));
+    expect(reasons("signoff", {})).toEqual(new Set(["This plan touches no personal or health data, RLS or policies: no compliance sign-off is needed."]));
+    expect(reasons("cancel", { state: "running" })).toEqual(new Set(["The deployment is running; it can no longer be cancelled."]));
+    expect(reasons("rollback", { state: "failed" })).toEqual(new Set(["Only a deployment that succeeded can be rolled back."]));
   });
 
   it("counts only approvals given on the current plan: a new plan voids older ones", () => {

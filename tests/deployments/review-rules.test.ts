@@ -156,7 +156,7 @@ describe("4c: approve and sign-off recompute the plan's basis", () => {
     const view = await service.deploymentView(deps, await c.actor(EMAIL.release), id);
     expect(view.stale).toBe(true);
     expect(view.blocking.map((b) => b.kind)).toContain("stale_plan");
-    expect(view.decisions.approve).toMatchObject({ allowed: false, code: "stale_plan" });
+    expect(view.decisions.approve).toMatchObject({ allowed: false, reason: expect.stringMatching(/^The plan is stale/) });
     await expect(service.approveDeployment(deps, await c.actor(EMAIL.release), { id })).rejects.toMatchObject({ code: "stale_plan", message: expect.stringMatching(/^The plan is stale/) });
     await expect(service.signoffDeployment(deps, await c.actor(EMAIL.compliance), { id })).rejects.toMatchObject({ code: "stale_plan" });
 

@@ -87,7 +87,7 @@ describe("the worker re-checks the plan against the live target right before it 
       expect(failed.state).toBe("failed");
 
       const [run] = await runsOf(id);
-      expect(run).toMatchObject({ state: "failed", error: { code: "conflict" } });
+      expect(run).toMatchObject({ state: "failed", error: { code: "stale_plan" } });
       expect((run!.error as { message: string }).message).toMatch(/^The plan is stale/);
       const events = await eventsOf(run!.id);
       expect(events.map((e) => e.type)).toEqual(["run_failed"]);
@@ -100,10 +100,10 @@ describe("the worker re-checks the plan against the live target right before it 
 
       const trail = await auditTrail(c, id);
       expect(trail.map((e) => e.action)).toEqual(["deployment.created", "deployment.signed_off", "deployment.queued", "deployment.started", "deployment.failed"]);
-      expect(trail.at(-1)).toMatchObject({ actorEmail: "worker", details: { runId: run!.id, error: { code: "conflict" } } });
+      expect(trail.at(-1)).toMatchObject({ actorEmail: "worker", details: { runId: run!.id, error: { code: "stale_plan" } } });
 
       const log = await logAsUser(id);
-      expect(log).toMatchObject({ state: "failed", run: { state: "failed", error: { code: "conflict" } } });
+      expect(log).toMatchObject({ state: "failed", run: { state: "failed", error: { code: "stale_plan" } } });
       expect(log.run!.error!.message).toMatch(/plan is stale.*Recompute the plan/);
     } finally {
       await c.targets.local!.sql`drop table if exists public.hand_made`;

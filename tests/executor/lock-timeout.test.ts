@@ -76,8 +76,9 @@ describe("a migration that cannot get its lock", () => {
     })();
 
     const { onEvent, of } = recorder();
+    // One fixed lock_timeout (no ramp), so the queue's bound is that one value.
     const error = await failure(
-      applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent, options: { lockTimeoutMs: LOCK_TIMEOUT_MS, maxRetries: 2, retryBaseDelayMs: 100 } }),
+      applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent, options: { lockTimeoutMs: LOCK_TIMEOUT_MS, initialLockTimeoutMs: LOCK_TIMEOUT_MS, maxRetries: 2, retryBaseDelayMs: 100 } }),
     ).finally(() => (applying = false));
     await traffic;
 

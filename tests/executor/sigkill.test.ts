@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { promisify } from "node:util";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCatalog, type Catalog } from "../../lib/catalog";
@@ -157,5 +158,83 @@ describe("the applying process is killed (SIGKILL) during a CREATE INDEX CONCURR
     expect(of("invalid_index_dropped").map((e) => e.index)).toEqual(["public.base_email_idx"]);
     expect(await indexIsValid(db.sql, "base_email_idx")).toBe(true);
     expect(await invalidIndexes(db.sql)).toEqual([]);
+  });
+});
+
+describe("the applying process is killed (SIGKILL) part-way through a migration of several CONCURRENTLY indexes", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+  let dir: string;
+  const cli = promisify(execFile);
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_sigkill_partial" });
+    dir = migrationsFolder([
+      {
+        tag: "0000_base",
+        up: statements(
+          "CREATE TABLE base (id int PRIMARY KEY, email text, clinic int)",
+          "INSERT INTO base SELECT g, 'p' || g, g % 7 FROM generate_series(1, 3) g",
+          // An index key that takes as long per row as the database setting says (60 s while the child runs).
+          `CREATE FUNCTION slow_key(i int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(coalesce(current_setting('fixture.sleep_seconds', true), '0')::float8); RETURN i; END $$`,
+        ),
+      },
+      {
+        tag: "0001_base_indexes",
+        up: statements(
+          'CREATE INDEX CONCURRENTLY IF NOT EXISTS "base_email_idx" ON "base" ("email")',
+          'CREATE INDEX CONCURRENTLY IF NOT EXISTS "base_clinic_idx" ON "base" ("clinic")',
+          'CREATE INDEX CONCURRENTLY IF NOT EXISTS "base_slow_idx" ON "base" (slow_key(id))',
+        ),
+      },
+    ]);
+    catalog = await loadCatalog(dir);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_base" });
+  });
+  afterAll(async () => db?.drop());
+
+  // A child process and two CLI runs: slow on a loaded machine, so a longer budget than the default.
+  it("shows it as partially applied, listing what exists and the invalid index, and the next apply completes it", { timeout: 120_000 }, async () => {
+    await db.sql.unsafe(`ALTER DATABASE "${db.name}" SET fixture.sleep_seconds = '60'`);
+    const { freedAfterMs } = await applyAndKill(db, dir, "base_slow_idx");
+    expect(freedAfterMs, "the killed run still holds the apply lock").not.toBeNull();
+    await db.sql.unsafe(`ALTER DATABASE "${db.name}" RESET fixture.sleep_seconds`);
+
+    const status = await readStatus(db.url, catalog);
+    const partial = status.migrations.find((m) => m.tag === "0001_base_indexes")!;
+    expect(partial.state).toBe("partially_applied");
+    expect(partial.partial).toMatchObject({
+      statementsDone: 2,
+      statementsTotal: 3,
+      runId: "killed-run",
+      indexes: [
+        { name: "public.base_email_idx", state: "valid" },
+        { name: "public.base_clinic_idx", state: "valid" },
+        { name: "public.base_slow_idx", state: "invalid" },
+      ],
+    });
+    expect(status.problems.partiallyApplied).toEqual(["0001_base_indexes"]);
+    expect(status.pending).toEqual(["0001_base_indexes"]);
+
+    // The CLI says the same, in text and in JSON.
+    const bin = path.join(ROOT, "cli/bin.cjs");
+    const text = await cli(process.execPath, [bin, "status", "--database-url", db.url, "--migrations", dir], { cwd: ROOT });
+    expect(text.stdout).toMatch(/1 pending \(1 partially applied\)/);
+    expect(text.stdout).toMatch(/partially_applied\s+0001_base_indexes/);
+    expect(text.stdout).toContain("statements committed: 2 of 3");
+    expect(text.stdout).toContain("index public.base_slow_idx: invalid");
+    const json = JSON.parse((await cli(process.execPath, [bin, "status", "--database-url", db.url, "--migrations", dir, "--json"], { cwd: ROOT })).stdout);
+    expect(json.migrations[1]).toMatchObject({ tag: "0001_base_indexes", state: "partially_applied", partial: { statementsDone: 2, indexes: expect.arrayContaining([{ name: "public.base_slow_idx", state: "invalid" }]) } });
+
+    const { onEvent, of } = recorder();
+    const rerun = await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent });
+    expect(rerun.migrations).toEqual(["0001_base_indexes"]);
+    expect(of("statement_skipped").map((e) => e.statement)).toEqual([1, 2]);
+    expect(of("invalid_index_dropped").map((e) => e.index)).toEqual(["public.base_slow_idx"]);
+    expect(rerun.status.migrations.map((m) => m.state)).toEqual(["applied", "applied"]);
+    expect(await invalidIndexes(db.sql)).toEqual([]);
+    for (const name of ["base_email_idx", "base_clinic_idx", "base_slow_idx"]) expect(await indexIsValid(db.sql, name)).toBe(true);
+    expect(await tableExists(db.sql, "migration_console.progress")).toBe(true);
+    expect(await db.sql`select * from migration_console.progress`).toHaveLength(0);
   });
 });

@@ -112,7 +112,7 @@ describe("transaction control in a migration file", () => {
       const dir = migrationsFolder([BASE, { tag: "0001_wrapped", up }]);
       const catalog = await loadCatalog(dir);
       const cli = async (args: string[]) =>
-        run(process.execPath, [path.join(root, "cli/bin.cjs"), ...args], { cwd: root, timeout: 25_000 }).then(
+        run(process.execPath, [path.join(root, "cli/bin.cjs"), ...args], { cwd: root, timeout: 45_000 }).then(
           (r) => ({ code: 0, ...r }),
           (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
         );
@@ -135,7 +135,7 @@ describe("transaction control in a migration file", () => {
     } finally {
       await target.drop();
     }
-  }, 60_000);
+  }, 2 * 45_000 + 10_000);
 
   it("leaves drizzle's ledger as it was on a target that already has one", async () => {
     const target = await freshDatabase({ prefix: "exec_txctl_ledger" });

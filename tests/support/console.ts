@@ -11,6 +11,7 @@ import { and, asc, eq } from "drizzle-orm";
 import type PgBoss from "pg-boss";
 import { inject } from "vitest";
 import { DEMO_USERS, ensureDemoUsers } from "../../lib/auth/demo-users";
+import { startConsoleSession } from "../../lib/auth/sessions";
 import { findUserByEmail, type Actor } from "../../lib/auth/users";
 import { loadCatalog, type Catalog } from "../../lib/catalog";
 import { loadRegistry } from "../../lib/config/env";
@@ -29,11 +30,14 @@ const root = path.resolve(import.meta.dirname, "../..");
  * Who is signed in. A test file mocks next-auth's getServerSession to read this (see
  * tests/deployments/flow.test.ts); everything below it (guard, store, gates) is real.
  */
-export const session = { userId: null as string | null };
+export const session = { userId: null as string | null, sessionId: null as string | null };
 
 export function sessionFromTest() {
-  return session.userId ? { userId: session.userId, expires: new Date(Date.now() + 3600_000).toISOString() } : null;
+  return session.userId ? { userId: session.userId, sessionId: session.sessionId ?? undefined, expires: new Date(Date.now() + 3600_000).toISOString() } : null;
 }
+
+/** The session policy the test console runs with (the defaults of lib/config). */
+export const TEST_SESSION_POLICY = { maxAgeSeconds: 8 * 3600, idleSeconds: 30 * 60 };
 
 export interface TestConsole {
   store: Store;
@@ -107,8 +111,11 @@ export async function startTestConsole(versions: Record<string, number>, options
     actor,
     signedInAs: async (email) => {
       session.userId = email ? (await actor(email)).id : null;
+      // A real console session in the store, as a browser sign-in would start.
+      session.sessionId = session.userId ? await startConsoleSession(store.db, session.userId, TEST_SESSION_POLICY, "test") : null;
     },
     close: async () => {
+      // Waits for a run still verifying after its apply: dropping its databases under it would kill its connections mid-write.
       await worker?.stop();
       // The server actions' own queue client (lib/server/jobs), if they started one.
       await (await import("../../lib/server/jobs")).stopJobQueue();
@@ -155,12 +162,12 @@ export async function auditTrail(c: TestConsole, subjectId: string) {
 
 /**
  * Row counts of every table of the console's store (and pg-boss jobs), to prove that a refused
- * action changed nothing.
+ * action changed nothing. Console sessions are left out: signing the test's caller in is not the action.
  */
 export async function storeCounts(c: TestConsole): Promise<Record<string, number | string>> {
   const tables = await c.store.sql<{ schema: string; name: string }[]>`
     select schemaname as schema, tablename as name from pg_tables
-    where schemaname in ('public', 'pgboss') and tablename not in ('version', 'subscription', 'schedule') order by 1, 2`;
+    where schemaname in ('public', 'pgboss') and tablename not in ('version', 'subscription', 'schedule', 'console_sessions') order by 1, 2`;
   const out: Record<string, number | string> = {};
   for (const t of tables) {
     const [row] = await c.store.sql.unsafe(`select count(*)::int as n from "${t.schema}"."${t.name}"`);

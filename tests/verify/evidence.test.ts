@@ -27,7 +27,7 @@ const auditRoute = await import("../../app/api/audit/export/route");
 
 const today = new Date().toISOString().slice(0, 10);
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
-const FILES = ["SHA256SUMS", "audit.json", "deployments.json", "manifest.json", "report.html", "verification.json"];
+const FILES = ["SHA256SUMS", "audit.json", "deployments.json", "manifest.json", "report.html", "signature.json", "verification.json"];
 
 let c: TestConsole;
 let deploymentId: string;
@@ -96,8 +96,8 @@ describe("the evidence bundle", () => {
     expect(Object.keys(files).sort()).toEqual(FILES);
     const check = await sha256sumCheck(dir);
     expect(check.code, check.out).toBe(0);
-    // Every file but SHA256SUMS itself is covered, each once.
-    expect(check.out.trim().split("\n").sort()).toEqual(FILES.filter((f) => f !== "SHA256SUMS").map((f) => `${f}: OK`));
+    // Every file but SHA256SUMS itself and the signature over all of them is covered, each once.
+    expect(check.out.trim().split("\n").sort()).toEqual(FILES.filter((f) => f !== "SHA256SUMS" && f !== "signature.json").map((f) => `${f}: OK`));
     const manifest = JSON.parse(files["manifest.json"]!) as { environment: string; period: { from: string; to: string }; generatedBy: string; files: { name: string; bytes: number; sha256: string }[] };
     expect(manifest).toMatchObject({ environment: "staging", period: { from: today, to: today }, generatedBy: EMAIL.compliance });
     expect(manifest.files.map((f) => f.name).sort()).toEqual(["audit.json", "deployments.json", "report.html", "verification.json"]);

@@ -1,3 +1,5 @@
+import { AuditDetails } from "@/components/audit-details";
+import { formatDateTime } from "@/lib/format";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { Forbidden } from "@/components/ui/forbidden";
@@ -5,14 +7,14 @@ import { PageHeader } from "@/components/ui/page-header";
 import { verifyAuditChain } from "@/lib/audit/log";
 import { auditFilterInput, listAuditEvents } from "@/lib/audit/query";
 import { runtime } from "@/lib/server/runtime";
+import { can } from "@/lib/auth/permissions";
 import { pageActor } from "@/lib/server/session";
 
 export const metadata = { title: "Audit" };
 
-const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "short", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
-  const { forbidden } = await pageActor(["compliance_officer", "admin", "release_manager"]);
+  const { actor, forbidden } = await pageActor("audit:read");
   if (forbidden) return <Forbidden message={forbidden.message} />;
   const parsed = auditFilterInput.safeParse(await searchParams);
   const filter = parsed.success ? parsed.data : {};
@@ -51,12 +53,16 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           <button type="submit" className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm">
             Filter
           </button>
-          <a className="text-sm text-brand-700 underline" href={`/api/audit/export?format=csv&${query}`}>
-            Export CSV
-          </a>
-          <a className="text-sm text-brand-700 underline" href={`/api/audit/export?format=json&${query}`}>
-            Export JSON
-          </a>
+          {can(actor.role, "audit:export") && (
+            <>
+              <a className="text-sm text-brand-700 underline" href={`/api/audit/export?format=csv&${query}`}>
+                Export CSV
+              </a>
+              <a className="text-sm text-brand-700 underline" href={`/api/audit/export?format=json&${query}`}>
+                Export JSON
+              </a>
+            </>
+          )}
         </form>
         <table className="w-full rounded-lg border border-slate-200 bg-white text-left text-sm" aria-label="Audit events">
           <thead className="bg-slate-50 text-xs uppercase text-slate-500">
@@ -72,10 +78,12 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             {events.map((e) => (
               <tr key={e.id}>
                 <td className="px-3 py-2 text-slate-500">{e.id}</td>
-                <td className="whitespace-nowrap pr-3">{dateTime.format(e.occurredAt)}</td>
+                <td className="whitespace-nowrap pr-3">{formatDateTime(e.occurredAt, runtime().config.timeZone)}</td>
                 <td className="pr-3">{e.actorEmail ?? "system"}</td>
                 <td className="pr-3 font-mono text-xs">{e.action}</td>
-                <td className="max-w-xl break-all font-mono text-xs text-slate-600">{JSON.stringify(e.details)}</td>
+                <td className="max-w-xl">
+                  <AuditDetails details={e.details} />
+                </td>
               </tr>
             ))}
           </tbody>

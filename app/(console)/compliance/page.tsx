@@ -1,5 +1,7 @@
 import Link from "next/link";
 import { ComplianceBoard } from "@/components/compliance/board";
+import { SigningKeyCard } from "@/components/compliance/signing-key";
+import { evidenceSigningKey } from "@/lib/verify/evidence-signing";
 import { PageHeader } from "@/components/ui/page-header";
 import { runtime } from "@/lib/server/runtime";
 import { complianceBoard } from "@/lib/verify/board";
@@ -9,7 +11,7 @@ export const metadata = { title: "Compliance" };
 
 export default async function CompliancePage() {
   const { store, config } = runtime();
-  const board = await complianceBoard(store, config.registry);
+  const [board, key] = await Promise.all([complianceBoard(store, config.registry), evidenceSigningKey(store.db, config.evidenceSigningKey)]);
   return (
     <>
       <PageHeader
@@ -21,7 +23,10 @@ export default async function CompliancePage() {
           </Link>
         }
       />
-      <ComplianceBoard initial={JSON.parse(JSON.stringify(board))} runNow={runVerificationAction} />
+      <div className="space-y-6">
+        <ComplianceBoard initial={JSON.parse(JSON.stringify(board))} runNow={runVerificationAction} timeZone={config.timeZone} />
+        <SigningKeyCard keyId={key.keyId} publicKeyPem={key.publicKeyPem} />
+      </div>
     </>
   );
 }

@@ -1,16 +1,19 @@
+import { formatDateTime } from "@/lib/format";
 import Link from "next/link";
 import { DeploymentStateBadge } from "@/components/deployments/state-badge";
 import { PageHeader } from "@/components/ui/page-header";
 import { listDeployments } from "@/lib/deployments/service";
+import { can } from "@/lib/auth/permissions";
 import { runtime } from "@/lib/server/runtime";
+import { pageActor } from "@/lib/server/session";
 import { DEPLOYMENT_STATES, type DeploymentState } from "@/lib/store/schema/deployments";
 
 export const metadata = { title: "Deployments" };
 
-const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "short", timeStyle: "short", timeZone: "America/Sao_Paulo" });
 
 export default async function DeploymentsPage({ searchParams }: { searchParams: Promise<{ environment?: string; state?: string }> }) {
   const params = await searchParams;
+  const { actor } = await pageActor("deployment:read");
   const { config, store } = runtime();
   const state = DEPLOYMENT_STATES.includes(params.state as DeploymentState) ? (params.state as DeploymentState) : undefined;
   const environment = config.registry.byName(params.environment ?? "")?.name;
@@ -22,9 +25,11 @@ export default async function DeploymentsPage({ searchParams }: { searchParams: 
         title="Deployments"
         description="Every request to move an environment, with its plan, approvals and run."
         actions={
-          <Link href="/deployments/new" className="rounded-md bg-slate-900 px-4 py-2 text-sm font-medium text-white">
-            New deployment
-          </Link>
+          can(actor.role, "deployment:create") && (
+            <Link href="/deployments/new" className="rounded-md bg-slate-900 px-4 py-2 text-sm font-medium text-white">
+              New deployment
+            </Link>
+          )
         }
       />
       <form className="mb-4 flex flex-wrap items-end gap-3" aria-label="Filter deployments">
@@ -91,7 +96,7 @@ export default async function DeploymentsPage({ searchParams }: { searchParams: 
                   <DeploymentStateBadge state={d.state} verification={d.verification} />
                 </td>
                 <td>{d.author}</td>
-                <td>{dateTime.format(d.updatedAt)}</td>
+                <td>{formatDateTime(d.updatedAt, runtime().config.timeZone)}</td>
               </tr>
             ))}
           </tbody>

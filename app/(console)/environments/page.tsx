@@ -1,5 +1,7 @@
 import Link from "next/link";
+import { DriftBadge } from "@/components/drift-summary";
 import { Badge } from "@/components/ui/badge";
+import { recordedStatuses } from "@/lib/targets/overview";
 import { PageHeader } from "@/components/ui/page-header";
 import { migrationCatalog, runtime } from "@/lib/server/runtime";
 import { environmentStatus } from "@/lib/targets/environment-status";
@@ -8,7 +10,10 @@ export const metadata = { title: "Environments" };
 
 export default async function EnvironmentsPage() {
   const catalog = await migrationCatalog();
-  const statuses = await Promise.all(runtime().config.registry.environments.map((e) => environmentStatus(e, catalog)));
+  const [statuses, recorded] = await Promise.all([
+    Promise.all(runtime().config.registry.environments.map((e) => environmentStatus(e, catalog))),
+    recordedStatuses(runtime().store.db),
+  ]);
   return (
     <>
       <PageHeader
@@ -23,6 +28,7 @@ export default async function EnvironmentsPage() {
               <th className="px-4 py-2">Current version</th>
               <th className="px-4 py-2">Pending</th>
               <th className="px-4 py-2">Ledger</th>
+              <th className="px-4 py-2">Drift</th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
@@ -54,6 +60,18 @@ export default async function EnvironmentsPage() {
                     {s.error}
                   </td>
                 )}
+                <td className="px-4 py-3" data-testid={`drift-${s.environment.name}`}>
+                  <DriftBadge drift={recorded.get(s.environment.name)?.drift} />
+                  {recorded.get(s.environment.name)?.drift?.drifted && (
+                    <ul className="mt-1 text-xs">
+                      {recorded.get(s.environment.name)!.drift!.objects.slice(0, 3).map((o) => (
+                        <li key={`${o.object}-${o.change}`} className="font-mono">
+                          {o.object}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -1,3 +1,4 @@
+import { formatDateTime } from "@/lib/format";
 import { PageHeader } from "@/components/ui/page-header";
 import { runPeople } from "@/lib/deployments/service";
 import { runtime } from "@/lib/server/runtime";
@@ -5,7 +6,6 @@ import { environmentHistory } from "@/lib/targets/history";
 
 export const metadata = { title: "History" };
 
-const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "short", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
 
 export default async function HistoryPage() {
   const histories = await Promise.all(runtime().config.registry.environments.map(environmentHistory));
@@ -41,7 +41,7 @@ export default async function HistoryPage() {
         <tbody className="divide-y divide-slate-100">
           {rows.map((r) => (
             <tr key={`${r.environment}-${r.runId}-${r.tag}-${r.direction}`}>
-              <td className="px-3 py-2 whitespace-nowrap">{dateTime.format(r.finishedAt)}</td>
+              <td className="px-3 py-2 whitespace-nowrap">{formatDateTime(r.finishedAt, runtime().config.timeZone)}</td>
               <td>{r.environment}</td>
               <td className="font-mono text-xs">
                 {r.direction === "up" ? "applied" : "rolled back"} {r.tag}

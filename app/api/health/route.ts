@@ -1,13 +1,8 @@
-import { runtime } from "@/lib/server/runtime";
+import { z } from "zod";
+import { storeAnswers } from "@/lib/store/health";
+import { guardedRoute } from "@/lib/server/handlers";
 
 export const dynamic = "force-dynamic";
 
-/** Liveness for the start script and load balancers: answers whether the store is reachable, nothing more. */
-export async function GET() {
-  try {
-    await runtime().store.sql`select 1`;
-    return Response.json({ ok: true });
-  } catch {
-    return Response.json({ ok: false, error: "The console store does not answer." }, { status: 503 });
-  }
-}
+/** Liveness for the start script and load balancers: whether the store is reachable, nothing more. */
+export const GET = guardedRoute({ permission: "console:health", input: z.object({}) }, async (_input, { store }) => storeAnswers(store));

@@ -2,7 +2,7 @@
  * A deployment's states and their groups, defined once: open = under review, active = handed to
  * a worker, terminal = nothing changes any more. lib/deployments/lifecycle (the only writer) and
  * every reader (gates, pages, CLI, the browser's polling) use these; the partial unique indexes in
- * deployments.ts spell the same groups in SQL, and tests/deployments/lifecycle.test.ts keeps the
+ * deployments.ts spell the same groups in SQL, and tests/deployments/review-rules.test.ts keeps the
  * two in step. No imports: the browser bundle reads this file too.
  */
 export const DEPLOYMENT_STATES = ["awaiting_approval", "approved", "queued", "running", "succeeded", "failed", "rejected", "cancelled"] as const;

@@ -55,6 +55,8 @@ export const deployments = pgTable(
   },
   (t) => [
     index("deployments_environment_state_idx").on(t.environmentId, t.state),
+    // The Overview's "last finished deployment per environment" among thousands: one index probe each.
+    index("deployments_finished_by_environment_idx").on(t.environmentId, t.number).where(sql`${t.state} in ('succeeded', 'failed')`),
     // At most one deployment per environment is queued or running: the store refuses a second.
     uniqueIndex("deployments_one_active_per_environment").on(t.environmentId).where(sql`state in ('queued', 'running')`),
     // One unfinished deployment per environment and key: repeated clicks and parallel CLI calls open one.
@@ -90,7 +92,9 @@ export const approvals = pgTable(
 );
 
 /** One execution of a deployment by a worker. */
-export const runs = pgTable("runs", {
+export const runs = pgTable(
+  "runs",
+  {
   id: uuid("id").primaryKey().defaultRandom(),
   deploymentId: uuid("deployment_id")
     .notNull()
@@ -102,7 +106,9 @@ export const runs = pgTable("runs", {
   startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
   finishedAt: timestamp("finished_at", { withTimezone: true }),
   error: jsonb("error"),
-});
+  },
+  (t) => [index("runs_deployment_idx").on(t.deploymentId)],
+);
 
 /** The live log: every executor event, in order. */
 export const runEvents = pgTable(

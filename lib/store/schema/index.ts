@@ -4,3 +4,7 @@ export * from "./audit-events";
 export * from "./deployments";
 export * from "./verification-snapshots";
 export * from "./backfills";
+export * from "./environment-status";
+export * from "./notifications";
+export * from "./signing-keys";
+export * from "./sign-in";

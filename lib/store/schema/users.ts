@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import { boolean, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { ROLES } from "../../auth/roles";
+/** The values of the role column; lib/auth/roles gives them their meaning and labels. */
+export const USER_ROLES = ["engineer", "release_manager", "compliance_officer", "admin"] as const;
 
-export const roleEnum = pgEnum("console_role", ROLES);
+export const roleEnum = pgEnum("console_role", USER_ROLES);
 
 export const users = pgTable(
   "users",

@@ -10,7 +10,7 @@ import type postgres from "postgres";
 import { isSecretColumn } from "../../../db/schema/classification";
 import { quoteIdent, quoteLiteral, quoteQualified, type VerifyExpectations } from "../expectations";
 import type { CheckOutcome } from "../types";
-import { defineCheck, error, EVIDENCE_ROWS, fail, listSome, pass, plural, section, sqlArray, warn } from "./util";
+import { defineCheck, passOver, error, EVIDENCE_ROWS, fail, listSome, pass, plural, section, sqlArray, warn } from "./util";
 
 /** Selected by every data query: whether the connecting role sees every row despite FORCE ROW LEVEL SECURITY. */
 const SEES_EVERY_ROW = `(SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user) AS sees_every_row,
@@ -138,7 +138,7 @@ export const consentHashes = defineCheck({
         text,
       );
     }
-    if (mismatched.length === 0) return pass(`All ${plural(total, "stored consent hash", "stored consent hashes")} recompute.`, text);
+    if (mismatched.length === 0) return passOver(total, `All ${plural(total, "stored consent hash", "stored consent hashes")} recompute.`, "no consent is stored yet.", text);
     const count = mismatched[0]!.mismatches;
     return fail(
       `${plural(count, "consent")} of ${total} no longer match their hash (changed after signing): ${listSome(mismatched.map((m) => m.id))}.`,
@@ -264,7 +264,7 @@ export const telemedicineSessions = defineCheck({
     const refused = refusedUnlessEveryRow(row, text);
     if (refused) return refused;
     const { active, failing, sessions } = row;
-    if (failing === 0) return pass(`All ${plural(active, "active session")} identify the professional (CRM, UF) with a valid ICP-Brasil certificate.`, text);
+    if (failing === 0) return passOver(active, `All ${plural(active, "active session")} identify the professional (CRM, UF) with a valid ICP-Brasil certificate.`, "there is no active telemedicine session.", text);
     return fail(
       `${plural(failing, "active session")} of ${active} do not meet CFM 2314/2022: ${listSome(sessions.map((s) => `${s.id} (${s.problems.join(", ")})`))}.`,
       sessions.map((s) => `${expectations.telemedicine.table} ${s.id}`),

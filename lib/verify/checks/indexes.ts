@@ -1,5 +1,5 @@
 /** Group 6: declared indexes exist and are usable, no invalid index anywhere, unique identifiers stay unique. */
-import { defineCheck, fail, listSome, pass, plural, section, sqlArray, sqlList } from "./util";
+import { defineCheck, passOver, fail, listSome, pass, plural, section, sqlArray, sqlList } from "./util";
 
 const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -40,7 +40,7 @@ FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON
 WHERE n.nspname || '.' || ic.relname = ANY (${sqlArray(expectations.tables.flatMap((t) => t.indexDetails.map((d) => `${t.schema}.${d.name}`)))})
 ORDER BY 2, 1;`;
     return rows.length === 0
-      ? pass(`All ${declared} declared indexes exist as declared, valid and ready.`, sql)
+      ? passOver(declared, `All ${declared} declared indexes exist as declared, valid and ready.`, "db/schema declares no index.", sql)
       : fail(
           `${plural(rows.length, "declared index", "declared indexes")} missing or different: ${listSome(rows.map((r) => `${r.index} (${r.problems.join("; ")})`))}.`,
           rows.map((r) => `index ${r.index} (${r.problems.join("; ")})`),

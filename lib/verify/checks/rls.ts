@@ -12,7 +12,7 @@ import type { PolicyCommand, PolicyGroupFact, TableFact, VerificationCatalog } f
 import type { VerifyExpectations } from "../expectations";
 import { classifyPredicate, ensureParser, type PredicateKind } from "../predicate";
 import type { CheckOutcome } from "../types";
-import { defineCheck, error, fail, listSome, pass, plural, section, sqlArray, sqlList } from "./util";
+import { defineCheck, passOver, error, fail, listSome, pass, plural, section, sqlArray, sqlList } from "./util";
 
 interface AnalysedGroup extends PolicyGroupFact {
   applies: boolean;
@@ -212,7 +212,7 @@ GROUP BY 1 ORDER BY 1;`;
       catalog,
       tenantTables(expectations),
       rows.length === 0
-        ? pass(`All ${tenantCount} tenant tables have permissive policies for the commands they need.`, sql)
+        ? passOver(tenantCount, `All ${tenantCount} tenant tables have permissive policies for the commands they need.`, "there are no tenant tables.", sql)
         : fail(
             `${plural(rows.length, "tenant table")} lack policies: ${listSome(rows.map((r) => `${r.table} (no ${r.missing.join(", ")})`))}.`,
             rows.map((r) => r.table),
@@ -263,7 +263,7 @@ export const policyUsing = defineCheck({
       catalog,
       tenantTables(expectations),
       rows.length === 0
-        ? pass(`All ${checked} permissive USING expressions on tenant tables are the tenant predicate (or deny).`, sql)
+        ? passOver(checked, `All ${checked} permissive USING expressions on tenant tables are the tenant predicate (or deny).`, "no tenant table has a permissive policy with a USING expression.", sql)
         : fail(
             `${plural(rows.length, "policy", "policies")} let a clinic reach other clinics' rows: ${listSome(rows.map((r) => `${r.policy} on ${r.table} USING (${r.expression})`))}.`,
             rows.map((r) => policyObject(r.policy, r.table)),
@@ -298,7 +298,7 @@ export const policyWithCheck = defineCheck({
       catalog,
       tenantTables(expectations),
       rows.length === 0
-        ? pass(`All ${checked} permissive INSERT/UPDATE/ALL policies on tenant tables have the tenant predicate as WITH CHECK.`, sql)
+        ? passOver(checked, `All ${checked} permissive INSERT/UPDATE/ALL policies on tenant tables have the tenant predicate as WITH CHECK.`, "no tenant table has a permissive INSERT, UPDATE or ALL policy.", sql)
         : fail(
             `${plural(rows.length, "write policy", "write policies")} do not pin the clinic: ${listSome(rows.map((r) => `${r.policy} on ${r.table} (${r.problem})`))}.`,
             rows.map((r) => policyObject(r.policy, r.table)),

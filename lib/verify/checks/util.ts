@@ -7,6 +7,15 @@ export function pass(summary: string, sql: string, rows?: Record<string, unknown
   return { status: "pass", summary, evidence: { objects: [], ...(rows ? { rows } : {}), sql } };
 }
 
+/**
+ * A pass over `count` objects, or "nothing to check" when there were none: "All 0 … pass" would
+ * claim a guarantee that nothing backs.
+ */
+export function passOver(count: number, summary: string, nothing: string, sql: string, rows?: Record<string, unknown>[]): CheckOutcome {
+  if (count === 0) return { status: "empty", summary: `Nothing to check: ${nothing}`, evidence: { objects: [], ...(rows ? { rows } : {}), sql } };
+  return pass(summary, sql, rows);
+}
+
 export function fail(summary: string, objects: string[], sql: string, rows?: Record<string, unknown>[]): CheckOutcome {
   return { status: "fail", summary, evidence: { objects, ...(rows ? { rows } : {}), sql } };
 }

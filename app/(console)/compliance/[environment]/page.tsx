@@ -1,31 +1,36 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { CheckEvidence } from "@/components/compliance/check-evidence";
+import { VerificationHeatmap } from "@/components/charts/verification-heatmap";
 import { Card } from "@/components/ui/card";
+import { formatDate, formatDateTime, zoneLabel } from "@/lib/format";
+import { verificationMatrix } from "@/lib/verify/board";
 import { PageHeader } from "@/components/ui/page-header";
+import { can } from "@/lib/auth/permissions";
 import { runtime } from "@/lib/server/runtime";
+import { pageActor } from "@/lib/server/session";
 import { GROUPS } from "@/lib/verify";
 import { reportOf, snapshotHistory } from "@/lib/verify/snapshots";
 
 export const metadata = { title: "Compliance evidence" };
 
-const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
-
 export default async function EnvironmentCompliancePage({ params }: { params: Promise<{ environment: string }> }) {
   const { environment } = await params;
+  const { actor } = await pageActor("compliance:read");
   const { store, config } = runtime();
   const env = config.registry.byName(environment);
   if (!env) notFound();
-  const [snapshot] = await snapshotHistory(store, env.name, { limit: 1 });
+  const [[snapshot], matrix] = await Promise.all([snapshotHistory(store, env.name, { limit: 1 }), verificationMatrix(store, env.name)]);
   const stored = snapshot ? reportOf(snapshot) : null;
-  const from = new Date(Date.now() - 30 * 86400_000).toISOString().slice(0, 10);
-  const to = new Date().toISOString().slice(0, 10);
+  const from = formatDate(Date.now() - 30 * 86400_000, config.timeZone);
+  const to = formatDate(Date.now(), config.timeZone);
   return (
     <>
       <PageHeader
         title={`Compliance of ${env.label}`}
-        description={snapshot ? `Verified ${dateTime.format(snapshot.createdAt)} (${snapshot.trigger}) at ${snapshot.targetVersion ?? "no version"}: ${snapshot.outcome}.` : "Never verified yet."}
+        description={snapshot ? `Verified ${formatDateTime(snapshot.createdAt, config.timeZone)} (${snapshot.trigger}) at ${snapshot.targetVersion ?? "no version"}: ${snapshot.outcome}. Times and export days in ${zoneLabel(config.timeZone)}.` : "Never verified yet."}
         actions={
+          can(actor.role, "evidence:export") && (
           <form action="/api/compliance/export" method="get" className="flex flex-wrap items-end gap-2 text-sm" aria-label="Export evidence">
             <input type="hidden" name="environment" value={env.name} />
             <label>
@@ -38,6 +43,7 @@ export default async function EnvironmentCompliancePage({ params }: { params: Pr
               Export evidence
             </button>
           </form>
+          )
         }
       />
       {stored && "unreachable" in stored && (
@@ -45,6 +51,9 @@ export default async function EnvironmentCompliancePage({ params }: { params: Pr
           {stored.unreachable}
         </p>
       )}
+      <Card title={<span id="history">Verification over time</span>} className="mb-4">
+        <VerificationHeatmap groups={GROUPS} runs={matrix} timeZone={config.timeZone} label={`Verification of ${env.label} over time`} />
+      </Card>
       {stored && "report" in stored && (
         <div className="space-y-4">
           {GROUPS.map((g) => (

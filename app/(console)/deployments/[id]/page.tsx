@@ -14,8 +14,10 @@ import { PageHeader } from "@/components/ui/page-header";
 import { backfillView } from "@/lib/backfills/control";
 import { hasRunState, isOpenState } from "@/lib/store/schema/deployment-states";
 import { deploymentView } from "@/lib/deployments/service";
+import { can } from "@/lib/auth/permissions";
 import { AppError } from "@/lib/errors";
-import { deploymentDeps } from "@/lib/server/runtime";
+import { formatDateTime } from "@/lib/format";
+import { deploymentDeps, runtime } from "@/lib/server/runtime";
 import { pageActor } from "@/lib/server/session";
 import {
   applyDeploymentAction,
@@ -26,11 +28,10 @@ import {
   rollbackDeploymentAction,
   signoffDeploymentAction,
 } from "../actions";
-import { cancelBackfillAction, pauseBackfillAction, resumeBackfillAction } from "../backfill-actions";
+import { cancelBackfillAction, pauseBackfillAction, resumeBackfillAction } from "../actions";
 
 export const metadata = { title: "Deployment" };
 
-const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
 
 /** `id` is the deployment's id or its number (`/deployments/3`); an unknown one is the styled 404. */
 export default async function DeploymentPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ existing?: string }> }) {
@@ -45,6 +46,7 @@ export default async function DeploymentPage({ params, searchParams }: { params:
     throw e;
   }
   const { deployment, environment, progress } = view;
+  const timeZone = runtime().config.timeZone;
   const plan = deployment.plan;
   const backfill = deployment.kind === "backfill" ? await backfillView(deploymentDeps().store.db, actor, deployment.id) : null;
 
@@ -55,7 +57,7 @@ export default async function DeploymentPage({ params, searchParams }: { params:
         description={
           <>
             {deployment.kind === "backfill" ? `Backfill ${deployment.backfillName} at ${plan.from ?? "an empty database"}` : `${deployment.kind === "rollback" ? "Roll back" : "Apply"} ${plan.from ?? "an empty database"} → ${plan.to ?? "empty"}`} · opened by {view.author.name} on{" "}
-            {dateTime.format(deployment.createdAt)}
+            {formatDateTime(deployment.createdAt, timeZone)}
             {view.startedBy && <> · started by {view.startedBy.name}</>} · plan <code className="text-xs">{deployment.planHash.slice(0, 12)}</code> (revision {deployment.planRevision})
           </>
         }
@@ -112,7 +114,7 @@ export default async function DeploymentPage({ params, searchParams }: { params:
             <ul className="mt-4 space-y-1 text-xs text-slate-600" aria-label="Approval history">
               {view.approvals.map((a) => (
                 <li key={a.id}>
-                  {a.kind === "release_approval" ? "Approved" : "Signed off"} by {a.userName} on {dateTime.format(a.createdAt)} for plan{" "}
+                  {a.kind === "release_approval" ? "Approved" : "Signed off"} by {a.userName} ({a.userEmail}) on {formatDateTime(a.createdAt, timeZone)} for plan{" "}
                   <code>{a.planHash.slice(0, 12)}</code> revision {a.planRevision} {a.current ? "" : <Badge tone="neutral">void: the plan changed</Badge>}
                   {a.comment && `: “${a.comment}”`}
                 </li>
@@ -123,26 +125,26 @@ export default async function DeploymentPage({ params, searchParams }: { params:
 
         {backfill && ["queued", "running", "succeeded", "failed", "cancelled"].includes(deployment.state) && (
           <Card title="Backfill progress">
-            <BackfillProgress initial={backfill} calls={{ pause: pauseBackfillAction, resume: resumeBackfillAction, cancel: cancelBackfillAction }} />
+            <BackfillProgress initial={backfill} calls={{ pause: pauseBackfillAction, resume: resumeBackfillAction, cancel: cancelBackfillAction }} timeZone={timeZone} />
           </Card>
         )}
 
         <Card title="Timeline">
-          <Timeline entries={view.timeline} format={(d) => dateTime.format(d)} />
+          <Timeline entries={view.timeline} format={(d) => formatDateTime(d, timeZone)} />
         </Card>
 
         {hasRunState(deployment.state) && (
           <Card
             title="Run log"
             actions={
-              deployment.schemaBefore && (
+              deployment.schemaBefore && can(actor.role, "deployment:schema-before") && (
                 <a className="text-xs text-brand-700 underline" href={`/api/deployments/${deployment.id}/schema-before`}>
-                  Schema before the run ({deployment.schemaBefore.dump.ok ? "pg_dump" : "catalog snapshot"})
+                  Schema before the run ({deployment.schemaBefore.dump.ok ? "pg_dump" : "SQL from the catalog snapshot"})
                 </a>
               )
             }
           >
-            <RunLog deploymentId={deployment.id} initialState={deployment.state} />
+            <RunLog deploymentId={deployment.id} initialState={deployment.state} timeZone={timeZone} />
           </Card>
         )}
 

@@ -11,7 +11,7 @@ import { createDeploymentAction } from "../actions";
 export const metadata = { title: "New deployment" };
 
 export default async function NewDeploymentPage() {
-  const { forbidden } = await pageActor(["engineer", "release_manager"]);
+  const { forbidden } = await pageActor("deployment:create");
   if (forbidden) return <Forbidden message={forbidden.message} />;
   const catalog = await migrationCatalog();
   const backfills = await loadBackfills(await backfillsDir(deploymentDeps()));

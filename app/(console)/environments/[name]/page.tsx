@@ -1,5 +1,12 @@
 import { notFound } from "next/navigation";
+import { DurationChart } from "@/components/charts/duration-chart";
+import { VerificationHeatmap } from "@/components/charts/verification-heatmap";
+import { DriftDetails } from "@/components/drift-summary";
 import { MigrationStateBadge } from "@/components/migration-state-badge";
+import { formatDateTime, plural, zoneLabel } from "@/lib/format";
+import { recordedStatus, runDurations } from "@/lib/targets/overview";
+import { GROUPS } from "@/lib/verify/registry";
+import { verificationMatrix } from "@/lib/verify/board";
 import { SqlBlock } from "@/components/sql-block";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
@@ -11,44 +18,79 @@ export async function generateMetadata({ params }: { params: Promise<{ name: str
   return { title: `Environment ${(await params).name}` };
 }
 
-const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
-
 export default async function EnvironmentPage({ params }: { params: Promise<{ name: string }> }) {
   const { name } = await params;
   const environment = runtime().config.registry.byName(name);
   if (!environment) notFound();
+  const { config, store } = runtime();
   const catalog = await migrationCatalog();
-  const result = await environmentStatus(environment, catalog);
+  const [result, recorded, matrix, durations] = await Promise.all([
+    environmentStatus(environment, catalog),
+    recordedStatus(store.db, environment.name),
+    verificationMatrix(store, environment.name),
+    runDurations(store.db, environment.name),
+  ]);
+  const tz = config.timeZone;
+  const groupTitles = Object.fromEntries(GROUPS.map((g) => [g.id, g.title]));
+  const pictures = (
+    <>
+      <Card title="Drift">
+        <DriftDetails drift={recorded?.drift ?? null} since={recorded?.driftSince ?? null} timeZone={tz} groupTitles={groupTitles} />
+      </Card>
+      <Card title="Verification over time">
+        <VerificationHeatmap groups={GROUPS} runs={matrix} timeZone={tz} label={`Verification of ${environment.label} over time`} />
+      </Card>
+      <Card title="Apply durations">
+        <DurationChart points={durations} timeZone={tz} label={`Apply durations on ${environment.label}`} />
+      </Card>
+    </>
+  );
 
   if (!result.ok) {
     return (
       <>
         <PageHeader title={environment.label} />
-        <div role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-red-900">
-          {result.error}
+        <div className="space-y-6">
+          <div role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-red-900">
+            {result.error}
+          </div>
+          {pictures}
         </div>
       </>
     );
   }
   const { status } = result;
   const applied = status.migrations.filter((m) => m.state === "applied" || m.state === "checksum_mismatch");
-  const waiting = status.migrations.filter((m) => m.state === "pending" || m.state === "out_of_order");
-  const flagged = status.migrations.filter((m) => m.state === "checksum_mismatch" || m.state === "out_of_order");
+  const waiting = status.migrations.filter((m) => m.state === "pending" || m.state === "partially_applied" || m.state === "out_of_order");
+  const flagged = status.migrations.filter((m) => m.state === "checksum_mismatch" || m.state === "out_of_order" || m.state === "partially_applied");
   const people = await runPeople(runtime().store.db, applied.map((m) => m.runId));
 
   return (
     <>
       <PageHeader
         title={environment.label}
-        description={`At ${status.current ?? "no migration yet"}; ${waiting.length === 0 ? "up to date" : `${waiting.length} migration(s) waiting`}. Times in America/Sao_Paulo.`}
+        description={`At ${status.current ?? "no migration yet"}; ${waiting.length === 0 ? "up to date" : `${plural(waiting.length, "migration")} waiting`}. Times in ${zoneLabel(tz)}.`}
       />
       <div className="space-y-6">
+        {pictures}
         {(flagged.length > 0 || status.unknown.length > 0) && (
           <Card title="Needs attention">
             <ul className="space-y-2 text-sm">
               {flagged.map((m) => (
                 <li key={m.tag}>
                   <MigrationStateBadge state={m.state} /> <span className="font-mono">{m.tag}</span>: {m.explanation}
+                  {m.partial && (
+                    <ul className="ml-6 mt-1 list-disc text-slate-700" aria-label={`What ${m.tag} left`}>
+                      <li>
+                        {m.partial.statementsDone} of {m.partial.statementsTotal} statements committed
+                      </li>
+                      {m.partial.indexes.map((index) => (
+                        <li key={index.name}>
+                          <span className="font-mono">{index.name}</span>: {index.state === "missing" ? "not built" : index.state === "invalid" ? "invalid (dropped and rebuilt by the next apply)" : "built, valid"}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
                 </li>
               ))}
               {status.unknown.map((u) => (
@@ -79,7 +121,7 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
                 {applied.map((m) => (
                   <tr key={m.tag}>
                     <td className="py-2 font-mono text-xs">{m.tag}</td>
-                    <td>{m.appliedAt ? dateTime.format(m.appliedAt) : "unknown (applied outside the console)"}</td>
+                    <td>{m.appliedAt ? formatDateTime(m.appliedAt, tz) : "unknown (applied outside the console)"}</td>
                     <td>{m.runId && people.get(m.runId) ? `${people.get(m.runId)!.startedBy} via deployment #${people.get(m.runId)!.deploymentNumber}` : (m.appliedBy ?? "unknown")}</td>
                     <td>{(m.runId && people.get(m.runId)?.author) || "—"}</td>
                     <td>{m.durationMs !== null ? `${m.durationMs} ms` : "?"}</td>
@@ -108,7 +150,7 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
                 }
               >
                 <p className="mb-2 text-xs text-slate-600">
-                  {migration.statements.length} statement(s)
+                  {plural(migration.statements.length, "statement")}
                   {migration.statements.some((s) => !s.analysis.transactional) ? ", runs outside a transaction (CONCURRENTLY)" : ", one transaction"}
                   {m.state === "out_of_order" ? `. ${m.explanation}` : ""}
                 </p>

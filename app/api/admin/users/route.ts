@@ -4,8 +4,8 @@ import { guardedRoute } from "@/lib/server/handlers";
 
 export const dynamic = "force-dynamic";
 
-export const GET = guardedRoute({ roles: ["admin"], input: z.object({}) }, async (_input, { store }) => listUsers(store.db));
+export const GET = guardedRoute({ permission: "admin:users", input: z.object({}) }, async (_input, { store }) => listUsers(store.db));
 
-export const POST = guardedRoute({ roles: ["admin"], input: newUserInput }, async (input, { actor, store }) =>
+export const POST = guardedRoute({ permission: "admin:users", input: newUserInput }, async (input, { actor, store }) =>
   createUser(store.db, actor, input),
 );

@@ -5,5 +5,5 @@ import { complianceBoard } from "@/lib/verify/board";
 
 export const dynamic = "force-dynamic";
 
-/** The board's data, polled by the compliance page. Any signed-in user may read it. */
-export const GET = guardedRoute({ roles: "signed-in", input: z.object({}) }, async (_input, { store }) => complianceBoard(store, runtime().config.registry));
+/** The board's data, polled by the compliance page. */
+export const GET = guardedRoute({ permission: "compliance:read", input: z.object({}) }, async (_input, { store }) => complianceBoard(store, runtime().config.registry));

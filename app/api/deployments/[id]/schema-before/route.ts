@@ -1,30 +1,9 @@
-import { eq } from "drizzle-orm";
-import { z } from "zod";
-import { AppError, toErrorPayload } from "@/lib/errors";
-import { logServerError, runtime } from "@/lib/server/runtime";
-import { requireActor } from "@/lib/server/session";
-import { deployments } from "@/lib/store/schema";
+import { schemaBeforeDownload, schemaBeforeInput } from "@/lib/deployments/schema-before";
+import { guardedDownload } from "@/lib/server/handlers";
 
 export const dynamic = "force-dynamic";
 
 /** The target's schema as it was right before this deployment ran: the pg_dump when there is one, else the catalog snapshot. */
-export async function GET(_request: Request, { params }: { params: Promise<{ id: string }> }) {
-  try {
-    await requireActor();
-    const id = z.uuid().safeParse((await params).id);
-    if (!id.success) throw new AppError("not_found", "That deployment does not exist.");
-    const [row] = await runtime().store.db.select({ number: deployments.number, schemaBefore: deployments.schemaBefore }).from(deployments).where(eq(deployments.id, id.data));
-    if (!row) throw new AppError("not_found", "That deployment does not exist.");
-    if (!row.schemaBefore) throw new AppError("not_found", "This deployment has not run, so there is no schema from before it.");
-    const { dump, catalog } = row.schemaBefore;
-    if (dump.ok) {
-      return new Response(dump.sql, { headers: { "Content-Type": "application/sql; charset=utf-8", "Content-Disposition": `attachment; filename="deployment-${row.number}-schema-before.sql"` } });
-    }
-    return new Response(JSON.stringify({ note: dump.reason, catalog }, null, 2), {
-      headers: { "Content-Type": "application/json", "Content-Disposition": `attachment; filename="deployment-${row.number}-schema-before.json"` },
-    });
-  } catch (e) {
-    const error = toErrorPayload(e, logServerError);
-    return Response.json({ ok: false, error }, { status: error.status });
-  }
-}
+export const GET = guardedDownload({ permission: "deployment:schema-before", input: schemaBeforeInput }, async (input, { store }) =>
+  schemaBeforeDownload(store.db, input.id),
+);
