@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { seedDemoData } from "../../db/seed/demo";
 import { loadCatalog } from "../../lib/catalog";
 import { applyMigrations } from "../../lib/executor";
-import { adminUrl, freshDatabase, type TestDatabase } from "../support/databases";
+import { freshDatabase, shadowAdminUrl, type TestDatabase } from "../support/databases";
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -41,7 +41,7 @@ beforeAll(async () => {
     CONSOLE_DATABASE_URL: store.url,
     CONSOLE_DEMO: "1",
     NEXTAUTH_SECRET: "x".repeat(40),
-    SHADOW_DATABASE_URL: adminUrl(18),
+    SHADOW_DATABASE_URL: shadowAdminUrl(),
     TARGET_LOCAL_URL: target.url,
     TARGET_STAGING_URL: target.url.replace(/\/[^/]+$/, "/does_not_exist"),
     TARGET_PRODUCTION_URL: target.url.replace(/\/[^/]+$/, "/does_not_exist"),
