@@ -7,6 +7,7 @@
  * every approval given before. The rehearsal's timings are evidence, not part of the hash.
  */
 import { createHash } from "node:crypto";
+import type { BackfillPlan } from "../backfills/plan";
 import { canonicalJson } from "../canonical-json";
 import type { Catalog, LockLevel, Migration } from "../catalog";
 import { applyMigrations, asConnectionError, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
@@ -63,7 +64,7 @@ export interface PlannedMigration {
 
 export interface Plan {
   environment: string;
-  kind: PlanKind;
+  kind: PlanKind | "backfill";
   /** The target's version when planned, and the one it will be at afterwards. */
   from: string | null;
   to: string | null;
@@ -87,6 +88,8 @@ export interface Plan {
   hash: string;
   createdAt: string;
   timings: { totalMs: number; basisMs: number; rehearsalMs: number };
+  /** A backfill deployment's plan (lib/backfills); its `migrations` are empty. */
+  backfill?: BackfillPlan;
 }
 
 /** What the hash is computed from; cheap enough to recompute right before an apply. */
