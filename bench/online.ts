@@ -21,7 +21,7 @@ import type postgres from "postgres";
 import { loadCatalog } from "../lib/catalog";
 import { startLocalPostgres } from "../lib/embedded/postgres-server";
 import { applyMigrations } from "../lib/executor";
-import { connect } from "../lib/targets/connect";
+import { connect } from "../lib/connection/connect";
 
 const ROOT = path.resolve(__dirname, "..");
 const PORT = Number(process.env.BENCH_PG_PORT ?? 54352);

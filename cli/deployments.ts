@@ -26,7 +26,7 @@ export interface Output {
 }
 
 /** A deployment by uuid, or by its number ("12" or "#12"). */
-async function deploymentId(session: ConsoleSession, value: string | undefined): Promise<string> {
+export async function deploymentId(session: ConsoleSession, value: string | undefined): Promise<string> {
   if (!value) throw new AppError("invalid_input", "Say which deployment: --deployment ID (its id or number).");
   return resolveDeploymentId(session.store.db, value);
 }
@@ -42,14 +42,17 @@ export async function planCommand(session: ConsoleSession, out: Output, options:
   return reportPlan(out, plan, options);
 }
 
-export async function deploymentCommand(session: ConsoleSession, out: Output, sub: string | undefined, options: { env?: string; to?: string; deployment?: string; comment?: string; reason?: string }): Promise<number> {
+export async function deploymentCommand(session: ConsoleSession, out: Output, sub: string | undefined, options: { env?: string; to?: string; backfill?: string; deployment?: string; comment?: string; reason?: string }): Promise<number> {
   const actor = await session.actor();
   const deps = session.deps;
   switch (sub) {
     case "create": {
       if (!options.env) throw new AppError("invalid_input", "deployment create needs --env NAME.");
-      const created = await createDeployment(deps, actor, { environment: options.env, kind: "apply", to: options.to ?? null });
-      if (created.existing) out.progress(`${options.env} already has deployment #${created.number} open to this migration: this is it.`);
+      if (options.backfill && options.to) throw new AppError("invalid_input", "deployment create takes --to TAG or --backfill NAME, not both.");
+      const created = options.backfill
+        ? await createDeployment(deps, actor, { environment: options.env, kind: "backfill", backfill: options.backfill, to: null })
+        : await createDeployment(deps, actor, { environment: options.env, kind: "apply", to: options.to ?? null });
+      if (created.existing) out.progress(`${options.env} already has deployment #${created.number} open ${options.backfill ? "for this backfill" : "to this migration"}: this is it.`);
       return show(session, out, created.id, { existing: created.existing });
     }
     case "show":
@@ -78,7 +81,9 @@ async function show(session: ConsoleSession, out: Output, id: string, extra: { e
   const text = [
     `deployment #${d.number} (${d.id}) on ${view.environment.name}: ${d.state}${view.stale ? " (stale: recompute the plan)" : ""}${extra.existing ? " (already open)" : ""}`,
     ...view.blocking.map((b) => `  ${b.title}: ${b.reasons.join(" ")}`),
-    `  ${d.kind} ${d.plan.from ?? "(empty)"} -> ${d.plan.to ?? "(empty)"}; plan ${d.planHash.slice(0, 12)}`,
+    d.kind === "backfill"
+      ? `  backfill ${d.backfillName}: ${d.plan.backfill?.rows.counted ?? "?"} rows to change on ${d.plan.backfill?.table}; plan ${d.planHash.slice(0, 12)}`
+      : `  ${d.kind} ${d.plan.from ?? "(empty)"} -> ${d.plan.to ?? "(empty)"}; plan ${d.planHash.slice(0, 12)}`,
     `  approvals: ${view.progress.releaseApprovals.have} of ${view.progress.releaseApprovals.need}; compliance sign-off ${view.progress.compliance.required ? (view.progress.compliance.given ? "given" : "required") : "not required"}`,
     ...view.progress.waitingOn.map((w) => `  waiting for ${w}`),
   ].join("\n");
@@ -87,6 +92,8 @@ async function show(session: ConsoleSession, out: Output, id: string, extra: { e
       id: d.id,
       number: d.number,
       environment: view.environment.name,
+      kind: d.kind,
+      backfill: d.backfillName,
       state: d.state,
       planHash: d.planHash,
       planRevision: d.planRevision,

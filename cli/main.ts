@@ -27,6 +27,7 @@ import { adHocPlanCommand, FAIL_ON, PLAN_FORMATS, type FailOn, type PlanFormat }
 import { decideDirectApply } from "../lib/gates/rules";
 import { userAddCommand, userAddUsageProblem } from "./users";
 import { verifyEnvironmentCommand, verifyTargetCommand } from "./verify";
+import { backfillCommand } from "./backfills";
 import { evidenceExportCommand, evidencePublicKeyCommand, evidenceVerifyCommand } from "./evidence";
 import { evidenceSigningKey } from "../lib/verify/evidence-signing";
 
@@ -52,10 +53,12 @@ Commands:
                                          Check a signed evidence bundle; exit 1 naming each edited file
 
 As a console user (MIGRATION_CONSOLE_EMAIL and MIGRATION_CONSOLE_PASSWORD), under the same gates:
-  deployment create --env NAME [--to TAG]
+  deployment create --env NAME [--to TAG | --backfill NAME]
   deployment show|approve|signoff|cancel --deployment ID [--comment TEXT]
   deployment reject --deployment ID --reason TEXT
   apply --deployment ID                  Queue an approved deployment, run it, follow its log
+  backfill status|pause|resume|cancel --deployment ID [--reason TEXT]
+                                         A backfill deployment's progress; pause, resume or cancel it
   evidence export --env NAME --from DATE --to DATE --out FILE
                                          The signed evidence bundle, as the Compliance page exports it
   evidence public-key [--out FILE]       The console's evidence signing key (public half)
@@ -108,6 +111,7 @@ const OPTIONS = {
   format: { type: "string" },
   "fail-on": { type: "string" },
   deployment: { type: "string" },
+  backfill: { type: "string" },
   comment: { type: "string" },
   reason: { type: "string" },
   from: { type: "string" },
@@ -140,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
     const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     values = parsed.values;
     [command, subcommand, argument] = parsed.positionals;
-    const allowed = command === "deployment" || command === "user" ? 2 : command === "evidence" ? (subcommand === "verify" ? 3 : 2) : 1;
+    const allowed = command === "deployment" || command === "backfill" || command === "user" ? 2 : command === "evidence" ? (subcommand === "verify" ? 3 : 2) : 1;
     if (parsed.positionals.length > allowed) throw new UsageError(`Unexpected argument "${parsed.positionals[allowed]}".`);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
@@ -188,6 +192,8 @@ async function dispatch(command: string, subcommand: string | undefined, argumen
         // A deployment is planned and applied by the console from its own migrations folder.
         if (values.migrations) throw new UsageError("deployment commands use the console's own migrations (db/migrations); --migrations applies to status, apply, rollback and plan.");
         return await withConsole((session) => deploymentCommand(session, output(json), subcommand, values));
+      case "backfill":
+        return await withConsole((session) => backfillCommand(session, output(json), subcommand, values));
       case "evidence":
         if (subcommand === "export") return await withConsole((session) => evidenceExportCommand(session, output(json), { env: values.env, from: values.from, to: values.to, out: values.out }));
         if (subcommand === "public-key") return await withConsole((session) => evidencePublicKeyCommand(session, output(json), { out: values.out }));
@@ -470,7 +476,7 @@ async function runCommand(kind: "apply" | "rollback", values: Values, target: Ta
   } else if (result.migrations.length === 0) {
     process.stdout.write(`${target.label}: nothing to ${kind === "apply" ? "apply" : "roll back"}; at ${result.status.current ?? "(nothing applied)"}\n`);
   } else {
-    process.stdout.write(`${target.label}: ${kind === "apply" ? "applied" : "rolled back"} ${result.migrations.length} migration(s) in ${result.durationMs} ms; now at ${result.status.current ?? "(nothing applied)"}\n`);
+    process.stdout.write(`${target.label}: ${kind === "apply" ? "applied" : "rolled back"} ${plural(result.migrations.length, "migration")} in ${result.durationMs} ms; now at ${result.status.current ?? "(nothing applied)"}\n`);
     for (const b of result.backups.taken) process.stdout.write(`  backed up ${b.table} (${b.columns.join(", ")}): ${b.rows} row(s), checked, kept until ${b.expiresAt?.slice(0, 10) ?? "removed by hand"}\n`);
     for (const r of result.backups.restored) process.stdout.write(`  restored ${r.table} (${r.columns.join(", ")}): ${r.rows} row(s), checksum equal to the backup\n`);
     for (const n of result.backups.notRestored) process.stdout.write(`  NOT restored ${n.table}: ${n.reason}\n`);

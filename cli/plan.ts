@@ -10,6 +10,7 @@ import { complianceReasons } from "../lib/plan/compliance";
 import { computePlan, type Plan } from "../lib/plan/plan";
 import type { Severity } from "../lib/lint";
 import type { Output } from "./deployments";
+import { plural } from "../lib/format";
 
 export const PLAN_FORMATS = ["text", "json", "github"] as const;
 export type PlanFormat = (typeof PLAN_FORMATS)[number];
@@ -42,7 +43,7 @@ export function planSummary(plan: Plan): string {
   const count = (s: string) => plan.findings.filter((f) => f.severity === s).length;
   const clusterWide = plan.migrations.flatMap((m) => m.statements.filter((s) => s.clusterWide).map((s) => `${m.tag}:${s.line} ${s.summary} (changes ${s.clusterWide})`));
   const lines = [
-    `${plan.environment}: ${plan.kind} ${plan.from ?? "(empty)"} -> ${plan.to ?? "(empty)"}, ${plan.migrations.length} migration(s)`,
+    `${plan.environment}: ${plan.kind} ${plan.from ?? "(empty)"} -> ${plan.to ?? "(empty)"}, ${plural(plan.migrations.length, "migration")}`,
     ...plan.migrations.map((m) => `  ${m.tag} (${m.statements.length} statements${m.transactional ? "" : ", outside a transaction"})`),
     `findings: ${count("error")} error(s), ${count("warning")} warning(s), ${count("info")} note(s)`,
     ...plan.findings.filter((f) => f.severity !== "info").map((f) => `  ${f.severity} ${f.tag}:${f.line}:${f.column} ${f.message}`),

@@ -4,7 +4,7 @@ import { runVerification, type VerificationReport } from "../lib/verify";
 import { reportOf, verifyEnvironment } from "../lib/verify/snapshots";
 import type { ConsoleSession } from "./console-session";
 import type { Output } from "./deployments";
-import { connect } from "../lib/targets/connect";
+import { connect } from "../lib/connection/connect";
 
 function reportText(label: string, report: VerificationReport): string {
   const lines = [`${label}: ${report.counts.pass} passed, ${report.counts.empty ?? 0} with nothing to check, ${report.counts.warn} warnings, ${report.counts.fail} failed, ${report.counts.error} could not run (${Math.round(report.durationMs)} ms, ${report.queryCount} queries)`];

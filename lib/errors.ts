@@ -9,7 +9,7 @@ import { CatalogError } from "./catalog/errors";
 import { ConfigError } from "./config/env";
 import { ExecutorError } from "./executor/errors";
 import { LintError } from "./lint/errors";
-import { asConnectionError, redactSecrets } from "./targets/connection-error";
+import { asConnectionError, redactSecrets } from "./connection/errors";
 
 /** Every code a user may see, its HTTP status and, where one fits every case, what to do about it. */
 export const ERRORS = {

@@ -6,8 +6,10 @@ import type { RunEvent } from "@/lib/executor";
 import { describeBackupEvent } from "@/lib/executor/backup-text";
 import { formatDate, formatTime, plural } from "@/lib/format";
 import { useRunLogQuery, type RunLogData } from "@/lib/queries/deployment-log";
+import { describeBackfillEvent } from "./backfill-progress";
 
 function describe(row: RunLogData["events"][number]): string {
+  if (row.type.startsWith("backfill_")) return describeBackfillEvent(row.type, row.payload);
   const e = { type: row.type, ...row.payload } as RunEvent;
   switch (e.type) {
     case "run_started":

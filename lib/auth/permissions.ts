@@ -34,6 +34,10 @@ export const PERMISSIONS = {
   "deployment:schema-before": AUTHORS,
   /** Apply or roll back without a deployment (CLI): the gates allow it on ungated environments only. */
   "apply:direct": AUTHORS,
+  /** Pause, resume or cancel a running backfill (lib/gates/backfill decides the rest). */
+  "backfill:pause": ["release_manager"],
+  "backfill:resume": ["release_manager"],
+  "backfill:cancel": ["release_manager"],
   "compliance:read": "signed-in",
   "verify:run": "signed-in",
   "evidence:export": ["compliance_officer", "admin"],

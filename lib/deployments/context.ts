@@ -18,6 +18,10 @@ export interface DeploymentDeps {
    * finds without one, so a lost send delays a run but never loses it.
    */
   enqueue: (deploymentId: string) => Promise<void>;
+  /** Where backfill declarations live; default db/backfills beside the migrations folder. */
+  backfillsDir?: string;
+  /** When a backfill yields to the target (defaults in lib/backfills/pressure). */
+  backfillLimits?: Partial<import("../backfills/pressure").PressureLimits>;
 }
 
 export function targetUrl(env: EnvironmentConfig): string {

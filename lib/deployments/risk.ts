@@ -4,7 +4,7 @@
  * (traffic queues behind those), and why compliance must sign off. Computed with each plan
  * revision, because whether a table holds rows is a fact of the target at planning time.
  */
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 import type { Catalog, LockLevel } from "../catalog";
 import type { Severity } from "../lint/types";
 import { complianceReasons } from "../plan/compliance";

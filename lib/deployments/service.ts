@@ -16,13 +16,16 @@ import type { StoreExecutor } from "../store/db";
 import { approvals, auditEvents, deployments, DEPLOYMENT_STATES, environments, runEvents, runs, users, type Deployment } from "../store/schema";
 import { isOpenState } from "../store/schema/deployment-states";
 import { targetUrl, type DeploymentDeps } from "./context";
+import { backfillBasisHash, planBackfillFor } from "../backfills/deployment-plan";
 import * as lifecycle from "./lifecycle";
 import { promotionCheck } from "./promotion";
 import { riskSummary, type RiskSummary } from "./risk";
 
 export const newDeploymentInput = z.object({
   environment: z.string().min(1),
-  kind: z.enum(["apply", "rollback"]).default("apply"),
+  kind: z.enum(["apply", "rollback", "backfill"]).default("apply"),
+  /** backfill: the name of its file in db/backfills. */
+  backfill: z.string().trim().optional(),
   /** apply: up to this tag (empty: the latest). rollback: back to this tag. */
   to: z
     .string()
@@ -87,8 +90,12 @@ export function openKeyOf(kind: Deployment["kind"], targetTag: string | null): s
   return `${kind}:${targetTag ?? ""}`;
 }
 
-async function plan(deps: DeploymentDeps, environment: string, kind: "apply" | "rollback", to: string | null): Promise<Plan> {
+async function plan(deps: DeploymentDeps, environment: string, kind: Deployment["kind"], to: string | null, backfill: string | null = null): Promise<Plan> {
   const env = environmentOf(deps, environment);
+  if (kind === "backfill") {
+    if (!backfill) throw new AppError("invalid_input", "A backfill deployment needs the backfill to run.", { backfill: ["Choose a backfill"] });
+    return planBackfillFor(deps, env, backfill);
+  }
   return computePlan({ environment: env.name, targetUrl: targetUrl(env), catalog: await deps.catalog(), kind, to }, deps.shadow);
 }
 
@@ -111,6 +118,7 @@ export async function createDeployment(deps: DeploymentDeps, actor: Actor, input
   const env = environmentOf(deps, request.environment);
   const gate = decideCreate({ actor, environment: env, now: new Date() });
   if (!gate.allowed) throw new AppError("forbidden", gate.reason!);
+  if (request.kind === "backfill") return createBackfillDeployment(deps, actor, env, request.backfill);
   if (request.kind === "rollback" && !request.to) throw new AppError("invalid_input", "A rollback needs the migration to go back to.", { to: ["Choose a migration"] });
   if (request.declineBackup !== null && request.declineBackup.length < 3) throw new AppError("invalid_input", "Say why the backup is declined.", { declineBackup: ["Say why"] });
   const catalog = await deps.catalog();
@@ -156,6 +164,31 @@ export async function createDeployment(deps: DeploymentDeps, actor: Actor, input
   return { ...deployment, existing };
 }
 
+/**
+ * A backfill deployment: planned by lib/backfills (rows, tagged columns, rehearsal on sample rows),
+ * then opened through the same lifecycle. One unfinished deployment per backfill and environment.
+ */
+async function createBackfillDeployment(deps: DeploymentDeps, actor: Actor, env: ReturnType<typeof environmentOf>, name: string | undefined): Promise<OpenedDeployment> {
+  if (!name) throw new AppError("invalid_input", "A backfill deployment needs the backfill to run.", { backfill: ["Choose a backfill"] });
+  const envRow = await environmentRow(deps.store.db, env.name);
+  const openKey = `backfill:${name}`;
+  const already = await lifecycle.findUnfinished(deps.store.db, envRow.id, openKey);
+  if (already) return { ...already, existing: true };
+  const planned = await plan(deps, env.name, "backfill", null, name);
+  const { deployment, existing } = await lifecycle.openDeployment(deps.store, actor, {
+    environment: env,
+    environmentId: envRow.id,
+    kind: "backfill",
+    targetTag: null,
+    backfillName: name,
+    openKey,
+    plan: planned,
+    risk: null,
+    details: { backfill: name, checksum: planned.backfill?.checksum ?? null },
+  });
+  return { ...deployment, existing };
+}
+
 interface Freshness {
   promotion: GateContext["promotion"];
   planCurrent: GateContext["planCurrent"];
@@ -179,7 +212,8 @@ async function gateContext(deps: DeploymentDeps, db: StoreExecutor, actor: Actor
         requiresComplianceSignoff: lifecycle.planNeedsCompliance(deployment.plan),
         blockers: deployment.plan.blockers,
         rehearsalOk: deployment.plan.rehearsal.ok,
-        hasMigrations: deployment.plan.migrations.length > 0,
+        // A backfill has rows to change rather than migrations to apply.
+        hasMigrations: deployment.plan.migrations.length > 0 || deployment.kind === "backfill",
       },
       environment: env,
       approvals: await lifecycle.approvalsOf(db, deployment.id),
@@ -206,7 +240,10 @@ function enforce(action: DeploymentAction, ctx: GateContext): void {
 export async function planCurrentness(deps: DeploymentDeps, deployment: Deployment, environment: string): Promise<GateContext["planCurrent"]> {
   const env = environmentOf(deps, environment);
   try {
-    const basis = await planBasis({ environment: env.name, targetUrl: targetUrl(env), catalog: await deps.catalog(), kind: deployment.kind, to: deployment.targetTag });
+    const basis =
+      deployment.kind === "backfill"
+        ? { hash: await backfillBasisHash(deps, env, deployment.backfillName!) }
+        : await planBasis({ environment: env.name, targetUrl: targetUrl(env), catalog: await deps.catalog(), kind: deployment.kind, to: deployment.targetTag });
     if (basis.hash === deployment.planHash) return { ok: true };
     return {
       ok: false,
@@ -276,7 +313,7 @@ export async function replanDeployment(deps: DeploymentDeps, actor: Actor, input
   const deployment = await load(deps, input.id);
   const { env, context } = await gateContext(deps, deps.store.db, actor, deployment, UNCHECKED);
   enforce("replan", context);
-  const planned = await plan(deps, env.name, deployment.kind, deployment.targetTag);
+  const planned = await plan(deps, env.name, deployment.kind, deployment.targetTag, deployment.backfillName);
   const risk = await riskOf(deps, env, planned);
   return lifecycle.replan(deps.store, actor, deployment.id, { plan: planned, risk, environment: env }, async (locked, tx) => enforce("replan", (await gateContext(deps, tx, actor, locked, UNCHECKED)).context));
 }
@@ -322,6 +359,7 @@ export async function listDeployments(db: StoreExecutor, filters: DeploymentFilt
       kind: deployments.kind,
       state: deployments.state,
       targetTag: deployments.targetTag,
+      backfillName: deployments.backfillName,
       from: deployments.plan,
       verification: deployments.verification,
       createdAt: deployments.createdAt,

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { EnvironmentRegistry } from "../config/environments";
 import { startLocalPostgres, type LocalPostgres } from "./postgres-server";
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 
 export const STORE_DATABASE = "console";
 export const targetDatabaseName = (environment: string) => `target_${environment.replace(/-/g, "_")}`;

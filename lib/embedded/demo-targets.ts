@@ -4,15 +4,18 @@
  * migrations behind, production further behind. Runs only for databases the demo just created;
  * an existing target is never migrated as a side effect of start-up.
  */
+import { seedArchivedPatients } from "../../db/seed/archive";
 import { seedDemoData } from "../../db/seed/demo";
 import type { Catalog } from "../catalog";
 import type { EnvironmentRegistry } from "../config/environments";
 import { applyMigrations } from "../executor";
 import { targetDatabaseName, type DemoCluster } from "./demo-cluster";
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 
 /** How many migrations behind the latest each demo environment starts. */
 const DEMO_BEHIND: Record<string, number> = { local: 0, staging: 2, production: 4 };
+/** Staging also holds a clinic's archive, overdue for anonymisation: the demo backfill's work. */
+const DEMO_ARCHIVED_PATIENTS: Record<string, number> = { staging: 30_000 };
 
 export async function prepareDemoTargets(
   cluster: DemoCluster,
@@ -30,6 +33,7 @@ export async function prepareDemoTargets(
     const sql = connect(url, { application: "migration-console demo seed" });
     try {
       await seedDemoData(sql);
+      if (DEMO_ARCHIVED_PATIENTS[env.name]) await seedArchivedPatients(sql, DEMO_ARCHIVED_PATIENTS[env.name]!);
     } finally {
       await sql.end();
     }

@@ -26,7 +26,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type postgres from "postgres";
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 import type { Unit } from "./selection";
 import { ExecutorError } from "./errors";
 import { copiedColumns, describeDestroyed, resolveDestroys, type DestroyedData } from "./destroys";

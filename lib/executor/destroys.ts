@@ -11,7 +11,7 @@
  */
 import { scanSync, type Node } from "libpg-query";
 import type postgres from "postgres";
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 import { classificationOf, type DataClass, DATA_CLASSES } from "../../db/schema/classification";
 import type { SqlScript, Statement } from "../catalog";
 import type { SchemaDiff } from "../plan/diff";

@@ -23,7 +23,7 @@ import {
   type LedgerStatus,
   type TargetFacts,
 } from "../ledger";
-import { asConnectionError as connectionFailure, connect, DEFAULT_CONNECT_TIMEOUT_MS, redactSecrets, withConnection, withDeadline } from "../targets/connect";
+import { asConnectionError as connectionFailure, connect, DEFAULT_CONNECT_TIMEOUT_MS, redactSecrets, withConnection, withDeadline } from "../connection/connect";
 import { describeBlockers, describeRetry, ExecutorError, type Blocker } from "./errors";
 import { assertNotTransactionPooler } from "./pooler";
 import { backupStep, type BackupEvent, type BackupSetting, type BackupStep, type BackupSummary } from "./backup";

@@ -19,7 +19,7 @@
  * The probe sets nothing and locks nothing, so it leaves no trace on a pooled server connection.
  */
 import type postgres from "postgres";
-import { socketFactsOf, withDeadline } from "../targets/connect";
+import { socketFactsOf, withDeadline } from "../connection/connect";
 import { ExecutorError } from "./errors";
 
 const ROUNDS = 3;

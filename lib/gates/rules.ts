@@ -5,7 +5,9 @@
 import { can, rolesFor, type Permission } from "../auth/permissions";
 import type { Role } from "../auth/roles";
 import type { GatePolicy } from "../config/environments";
+import { plural } from "../format";
 import { isOpenState, type DeploymentState } from "../store/schema/deployment-states";
+import type { DeploymentKind } from "../store/schema/deployments";
 
 export const DEPLOYMENT_ACTIONS = ["approve", "signoff", "reject", "apply", "cancel", "rollback", "replan"] as const;
 export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
@@ -25,7 +27,7 @@ export interface GateContext {
   actor: { id: string; role: Role };
   deployment: {
     state: DeploymentState;
-    kind: "apply" | "rollback";
+    kind: DeploymentKind;
     createdBy: string;
     planHash: string;
     planRevision: number;
@@ -222,7 +224,7 @@ export const GATES: Record<DeploymentAction, Rule> = {
 const ROLE_NAMES: Record<Role, string> = { engineer: "an engineer", release_manager: "a release manager", compliance_officer: "a compliance officer", admin: "an admin" };
 
 /** The permission map's answer, in the gate's words; null when the role may. */
-function roleRefusal(role: Role, permission: Permission): string | null {
+export function roleRefusal(role: Role, permission: Permission): string | null {
   const roles = rolesFor(permission);
   return roles.includes(role) ? null : `Needs ${roles.map((r) => ROLE_NAMES[r]).join(" or ")}.`;
 }
@@ -270,7 +272,7 @@ export function decideDirectApply(ctx: EnvironmentGateContext & { kind: "apply" 
   return refusedOrAllowed(
     (ctx.actor && roleRefusal(ctx.actor.role, "apply:direct")) ??
       (approvals > 0
-        ? `${ctx.environment.name} requires ${approvals} ${approvals === 1 ? "release-manager approval" : "release-manager approvals"}: ${ctx.kind} it through a deployment in the console, not directly from the CLI.`
+        ? `${ctx.environment.name} requires ${plural(approvals, "release-manager approval")}: ${ctx.kind === "apply" ? "apply" : "roll back"} through a deployment in the console, not directly from the CLI.`
         : freeze
           ? `${ctx.environment.name} is frozen until ${freeze.end}: ${freeze.reason}`
           : null),

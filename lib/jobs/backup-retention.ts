@@ -8,7 +8,7 @@ import { appendAuditEvent } from "../audit/log";
 import type { EnvironmentRegistry } from "../config/environments";
 import { purgeExpiredBackupsAt, type BackupRecord } from "../executor/backup";
 import type { Store } from "../store/db";
-import { redactSecrets } from "../targets/connect";
+import { redactSecrets } from "../connection/connect";
 
 export const BACKUP_RETENTION_QUEUE = "backup-retention";
 const RETENTION_ACTOR = { id: null, email: "retention" };

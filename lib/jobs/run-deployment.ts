@@ -9,9 +9,10 @@ import { targetUrl, type DeploymentDeps } from "../deployments/context";
 import * as lifecycle from "../deployments/lifecycle";
 import { redactedMessage, toErrorPayload } from "../errors";
 import { snapshotSchema } from "../plan/schema-snapshot";
-import { environments } from "../store/schema";
+import { deployments, environments } from "../store/schema";
 import { eq } from "drizzle-orm";
-import { withConnection } from "../targets/connect";
+import { runBackfill } from "./run-backfill";
+import { withConnection } from "../connection/connect";
 
 export interface AfterApply {
   (deploymentId: string, environment: string): Promise<void>;
@@ -37,10 +38,19 @@ export function runActor(claimed: Pick<lifecycle.ClaimedRun, "deployment" | "aut
   return `${claimed.starter.email} via deployment #${claimed.deployment.number}${author}`;
 }
 
-export async function runDeployment(deps: DeploymentDeps, deploymentId: string, worker: string, afterApply?: AfterApply): Promise<void> {
+/**
+ * `runBackfillElsewhere` hands a backfill to the backfill queue, so a long backfill does not hold the
+ * deployment queue's worker; without it the backfill runs here.
+ */
+export async function runDeployment(deps: DeploymentDeps, deploymentId: string, worker: string, afterApply?: AfterApply, runBackfillElsewhere?: (deploymentId: string) => Promise<void>): Promise<void> {
+  const backfill = () => (runBackfillElsewhere ? runBackfillElsewhere(deploymentId) : runBackfill(deps, deploymentId, worker, { afterApply }));
+  const [current] = await deps.store.db.select({ kind: deployments.kind, state: deployments.state }).from(deployments).where(eq(deployments.id, deploymentId));
+  // A backfill already running is resumed (after a pause or a dead worker), never claimed again.
+  if (current?.kind === "backfill" && current.state === "running") return backfill();
   // Claim: only a queued deployment starts, once.
   const claimed = await lifecycle.claimRun(deps.store, deploymentId, worker);
   if (!claimed) return;
+  if (claimed.deployment.kind === "backfill") return backfill();
   const { deployment, run } = claimed;
   const [envRow] = await deps.store.db.select({ name: environments.name }).from(environments).where(eq(environments.id, claimed.environmentId));
   const environment = envRow!.name;
@@ -91,6 +101,8 @@ export async function reapAbandonedRuns(deps: DeploymentDeps): Promise<number> {
   const running = await lifecycle.runningRuns(deps.store.db);
   let reaped = 0;
   for (const { deployment, run } of running) {
+    // Backfills are resumed, not failed, when their worker dies (lib/jobs/run-backfill).
+    if (deployment.kind === "backfill") continue;
     if (Date.now() - run.startedAt.getTime() < ABANDONED_AFTER_MS) continue;
     const [envRow] = await deps.store.db.select({ name: environments.name }).from(environments).where(eq(environments.id, deployment.environmentId));
     const env = envRow ? deps.registry.byName(envRow.name) : undefined;

@@ -3,7 +3,7 @@
  * applied migrations rebuilt on a shadow database), each differing object named, and the ones that
  * touch RLS, policies or tagged data mapped to the compliance board group they turn red.
  */
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 import { classificationOf, isTaggedTable } from "../../db/schema/classification";
 import type { Catalog } from "../catalog";
 import type { DriftObject } from "../store/schema/environment-status";

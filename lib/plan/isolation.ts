@@ -6,7 +6,7 @@
  * Two URLs reach the same cluster when its `system_identifier` (pg_control_system(), set by initdb and
  * readable by any role) is the same, whatever host name, port or proxy they go through.
  */
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 import { redactUrl } from "../config/environments";
 import { ConfigError } from "../config/env";
 import { AppError } from "../errors";

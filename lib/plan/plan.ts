@@ -7,6 +7,7 @@
  * every approval given before. The rehearsal's timings are evidence, not part of the hash.
  */
 import { createHash } from "node:crypto";
+import type { BackfillPlan } from "../backfills/plan";
 import { canonicalJson } from "../canonical-json";
 import type { Catalog, LockLevel, Migration } from "../catalog";
 import { applyMigrations, asConnectionError, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
@@ -20,7 +21,7 @@ import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, type ShadowDatabase, type ShadowServer } from "./shadow";
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 
 export type PlanKind = "apply" | "rollback";
 
@@ -64,7 +65,7 @@ export interface PlannedMigration {
 
 export interface Plan {
   environment: string;
-  kind: PlanKind;
+  kind: PlanKind | "backfill";
   /** The target's version when planned, and the one it will be at afterwards. */
   from: string | null;
   to: string | null;
@@ -90,6 +91,8 @@ export interface Plan {
   hash: string;
   createdAt: string;
   timings: { totalMs: number; basisMs: number; rehearsalMs: number };
+  /** A backfill deployment's plan (lib/backfills); its `migrations` are empty. */
+  backfill?: BackfillPlan;
 }
 
 /** What the hash is computed from; cheap enough to recompute right before an apply. */

@@ -12,7 +12,7 @@ import type postgres from "postgres";
 import type { Catalog } from "../catalog";
 import { applyMigrations, ExecutorError } from "../executor";
 import { ENSURE_LEDGER_SQL } from "../ledger";
-import { connect, describeConnectionError } from "../targets/connect";
+import { connect, describeConnectionError } from "../connection/connect";
 
 export interface ShadowServer {
   /** Superuser (or CREATEDB) URL of a maintenance database on that server. Contains a password. */

@@ -1,7 +1,7 @@
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import type postgres from "postgres";
 import * as schema from "./schema";
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 
 export type StoreDb = PostgresJsDatabase<typeof schema>;
 /** A store handle or a transaction on it: lib functions accept either. */

@@ -5,7 +5,7 @@
 import path from "node:path";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
-import { connect } from "../targets/connect";
+import { connect } from "../connection/connect";
 
 /** Arbitrary but fixed: the store's migration lock, distinct from target apply locks. */
 const STORE_MIGRATION_LOCK = 7_361_204_001;

@@ -1,7 +1,7 @@
 /** Every apply and rollback on every environment, from each target's own ledger history. */
 import type { EnvironmentConfig } from "../config/environments";
 import { readLedger, type HistoryRow } from "../ledger";
-import { describeConnectionError, withConnection } from "./connect";
+import { describeConnectionError, withConnection } from "../connection/connect";
 
 export type EnvironmentHistory = { environment: EnvironmentConfig; ok: true; rows: HistoryRow[] } | { environment: EnvironmentConfig; ok: false; error: string };
 

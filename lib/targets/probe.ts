@@ -1,5 +1,5 @@
 /** Whether a target database answers, within a bounded time, never throwing. */
-import { asConnectionError, describeConnectionError, withConnection, type ConnectionErrorCode } from "./connect";
+import { asConnectionError, describeConnectionError, withConnection, type ConnectionErrorCode } from "../connection/connect";
 
 export type TargetProbe =
   | { reachable: true; serverVersion: string; latencyMs: number }

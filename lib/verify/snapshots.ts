@@ -21,7 +21,7 @@ import { recordEnvironmentStatus } from "../targets/status-summary";
 import { GROUPS } from "./registry";
 import { runVerification } from "./run";
 import type { CheckGroup, CheckResult, VerificationReport } from "./types";
-import { connect, describeConnectionError } from "../targets/connect";
+import { connect, describeConnectionError } from "../connection/connect";
 
 export type VerificationTrigger = "manual" | "after-apply" | "schedule" | "cli";
 export type VerificationOutcome = "passed" | "failed" | "error";

@@ -60,7 +60,7 @@ describe("envs", () => {
     const text = await cli(["envs"], { ...env, TARGET_PRODUCTION_URL: "postgres://u:hunter2@127.0.0.1:1/none" });
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/1\. local\s+ungated\s+answers \(PostgreSQL 18/);
-    expect(text.stdout).toMatch(/3\. production\s+2 approval\(s\)\s+unreachable: /);
+    expect(text.stdout).toMatch(/3\. production\s+2 approvals\s+unreachable: /);
     expect(text.stdout).not.toContain("hunter2");
   }, CLI_TIMEOUT);
 });
@@ -187,7 +187,7 @@ describe("deployment show, approve, reject, cancel and the gated rollback", () =
     for (const how of [["--to", "0001_core_tables"], ["--all"]]) {
       const res = await cli(["rollback", "--env", "staging", ...how, "--json"], env);
       expect(res.code).toBe(1);
-      expect(res.json()).toEqual({ ok: false, error: { code: "gated", message: expect.stringMatching(/^staging requires 1 release-manager approval\(s\): rollback it through a deployment in the console/) } });
+      expect(res.json()).toEqual({ ok: false, error: { code: "gated", message: expect.stringMatching(/^staging requires 1 release-manager approval: roll back through a deployment in the console/) } });
     }
     expect(await readStatus(staging.url, catalog)).toEqual(before);
 

@@ -13,6 +13,8 @@ import { testPorts } from "../support/ports";
 
 export const PG15_BIN = "/usr/lib/postgresql/15/bin";
 const root = path.resolve(__dirname, "../..");
+/** Per port block: two runs with different TEST_PORT_BASE in one checkout never share a data folder. */
+const serversDir = path.join(root, ".data/test", `ports-${testPorts.pg18}`);
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -43,8 +45,8 @@ let servers: LocalPostgres[] = [];
 
 export async function setup(project: TestProject) {
   const [pg18, shadow] = await Promise.all([
-    startLocalPostgres({ dataDir: path.join(root, ".data/test/pg18"), port: testPorts.pg18 }),
-    startLocalPostgres({ dataDir: path.join(root, ".data/test/pg18-shadow"), port: testPorts.pg18Shadow }),
+    startLocalPostgres({ dataDir: path.join(serversDir, "pg18"), port: testPorts.pg18 }),
+    startLocalPostgres({ dataDir: path.join(serversDir, "pg18-shadow"), port: testPorts.pg18Shadow }),
   ]);
   servers.push(pg18, shadow);
   project.provide("pg18AdminUrl", pg18.url());
@@ -53,7 +55,7 @@ export async function setup(project: TestProject) {
 
   let pg15Url: string | null = null;
   if (fs.existsSync(path.join(PG15_BIN, "postgres"))) {
-    const pg15 = await startLocalPostgres({ dataDir: path.join(root, ".data/test/pg15"), port: testPorts.pg15, binDir: PG15_BIN });
+    const pg15 = await startLocalPostgres({ dataDir: path.join(serversDir, "pg15"), port: testPorts.pg15, binDir: PG15_BIN });
     servers.push(pg15);
     pg15Url = pg15.url();
   } else if (process.env.CI) {

@@ -20,7 +20,7 @@ describe("the console store's own migrations", () => {
     const hashes = await db.sql`select hash from drizzle.__drizzle_migrations`;
     expect(new Set(hashes.map((h) => h.hash)).size).toBe(journal.entries.length);
     expect(tables.map((t) => t.table_name)).toEqual(
-      expect.arrayContaining(["approvals", "audit_events", "console_sessions", "deployments", "environment_status", "environments", "notification_deliveries", "notifications", "run_events", "runs", "sign_in_throttles", "signing_keys", "users", "verification_snapshots"]),
+      expect.arrayContaining(["approvals", "audit_events", "backfill_progress", "console_sessions", "deployments", "environment_status", "environments", "notification_deliveries", "notifications", "run_events", "runs", "sign_in_throttles", "signing_keys", "users", "verification_snapshots"]),
     );
   });
 

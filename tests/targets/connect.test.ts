@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Catalog } from "../../lib/catalog";
 import { ExecutorError, readStatus } from "../../lib/executor";
-import { ConnectionError, openConnection } from "../../lib/targets/connect";
+import { ConnectionError, openConnection } from "../../lib/connection/connect";
 import { probeTarget } from "../../lib/targets/probe";
 import { fixtureCatalog, removeFixtureFolders, statements } from "../executor/support";
 import { adminUrl } from "../support/databases";

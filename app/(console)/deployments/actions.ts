@@ -16,6 +16,7 @@ import {
   replanDeployment,
   signoffDeployment,
 } from "@/lib/deployments/service";
+import { backfillControlInput, cancelBackfill, pauseBackfill, resumeBackfill, type BackfillView } from "@/lib/backfills/control";
 import { guardedAction } from "@/lib/server/handlers";
 import { deploymentDeps } from "@/lib/server/runtime";
 
@@ -61,3 +62,15 @@ export const rollbackDeploymentAction = guardedAction({ permission: "deployment:
   const opened = await createRollbackDeployment(deploymentDeps(), actor, input);
   return { ...done(opened), number: opened.number, existing: opened.existing };
 });
+
+// Backfills: the permission map says who may; the backfill gates (lib/gates/backfill) decide the rest.
+function backfillDone(view: BackfillView): BackfillView {
+  revalidatePath(`/deployments/${view.deploymentId}`);
+  return view;
+}
+
+export const pauseBackfillAction = guardedAction({ permission: "backfill:pause", input: backfillControlInput }, async (input, { actor }) => backfillDone(await pauseBackfill(deploymentDeps(), actor, input)));
+
+export const resumeBackfillAction = guardedAction({ permission: "backfill:resume", input: backfillControlInput }, async (input, { actor }) => backfillDone(await resumeBackfill(deploymentDeps(), actor, input)));
+
+export const cancelBackfillAction = guardedAction({ permission: "backfill:cancel", input: backfillControlInput }, async (input, { actor }) => backfillDone(await cancelBackfill(deploymentDeps(), actor, input)));

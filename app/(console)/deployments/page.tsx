@@ -83,8 +83,14 @@ export default async function DeploymentsPage({ searchParams }: { searchParams: 
                 </td>
                 <td>{d.environment}</td>
                 <td className="font-mono text-xs">
-                  {d.kind === "rollback" ? "rollback " : ""}
-                  {d.from ?? "empty"} → {d.targetTag ?? "empty"} ({d.migrations} migration{d.migrations === 1 ? "" : "s"}, {d.findings} finding{d.findings === 1 ? "" : "s"})
+                  {d.kind === "backfill" ? (
+                    `backfill ${d.backfillName} (${d.findings} finding${d.findings === 1 ? "" : "s"})`
+                  ) : (
+                    <>
+                      {d.kind === "rollback" ? "rollback " : ""}
+                      {d.from ?? "empty"} → {d.targetTag ?? "empty"} ({d.migrations} migration{d.migrations === 1 ? "" : "s"}, {d.findings} finding{d.findings === 1 ? "" : "s"})
+                    </>
+                  )}
                 </td>
                 <td>
                   <DeploymentStateBadge state={d.state} verification={d.verification} />

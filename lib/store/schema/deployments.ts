@@ -9,7 +9,9 @@ import { users } from "./users";
 
 export { DEPLOYMENT_STATES, DEPLOYMENT_STATE_GROUPS, type DeploymentState } from "./deployment-states";
 export const deploymentStateEnum = pgEnum("deployment_state", DEPLOYMENT_STATES);
-export const deploymentKindEnum = pgEnum("deployment_kind", ["apply", "rollback"]);
+export const DEPLOYMENT_KINDS = ["apply", "rollback", "backfill"] as const;
+export type DeploymentKind = (typeof DEPLOYMENT_KINDS)[number];
+export const deploymentKindEnum = pgEnum("deployment_kind", DEPLOYMENT_KINDS);
 
 /** A request to move one environment to a target migration, with the plan it was approved on. */
 export const deployments = pgTable(
@@ -23,6 +25,8 @@ export const deployments = pgTable(
     kind: deploymentKindEnum("kind").notNull(),
     /** apply: up to this tag; rollback: back to this tag (null = everything). */
     targetTag: text("target_tag"),
+    /** backfill: the name of its file in db/backfills. */
+    backfillName: text("backfill_name"),
     state: deploymentStateEnum("state").notNull(),
     createdBy: uuid("created_by")
       .notNull()

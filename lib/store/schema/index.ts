@@ -3,6 +3,7 @@ export * from "./environments";
 export * from "./audit-events";
 export * from "./deployments";
 export * from "./verification-snapshots";
+export * from "./backfills";
 export * from "./environment-status";
 export * from "./notifications";
 export * from "./signing-keys";

@@ -1,4 +1,6 @@
 import { notFound } from "next/navigation";
+import { BackfillPlanView } from "@/components/deployments/backfill-plan";
+import { BackfillProgress } from "@/components/deployments/backfill-progress";
 import { DeploymentActions } from "@/components/deployments/deployment-actions";
 import { DestroysTable } from "@/components/deployments/destroys-table";
 import { FindingsTable } from "@/components/deployments/findings-table";
@@ -10,6 +12,7 @@ import { DeploymentStateBadge } from "@/components/deployments/state-badge";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
+import { backfillView } from "@/lib/backfills/control";
 import { hasRunState, isOpenState } from "@/lib/store/schema/deployment-states";
 import { deploymentView } from "@/lib/deployments/service";
 import { can } from "@/lib/auth/permissions";
@@ -26,6 +29,7 @@ import {
   rollbackDeploymentAction,
   signoffDeploymentAction,
 } from "../actions";
+import { cancelBackfillAction, pauseBackfillAction, resumeBackfillAction } from "../actions";
 
 export const metadata = { title: "Deployment" };
 
@@ -45,6 +49,7 @@ export default async function DeploymentPage({ params, searchParams }: { params:
   const { deployment, environment, progress } = view;
   const timeZone = runtime().config.timeZone;
   const plan = deployment.plan;
+  const backfill = deployment.kind === "backfill" ? await backfillView(deploymentDeps().store.db, actor, deployment.id) : null;
 
   return (
     <>
@@ -52,7 +57,7 @@ export default async function DeploymentPage({ params, searchParams }: { params:
         title={`Deployment #${deployment.number}: ${environment.label}`}
         description={
           <>
-            {deployment.kind === "rollback" ? "Roll back" : "Apply"} {plan.from ?? "an empty database"} → {plan.to ?? "empty"} · opened by {view.author.name} on{" "}
+            {deployment.kind === "backfill" ? `Backfill ${deployment.backfillName} at ${plan.from ?? "an empty database"}` : `${deployment.kind === "rollback" ? "Roll back" : "Apply"} ${plan.from ?? "an empty database"} → ${plan.to ?? "empty"}`} · opened by {view.author.name} on{" "}
             {formatDateTime(deployment.createdAt, timeZone)}
             {view.startedBy && <> · started by {view.startedBy.name}</>} · plan <code className="text-xs">{deployment.planHash.slice(0, 12)}</code> (revision {deployment.planRevision})
           </>
@@ -119,6 +124,12 @@ export default async function DeploymentPage({ params, searchParams }: { params:
           )}
         </Card>
 
+        {backfill && ["queued", "running", "succeeded", "failed", "cancelled"].includes(deployment.state) && (
+          <Card title="Backfill progress">
+            <BackfillProgress initial={backfill} calls={{ pause: pauseBackfillAction, resume: resumeBackfillAction, cancel: cancelBackfillAction }} timeZone={timeZone} />
+          </Card>
+        )}
+
         <Card title="Timeline">
           <Timeline entries={view.timeline} format={(d) => formatDateTime(d, timeZone)} />
         </Card>
@@ -155,19 +166,29 @@ export default async function DeploymentPage({ params, searchParams }: { params:
           </Card>
         )}
 
-        <Card title="Rehearsal">
-          <p className="text-sm text-slate-700">
-            {plan.rehearsal.ok
-              ? `Rehearsed on a throw-away database holding ${environment.label}'s schema in ${plan.rehearsal.durationMs} ms (timings below are on empty tables: they show lock order and cost of DDL, not of rewriting data).`
-              : `The rehearsal failed: ${plan.rehearsal.error}`}
-          </p>
-        </Card>
+        {plan.backfill && (
+          <Card title={`Backfill: ${plan.backfill.name}`}>
+            <BackfillPlanView plan={plan.backfill} environmentLabel={environment.label} />
+          </Card>
+        )}
 
-        <Card title={`Migrations (${plan.migrations.length})`}>
-          <PlanMigrations migrations={plan.migrations} />
-        </Card>
+        {!plan.backfill && (
+          <>
+            <Card title="Rehearsal">
+              <p className="text-sm text-slate-700">
+                {plan.rehearsal.ok
+                  ? `Rehearsed on a throw-away database holding ${environment.label}'s schema in ${plan.rehearsal.durationMs} ms (timings below are on empty tables: they show lock order and cost of DDL, not of rewriting data).`
+                  : `The rehearsal failed: ${plan.rehearsal.error}`}
+              </p>
+            </Card>
 
-        <Card title="Schema diff">{plan.schemaDiff ? <SchemaDiffView diff={plan.schemaDiff} label="Schema diff" /> : <p className="text-sm text-slate-600">Not available.</p>}</Card>
+            <Card title={`Migrations (${plan.migrations.length})`}>
+              <PlanMigrations migrations={plan.migrations} />
+            </Card>
+
+            <Card title="Schema diff">{plan.schemaDiff ? <SchemaDiffView diff={plan.schemaDiff} label="Schema diff" /> : <p className="text-sm text-slate-600">Not available.</p>}</Card>
+          </>
+        )}
       </div>
     </>
   );

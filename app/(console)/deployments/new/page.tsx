@@ -1,7 +1,9 @@
 import { NewDeploymentForm } from "@/components/deployments/new-deployment-form";
 import { Forbidden } from "@/components/ui/forbidden";
 import { PageHeader } from "@/components/ui/page-header";
-import { migrationCatalog, runtime } from "@/lib/server/runtime";
+import { backfillsDir } from "@/lib/backfills/deployment-plan";
+import { loadBackfills } from "@/lib/backfills/definition";
+import { deploymentDeps, migrationCatalog, runtime } from "@/lib/server/runtime";
 import { pageActor } from "@/lib/server/session";
 import { environmentStatus } from "@/lib/targets/environment-status";
 import { createDeploymentAction } from "../actions";
@@ -12,6 +14,7 @@ export default async function NewDeploymentPage() {
   const { forbidden } = await pageActor("deployment:create");
   if (forbidden) return <Forbidden message={forbidden.message} />;
   const catalog = await migrationCatalog();
+  const backfills = await loadBackfills(await backfillsDir(deploymentDeps()));
   const statuses = await Promise.all(runtime().config.registry.environments.map((e) => environmentStatus(e, catalog)));
   return (
     <>
@@ -25,6 +28,7 @@ export default async function NewDeploymentPage() {
           unreachable: s.ok ? null : s.error,
         }))}
         tags={catalog.migrations.map((m) => m.tag)}
+        backfills={backfills.map((b) => ({ name: b.name, description: b.description, table: b.table }))}
         create={createDeploymentAction}
       />
     </>
