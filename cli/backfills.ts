@@ -1,5 +1,5 @@
 /** CLI commands over a backfill deployment: `backfill status|pause|resume|cancel --deployment ID`. */
-import { backfillView, cancelBackfill, pauseBackfill, resumeBackfill, type BackfillView } from "../lib/backfills/control";
+import { backfillView, cancelBackfill, pauseBackfill, resumeBackfill, type BackfillView } from "../lib/deployments/backfill-control";
 import { AppError } from "../lib/errors";
 import type { ConsoleSession } from "./console-session";
 import { deploymentId, type Output } from "./deployments";

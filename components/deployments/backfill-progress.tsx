@@ -3,7 +3,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useTransition } from "react";
-import type { BackfillView } from "@/lib/backfills/control";
+import type { BackfillView } from "@/lib/deployments/backfill-control";
 import type { Result } from "@/lib/errors";
 import { formatTime, plural } from "@/lib/format";
 import { BACKFILL_ACTIONS, type BackfillAction } from "@/lib/gates/backfill";

@@ -16,7 +16,7 @@ import type { StoreExecutor } from "../store/db";
 import { approvals, auditEvents, deployments, DEPLOYMENT_STATES, environments, runEvents, runs, users, type Deployment } from "../store/schema";
 import { isOpenState } from "../store/schema/deployment-states";
 import { targetUrl, type DeploymentDeps } from "./context";
-import { backfillBasisHash, planBackfillFor } from "../backfills/deployment-plan";
+import { backfillBasisHash, planBackfillFor } from "./backfill-plan";
 import * as lifecycle from "./lifecycle";
 import { promotionCheck } from "./promotion";
 import { riskSummary, type RiskSummary } from "./risk";

@@ -7,7 +7,7 @@
  */
 import { and, eq, sql as drizzleSql, type Column } from "drizzle-orm";
 import type postgres from "postgres";
-import { backfillDefinition } from "../backfills/deployment-plan";
+import { backfillDefinition } from "../deployments/backfill-plan";
 import { currentBackfillRun as currentRun, endBackfill, lockProgress, recordBackfillEvent as recordRunEvent, takePause, WORKER_ACTOR } from "../deployments/lifecycle";
 import { DEFAULT_PRESSURE_LIMITS, type PressureLimits } from "../backfills/pressure";
 import { runBatches } from "../backfills/runner";

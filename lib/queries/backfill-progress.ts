@@ -1,7 +1,7 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import type { BackfillView } from "@/lib/backfills/control";
+import type { BackfillView } from "@/lib/deployments/backfill-control";
 import type { Result } from "@/lib/errors";
 import { deploymentKeys } from "./deployment-log";
 

@@ -103,7 +103,7 @@ describe("the demo anonymisation backfill", () => {
         count(*) filter (where data_anonymized_at is not null and cpf is null and cns is null and full_name = 'Paciente anonimizado' and allergies is null)::int as anonymised
       from public.patients`;
     expect(after).toEqual({ left: 0, anonymised: overdue });
-    const { backfillView } = await import("../../lib/backfills/control");
+    const { backfillView } = await import("../../lib/deployments/backfill-control");
     const progress = await backfillView(c.store.db, release, created.id);
     expect(progress).toMatchObject({ status: "succeeded", percent: 100, rowsDone: overdue, rowsTotal: overdue });
     expect(progress.batches).toBeGreaterThan(6);

@@ -8,7 +8,7 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { cancelBackfill, pauseBackfill, resumeBackfill } from "../../lib/backfills/control";
+import { cancelBackfill, pauseBackfill, resumeBackfill } from "../../lib/deployments/backfill-control";
 import { createDeployment, enqueueDeployment } from "../../lib/deployments/service";
 import { startDeploymentWorker, type WorkerHandle } from "../../lib/jobs/queue";
 import { auditEvents, backfillProgress, deployments, runEvents, runs } from "../../lib/store/schema";

@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { loadCatalog, type Catalog } from "../../lib/catalog";
 import { applyMigrations, readStatus } from "../../lib/executor";
-import { adminUrl, freshDatabase, type TestDatabase } from "../support/databases";
+import { adminUrl, freshDatabase, shadowAdminUrl, type TestDatabase } from "../support/databases";
 import { cli, CLI_RUN_MS, root } from "./cli-support";
 
 /** Up to fourteen CLI runs per test, each bounded by CLI_RUN_MS. */
@@ -31,7 +31,7 @@ beforeAll(async () => {
     CONSOLE_DATABASE_URL: store.url,
     CONSOLE_DEMO: "1",
     NEXTAUTH_SECRET: "x".repeat(40),
-    SHADOW_DATABASE_URL: adminUrl(18),
+    SHADOW_DATABASE_URL: shadowAdminUrl(),
     TARGET_LOCAL_URL: local.url,
     TARGET_STAGING_URL: staging.url,
     TARGET_PRODUCTION_URL: null,
@@ -76,7 +76,7 @@ describe("plan", () => {
 
     const text = await cli(["plan", "--env", "staging", "--to", "0007_row_level_security"], env);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/^staging: apply 0006_appointment_overlap -> 0007_row_level_security, 1 migration\(s\)/);
+    expect(text.stdout).toMatch(/^staging: apply 0006_appointment_overlap -> 0007_row_level_security, 1 migration/);
     expect(text.stdout).toMatch(/rehearsal: ok in \d+ ms/);
     expect(text.stdout).toMatch(/plan hash: [0-9a-f]{64}/);
 

@@ -45,7 +45,7 @@ describe("apply and rollback --json", () => {
 
     const all = await cli(["rollback", "--database-url", db.url, "--migrations", dir, "--all"]);
     expect(all.code, all.stderr).toBe(0);
-    expect(all.stdout).toMatch(/rolled back 1 migration\(s\) in \d+ ms; now at \(nothing applied\)/);
+    expect(all.stdout).toMatch(/rolled back 1 migration in \d+ ms; now at \(nothing applied\)/);
     expect(await tableExists(db.sql, "public.patients")).toBe(false);
 
     const nothing = await cli(["rollback", "--database-url", db.url, "--migrations", dir, "--all", "--json"]);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { signInWithPassword } from "../../lib/auth/sign-in";
 import { openStore, type Store } from "../../lib/store/db";
 import { auditEvents, users } from "../../lib/store/schema";
-import { adminUrl, freshDatabase, hasServer, type TestDatabase } from "../support/databases";
+import { adminUrl, freshDatabase, hasServer, shadowAdminUrl, type TestDatabase } from "../support/databases";
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -41,7 +41,7 @@ beforeAll(async () => {
     CONSOLE_DATABASE_URL: storeDb.url,
     CONSOLE_DEMO: "",
     NEXTAUTH_SECRET: "y".repeat(40),
-    SHADOW_DATABASE_URL: adminUrl(18),
+    SHADOW_DATABASE_URL: shadowAdminUrl(),
     TARGET_LOCAL_URL: storeDb.url.replace(/\/[^/]+$/, "/does_not_exist"),
     TARGET_STAGING_URL: storeDb.url.replace(/\/[^/]+$/, "/does_not_exist"),
     TARGET_PRODUCTION_URL: storeDb.url.replace(/\/[^/]+$/, "/does_not_exist"),

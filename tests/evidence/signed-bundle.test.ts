@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { desc, eq } from "drizzle-orm";
 import { openStore } from "../../lib/store/db";
 import { auditEvents, signingKeys } from "../../lib/store/schema";
-import { adminUrl, freshDatabase, type TestDatabase } from "../support/databases";
+import { adminUrl, freshDatabase, shadowAdminUrl, type TestDatabase } from "../support/databases";
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -53,7 +53,7 @@ beforeAll(async () => {
     CONSOLE_DATABASE_URL: store.url,
     CONSOLE_DEMO: "1",
     NEXTAUTH_SECRET: "x".repeat(40),
-    SHADOW_DATABASE_URL: adminUrl(18),
+    SHADOW_DATABASE_URL: shadowAdminUrl(),
     TARGET_LOCAL_URL: target.url,
     TARGET_STAGING_URL: target.url,
     TARGET_PRODUCTION_URL: target.url,

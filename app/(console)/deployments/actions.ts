@@ -16,7 +16,7 @@ import {
   replanDeployment,
   signoffDeployment,
 } from "@/lib/deployments/service";
-import { backfillControlInput, cancelBackfill, pauseBackfill, resumeBackfill, type BackfillView } from "@/lib/backfills/control";
+import { backfillControlInput, cancelBackfill, pauseBackfill, resumeBackfill, type BackfillView } from "@/lib/deployments/backfill-control";
 import { guardedAction } from "@/lib/server/handlers";
 import { deploymentDeps } from "@/lib/server/runtime";
 

@@ -12,7 +12,7 @@ import { DeploymentStateBadge } from "@/components/deployments/state-badge";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
-import { backfillView } from "@/lib/backfills/control";
+import { backfillView } from "@/lib/deployments/backfill-control";
 import { hasRunState, isOpenState } from "@/lib/store/schema/deployment-states";
 import { deploymentView } from "@/lib/deployments/service";
 import { can } from "@/lib/auth/permissions";

@@ -1,7 +1,7 @@
 import { NewDeploymentForm } from "@/components/deployments/new-deployment-form";
 import { Forbidden } from "@/components/ui/forbidden";
 import { PageHeader } from "@/components/ui/page-header";
-import { backfillsDir } from "@/lib/backfills/deployment-plan";
+import { backfillsDir } from "@/lib/deployments/backfill-plan";
 import { loadBackfills } from "@/lib/backfills/definition";
 import { deploymentDeps, migrationCatalog, runtime } from "@/lib/server/runtime";
 import { pageActor } from "@/lib/server/session";

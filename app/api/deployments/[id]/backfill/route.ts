@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { backfillView } from "@/lib/backfills/control";
+import { backfillView } from "@/lib/deployments/backfill-control";
 import { guardedRoute } from "@/lib/server/handlers";
 
 export const dynamic = "force-dynamic";

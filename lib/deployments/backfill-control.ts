@@ -7,12 +7,12 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { appendAuditEvent } from "../audit/log";
 import type { Actor } from "../auth/users";
-import type { DeploymentDeps } from "../deployments/context";
+import type { DeploymentDeps } from "./context";
 import { AppError } from "../errors";
 import { decideAllBackfill, decideBackfill, type BackfillAction, type BackfillGateContext } from "../gates/backfill";
 import type { StoreExecutor, StoreTx } from "../store/db";
 import { backfillProgress, deployments, type BackfillProgress, type Deployment } from "../store/schema";
-import { currentBackfillRun as currentRun, endBackfill, lockProgress, recordBackfillEvent as recordRunEvent } from "../deployments/lifecycle";
+import { currentBackfillRun as currentRun, endBackfill, lockProgress, recordBackfillEvent as recordRunEvent } from "./lifecycle";
 
 export const backfillControlInput = z.object({ id: z.uuid(), reason: z.string().trim().max(500).optional() });
 export type BackfillControlInput = z.infer<typeof backfillControlInput>;

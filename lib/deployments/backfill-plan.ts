@@ -1,10 +1,10 @@
 /** Plans for backfill deployments, wired to a deployment's dependencies (files, target, shadow). */
 import path from "node:path";
 import type { EnvironmentConfig } from "../config/environments";
-import { targetUrl, type DeploymentDeps } from "../deployments/context";
+import { targetUrl, type DeploymentDeps } from "./context";
 import type { Plan } from "../plan/plan";
-import { loadBackfill, type BackfillDefinition } from "./definition";
-import { backfillPlanBasisHash, computeBackfillPlan } from "./plan";
+import { loadBackfill, type BackfillDefinition } from "../backfills/definition";
+import { backfillPlanBasisHash, computeBackfillPlan } from "../backfills/plan";
 
 /** db/backfills, beside the migrations folder, unless the deps name another. */
 export async function backfillsDir(deps: DeploymentDeps): Promise<string> {
