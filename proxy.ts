@@ -2,7 +2,7 @@ import { withAuth } from "next-auth/middleware";
 
 /**
  * Every console page needs a session. This is a convenience redirect, not the access control:
- * pages, actions and route handlers check the session and role themselves (lib/server).
+ * pages, actions and route handlers check the session and role themselves (app/_server).
  */
 export default withAuth({ pages: { signIn: "/signin" } });
 

@@ -5,7 +5,7 @@
  * lock. Rounds alternate which goes first; the medians and their ratio are printed. Target: ≤ 1.10.
  *
  * Environment: BENCH_ROUNDS (default 9), BENCH_PG_PORT (54350), PSQL (/usr/bin/psql).
- * Parsing the files (lib/catalog) happens once, before timing: it is plan-time work, not apply work.
+ * Parsing the files (lib/migrations) happens once, before timing: it is plan-time work, not apply work.
  */
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -13,7 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import { loadCatalog, type Catalog, type Migration } from "../lib/catalog";
+import { loadCatalog, type Catalog, type Migration } from "../lib/migrations";
 import { startLocalPostgres } from "../lib/embedded/postgres-server";
 import { applyMigrations, transactionBatches, type RunEvent } from "../lib/executor";
 import { ENSURE_LEDGER_SQL } from "../lib/ledger";

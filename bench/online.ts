@@ -18,7 +18,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type postgres from "postgres";
-import { loadCatalog } from "../lib/catalog";
+import { loadCatalog } from "../lib/migrations";
 import { startLocalPostgres } from "../lib/embedded/postgres-server";
 import { applyMigrations } from "../lib/executor";
 import { connect } from "../lib/connection/connect";

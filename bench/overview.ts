@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       { environments: Array.from({ length: ENVIRONMENTS }, (_, i) => ({ name: `env-${i}`, label: `Environment ${i}`, urlEnv: `BENCH_TARGET_${i}_URL`, gates: { releaseManagerApprovals: i % 3 } })) },
       {},
     );
-    // The web server's pool size (lib/server/runtime opens the store with 10 connections).
+    // The web server's pool size (app/_server/runtime opens the store with 10 connections).
     const store = openStore(url, { max: 10 });
     try {
       await syncEnvironments(store.db, registry);

@@ -21,7 +21,7 @@ import { randomUUID } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import { loadCatalog, type Catalog } from "../lib/catalog";
+import { loadCatalog, type Catalog } from "../lib/migrations";
 import { startLocalPostgres } from "../lib/embedded/postgres-server";
 import { applyMigrations } from "../lib/executor";
 import { computePlan, type Plan } from "../lib/plan/plan";

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { seedDemoData } from "../db/seed/demo";
-import { loadCatalog } from "../lib/catalog";
+import { loadCatalog } from "../lib/migrations";
 import { startLocalPostgres } from "../lib/embedded/postgres-server";
 import { applyMigrations } from "../lib/executor";
 import { runVerification, type VerificationReport } from "../lib/verify";

@@ -8,7 +8,7 @@ import os from "node:os";
 import postgres from "postgres";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { loadCatalog, type Catalog } from "../lib/catalog";
+import { loadCatalog, type Catalog } from "../lib/migrations";
 import { ConfigError } from "../lib/config/env";
 import { redactUrl, type EnvironmentConfig } from "../lib/config/environments";
 import { openTargets } from "../lib/boot/process";

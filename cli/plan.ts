@@ -5,7 +5,7 @@
  */
 import { describeDestroyed } from "../lib/executor/destroys";
 import path from "node:path";
-import type { Catalog } from "../lib/catalog";
+import type { Catalog } from "../lib/migrations";
 import { complianceReasons } from "../lib/plan/compliance";
 import { computePlan, type Plan } from "../lib/plan/plan";
 import type { Severity } from "../lib/lint";

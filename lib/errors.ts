@@ -5,7 +5,7 @@
  * unreachable target, a stale plan, a held lock or a refused gate read the same everywhere.
  * Anything not recognised is a bug: logged on the server, shown as "Something went wrong".
  */
-import { CatalogError } from "./catalog/errors";
+import { CatalogError } from "./migrations/errors";
 import { ConfigError } from "./config/env";
 import { ExecutorError } from "./executor/errors";
 import { LintError } from "./lint/errors";

@@ -1,8 +1,8 @@
 import { OverviewBoard } from "@/components/overview/overview-board";
 import { PageHeader } from "@/components/ui/page-header";
 import { zoneLabel } from "@/lib/format";
-import { runtime } from "@/lib/server/runtime";
-import { pageActor } from "@/lib/server/session";
+import { runtime } from "@/app/_server/runtime";
+import { pageActor } from "@/app/_server/session";
 import { environmentsOverview } from "@/lib/targets/overview";
 import { GROUPS } from "@/lib/verify/registry";
 

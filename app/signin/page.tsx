@@ -3,8 +3,8 @@ import { connection } from "next/server";
 import { SignInForm } from "@/components/auth/sign-in-form";
 import { DEMO_PASSWORD, DEMO_USERS } from "@/lib/auth/demo-users";
 import { ROLE_LABELS } from "@/lib/auth/roles";
-import { runtime } from "@/lib/server/runtime";
-import { currentActor } from "@/lib/server/session";
+import { runtime } from "@/app/_server/runtime";
+import { currentActor } from "@/app/_server/session";
 
 export const metadata = { title: "Sign in" };
 

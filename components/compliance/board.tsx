@@ -5,7 +5,7 @@ import Link from "next/link";
 import { useState, useTransition } from "react";
 import type { Result } from "@/lib/errors";
 import { formatDateTime, plural } from "@/lib/format";
-import { complianceKeys, useComplianceBoardQuery } from "@/lib/queries/compliance-board";
+import { complianceKeys, useComplianceBoardQuery } from "@/app/_queries/compliance-board";
 import type { ComplianceBoard as Board } from "@/lib/verify/board";
 import { StatusPill } from "./status-cell";
 

@@ -7,7 +7,7 @@ import type { BackfillView } from "@/lib/deployments/backfill-control";
 import type { Result } from "@/lib/errors";
 import { formatTime, plural } from "@/lib/format";
 import { BACKFILL_ACTIONS, type BackfillAction } from "@/lib/gates/backfill";
-import { backfillKeys, useBackfillProgressQuery } from "@/lib/queries/backfill-progress";
+import { backfillKeys, useBackfillProgressQuery } from "@/app/_queries/backfill-progress";
 
 type Call = (input: { id: string; reason?: string }) => Promise<Result<BackfillView>>;
 

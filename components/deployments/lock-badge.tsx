@@ -1,4 +1,4 @@
-import type { LockLevel } from "@/lib/catalog";
+import type { LockLevel } from "@/lib/migrations";
 
 /** What a lock blocks for the application while it is held: the risk a reviewer weighs. */
 export const LOCK_RISK: Record<LockLevel, { risk: "none" | "low" | "medium" | "high"; blocks: string }> = {

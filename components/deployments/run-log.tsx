@@ -5,7 +5,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { RunEvent } from "@/lib/executor";
 import { describeBackupEvent } from "@/lib/executor/backup-text";
 import { formatDate, formatTime, plural } from "@/lib/format";
-import { useRunLogQuery, type RunLogData } from "@/lib/queries/deployment-log";
+import { useRunLogQuery, type RunLogData } from "@/app/_queries/deployment-log";
 import { describeBackfillEvent } from "./backfill-progress";
 
 function describe(row: RunLogData["events"][number]): string {

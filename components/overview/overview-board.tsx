@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { formatDateTime, plural } from "@/lib/format";
-import { useOverviewQuery } from "@/lib/queries/overview";
+import { useOverviewQuery } from "@/app/_queries/overview";
 import type { OverviewEnvironment } from "@/lib/targets/overview";
 import { Badge, type BadgeTone } from "../ui/badge";
 

@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import type postgres from "postgres";
 import { canonicalJson } from "../canonical-json";
-import type { Catalog } from "../catalog";
+import type { Catalog } from "../migrations";
 import { classificationOf, type DataClass } from "../../db/schema/classification";
 import { AppError } from "../errors";
 import { computeStatus, readLedger, type LedgerStatus } from "../ledger";

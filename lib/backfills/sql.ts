@@ -2,7 +2,7 @@
  * The SQL a backfill runs, composed from its declaration. Every UPDATE re-checks the predicate, so a
  * batch replayed after a crash changes nothing.
  */
-import { analyzeSql, SqlSyntaxError } from "../catalog";
+import { analyzeSql, SqlSyntaxError } from "../migrations";
 import { AppError } from "../errors";
 import type { BackfillDefinition } from "./definition";
 

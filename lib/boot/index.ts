@@ -10,7 +10,7 @@
 import path from "node:path";
 import type PgBoss from "pg-boss";
 import { ensureDemoUsers } from "../auth/demo-users";
-import { loadCatalog, type Catalog } from "../catalog";
+import { loadCatalog, type Catalog } from "../migrations";
 import { loadConfig, type ConsoleConfig } from "../config/env";
 import { deploymentDepsFor, type DeploymentDeps } from "../deployments/context";
 import { enqueueWith, startBoss } from "../jobs/queue";

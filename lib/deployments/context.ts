@@ -1,5 +1,5 @@
 /** What deployment functions need from the outside world, passed in so tests use real, local parts. */
-import type { Catalog } from "../catalog";
+import type { Catalog } from "../migrations";
 import type { ConsoleConfig } from "../config/env";
 import type { EnvironmentConfig, EnvironmentRegistry } from "../config/environments";
 import { AppError } from "../errors";

@@ -5,7 +5,7 @@
  * revision, because whether a table holds rows is a fact of the target at planning time.
  */
 import { connect } from "../connection/connect";
-import type { Catalog, LockLevel } from "../catalog";
+import type { Catalog, LockLevel } from "../migrations";
 import type { Severity } from "../lint/types";
 import { complianceReasons } from "../plan/compliance";
 import type { Plan } from "../plan/plan";

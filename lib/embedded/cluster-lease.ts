@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import lockfile from "proper-lockfile";
-import type { Catalog } from "../catalog";
+import type { Catalog } from "../migrations";
 import type { EnvironmentRegistry } from "../config/environments";
 import { startDemoCluster, type DemoCluster } from "./demo-cluster";
 import { prepareDemoTargets } from "./demo-targets";

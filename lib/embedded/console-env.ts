@@ -4,7 +4,7 @@
  * start script, the worker and the CLI). The cluster is shared through a lease (cluster-lease.ts).
  */
 import path from "node:path";
-import { loadCatalog } from "../catalog";
+import { loadCatalog } from "../migrations";
 import { loadRegistry } from "../config/env";
 import { leaseDemoCluster, type LeaseHolderKind } from "./cluster-lease";
 import { demoSettings, type DemoCluster } from "./demo-cluster";

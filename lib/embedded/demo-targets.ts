@@ -6,7 +6,7 @@
  */
 import { seedArchivedPatients } from "../../db/seed/archive";
 import { seedDemoData } from "../../db/seed/demo";
-import type { Catalog } from "../catalog";
+import type { Catalog } from "../migrations";
 import type { EnvironmentRegistry } from "../config/environments";
 import { applyMigrations } from "../executor";
 import { targetDatabaseName, type DemoCluster } from "./demo-cluster";

@@ -13,10 +13,10 @@ import { scanSync, type Node } from "libpg-query";
 import type postgres from "postgres";
 import { connect } from "../connection/connect";
 import { classificationOf, type DataClass, DATA_CLASSES } from "../../db/schema/classification";
-import type { SqlScript, Statement } from "../catalog";
+import type { SqlScript, Statement } from "../migrations";
 import type { SchemaDiff } from "../plan/diff";
 import type { Unit } from "./selection";
-import { unwrap } from "../catalog/analyze";
+import { unwrap } from "../migrations/analyze";
 import { formatBytes } from "./backup-text";
 
 export type DestroyKind = "drop-table" | "drop-schema" | "drop-column" | "alter-type" | "truncate" | "delete" | "update";

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import type postgres from "postgres";
-import { isTransactionControl, type Catalog, type SqlScript, type Statement } from "../catalog";
+import { isTransactionControl, type Catalog, type SqlScript, type Statement } from "../migrations";
 import {
   acceptChecksum,
   clearProgress,

@@ -3,7 +3,7 @@
  * executor and the planner decide identically; refusals are ExecutorErrors either can report.
  */
 import { plural } from "../format";
-import type { Catalog, Migration, SqlScript } from "../catalog";
+import type { Catalog, Migration, SqlScript } from "../migrations";
 import type { LedgerStatus } from "../ledger";
 import { ExecutorError } from "./errors";
 

@@ -3,7 +3,7 @@
  * it decides "pending" by `created_at` alone, so it never notices an edited applied file, and it
  * silently skips a migration merged later with an older `when`.
  */
-import type { Catalog, Migration } from "../catalog";
+import type { Catalog, Migration } from "../migrations";
 import type postgres from "postgres";
 import { ensureAndReadLedger, readLedger, type Ledger } from "./tables";
 

@@ -1,6 +1,6 @@
 /** Small readers over libpg-query's raw parse tree, for the console's rules. */
 import type { Node, RangeVar, RoleSpec } from "libpg-query";
-import type { TableRef } from "../catalog";
+import type { TableRef } from "../migrations";
 
 /** `{ CreateStmt: {...} }` → ["CreateStmt", {...}]. */
 export function unwrap(node: Node | undefined): [string, Record<string, unknown>] {

@@ -21,7 +21,7 @@ import type {
   Node,
   UpdateStmt,
 } from "libpg-query";
-import { isTransactionControl, type Migration, type Statement, type TableRef } from "../catalog";
+import { isTransactionControl, type Migration, type Statement, type TableRef } from "../migrations";
 import { classificationOf, DATA_CLASS_TAGS, isTaggedTable, type DataClass } from "../../db/schema/classification";
 import { CONTEXT_SETTINGS } from "../../db/schema/rls";
 import { TARGET_SCHEMAS } from "../../db/schema/schemas";

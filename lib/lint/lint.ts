@@ -1,5 +1,5 @@
 import type { AlterTableStmt, Node } from "libpg-query";
-import { analyzeSql, drizzleChecksum, type Migration, type Statement, type TableRef } from "../catalog";
+import { analyzeSql, drizzleChecksum, type Migration, type Statement, type TableRef } from "../migrations";
 import { tableKey, tableRef, unwrap } from "./ast";
 import { LONG_LOCK_RULE, type LockFacts } from "./lock-rules";
 import { CONSOLE_RULES, MARKER_RULES, type RuleContext } from "./console-rules";

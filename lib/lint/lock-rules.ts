@@ -5,7 +5,7 @@
  * scans the table, or until its transaction ends. Squawk knows some of these cases; this covers all.
  */
 import type { AlterTableCmd, AlterTableStmt, ColumnDef, Constraint, IndexStmt, Node } from "libpg-query";
-import type { LockLevel, Statement, TableRef } from "../catalog";
+import type { LockLevel, Statement, TableRef } from "../migrations";
 import type { RuleContext } from "./console-rules";
 import { findNodes, nameParts, tableKey, tableRef, unwrap } from "./ast";
 import { typeChangeRewrites } from "./type-change";

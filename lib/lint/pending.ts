@@ -3,7 +3,7 @@
  * tenant tables, and where each new table gets its row level security.
  */
 import type { CreateStmt, CreateTableAsStmt } from "libpg-query";
-import type { Migration, Statement, TableRef } from "../catalog";
+import type { Migration, Statement, TableRef } from "../migrations";
 import { APPEND_ONLY_TABLES, schemaExpectations, TENANT_COLUMN } from "../../db/schema/expectations";
 import { tableKey, tableRef, unwrap } from "./ast";
 

@@ -1,6 +1,6 @@
 /** What a statement changes that the compliance officer signs off: tagged data, RLS, policies. */
 import type { DropStmt, GrantStmt, InsertStmt, Node, RangeVar, UpdateStmt } from "libpg-query";
-import type { Statement, TableRef } from "../catalog";
+import type { Statement, TableRef } from "../migrations";
 import {
   classesOfTable,
   classificationOf,

@@ -4,7 +4,7 @@
  * (on the isolated shadow cluster) is the only place they ran before the apply changes the target's
  * cluster for every database on it.
  */
-import type { Statement } from "../catalog";
+import type { Statement } from "../migrations";
 import { unwrap } from "../lint/ast";
 
 const BY_KIND: Record<string, string> = {

@@ -5,7 +5,7 @@
  */
 import { connect } from "../connection/connect";
 import { classificationOf, isTaggedTable } from "../../db/schema/classification";
-import type { Catalog } from "../catalog";
+import type { Catalog } from "../migrations";
 import type { DriftObject } from "../store/schema/environment-status";
 import { diffSnapshots, type SchemaChange, type SchemaDiff } from "./diff";
 import { urlUser, withRoleRenamed } from "./plan";

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import type { BackfillPlan } from "../backfills/plan";
 import { canonicalJson } from "../canonical-json";
-import type { Catalog, LockLevel, Migration } from "../catalog";
+import type { Catalog, LockLevel, Migration } from "../migrations";
 import { applyMigrations, asConnectionError, ExecutorError, rollbackMigrations, selectForApply, selectForRollback, type RunEvent, type Unit } from "../executor";
 import { destroyedByPlan, type DestroyedData } from "../executor/destroys";
 import { computeStatus, readLedger, type LedgerStatus } from "../ledger";

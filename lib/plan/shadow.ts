@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type postgres from "postgres";
-import type { Catalog } from "../catalog";
+import type { Catalog } from "../migrations";
 import { applyMigrations, ExecutorError } from "../executor";
 import { ENSURE_LEDGER_SQL } from "../ledger";
 import { connect, describeConnectionError } from "../connection/connect";

@@ -1,5 +1,5 @@
 /** One environment's migration state for the pages: the ledger status, or why it cannot be read. */
-import type { Catalog } from "../catalog";
+import type { Catalog } from "../migrations";
 import type { EnvironmentConfig } from "../config/environments";
 import { ExecutorError, readStatus } from "../executor";
 import type { LedgerStatus } from "../ledger";

@@ -4,7 +4,7 @@
  * literals when it prints an expression, and may qualify names with pg_catalog.
  */
 import { parseSync } from "libpg-query";
-import { ensureParser } from "../catalog/parser";
+import { ensureParser } from "../migrations/parser";
 import { quoteIdent } from "./expectations";
 
 export type PredicateKind = "tenant" | "deny" | "other";

@@ -6,7 +6,7 @@
 import { and, desc, eq, gte, lte } from "drizzle-orm";
 import type postgres from "postgres";
 import { appendAuditEvent, type AuditActor } from "../audit/log";
-import type { Catalog } from "../catalog";
+import type { Catalog } from "../migrations";
 import type { EnvironmentRegistry } from "../config/environments";
 import { AppError } from "../errors";
 import { readStatus } from "../executor";

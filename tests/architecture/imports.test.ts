@@ -9,8 +9,8 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const root = path.resolve(import.meta.dirname, "../..");
-/** The Next.js composition root and react-query hooks, moving to app/_server and app/_queries. */
-const WEB_FACES_IN_LIB = ["lib/server", "lib/queries"];
+/** None: the Next.js composition root and the react-query hooks live in app/_server and app/_queries. */
+const WEB_FACES_IN_LIB: string[] = [];
 
 interface Edge {
   from: string;

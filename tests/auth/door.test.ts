@@ -16,7 +16,7 @@ vi.mock("next/cache", () => ({ revalidatePath: () => {}, revalidateTag: () => {}
 
 const { PERMISSIONS, can, needsSession } = await import("../../lib/auth/permissions");
 const { ROLES } = await import("../../lib/auth/roles");
-const { guardOf } = await import("../../lib/server/handlers");
+const { guardOf } = await import("../../app/_server/handlers");
 const { endConsoleSession } = await import("../../lib/auth/sessions");
 
 const root = path.resolve(import.meta.dirname, "../..");

@@ -8,7 +8,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBackfill } from "../../lib/backfills/definition";
 import { connectTarget, inspectTarget } from "../../lib/backfills/target";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import { adminUrl, freshDatabase, type TestDatabase } from "../support/databases";
 

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import type { TestConsole } from "../support/console";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { analyzeSql, SqlSyntaxError, type StatementAnalysis } from "@/lib/catalog";
+import { analyzeSql, SqlSyntaxError, type StatementAnalysis } from "@/lib/migrations";
 
 async function one(sql: string): Promise<StatementAnalysis> {
   const statements = await analyzeSql(sql);

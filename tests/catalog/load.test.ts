@@ -1,7 +1,7 @@
 import path from "node:path";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CatalogError, loadCatalog, SqlSyntaxError, type Catalog, type CatalogErrorCode } from "@/lib/catalog";
+import { CatalogError, loadCatalog, SqlSyntaxError, type Catalog, type CatalogErrorCode } from "@/lib/migrations";
 import { freshDatabase, hasServer, type TestDatabase } from "../support/databases";
 
 const fixture = (name: string) => path.join(__dirname, "fixtures", name);

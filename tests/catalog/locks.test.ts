@@ -5,7 +5,7 @@
  * covered by analyze.test.ts from the documentation instead.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyzeSql, lockRank, type LockLevel } from "@/lib/catalog";
+import { analyzeSql, lockRank, type LockLevel } from "@/lib/migrations";
 import { freshDatabase, hasServer, type TestDatabase } from "../support/databases";
 
 const SCHEMA = `

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadCatalog, type Catalog } from "@/lib/catalog";
+import { loadCatalog, type Catalog } from "@/lib/migrations";
 
 const dir = path.resolve(__dirname, "../../db/migrations");
 const present = fs.existsSync(path.join(dir, "meta", "_journal.json"));

@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { seedDemoData } from "../../db/seed/demo";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import { freshDatabase, shadowAdminUrl, type TestDatabase } from "../support/databases";
 

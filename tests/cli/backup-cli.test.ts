@@ -8,7 +8,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { seedDemoData } from "../../db/seed/demo";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import { addMigration, copyOfFolder, removeFixtureFolders, statements } from "../executor/support";
 import { freshDatabase, type TestDatabase } from "../support/databases";

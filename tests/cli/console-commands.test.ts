@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations, readStatus } from "../../lib/executor";
 import { adminUrl, freshDatabase, shadowAdminUrl, type TestDatabase } from "../support/databases";
 import { cli, CLI_RUN_MS, root } from "./cli-support";

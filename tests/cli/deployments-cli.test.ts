@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import { adminUrl, freshDatabase, shadowAdminUrl, type TestDatabase } from "../support/databases";
 

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import { addMigration, copyOfFolder, removeFixtureFolders } from "../executor/support";
 import { freshDatabase, shadowAdminUrl, type TestDatabase } from "../support/databases";

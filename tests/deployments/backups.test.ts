@@ -6,7 +6,7 @@
 import { and, asc, eq, like } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemoData } from "../../db/seed/demo";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { createDeployment, createRollbackDeployment, enqueueDeployment, signoffDeployment } from "../../lib/deployments/service";
 import { readBackups } from "../../lib/executor/backup";
 import { purgeExpiredBackupsEverywhere } from "../../lib/jobs/backup-retention";

@@ -1,6 +1,6 @@
 /** A migration that drops a patient column cannot reach a target without a compliance officer. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { approveDeployment, createDeployment, enqueueDeployment, signoffDeployment } from "../../lib/deployments/service";
 import { addMigration, copyOfFolder, removeFixtureFolders, statements } from "../executor/support";
 import { EMAIL, startTestConsole, type TestConsole } from "../support/console";

@@ -24,7 +24,7 @@ const service = await import("../../lib/deployments/service");
 const { DEPLOYMENT_STATE_GROUPS } = await import("../../lib/deployments/lifecycle");
 const { approvals, auditEvents, deployments } = await import("../../lib/store/schema");
 const { readLedger } = await import("../../lib/ledger");
-const { loadCatalog } = await import("../../lib/catalog");
+const { loadCatalog } = await import("../../lib/migrations");
 const { addMigration, copyOfFolder, removeFixtureFolders, statements } = await import("../executor/support");
 
 let c: TestConsole;

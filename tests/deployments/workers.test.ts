@@ -15,7 +15,7 @@ vi.mock("next-auth", async (importOriginal) => ({
 vi.mock("next/cache", () => ({ revalidatePath: () => {}, revalidateTag: () => {} }));
 
 const actions = await import("../../app/(console)/deployments/actions");
-const { startInProcessWorker } = await import("../../lib/server/jobs");
+const { startInProcessWorker } = await import("../../app/_server/jobs");
 const { runs } = await import("../../lib/store/schema");
 const { eq } = await import("drizzle-orm");
 

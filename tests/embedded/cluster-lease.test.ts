@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { loadRegistry } from "../../lib/config/env";
 import { leaseDemoCluster, type LeaseHolderKind } from "../../lib/embedded/cluster-lease";
 import { destroyLocalPostgres } from "../../lib/embedded/postgres-server";

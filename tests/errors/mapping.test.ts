@@ -1,6 +1,6 @@
 /** One mapping from what went wrong to what a user reads, for the web, the CLI and the worker. */
 import { describe, expect, it } from "vitest";
-import { CatalogError } from "../../lib/catalog/errors";
+import { CatalogError } from "../../lib/migrations/errors";
 import { ConfigError } from "../../lib/config/env";
 import { AppError, toErrorPayload, UNEXPECTED_MESSAGE } from "../../lib/errors";
 import { ExecutorError } from "../../lib/executor/errors";

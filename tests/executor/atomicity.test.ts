@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Catalog } from "../../lib/catalog";
+import type { Catalog } from "../../lib/migrations";
 import { applyMigrations, readStatus } from "../../lib/executor";
 import { snapshotSchema } from "../../lib/plan/schema-snapshot";
 import { freshDatabase, type TestDatabase } from "../support/databases";

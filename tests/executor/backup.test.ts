@@ -8,7 +8,7 @@ import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemoData } from "../../db/seed/demo";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations, listBackups, purgeExpiredBackups, readStatus, rollbackMigrations } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { addMigration, advisoryLockHolders, copyOfFolder, failure, migrationsFolder, recorder, removeFixtureFolders, statements, tableExists, waitFor } from "./support";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Catalog } from "../../lib/catalog";
+import type { Catalog } from "../../lib/migrations";
 import { applyMigrations, ExecutorError, type RunResult } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { fixtureCatalog, historyRows, removeFixtureFolders, statements } from "./support";

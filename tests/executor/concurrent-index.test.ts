@@ -1,6 +1,6 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Catalog } from "../../lib/catalog";
+import type { Catalog } from "../../lib/migrations";
 import { applyMigrations, readStatus } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { failure, fixtureCatalog, indexIsValid, invalidIndexes, positionOf, recorder, removeFixtureFolders, statements } from "./support";

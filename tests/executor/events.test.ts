@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Catalog } from "../../lib/catalog";
+import type { Catalog } from "../../lib/migrations";
 import { applyMigrations, rollbackMigrations } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { fixtureCatalog, recorder, removeFixtureFolders, statements } from "./support";

@@ -5,7 +5,7 @@
  * (PostgreSQL's own message, at the DO).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Catalog } from "../../lib/catalog";
+import type { Catalog } from "../../lib/migrations";
 import { applyMigrations, readStatus } from "../../lib/executor";
 import { lintMigrations } from "../../lib/lint";
 import { plan } from "../plan/support";

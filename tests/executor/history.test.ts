@@ -5,13 +5,13 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations, readStatus, rollbackMigrations } from "../../lib/executor";
 import { snapshotSchema, type SchemaSnapshot } from "../../lib/plan/schema-snapshot";
 import { freshDatabase, hasServer, type TestDatabase } from "../support/databases";
 import { drizzleRows, historyRows, invalidIndexes, MIGRATIONS_DIR } from "./support";
 
-/** What drizzle's migrator would store, computed from the files themselves rather than from lib/catalog. */
+/** What drizzle's migrator would store, computed from the files themselves rather than from lib/migrations. */
 const journal = (JSON.parse(fs.readFileSync(path.join(MIGRATIONS_DIR, "meta/_journal.json"), "utf8")) as { entries: { tag: string; when: number }[] }).entries;
 const expectedLedger = journal.map((e) => ({
   hash: createHash("sha256").update(fs.readFileSync(path.join(MIGRATIONS_DIR, `${e.tag}.sql`)).toString()).digest("hex"),

@@ -5,7 +5,7 @@
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Catalog } from "../../lib/catalog";
+import type { Catalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { fixtureCatalog, recorder, removeFixtureFolders, statements } from "./support";

@@ -6,7 +6,7 @@
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Catalog } from "../../lib/catalog";
+import type { Catalog } from "../../lib/migrations";
 import { applyMigrations, readStatus, type RunResult } from "../../lib/executor";
 import { adminUrl, freshDatabase, type TestDatabase } from "../support/databases";
 import { hasPgBouncer, startPgBouncer, type PgBouncer } from "../support/pgbouncer";

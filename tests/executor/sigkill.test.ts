@@ -3,7 +3,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations, readStatus, type ExecutorOptions } from "../../lib/executor";
 import { freshDatabase, hasServer, type TestDatabase } from "../support/databases";
 import {

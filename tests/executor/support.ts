@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import type postgres from "postgres";
 import { expect } from "vitest";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { ExecutorError, type EventSink, type RunEvent } from "../../lib/executor";
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../../db/migrations");

@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations, readStatus, rollbackMigrations } from "../../lib/executor";
 import { lintMigrations } from "../../lib/lint";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { drizzleRows, failure, fixtureCatalog, historyRows, migrationsFolder, positionOf, removeFixtureFolders, statements, tableExists } from "./support";
 

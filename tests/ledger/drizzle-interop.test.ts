@@ -6,7 +6,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { applyMigrations, readStatus } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { addMigration, drizzleRows, migrationsFolder, removeFixtureFolders, statements, tableExists } from "../executor/support";

@@ -1,4 +1,4 @@
-import { analyzeSql, drizzleChecksum, type Migration } from "@/lib/catalog";
+import { analyzeSql, drizzleChecksum, type Migration } from "@/lib/migrations";
 import { lintMigrations, lintSql, type Finding } from "@/lib/lint";
 
 /** Every table of the declared target schema, as a target at the latest migration has them. */

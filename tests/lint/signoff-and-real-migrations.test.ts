@@ -1,7 +1,7 @@
 /** What the gates read (compliance sign-off), and the project's own migrations under the lint. */
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadCatalog, type Catalog } from "@/lib/catalog";
+import { loadCatalog, type Catalog } from "@/lib/migrations";
 import { lintMigrations } from "@/lib/lint";
 import { lint, TARGET_TABLES } from "./helpers";
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemoData } from "../../db/seed/demo";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import { computePlan } from "../../lib/plan/plan";
 import { addMigration, copyOfFolder, removeFixtureFolders, statements } from "../executor/support";

@@ -4,7 +4,7 @@
  * shadow server's user is not the role that owns the target's objects.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Catalog } from "../../lib/catalog";
+import type { Catalog } from "../../lib/migrations";
 import type { Plan } from "../../lib/plan/plan";
 import { changesIn, dedicatedShadowRole, plan, realCatalog, targetsAt } from "./support";
 

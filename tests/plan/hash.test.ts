@@ -7,7 +7,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations, ExecutorError, readStatus } from "../../lib/executor";
 import { planBasis, type Plan } from "../../lib/plan/plan";
 import { adminUrl, type TestDatabase } from "../support/databases";

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { loadRegistry } from "../../lib/config/env";
 import { startDemoCluster, type DemoCluster } from "../../lib/embedded/demo-cluster";
 import { destroyLocalPostgres } from "../../lib/embedded/postgres-server";

@@ -6,7 +6,7 @@
  * same way. Each fires on its case and stays quiet on its safe alternative.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import type { Plan } from "../../lib/plan/plan";
 import { addMigration, copyOfFolder, removeFixtureFolders } from "../executor/support";

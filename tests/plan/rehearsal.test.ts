@@ -4,7 +4,7 @@
  * text; for a rollback, the down scripts newest first. Planning never touches the target.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Catalog } from "../../lib/catalog";
+import type { Catalog } from "../../lib/migrations";
 import { readStatus } from "../../lib/executor";
 import type { Plan } from "../../lib/plan/plan";
 import { schemaFingerprint, snapshotSchema } from "../../lib/plan/schema-snapshot";

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import { closeShadowConnections } from "../../lib/plan/shadow";
 import { freshDatabase, type TestDatabase } from "../support/databases";

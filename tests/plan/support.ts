@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import { computePlan, type Plan, type PlanKind } from "../../lib/plan/plan";
 import { closeShadowConnections, type ShadowServer } from "../../lib/plan/shadow";

@@ -13,7 +13,7 @@ import { inject } from "vitest";
 import { DEMO_USERS, ensureDemoUsers } from "../../lib/auth/demo-users";
 import { startConsoleSession } from "../../lib/auth/sessions";
 import { findUserByEmail, type Actor } from "../../lib/auth/users";
-import { loadCatalog, type Catalog } from "../../lib/catalog";
+import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { loadRegistry } from "../../lib/config/env";
 import type { DeploymentDeps } from "../../lib/deployments/context";
 import { applyMigrations } from "../../lib/executor";
@@ -117,8 +117,8 @@ export async function startTestConsole(versions: Record<string, number>, options
     close: async () => {
       // Waits for a run still verifying after its apply: dropping its databases under it would kill its connections mid-write.
       await worker?.stop();
-      // The server actions' own queue client (lib/server/jobs), if they started one.
-      await (await import("../../lib/server/jobs")).stopJobQueue();
+      // The server actions' own queue client (app/_server/jobs), if they started one.
+      await (await import("../../app/_server/jobs")).stopJobQueue();
       // Graceful: a job still running (a verification after an apply) finishes before the store closes.
       await boss.stop({ graceful: true, wait: true, timeout: 20_000 });
       await store.close();

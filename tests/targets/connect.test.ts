@@ -8,7 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Catalog } from "../../lib/catalog";
+import type { Catalog } from "../../lib/migrations";
 import { ExecutorError, readStatus } from "../../lib/executor";
 import { ConnectionError, openConnection } from "../../lib/connection/connect";
 import { probeTarget } from "../../lib/targets/probe";

@@ -7,7 +7,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { seedDemoData } from "../../db/seed/demo";
-import { loadCatalog } from "../../lib/catalog";
+import { loadCatalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import { runVerification, type VerificationReport } from "../../lib/verify";
 import { dropDatabase, freshDatabase, type ServerVersion, type TestDatabase } from "../support/databases";

@@ -3,7 +3,7 @@
 import { revalidatePath } from "next/cache";
 import { activeChangeInput, changeUserRole, createUser, newUserInput, roleChangeInput, setUserActive } from "@/lib/auth/users";
 import { liftSignInLock } from "@/lib/auth/sign-in";
-import { guardedAction } from "@/lib/server/handlers";
+import { guardedAction } from "@/app/_server/handlers";
 import { z } from "zod";
 
 export const createUserAction = guardedAction({ permission: "admin:users", input: newUserInput }, async (input, { actor, store }) => {

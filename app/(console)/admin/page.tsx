@@ -7,8 +7,8 @@ import { Forbidden } from "@/components/ui/forbidden";
 import { PageHeader } from "@/components/ui/page-header";
 import { listSignInLocks } from "@/lib/auth/sign-in";
 import { listUsers } from "@/lib/auth/users";
-import { runtime } from "@/lib/server/runtime";
-import { pageActor } from "@/lib/server/session";
+import { runtime } from "@/app/_server/runtime";
+import { pageActor } from "@/app/_server/session";
 import { changeRoleAction, createUserAction, liftSignInLockAction, setActiveAction } from "./actions";
 
 export const metadata = { title: "Admin" };

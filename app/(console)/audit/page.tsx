@@ -6,9 +6,9 @@ import { Forbidden } from "@/components/ui/forbidden";
 import { PageHeader } from "@/components/ui/page-header";
 import { verifyAuditChain } from "@/lib/audit/log";
 import { auditFilterInput, listAuditEvents } from "@/lib/audit/query";
-import { runtime } from "@/lib/server/runtime";
+import { runtime } from "@/app/_server/runtime";
 import { can } from "@/lib/auth/permissions";
-import { pageActor } from "@/lib/server/session";
+import { pageActor } from "@/app/_server/session";
 
 export const metadata = { title: "Audit" };
 

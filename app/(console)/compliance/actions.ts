@@ -2,8 +2,8 @@
 
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
-import { guardedAction } from "@/lib/server/handlers";
-import { deploymentDeps } from "@/lib/server/runtime";
+import { guardedAction } from "@/app/_server/handlers";
+import { deploymentDeps } from "@/app/_server/runtime";
 import { verifyEnvironment } from "@/lib/verify/snapshots";
 
 /** Runs the checks on one environment now. Reading a target changes nothing, so any signed-in user may. */

@@ -3,7 +3,7 @@ import { ComplianceBoard } from "@/components/compliance/board";
 import { SigningKeyCard } from "@/components/compliance/signing-key";
 import { evidenceSigningKey } from "@/lib/verify/evidence-signing";
 import { PageHeader } from "@/components/ui/page-header";
-import { runtime } from "@/lib/server/runtime";
+import { runtime } from "@/app/_server/runtime";
 import { complianceBoard } from "@/lib/verify/board";
 import { runVerificationAction } from "./actions";
 

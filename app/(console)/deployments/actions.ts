@@ -17,8 +17,8 @@ import {
   signoffDeployment,
 } from "@/lib/deployments/service";
 import { backfillControlInput, cancelBackfill, pauseBackfill, resumeBackfill, type BackfillView } from "@/lib/deployments/backfill-control";
-import { guardedAction } from "@/lib/server/handlers";
-import { deploymentDeps } from "@/lib/server/runtime";
+import { guardedAction } from "@/app/_server/handlers";
+import { deploymentDeps } from "@/app/_server/runtime";
 
 // Who may call each is the permission map's (lib/auth/permissions); the gate registry (lib/gates)
 // decides the rest inside each function.

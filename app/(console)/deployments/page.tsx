@@ -4,8 +4,8 @@ import { DeploymentStateBadge } from "@/components/deployments/state-badge";
 import { PageHeader } from "@/components/ui/page-header";
 import { listDeployments } from "@/lib/deployments/service";
 import { can } from "@/lib/auth/permissions";
-import { runtime } from "@/lib/server/runtime";
-import { pageActor } from "@/lib/server/session";
+import { runtime } from "@/app/_server/runtime";
+import { pageActor } from "@/app/_server/session";
 import { DEPLOYMENT_STATES, type DeploymentState } from "@/lib/store/schema/deployments";
 
 export const metadata = { title: "Deployments" };

@@ -3,7 +3,7 @@ import { DriftBadge } from "@/components/drift-summary";
 import { Badge } from "@/components/ui/badge";
 import { recordedStatuses } from "@/lib/targets/overview";
 import { PageHeader } from "@/components/ui/page-header";
-import { migrationCatalog, runtime } from "@/lib/server/runtime";
+import { migrationCatalog, runtime } from "@/app/_server/runtime";
 import { environmentStatus } from "@/lib/targets/environment-status";
 
 export const metadata = { title: "Environments" };

@@ -1,7 +1,7 @@
 import { formatDateTime } from "@/lib/format";
 import { PageHeader } from "@/components/ui/page-header";
 import { runPeople } from "@/lib/deployments/service";
-import { runtime } from "@/lib/server/runtime";
+import { runtime } from "@/app/_server/runtime";
 import { environmentHistory } from "@/lib/targets/history";
 
 export const metadata = { title: "History" };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { storeAnswers } from "@/lib/store/health";
-import { guardedRoute } from "@/lib/server/handlers";
+import { guardedRoute } from "@/app/_server/handlers";
 
 export const dynamic = "force-dynamic";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { guardedRoute } from "@/lib/server/handlers";
-import { runtime } from "@/lib/server/runtime";
+import { guardedRoute } from "@/app/_server/handlers";
+import { runtime } from "@/app/_server/runtime";
 import { environmentsOverview } from "@/lib/targets/overview";
 
 export const dynamic = "force-dynamic";

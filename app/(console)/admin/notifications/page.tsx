@@ -5,8 +5,8 @@ import { Forbidden } from "@/components/ui/forbidden";
 import { PageHeader } from "@/components/ui/page-header";
 import { formatDateTime, plural, zoneLabel } from "@/lib/format";
 import { recentDeliveries, undispatchedCount } from "@/lib/notifications";
-import { runtime } from "@/lib/server/runtime";
-import { pageActor } from "@/lib/server/session";
+import { runtime } from "@/app/_server/runtime";
+import { pageActor } from "@/app/_server/session";
 
 export const metadata = { title: "Notifications" };
 

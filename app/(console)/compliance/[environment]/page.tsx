@@ -7,8 +7,8 @@ import { formatDate, formatDateTime, zoneLabel } from "@/lib/format";
 import { verificationMatrix } from "@/lib/verify/board";
 import { PageHeader } from "@/components/ui/page-header";
 import { can } from "@/lib/auth/permissions";
-import { runtime } from "@/lib/server/runtime";
-import { pageActor } from "@/lib/server/session";
+import { runtime } from "@/app/_server/runtime";
+import { pageActor } from "@/app/_server/session";
 import { GROUPS } from "@/lib/verify";
 import { reportOf, snapshotHistory } from "@/lib/verify/snapshots";
 

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { StatusPill } from "@/components/compliance/status-cell";
 import { PageHeader } from "@/components/ui/page-header";
-import { runtime } from "@/lib/server/runtime";
+import { runtime } from "@/app/_server/runtime";
 import { checkById, checksByControl } from "@/lib/verify";
 import { worst, type CellStatus } from "@/lib/verify/board";
 import { latestSnapshots, reportOf } from "@/lib/verify/snapshots";

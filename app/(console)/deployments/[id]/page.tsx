@@ -18,8 +18,8 @@ import { deploymentView } from "@/lib/deployments/service";
 import { can } from "@/lib/auth/permissions";
 import { AppError } from "@/lib/errors";
 import { formatDateTime } from "@/lib/format";
-import { deploymentDeps, runtime } from "@/lib/server/runtime";
-import { pageActor } from "@/lib/server/session";
+import { deploymentDeps, runtime } from "@/app/_server/runtime";
+import { pageActor } from "@/app/_server/session";
 import {
   applyDeploymentAction,
   approveDeploymentAction,

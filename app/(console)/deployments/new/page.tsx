@@ -3,8 +3,8 @@ import { Forbidden } from "@/components/ui/forbidden";
 import { PageHeader } from "@/components/ui/page-header";
 import { backfillsDir } from "@/lib/deployments/backfill-plan";
 import { loadBackfills } from "@/lib/backfills/definition";
-import { deploymentDeps, migrationCatalog, runtime } from "@/lib/server/runtime";
-import { pageActor } from "@/lib/server/session";
+import { deploymentDeps, migrationCatalog, runtime } from "@/app/_server/runtime";
+import { pageActor } from "@/app/_server/session";
 import { environmentStatus } from "@/lib/targets/environment-status";
 import { createDeploymentAction } from "../actions";
 

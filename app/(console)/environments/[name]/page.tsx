@@ -13,7 +13,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { BackupsTable } from "@/components/environments/backups-table";
 import { readBackups } from "@/lib/executor/backup";
 import { runPeople } from "@/lib/deployments/service";
-import { migrationCatalog, runtime } from "@/lib/server/runtime";
+import { migrationCatalog, runtime } from "@/app/_server/runtime";
 import { environmentStatus } from "@/lib/targets/environment-status";
 
 export async function generateMetadata({ params }: { params: Promise<{ name: string }> }) {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { createUser, listUsers, newUserInput } from "@/lib/auth/users";
-import { guardedRoute } from "@/lib/server/handlers";
+import { guardedRoute } from "@/app/_server/handlers";
 
 export const dynamic = "force-dynamic";
 

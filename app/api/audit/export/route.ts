@@ -1,5 +1,5 @@
 import { auditExportInput, exportAuditEvents } from "@/lib/audit/query";
-import { guardedDownload } from "@/lib/server/handlers";
+import { guardedDownload } from "@/app/_server/handlers";
 
 export const dynamic = "force-dynamic";
 

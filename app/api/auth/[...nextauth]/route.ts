@@ -1,5 +1,5 @@
 import NextAuth from "next-auth";
-import { runtime } from "@/lib/server/runtime";
+import { runtime } from "@/app/_server/runtime";
 
 export const dynamic = "force-dynamic";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { guardedRoute } from "@/lib/server/handlers";
-import { runtime } from "@/lib/server/runtime";
+import { guardedRoute } from "@/app/_server/handlers";
+import { runtime } from "@/app/_server/runtime";
 import { complianceBoard } from "@/lib/verify/board";
 
 export const dynamic = "force-dynamic";

@@ -1,5 +1,5 @@
-import { guardedDownload } from "@/lib/server/handlers";
-import { runtime } from "@/lib/server/runtime";
+import { guardedDownload } from "@/app/_server/handlers";
+import { runtime } from "@/app/_server/runtime";
 import { buildEvidenceBundle, evidenceRequestInput } from "@/lib/verify/evidence-bundle";
 
 export const dynamic = "force-dynamic";

@@ -2,7 +2,7 @@ import { notFound } from "next/navigation";
 import { CheckEvidence } from "@/components/compliance/check-evidence";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
-import { runtime } from "@/lib/server/runtime";
+import { runtime } from "@/app/_server/runtime";
 import { checkById } from "@/lib/verify";
 import { latestCheckResult } from "@/lib/verify/board";
 

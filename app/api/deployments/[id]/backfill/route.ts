@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { backfillView } from "@/lib/deployments/backfill-control";
-import { guardedRoute } from "@/lib/server/handlers";
+import { guardedRoute } from "@/app/_server/handlers";
 
 export const dynamic = "force-dynamic";
 

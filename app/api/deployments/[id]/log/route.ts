@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { runLog } from "@/lib/deployments/service";
-import { guardedRoute } from "@/lib/server/handlers";
+import { guardedRoute } from "@/app/_server/handlers";
 
 export const dynamic = "force-dynamic";
 

@@ -1,5 +1,5 @@
 import { schemaBeforeDownload, schemaBeforeInput } from "@/lib/deployments/schema-before";
-import { guardedDownload } from "@/lib/server/handlers";
+import { guardedDownload } from "@/app/_server/handlers";
 
 export const dynamic = "force-dynamic";
 

@@ -4,11 +4,11 @@
  */
 import "server-only";
 import type PgBoss from "pg-boss";
-import { enqueueWith, startBoss, startDeploymentWorker } from "../jobs/queue";
-import { startBackupRetention } from "../jobs/backup-retention";
-import { startNotificationWorker } from "../jobs/notifications";
-import { startVerificationSchedule } from "../jobs/verification";
-import { verifyAfterApply } from "../verify/snapshots";
+import { enqueueWith, startBoss, startDeploymentWorker } from "../../lib/jobs/queue";
+import { startBackupRetention } from "../../lib/jobs/backup-retention";
+import { startNotificationWorker } from "../../lib/jobs/notifications";
+import { startVerificationSchedule } from "../../lib/jobs/verification";
+import { verifyAfterApply } from "../../lib/verify/snapshots";
 import { deploymentDeps, openedRuntime, runtime } from "./runtime";
 
 export function jobQueue(): Promise<PgBoss> {

@@ -6,10 +6,10 @@
  */
 import "server-only";
 import type { z } from "zod";
-import type { Permission } from "../auth/permissions";
-import type { Actor } from "../auth/users";
-import { AppError, toErrorPayload, type Result } from "../errors";
-import type { Store } from "../store/db";
+import type { Permission } from "../../lib/auth/permissions";
+import type { Actor } from "../../lib/auth/users";
+import { AppError, toErrorPayload, type Result } from "../../lib/errors";
+import type { Store } from "../../lib/store/db";
 import { logServerError, runtime } from "./runtime";
 import { callerFor } from "./session";
 

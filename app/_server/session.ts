@@ -1,11 +1,11 @@
 import "server-only";
 import { getServerSession } from "next-auth";
 import { redirect } from "next/navigation";
-import { assertPermission, resolveActor } from "../auth/guard";
-import { liveSessionUser } from "../auth/sessions";
-import { needsSession, type Permission } from "../auth/permissions";
-import type { Actor } from "../auth/users";
-import { AppError } from "../errors";
+import { assertPermission, resolveActor } from "../../lib/auth/guard";
+import { liveSessionUser } from "../../lib/auth/sessions";
+import { needsSession, type Permission } from "../../lib/auth/permissions";
+import type { Actor } from "../../lib/auth/users";
+import { AppError } from "../../lib/errors";
 import { runtime } from "./runtime";
 
 /**

@@ -1,18 +1,18 @@
 /**
  * The Next.js server's composition root: the console opened once by the one boot (lib/boot) when
  * the server starts, and the auth options built on it. Everything below takes these as arguments.
- * (Moves to app/_server with the rest of lib/server; see docs/architecture.md.)
+ * (Moves to app/_server with the rest of app/_server; see docs/architecture.md.)
  */
 import "server-only";
 import type { NextAuthOptions } from "next-auth";
 import type PgBoss from "pg-boss";
-import { buildAuthOptions } from "../auth/options";
-import { migrationCatalogAt, openConsole } from "../boot";
-import type { Catalog } from "../catalog";
-import { loadConfig, type ConsoleConfig } from "../config/env";
-import { deploymentDepsFor, type DeploymentDeps } from "../deployments/context";
-import { openStore, type Store } from "../store/db";
-import { redactSecrets } from "../errors";
+import { buildAuthOptions } from "../../lib/auth/options";
+import { migrationCatalogAt, openConsole } from "../../lib/boot";
+import type { Catalog } from "../../lib/migrations";
+import { loadConfig, type ConsoleConfig } from "../../lib/config/env";
+import { deploymentDepsFor, type DeploymentDeps } from "../../lib/deployments/context";
+import { openStore, type Store } from "../../lib/store/db";
+import { redactSecrets } from "../../lib/errors";
 
 interface Runtime {
   config: ConsoleConfig;
