@@ -40,7 +40,7 @@ test("a compliance officer sees a healthy environment green, a broken one red wi
   expect(Object.keys(files).sort()).toEqual(["SHA256SUMS", "audit.json", "backups.json", "deployments.json", "manifest.json", "report.html", "signature.json", "verification.json"]);
   const manifest = JSON.parse(strFromU8(files["manifest.json"]!)) as { files: { name: string; sha256: string }[] };
   // The manifest covers every file but itself and SHA256SUMS; SHA256SUMS covers every file but itself.
-  expect(manifest.files.map((f) => f.name).sort()).toEqual(["audit.json", "deployments.json", "report.html", "verification.json"]);
+  expect(manifest.files.map((f) => f.name).sort()).toEqual(["audit.json", "backups.json", "deployments.json", "report.html", "verification.json"]);
   for (const f of manifest.files) expect(createHash("sha256").update(files[f.name]!).digest("hex")).toBe(f.sha256);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mc-e2e-evidence-"));
   try {

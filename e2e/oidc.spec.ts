@@ -57,6 +57,7 @@ test.describe("single sign-on through an OpenID Connect provider", () => {
     // The admin changes the role in the console: the next request of the SSO user follows it.
     await page.reload();
     await page.getByLabel(`Role of ${known}`).selectOption("engineer");
+    await page.getByRole("alertdialog", { name: "Confirm the role change" }).getByRole("button", { name: "Change role" }).click();
     await expect(page.getByRole("status").filter({ hasText: `${known} is now Engineer` })).toBeVisible();
     const again = await freshPage(browser);
     try {

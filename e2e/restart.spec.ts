@@ -37,5 +37,5 @@ test("after a SIGKILL the console starts again and serves sign-in", async () => 
     second.proc.kill("SIGTERM");
     await exited;
   }
-  expect(second.output()).toContain("Stopping the embedded PostgreSQL");
+  expect(second.output()).toContain("Stopped the embedded PostgreSQL");
 });

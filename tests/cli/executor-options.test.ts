@@ -36,7 +36,7 @@ describe("apply and rollback --json", () => {
     const dir = migrationsFolder([PATIENTS, NOTES]);
     const up = await cli(["apply", "--database-url", db.url, "--migrations", dir, "--json"]);
     expect(up.code, up.stderr).toBe(0);
-    expect(up.json()).toEqual({ ok: true, runId: expect.any(String), direction: "up", migrations: ["0000_patients", "0001_notes"], durationMs: expect.any(Number), current: "0001_notes", pending: [] });
+    expect(up.json()).toEqual({ ok: true, runId: expect.any(String), direction: "up", migrations: ["0000_patients", "0001_notes"], durationMs: expect.any(Number), current: "0001_notes", pending: [], backups: { taken: [], declined: [], restored: [], notRestored: [] } });
 
     const toFirst = await cli(["rollback", "--database-url", db.url, "--migrations", dir, "--to", "0000_patients", "--json"]);
     expect(toFirst.code, toFirst.stderr).toBe(0);

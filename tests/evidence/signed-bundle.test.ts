@@ -77,7 +77,7 @@ describe("signed evidence", () => {
     expect(result.keyId).toMatch(/^ed25519:[0-9a-f]{32}$/);
 
     const files = unzipSync(fs.readFileSync(bundle));
-    expect(Object.keys(files).sort()).toEqual(["SHA256SUMS", "audit.json", "deployments.json", "manifest.json", "report.html", "signature.json", "verification.json"]);
+    expect(Object.keys(files).sort()).toEqual(["SHA256SUMS", "audit.json", "backups.json", "deployments.json", "manifest.json", "report.html", "signature.json", "verification.json"]);
     // The private key is nowhere in the bundle.
     const db = openStore(store.url, { max: 1 });
     try {
