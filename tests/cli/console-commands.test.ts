@@ -166,7 +166,7 @@ describe("deployment show, approve, reject, cancel and the gated rollback", () =
 
     const cancelRejected = await cli(["deployment", "cancel", "--deployment", d.id], { ...env, ...as("engineer@demo.local") });
     expect(cancelRejected.code).toBe(1);
-    expect(cancelRejected.stderr).toMatch(/^error: The deployment is rejected; it can no longer be cancelled\./);
+    expect(cancelRejected.stderr).toMatch(/^error: The deployment was rejected; it can no longer be cancelled\./);
 
     const second = (await cli(["deployment", "create", "--env", "staging", "--json"], { ...env, ...as("engineer@demo.local") })).json<{ id: string }>();
     const notAuthor = await cli(["deployment", "cancel", "--deployment", second.id], { ...env, ...as("compliance@demo.local") });
