@@ -46,7 +46,7 @@ test("a compliance officer sees a healthy environment green, a broken one red wi
   try {
     for (const [name, data] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), data);
     const checked = execFileSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: dir, encoding: "utf8", timeout: 10_000 });
-    expect(checked.trim().split("\n").sort()).toEqual(["audit.json: OK", "deployments.json: OK", "manifest.json: OK", "report.html: OK", "verification.json: OK"]);
+    expect(checked.trim().split("\n").sort()).toEqual(["audit.json: OK", "backups.json: OK", "deployments.json: OK", "manifest.json: OK", "report.html: OK", "verification.json: OK"]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

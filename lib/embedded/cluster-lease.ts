@@ -88,6 +88,8 @@ async function underLock<T>(dataDir: string, run: () => Promise<T>): Promise<T> 
 export async function leaseDemoCluster(options: {
   dataDir: string;
   port: number;
+  /** The rehearsal cluster's port (default port + 1). */
+  shadowPort?: number;
   registry: Pick<EnvironmentRegistry, "environments">;
   catalog: () => Promise<Catalog>;
   kind: LeaseHolderKind;
@@ -106,7 +108,7 @@ export async function leaseDemoCluster(options: {
       log("--fresh: deleting the demo databases");
       destroyLocalPostgres({ dataDir: path.join(dataDir, "postgres") });
     }
-    const started = await startDemoCluster({ dataDir, port: options.port, registry: options.registry, log });
+    const started = await startDemoCluster({ dataDir, port: options.port, shadowPort: options.shadowPort, registry: options.registry, log });
     await prepareDemoTargets(started, options.registry, await options.catalog(), log);
     if (!started.server.reused) state.stopWhenIdle = kind !== "console";
     state.holders.push({ id, pid: process.pid, kind, since: new Date().toISOString() });
