@@ -17,7 +17,7 @@ import { loadCatalog, type Catalog, type Migration } from "../lib/migrations";
 import { startLocalPostgres } from "../lib/embedded/postgres-server";
 import { applyMigrations, transactionBatches, type RunEvent } from "../lib/executor";
 import { ENSURE_LEDGER_SQL } from "../lib/ledger";
-import { schemaFingerprint, snapshotSchema } from "../lib/plan/schema-snapshot";
+import { schemaFingerprint, snapshotSchema } from "../lib/introspect/schema-snapshot";
 
 const ROOT = path.resolve(__dirname, "..");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);

@@ -18,7 +18,7 @@ import { AppError, redactedMessage, toErrorPayload } from "../lib/errors";
 import { plural } from "../lib/format";
 import { closeShadowConnections } from "../lib/plan/shadow";
 import { describeDriftObject, driftObjects, measureDrift } from "../lib/plan/drift";
-import { snapshotSchema } from "../lib/plan/schema-snapshot";
+import { snapshotSchema } from "../lib/introspect/schema-snapshot";
 import type { DriftSummary } from "../lib/store/schema/environment-status";
 import { probeTarget } from "../lib/targets/probe";
 import { openConsoleSession, type ConsoleSession } from "./console-session";

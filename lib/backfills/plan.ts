@@ -17,7 +17,7 @@ import { AppError } from "../errors";
 import { computeStatus, readLedger, type LedgerStatus } from "../ledger";
 import { lintSql, type Finding } from "../lint";
 import type { Plan } from "../plan/plan";
-import { schemaFingerprint, snapshotSchema } from "../plan/schema-snapshot";
+import { schemaFingerprint, snapshotSchema } from "../introspect/schema-snapshot";
 import { assertRehearsalIsolated } from "../plan/isolation";
 import { createShadowDatabase, createShadowDatabaseAt, type ShadowServer } from "../plan/shadow";
 import type { BackfillDefinition } from "./definition";

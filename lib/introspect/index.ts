@@ -1,7 +1,8 @@
 /**
- * The one reader of a PostgreSQL catalog: the schema snapshot that plans, drift and diffs compare
- * (schema-snapshot.ts), and the facts verification checks (verification-catalog.ts), over the same
- * transaction, print settings, extension filter and catalog codes (read.ts).
+ * The one reader of a PostgreSQL catalog: one query per kind of object (queries.ts), whose rows both the
+ * schema snapshot that plans, drift and diffs compare (schema-snapshot.ts) and the facts verification
+ * checks (verification-catalog.ts) are derived from, over the same transaction, print settings,
+ * extension filter and catalog codes (read.ts).
  */
 export * from "./read";
 export { DEFAULT_SNAPSHOT_SCHEMAS, schemaFingerprint, snapshotEntryKey, snapshotSchema, SNAPSHOT_KEYS, type SchemaSnapshot, type SnapshotSection } from "./schema-snapshot";

@@ -2,8 +2,8 @@
  * A deterministic, JSON-serialisable picture of a live database's catalog, for diffing two states of a
  * target (before/after a migration, staging/production) and fingerprinting one.
  *
- * Cost does not grow with the schema: one query per section (never one per table), all inside one
- * read-only REPEATABLE READ transaction so the sections agree with each other.
+ * A projection of the catalog reader's rows (queries.ts, which verification reads too): one statement for
+ * every section whatever the size of the schema, inside one read-only REPEATABLE READ transaction.
  *
  * Deliberate omissions, so that equal schemas give equal snapshots:
  * - no OIDs, no raw attnum (a column's position is its rank among live columns);
@@ -16,11 +16,13 @@
 import { createHash } from "node:crypto";
 import type postgres from "postgres";
 import { canonicalJson } from "../canonical-json";
+import * as q from "./queries";
+import { readKinds } from "./queries";
 import {
   codeOf,
   CONSTRAINT_TYPES,
   currentPrintSettings,
-  notExtensionMember,
+  POLICY_COMMANDS,
   setPrintSettings,
   TRIGGER_STATES,
   type ConstraintType,
@@ -226,163 +228,63 @@ export function schemaFingerprint(snapshot: SchemaSnapshot): string {
 
 /** `restore`: put the caller's settings back afterwards (when running inside the caller's transaction). */
 async function readCatalog(tx: postgres.TransactionSql, schemas: string[], restore: boolean): Promise<SchemaSnapshot> {
-  // Queries go out in the order they are created, so the settings apply to every section read after them.
+  // Queries go out in the order they are created, so the settings apply to the read after them.
   const previous = restore ? currentPrintSettings(tx) : null;
   const settings = setPrintSettings(tx);
-  const [snapshot, before] = await Promise.all([readSections(tx, schemas), previous, settings]);
+  const [rows, before] = await Promise.all([readSnapshotRows(tx, schemas), previous, settings]);
   if (before) await setPrintSettings(tx, before[0]!);
-  return snapshot;
+  return projectSnapshot(rows);
 }
 
-async function readSections(tx: postgres.TransactionSql, schemas: string[]): Promise<SchemaSnapshot> {
-  const inSchemas = tx.array(schemas);
-  const relNotExt = tx.unsafe(notExtensionMember("pg_class", "c.oid"));
-  const procNotExt = tx.unsafe(notExtensionMember("pg_proc", "p.oid"));
-  const typeNotExt = tx.unsafe(notExtensionMember("pg_type", "t.oid"));
+/** What the snapshot is made of: every kind of object of `schemas`, in one statement. */
+function readSnapshotRows(tx: postgres.TransactionSql, schemas: string[]) {
+  const scope = { schemas };
+  return readKinds(tx, {
+    schemas: q.schemasQuery(tx, schemas),
+    extensions: q.extensionsQuery(tx),
+    types: q.typesQuery(tx, schemas),
+    tables: q.tablesQuery(tx, scope),
+    columns: q.columnsQuery(tx, scope),
+    constraints: q.constraintsQuery(tx, scope),
+    indexes: q.indexesQuery(tx, scope),
+    policies: q.policiesQuery(tx, scope),
+    functions: q.functionsQuery(tx, scope),
+    triggers: q.triggersQuery(tx, scope),
+    views: q.viewsQuery(tx, schemas),
+    sequences: q.sequencesQuery(tx, schemas),
+    privileges: q.privilegesQuery(tx, schemas),
+  }).then((rows) => ({ ...rows, tables: q.tableRows(rows.tables), policies: q.policyGroupRows(rows.policies) }) as SnapshotRows);
+}
 
-  // Sent together: postgres.js pipelines them on the transaction's connection (one round trip, not 13).
-  const [
-    schemaRows,
-    extensionRows,
-    typeRows,
-    tableRows,
-    columnRows,
-    constraintRows,
-    indexRows,
-    policyRows,
-    functionRows,
-    triggerRows,
-    viewRows,
-    sequenceRows,
-    privilegeRows,
-  ] = await Promise.all([
-    tx<SchemaEntry[]>`
-    select n.nspname as name, pg_get_userbyid(n.nspowner) as owner
-    from pg_namespace n where n.nspname = any(${inSchemas}::text[])`,
-    tx<ExtensionEntry[]>`
-    select e.extname as name, e.extversion as version, n.nspname as schema
-    from pg_extension e join pg_namespace n on n.oid = e.extnamespace`,
-    tx<(Omit<TypeEntry, "kind"> & { typtype: string })[]>`
-    select n.nspname as schema, t.typname as name, t.typtype,
-      case when t.typtype = 'e' then
-        (select array_agg(e.enumlabel::text order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid)
-      end as labels,
-      case when t.typtype = 'd' then format_type(t.typbasetype, t.typtypmod) end as "baseType"
-    from pg_type t join pg_namespace n on n.oid = t.typnamespace
-    where n.nspname = any(${inSchemas}::text[])
-      and t.typtype in ('e', 'd', 'r', 'c', 'm')
-      and (t.typtype <> 'c' or (select c.relkind from pg_class c where c.oid = t.typrelid) = 'c')
-      and ${typeNotExt}`,
-    tx<(Omit<TableEntry, "kind"> & { relkind: string })[]>`
-    select n.nspname as schema, c.relname as name, c.relkind, pg_get_userbyid(c.relowner) as owner,
-      c.relrowsecurity as "rlsEnabled", c.relforcerowsecurity as "rlsForced"
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and c.relkind in ('r', 'p') and ${relNotExt}`,
-    tx<(Omit<ColumnEntry, "identity" | "generated"> & { attidentity: string; attgenerated: string })[]>`
-    select n.nspname as schema, c.relname as table, a.attname as name,
-      row_number() over (partition by a.attrelid order by a.attnum)::int as position,
-      format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as "notNull",
-      pg_get_expr(ad.adbin, ad.adrelid) as default, a.attidentity::text as attidentity,
-      a.attgenerated::text as attgenerated,
-      case when a.attcollation <> 0 and a.attcollation <> t.typcollation
-        then (select co.collname from pg_collation co where co.oid = a.attcollation) end as collation
-    from pg_attribute a
-      join pg_class c on c.oid = a.attrelid
-      join pg_namespace n on n.oid = c.relnamespace
-      join pg_type t on t.oid = a.atttypid
-      left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
-    where n.nspname = any(${inSchemas}::text[]) and c.relkind in ('r', 'p') and ${relNotExt}
-      and a.attnum > 0 and not a.attisdropped`,
-    tx<(Omit<ConstraintEntry, "type"> & { contype: string })[]>`
-    select n.nspname as schema, c.relname as table, k.conname as name, k.contype::text as contype,
-      pg_get_constraintdef(k.oid) as definition, k.convalidated as validated
-    from pg_constraint k
-      join pg_class c on c.oid = k.conrelid
-      join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and k.contype <> 'n' and ${relNotExt}`,
-    tx<IndexEntry[]>`
-    select n.nspname as schema, c.relname as table, ic.relname as name,
-      pg_get_indexdef(i.indexrelid) as definition, i.indisunique as unique, i.indisprimary as primary,
-      (select k.conname from pg_constraint k
-        where k.conrelid = i.indrelid and k.conindid = i.indexrelid and k.contype in ('p', 'u', 'x')) as constraint,
-      i.indisvalid as valid, i.indisready as ready
-    from pg_index i
-      join pg_class ic on ic.oid = i.indexrelid
-      join pg_class c on c.oid = i.indrelid
-      join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and ${relNotExt}`,
-    tx<(Omit<PolicyEntry, "permissive"> & { permissive: string })[]>`
-    select p.schemaname as schema, p.tablename as table, p.policyname as name, p.permissive,
-      p.cmd as command, p.roles::text[] as roles, p.qual as using, p.with_check as "withCheck"
-    from pg_policies p where p.schemaname = any(${inSchemas}::text[])`,
-    tx<(Omit<FunctionEntry, "kind" | "volatility" | "hash"> & { prokind: string; provolatile: string })[]>`
-    select n.nspname as schema, p.proname as name,
-      pg_get_function_identity_arguments(p.oid) as "identityArguments", p.prokind::text as prokind,
-      pg_get_function_result(p.oid) as returns, l.lanname as language, p.prosecdef as "securityDefiner",
-      p.provolatile::text as provolatile, coalesce(p.proconfig, '{}')::text[] as config,
-      case when p.prokind in ('f', 'p') then pg_get_functiondef(p.oid) end as definition
-    from pg_proc p
-      join pg_namespace n on n.oid = p.pronamespace
-      join pg_language l on l.oid = p.prolang
-    where n.nspname = any(${inSchemas}::text[]) and ${procNotExt}`,
-    tx<(Omit<TriggerEntry, "enabled"> & { tgenabled: string })[]>`
-    select n.nspname as schema, c.relname as table, g.tgname as name, g.tgenabled::text as tgenabled,
-      pg_get_triggerdef(g.oid) as definition
-    from pg_trigger g
-      join pg_class c on c.oid = g.tgrelid
-      join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and not g.tgisinternal and ${relNotExt}`,
-    tx<ViewEntry[]>`
-    select n.nspname as schema, c.relname as name, c.relkind = 'm' as materialized,
-      pg_get_viewdef(c.oid) as definition
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and c.relkind in ('v', 'm') and ${relNotExt}`,
-    tx<SequenceEntry[]>`
-    select n.nspname as schema, c.relname as name, format_type(s.seqtypid, null) as "dataType",
-      (select oc.relname || '.' || a.attname
-        from pg_depend d
-          join pg_class oc on oc.oid = d.refobjid
-          join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
-        where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.refclassid = 'pg_class'::regclass
-          and d.deptype in ('a', 'i')) as "ownedBy"
-    from pg_sequence s
-      join pg_class c on c.oid = s.seqrelid
-      join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = any(${inSchemas}::text[]) and ${relNotExt}`,
-    tx<PrivilegeEntry[]>`
-    with objects as (
-      select 'schema' as object_type, n.nspname as schema_name, n.nspname::text as object_name,
-        coalesce(n.nspacl, acldefault('n', n.nspowner)) as acl
-      from pg_namespace n where n.nspname = any(${inSchemas}::text[])
-      union all
-      select case c.relkind when 'S' then 'sequence' when 'v' then 'view' when 'm' then 'view' else 'table' end,
-        n.nspname, c.relname::text,
-        coalesce(c.relacl, acldefault(case when c.relkind = 'S' then 's' else 'r' end::"char", c.relowner))
-      from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = any(${inSchemas}::text[]) and c.relkind in ('r', 'p', 'v', 'm', 'S') and ${relNotExt}
-      union all
-      select 'function', n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-        coalesce(p.proacl, acldefault('f', p.proowner))
-      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-      where n.nspname = any(${inSchemas}::text[]) and ${procNotExt}
-    )
-    select o.object_type as "objectType", o.schema_name as schema, o.object_name as name,
-      case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end as grantee,
-      a.privilege_type as privilege, a.is_grantable as grantable
-    from objects o cross join lateral aclexplode(o.acl) a`,
-  ]);
+interface SnapshotRows {
+  schemas: q.SchemaRow[];
+  extensions: q.ExtensionRow[];
+  types: q.TypeRow[];
+  tables: q.TableRow[];
+  columns: q.ColumnRow[];
+  constraints: q.ConstraintRow[];
+  indexes: q.IndexRow[];
+  policies: q.PolicyGroupRow[];
+  functions: q.FunctionRow[];
+  triggers: q.TriggerRow[];
+  views: q.ViewRow[];
+  sequences: q.SequenceRow[];
+  privileges: q.PrivilegeRow[];
+}
 
+/** The reader's rows in the snapshot's canonical form: codes in words, no OIDs, every section sorted by its key. */
+function projectSnapshot(rows: SnapshotRows): SchemaSnapshot {
   const snapshot: SchemaSnapshot = {
-    schemas: schemaRows.map((r) => ({ name: r.name, owner: r.owner })),
-    extensions: extensionRows.map((r) => ({ name: r.name, version: r.version, schema: r.schema })),
-    types: typeRows.map((r) => ({
+    schemas: rows.schemas.map((r) => ({ name: r.name, owner: r.owner })),
+    extensions: rows.extensions.map((r) => ({ name: r.name, version: r.version, schema: r.schema })),
+    types: rows.types.map((r) => ({
       schema: r.schema,
       name: r.name,
       kind: TYPE_KINDS[r.typtype] ?? "other",
       labels: r.labels,
       baseType: r.baseType,
     })),
-    tables: tableRows.map((r) => ({
+    tables: rows.tables.map((r) => ({
       schema: r.schema,
       name: r.name,
       kind: r.relkind === "p" ? "partitioned_table" : "table",
@@ -390,7 +292,7 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
       rlsEnabled: r.rlsEnabled,
       rlsForced: r.rlsForced,
     })),
-    columns: columnRows.map((r) => ({
+    columns: rows.columns.map((r) => ({
       schema: r.schema,
       table: r.table,
       name: r.name,
@@ -402,7 +304,7 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
       generated: r.attgenerated === "s" ? "stored" : r.attgenerated === "v" ? "virtual" : null,
       collation: r.collation,
     })),
-    constraints: constraintRows.map((r) => ({
+    constraints: rows.constraints.map((r) => ({
       schema: r.schema,
       table: r.table,
       name: r.name,
@@ -410,7 +312,7 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
       definition: r.definition,
       validated: r.validated,
     })),
-    indexes: indexRows.map((r) => ({
+    indexes: rows.indexes.map((r) => ({
       schema: r.schema,
       table: r.table,
       name: r.name,
@@ -421,17 +323,19 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
       valid: r.valid,
       ready: r.ready,
     })),
-    policies: policyRows.map((r) => ({
-      schema: r.schema,
-      table: r.table,
-      name: r.name,
-      permissive: r.permissive === "PERMISSIVE",
-      command: r.command,
-      roles: [...r.roles].sort(compareStrings),
-      using: r.using,
-      withCheck: r.withCheck,
-    })),
-    functions: functionRows.map((r) => ({
+    policies: rows.policies.flatMap((g) =>
+      g.members.map((m) => ({
+        schema: m.schema,
+        table: m.table,
+        name: m.policy,
+        permissive: g.permissive,
+        command: codeOf(POLICY_COMMANDS, g.polcmd, "ALL"),
+        roles: [...(g.roles ?? [])].sort(compareStrings),
+        using: g.using,
+        withCheck: g.withCheck,
+      })),
+    ),
+    functions: rows.functions.map((r) => ({
       schema: r.schema,
       name: r.name,
       identityArguments: r.identityArguments,
@@ -444,26 +348,16 @@ async function readSections(tx: postgres.TransactionSql, schemas: string[]): Pro
       definition: r.definition,
       hash: sha256(r.definition ?? `${r.schema}.${r.name}(${r.identityArguments})`),
     })),
-    triggers: triggerRows.map((r) => ({
+    triggers: rows.triggers.map((r) => ({
       schema: r.schema,
       table: r.table,
       name: r.name,
       enabled: codeOf(TRIGGER_STATES, r.tgenabled, "origin"),
       definition: r.definition,
     })),
-    views: viewRows.map((r) => ({
-      schema: r.schema,
-      name: r.name,
-      materialized: r.materialized,
-      definition: r.definition,
-    })),
-    sequences: sequenceRows.map((r) => ({
-      schema: r.schema,
-      name: r.name,
-      dataType: r.dataType,
-      ownedBy: r.ownedBy,
-    })),
-    privileges: privilegeRows.map((r) => ({
+    views: rows.views.map((r) => ({ schema: r.schema, name: r.name, materialized: r.materialized, definition: r.definition })),
+    sequences: rows.sequences.map((r) => ({ schema: r.schema, name: r.name, dataType: r.dataType, ownedBy: r.ownedBy })),
+    privileges: rows.privileges.map((r) => ({
       objectType: r.objectType,
       schema: r.schema,
       name: r.name,

@@ -8,7 +8,7 @@ import { assertPlanCurrent } from "../deployments/service";
 import { targetUrl, type DeploymentDeps } from "../deployments/context";
 import * as lifecycle from "../deployments/lifecycle";
 import { redactedMessage, toErrorPayload } from "../errors";
-import { snapshotSchema } from "../plan/schema-snapshot";
+import { snapshotSchema } from "../introspect/schema-snapshot";
 import { deployments, environments } from "../store/schema";
 import { eq } from "drizzle-orm";
 import { runBackfill } from "./run-backfill";

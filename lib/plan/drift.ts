@@ -9,7 +9,7 @@ import type { Catalog } from "../migrations";
 import type { DriftObject } from "../store/schema/environment-status";
 import { diffSnapshots, type SchemaChange, type SchemaDiff } from "./diff";
 import { urlUser, withRoleRenamed } from "./plan";
-import { snapshotSchema, type SchemaSnapshot } from "./schema-snapshot";
+import { snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, type ShadowServer } from "./shadow";
 
 export interface DriftRequest {

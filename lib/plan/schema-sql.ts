@@ -7,7 +7,7 @@
  * What the snapshot does not hold (sequence positions, storage parameters, comments, data) is not
  * written; the header says so.
  */
-import type { SchemaSnapshot, TableEntry } from "./schema-snapshot";
+import type { SchemaSnapshot, TableEntry } from "../introspect/schema-snapshot";
 
 const q = (id: string) => (/^[a-z_][a-z0-9_]*$/.test(id) && !RESERVED.has(id) ? id : `"${id.replace(/"/g, '""')}"`);
 const rel = (schema: string, name: string) => `${q(schema)}.${q(name)}`;

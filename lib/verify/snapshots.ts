@@ -12,7 +12,7 @@ import { AppError } from "../errors";
 import { readStatus } from "../executor";
 import type { LedgerStatus } from "../ledger";
 import { driftObjects, measureDrift } from "../plan/drift";
-import { snapshotSchema } from "../plan/schema-snapshot";
+import { snapshotSchema } from "../introspect/schema-snapshot";
 import type { ShadowServer } from "../plan/shadow";
 import type { Store } from "../store/db";
 import { recordVerification } from "../deployments/lifecycle";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Catalog } from "../../lib/migrations";
 import { applyMigrations, readStatus } from "../../lib/executor";
-import { snapshotSchema } from "../../lib/plan/schema-snapshot";
+import { snapshotSchema } from "../../lib/introspect/schema-snapshot";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { drizzleRows, failure, fixtureCatalog, historyRows, positionOf, recorder, removeFixtureFolders, statements, tableExists } from "./support";
 

@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations, readStatus, rollbackMigrations } from "../../lib/executor";
-import { snapshotSchema, type SchemaSnapshot } from "../../lib/plan/schema-snapshot";
+import { snapshotSchema, type SchemaSnapshot } from "../../lib/introspect/schema-snapshot";
 import { freshDatabase, hasServer, type TestDatabase } from "../support/databases";
 import { drizzleRows, historyRows, invalidIndexes, MIGRATIONS_DIR } from "./support";
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { schemaExpectations } from "../../db/schema/expectations";
-import { snapshotSchema, type SchemaSnapshot } from "../../lib/plan/schema-snapshot";
+import { snapshotSchema, type SchemaSnapshot } from "../../lib/introspect/schema-snapshot";
 import { freshDatabase, hasServer, type TestDatabase } from "../support/databases";
 import { migrateUp } from "./migration-files";
 

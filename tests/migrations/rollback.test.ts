@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { schemaFingerprint, snapshotSchema } from "../../lib/plan/schema-snapshot";
+import { schemaFingerprint, snapshotSchema } from "../../lib/introspect/schema-snapshot";
 import { freshDatabase, hasServer, type TestDatabase } from "../support/databases";
 import { applyFile, migrateUp, migrationFile, readJournal } from "./migration-files";
 

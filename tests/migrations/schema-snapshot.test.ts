@@ -8,7 +8,7 @@ import {
   snapshotSchema,
   type SchemaSnapshot,
   type SnapshotSection,
-} from "../../lib/plan/schema-snapshot";
+} from "../../lib/introspect/schema-snapshot";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { migrateUp } from "./migration-files";
 
@@ -121,5 +121,35 @@ describe("snapshotSchema", () => {
       await migrated.sql`grant delete on public.patients to app_user`;
     }
     expect(await snapshotSchema(migrated.sql)).toEqual(before);
+  });
+
+  it("prints every policy as pg_policies does, though tables with the same stored trees are read as one group", async () => {
+    // Same trees (the same column numbers and types), different column names; a sub-select and a whole-row
+    // reference, which print the table's own name.
+    await empty.sql.unsafe(`
+      create table public.group_a (id int primary key, clinic_id uuid, note text);
+      create table public.group_b (id int primary key, clinic_id uuid, note text);
+      create table public.group_c (id int primary key, clinic_id uuid, remark text);
+      create policy same on public.group_a using (note = 'x');
+      create policy same on public.group_b using (note = 'x');
+      create policy same on public.group_c using (remark = 'x');
+      create policy nested on public.group_a using (exists (select 1 from public.group_b b where b.id = group_a.id));
+      create policy nested on public.group_c using (exists (select 1 from public.group_b b where b.id = group_c.id));
+      create policy whole on public.group_a for update using (group_a is not null) with check (id > 0);
+      create policy whole on public.group_c for update using (group_c is not null) with check (id > 0);`);
+    try {
+      const snap = await snapshotSchema(empty.sql);
+      // Printed under the snapshot's search_path, so that names come schema-qualified alike.
+      const printed = await empty.sql.begin(async (tx) => {
+        await tx`set local search_path = pg_catalog`;
+        return tx<{ table: string; name: string; using: string | null; withCheck: string | null }[]>`
+          select tablename as table, policyname as name, qual as using, with_check as "withCheck" from pg_policies
+          where schemaname = 'public' order by tablename collate "C", policyname collate "C"`;
+      });
+      expect(snap.policies.map((p) => ({ table: p.table, name: p.name, using: p.using, withCheck: p.withCheck }))).toEqual([...printed]);
+      expect(snap.policies.find((p) => p.table === "group_c" && p.name === "same")?.using).toBe("(remark = 'x'::text)");
+    } finally {
+      await empty.sql.unsafe("drop table public.group_a, public.group_b, public.group_c");
+    }
   });
 });

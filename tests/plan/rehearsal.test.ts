@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Catalog } from "../../lib/migrations";
 import { readStatus } from "../../lib/executor";
 import type { Plan } from "../../lib/plan/plan";
-import { schemaFingerprint, snapshotSchema } from "../../lib/plan/schema-snapshot";
+import { schemaFingerprint, snapshotSchema } from "../../lib/introspect/schema-snapshot";
 import { hasServer, type TestDatabase } from "../support/databases";
 import { PG15_BIN } from "../setup/global-setup";
 import { startScratchCluster } from "../support/scratch-cluster";

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { applyMigrations } from "../../lib/executor";
 import { diffSnapshots, renderSnapshot } from "../../lib/plan/diff";
 import { driftObjects, objectName } from "../../lib/plan/drift";
-import { snapshotSchema, type SchemaSnapshot } from "../../lib/plan/schema-snapshot";
+import { snapshotSchema, type SchemaSnapshot } from "../../lib/introspect/schema-snapshot";
 import { snapshotToSql } from "../../lib/plan/schema-sql";
 import { freshDatabase, hasServer, type TestDatabase } from "../support/databases";
 import { realCatalog } from "./support";

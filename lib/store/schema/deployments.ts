@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import type { Plan } from "../../plan/plan";
 import type { RiskSummary } from "../../deployments/risk";
-import type { SchemaSnapshot } from "../../plan/schema-snapshot";
+import type { SchemaSnapshot } from "../../introspect/schema-snapshot";
 import { DEPLOYMENT_STATES } from "./deployment-states";
 import { environments } from "./environments";
 import { users } from "./users";
