@@ -4,8 +4,8 @@
  * `DROP SCHEMA audit CASCADE`, `DROP TABLE … CASCADE`, a rename or a type change through a domain all
  * show here as the tagged objects they remove or change, whatever statement did it.
  *
- * One judgement, reused by the plan (rehearsal and drift), the deployment lifecycle and drift between
- * deployments: `judgeSchemaDiff`.
+ * One judgement for a rehearsal and for drift alike (lib/plan/compliance.ts judges drift through it), so
+ * the same change needs the compliance officer however it reached the target: `judgeSchemaDiff`.
  */
 import { classesOfTable, classificationOf, DATA_CLASS_TAGS, type DataClass } from "../../db/schema/classification";
 import { APP_ROLE, CONTEXT_SETTINGS } from "../../db/schema/rls";
@@ -165,11 +165,23 @@ export function judgeSchemaDiff(diff: SchemaDiff | null, options: DiffJudgementO
     if (removedTableKeys.has(rel(p.schema, p.table))) continue;
     push(DIFF_RULES.policyRemoved, `${p.schema}/${p.table}/${p.name}`, `Policy ${p.name} on ${rel(p.schema, p.table)} disappears ${done}.`, { policies: true });
   }
+  // Policies are OR-ed: a permissive one added to a table that stays admits rows on its own.
+  const addedTableKeys = new Set(addedTables.map((t) => rel(t.schema, t.name)));
+  for (const p of of<PolicyEntry>("policies", "added").map((x) => x.after)) {
+    if (!p.permissive || addedTableKeys.has(rel(p.schema, p.table))) continue;
+    const open = [p.using, p.withCheck].some((e) => e !== null && !readsClinic(e));
+    push(
+      open ? DIFF_RULES.policyLoosened : DIFF_RULES.policyChanged,
+      `${p.schema}/${p.table}/${p.name}`,
+      `Policy ${p.name} on ${rel(p.schema, p.table)} appears ${done}: a permissive policy admits rows whatever the others require${open ? ", and it does not require the clinic" : ""}.`,
+      { policies: true },
+    );
+  }
   for (const c of of<PolicyEntry>("policies", "changed")) {
     const reasons = loosening(c.before, c.after);
     const r = reasons.length > 0 ? DIFF_RULES.policyLoosened : DIFF_RULES.policyChanged;
-    const what = reasons.length > 0 ? reasons.join("; ") : `its ${c.fields.join(", ")} change`;
-    push(r, c.key, `Policy ${c.before.name} on ${rel(c.before.schema, c.before.table)} ${done}: ${what}.`, { policies: true });
+    const what = reasons.length > 0 ? reasons.join("; ") : `its ${c.fields.join(", ")} ${c.fields.length === 1 ? "changes" : "change"}`;
+    push(r, c.key, `Policy ${c.before.name} on ${rel(c.before.schema, c.before.table)} changes ${done}: ${what}.`, { policies: true });
   }
 
   // Privileges granted to anyone but the application role and the objects' owners.

@@ -291,7 +291,7 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
     migrations,
     findings,
     requiresComplianceSignoff:
-      findings.some((f) => f.requiresComplianceSignoff) || drift.findings.some((f) => f.requiresComplianceSignoff) || driftRequiresComplianceSignoff(drift.diff),
+      findings.some((f) => f.requiresComplianceSignoff) || driftRequiresComplianceSignoff(drift),
     blockers: basis.blockers,
     drift,
     schemaDiff,

@@ -266,7 +266,7 @@ describe("4f: drift that compliance must see", () => {
       const d = await service.createDeployment(c.deps, await c.actor(EMAIL.engineer), { environment: "local" });
       expect(d.plan.drift.drifted).toBe(true);
       expect(d.plan.requiresComplianceSignoff).toBe(true);
-      expect(d.risk!.complianceReasons).toContain("Drift: row level security on public.patients is disabled on the live target.");
+      expect(d.risk!.complianceReasons).toContain("Drift: public.patients loses row level security on the target, outside the console.");
       const view = await service.deploymentView(c.deps, await c.actor(EMAIL.engineer), d.id);
       expect(view.progress.compliance.required).toBe(true);
       expect(view.decisions.apply.allowed).toBe(false);
@@ -278,11 +278,24 @@ describe("4f: drift that compliance must see", () => {
 
   it("does not ask for it when the drift touches nothing regulated", async () => {
     const { driftComplianceReasons } = await import("../../lib/plan/compliance");
-    const change = (section: string, key: string, fields: string[] = [], before: object | null = {}, after: object | null = {}) => ({ section, key, change: "changed", fields, before, after }) as never;
-    expect(driftComplianceReasons({ changes: [change("indexes", "public/clinics/clinics_name_idx", ["definition"])], text: "", counts: { added: 0, removed: 0, changed: 1 } })).toEqual([]);
+    const column = (type: string) => ({ schema: "public", table: "patients", name: "cpf", position: 3, type, notNull: true, default: null, identity: null, generated: null, collation: null });
+    const policy = (using: string) => ({ schema: "public", table: "patients", name: "tenant_select", permissive: true, command: "SELECT", roles: ["app_user"], using, withCheck: null });
+    const change = (section: string, key: string, fields: string[], before: object, after: object) => ({ section, key, change: "changed", fields, before, after }) as never;
+    const diff = (...changes: never[]) => ({ diff: { changes, text: "", counts: { added: 0, removed: 0, changed: changes.length } } });
+    const index = { schema: "public", table: "clinics", name: "clinics_name_idx", definition: "CREATE INDEX …", unique: false, primary: false, constraint: null, valid: true, ready: true };
+    expect(driftComplianceReasons(diff(change("indexes", "public/clinics/clinics_name_idx", ["definition"], index, { ...index, definition: "CREATE INDEX … (lower(name))" })))).toEqual([]);
+    const tenant = "(clinic_id = (NULLIF(current_setting('app.current_clinic_id'::text, true), ''::text))::uuid)";
     expect(
-      driftComplianceReasons({ changes: [change("columns", "public/patients/cpf", ["type"]), change("policies", "public/patients/tenant_select", ["using"])], text: "", counts: { added: 0, removed: 0, changed: 2 } }),
-    ).toEqual(["Drift: ID column public.patients.cpf is changed (type) on the live target.", "Drift: policy tenant_select on public.patients is changed (using) on the live target."]);
+      driftComplianceReasons(
+        diff(
+          change("columns", "public/patients/cpf", ["type"], column("text"), column("character varying(14)")),
+          change("policies", "public/patients/tenant_select", ["using"], policy(tenant), policy(`(${tenant} AND true)`)),
+        ),
+      ),
+    ).toEqual([
+      "Drift: public.patients.cpf (tagged [ID] identifier) changes type from text to character varying(14) on the target, outside the console.",
+      "Drift: Policy tenant_select on public.patients changes on the target, outside the console: its using changes.",
+    ]);
   });
 });
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations } from "../../lib/executor";
 import type { Plan } from "../../lib/plan/plan";
+import { complianceReasons } from "../../lib/plan/compliance";
 import { addMigration, copyOfFolder, removeFixtureFolders } from "../executor/support";
 import { plan, realCatalog, targetsAt } from "./support";
 
@@ -143,5 +144,60 @@ describe("drift is judged the same way", () => {
     expect(planned.drift.drifted).toBe(true);
     expect(planned.drift.findings).toEqual([]);
     expect(planned.requiresComplianceSignoff).toBe(false);
+  });
+});
+
+/**
+ * One rule for both: the same change, made by a pending migration (rehearsal) or by hand on the target
+ * (drift), gets the same findings, in the same words but for who did it, and the same sign-off.
+ */
+describe("drift and rehearsal judge the same change the same way", () => {
+  const asRehearsal = (p: Plan) => diffRules(p).map((f) => `${f.rule} ${f.severity} ${f.message.replace(" by this plan", " <by>")}`);
+  const asDrift = (p: Plan) =>
+    p.drift.findings.filter((f) => f.requiresComplianceSignoff).map((f) => `${f.rule} ${f.severity} ${f.message.replace(" on the target, outside the console", " <by>")}`);
+
+  async function judgedBoth(change: string): Promise<{ rehearsal: string[]; drift: string[]; driftPlan: Plan }> {
+    // In a DO block, so that no statement rule speaks first and the diff's findings all reach the plan.
+    const rehearsed = await planPending(doBlock(change));
+    const target = await targets.at(LATEST);
+    await target.sql.unsafe(change);
+    const driftPlan = await plan(target, real);
+    return { rehearsal: asRehearsal(rehearsed).sort(), drift: asDrift(driftPlan).sort(), driftPlan };
+  }
+
+  const CASES: [string, string, string][] = [
+    ["a tagged table removed", "DROP TABLE audit.audit_logs CASCADE", "console/diff-tagged-table-removed"],
+    ["a tagged table renamed", "ALTER TABLE public.patients RENAME TO people", "console/diff-tagged-table-removed"],
+    ["a tagged column removed", "ALTER TABLE public.patients DROP COLUMN rg CASCADE", "console/diff-tagged-column-removed"],
+    ["a tagged column renamed", "ALTER TABLE public.patients RENAME COLUMN rg TO rg_number", "console/diff-tagged-column-removed"],
+    ["a tagged column retyped", "ALTER TABLE public.patients ALTER COLUMN rg TYPE varchar(40)", "console/diff-tagged-column-retyped"],
+    ["RLS switched off", "ALTER TABLE public.patients DISABLE ROW LEVEL SECURITY", "console/diff-rls-off"],
+    ["FORCE switched off", "ALTER TABLE public.patients NO FORCE ROW LEVEL SECURITY", "console/diff-rls-off"],
+    ["a policy removed", 'DROP POLICY "patients_tenant_select" ON public.patients', "console/diff-policy-removed"],
+    ["a policy loosened", `ALTER POLICY "patients_tenant_select" ON public.patients USING (true)`, "console/diff-policy-loosened"],
+    ["a permissive policy added without the clinic", "CREATE POLICY patients_open ON public.patients FOR SELECT TO app_user USING (true)", "console/diff-policy-loosened"],
+    ["a privilege beyond app_user", "GRANT SELECT ON public.patients TO PUBLIC", "console/diff-privilege-beyond-app-role"],
+  ];
+  for (const [name, change, rule] of CASES) {
+    it(`${name}: the same finding, needing sign-off either way`, async () => {
+      const { rehearsal, drift, driftPlan } = await judgedBoth(change);
+      expect(rehearsal.some((f) => f.startsWith(`${rule} `)), rehearsal.join("\n")).toBe(true);
+      expect(drift).toEqual(rehearsal);
+      expect(driftPlan.requiresComplianceSignoff).toBe(true);
+      expect(complianceReasons(driftPlan)).toEqual(expect.arrayContaining(driftPlan.drift.findings.map((f) => `Drift: ${f.message}`)));
+    });
+  }
+
+  it("a restrictive policy added, an untagged column retyped, an index added: nothing for compliance either way", async () => {
+    for (const change of [
+      "CREATE POLICY patients_narrow ON public.patients AS RESTRICTIVE FOR SELECT TO app_user USING (data_anonymized_at IS NULL)",
+      "ALTER TABLE public.patients ALTER COLUMN medical_record_number TYPE varchar(99)",
+      "CREATE INDEX patients_rg_idx ON public.patients (rg)",
+    ]) {
+      const { rehearsal, drift, driftPlan } = await judgedBoth(change);
+      expect(rehearsal, change).toEqual([]);
+      expect(drift, change).toEqual([]);
+      expect(complianceReasons(driftPlan), change).toEqual([]);
+    }
   });
 });
