@@ -332,9 +332,9 @@ export function policiesQuery(tx: Tx, scope: TableScope, probe: readonly string[
       from (${relations(tx, scope, TABLES)}) r
     ),
     p as materialized (
-      select p.oid, p.polrelid, p.polname, p.polcmd, p.polpermissive, p.polroles,
+      select p.oid, p.polrelid, p.polname, p.polcmd, p.polpermissive, p.polroles, k.attnames,
         coalesce(hashtextextended(p.polqual::text, 0), 0) as qual_hash, coalesce(hashtextextended(p.polwithcheck::text, 0), 0) as check_hash
-      from pg_policy p where p.polrelid in (select oid from rel)
+      from pg_policy p join rel k on k.oid = p.polrelid
     ),
     shapes as materialized (
       select s.qual_hash, s.check_hash,
@@ -344,17 +344,15 @@ export function policiesQuery(tx: Tx, scope: TableScope, probe: readonly string[
         join pg_policy rep on rep.oid = s.rep
         cross join lateral (select coalesce(rep.polqual::text, '') || ' ' || coalesce(rep.polwithcheck::text, '') as trees) x
     ),
-    keyed as (
-      select p.*, case when sh.names_table then p.polrelid end as own_table,
-        -- Most trees name one column (the tenant key): spare them the sub-select.
-        case when cardinality(sh.attnums) = 1 then array[coalesce(k.attnames[sh.attnums[1]], sh.attnums[1]::text)]
-          else array(select coalesce(k.attnames[n], n::text) from unnest(sh.attnums) n) end as column_names
-      from p join shapes sh using (qual_hash, check_hash) join rel k on k.oid = p.polrelid
-    ),
     g as (
-      select min(oid) as rep, polcmd, polpermissive, polroles, array_agg(polrelid::bigint) as tables, array_agg(polname::text) as policies
-      from keyed
-      group by qual_hash, check_hash, polcmd, polpermissive, polroles, column_names, own_table
+      select min(p.oid) as rep, p.polcmd, p.polpermissive, p.polroles, array_agg(p.polrelid::bigint) as tables, array_agg(p.polname::text) as policies
+      from p join shapes sh using (qual_hash, check_hash)
+      group by p.qual_hash, p.check_hash, p.polcmd, p.polpermissive, p.polroles,
+        case when sh.names_table then p.polrelid end,
+        -- The names of the columns the trees name, as one text (chr(1) never occurs in a name); most trees
+        -- name one column (the tenant key), spared the sub-select.
+        case when cardinality(sh.attnums) = 1 then coalesce(p.attnames[sh.attnums[1]], sh.attnums[1]::text)
+          else array_to_string(array(select coalesce(p.attnames[n], n::text) from unnest(sh.attnums) n), chr(1)) end
     )
     select json_build_object(
       'tables', (select coalesce(json_agg(json_build_array(k.oid::bigint, k.nspname, k.relname, ${probed})), '[]')

@@ -157,8 +157,8 @@ function declared(expect: VerifyExpectations) {
 }
 
 /** The column that carries a table's tenant (db/schema's, else clinic_id), and whether the table has it. */
-function tenantOf(expect: VerifyExpectations, table: string, probed: string[] | null | undefined) {
-  const d = declared(expect).tables.get(table);
+function tenantOf(expect: VerifyExpectations, tables: ReturnType<typeof declared>["tables"], table: string, probed: string[] | null | undefined) {
+  const d = tables.get(table);
   const key = d ? d.tenantKey : expect.tenantColumn;
   return { declared: d !== undefined, key, present: key !== null && (probed ?? []).includes(key) };
 }
@@ -179,10 +179,11 @@ async function readServer(tx: Tx, expect: VerifyExpectations): Promise<ServerFac
 }
 
 async function readTables(tx: Tx, expect: VerifyExpectations): Promise<TableFact[]> {
-  const { tables } = await readKinds(tx, { tables: q.tablesQuery(tx, { schemas: expect.schemas }, declared(expect).probe) });
+  const d = declared(expect);
+  const { tables } = await readKinds(tx, { tables: q.tablesQuery(tx, { schemas: expect.schemas }, d.probe) });
   return q.tableRows(tables).map((r) => {
     const name = `${r.schema}.${r.name}`;
-    const tenant = tenantOf(expect, name, r.probed);
+    const tenant = tenantOf(expect, d.tables, name, r.probed);
     return {
       oid: Number(r.oid),
       name,
@@ -199,13 +200,15 @@ async function readTables(tx: Tx, expect: VerifyExpectations): Promise<TableFact
 
 /** The reader's policy groups, split by the tenant key of their tables (a predicate is judged against it). */
 async function readPolicies(tx: Tx, expect: VerifyExpectations): Promise<PolicyGroupFact[]> {
-  const { policies } = await readKinds(tx, { policies: q.policiesQuery(tx, { schemas: expect.schemas }, declared(expect).probe) });
+  const d = declared(expect);
+  const { policies } = await readKinds(tx, { policies: q.policiesQuery(tx, { schemas: expect.schemas }, d.probe) });
   return q.policyGroupRows(policies).flatMap((g) => {
     const byKey = new Map<string | null, PolicyGroupFact["members"]>();
     for (const m of g.members) {
-      const tenant = tenantOf(expect, `${m.schema}.${m.table}`, m.probed);
+      const tenant = tenantOf(expect, d.tables, `${m.schema}.${m.table}`, m.probed);
       const key = tenant.present ? tenant.key : null;
-      byKey.set(key, [...(byKey.get(key) ?? []), { tableOid: Number(m.tableOid), policy: m.policy }]);
+      const members = byKey.get(key) ?? byKey.set(key, []).get(key)!;
+      members.push({ tableOid: m.tableOid, policy: m.policy });
     }
     return [...byKey].map(([tenantKey, members]) => ({
       command: codeOf(POLICY_COMMANDS, g.polcmd, "ALL"),
