@@ -32,16 +32,20 @@ export function buildIsStale(): boolean {
 }
 
 /**
- * Runs `next build`. `output`: "inherit" shows it live; a file path collects it there (for a
- * build that runs beside other output). Resolves with the exit code.
+ * Runs a command in the checkout. `output`: "inherit" shows it live; a file path collects it there
+ * (for a step that runs beside other output). Resolves with the exit code.
  */
-export function runNextBuild(env: NodeJS.ProcessEnv, output: "inherit" | string): Promise<number> {
+export function runStep(command: string, args: string[], env: NodeJS.ProcessEnv, output: "inherit" | string): Promise<number> {
   const sink = output === "inherit" ? "inherit" : fs.openSync(output, "w");
-  const child = spawn(process.execPath, [nextBin(), "build"], { cwd: root, stdio: ["ignore", sink, sink], env });
+  const child = spawn(command, args, { cwd: root, stdio: ["ignore", sink, sink], env });
   return new Promise((resolve) => {
     child.on("exit", (code, signal) => {
       if (typeof sink === "number") fs.closeSync(sink);
       resolve(code ?? (signal ? 1 : 0));
     });
   });
+}
+
+export function runNextBuild(env: NodeJS.ProcessEnv, output: "inherit" | string): Promise<number> {
+  return runStep(process.execPath, [nextBin(), "build"], env, output);
 }

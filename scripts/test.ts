@@ -4,24 +4,14 @@
  * journeys need run beside it (their output is shown only when they fail), and Playwright starts
  * on a ready build. Exit code: the first failing step's.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { buildIsStale, root, runNextBuild } from "./next-build";
+import { buildIsStale, root, runNextBuild, runStep } from "./next-build";
+
+const run = (command: string, args: string[], output: "inherit" | string) => runStep(command, args, process.env, output);
 
 const logDir = path.join(root, ".data/test-logs");
 const bin = (name: string) => path.join(root, "node_modules/.bin", name);
-
-function run(command: string, args: string[], output: "inherit" | string): Promise<number> {
-  const sink = output === "inherit" ? "inherit" : fs.openSync(output, "w");
-  const child = spawn(command, args, { cwd: root, stdio: ["ignore", sink, sink], env: process.env });
-  return new Promise((resolve) => {
-    child.on("exit", (code, signal) => {
-      if (typeof sink === "number") fs.closeSync(sink);
-      resolve(code ?? (signal ? 1 : 0));
-    });
-  });
-}
 
 function showFailure(step: string, logFile: string, code: number): void {
   console.error(`\n✗ ${step} failed (exit ${code}):\n`);
