@@ -38,7 +38,7 @@ export type PolicyCommand = "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "ALL";
 
 export interface ColumnExpectation {
   name: string;
-  /** As format_type prints it with search_path = pg_catalog (what lib/plan/schema-snapshot reports). */
+  /** As format_type prints it with search_path = pg_catalog (what lib/introspect/schema-snapshot reports). */
   type: string;
   notNull: boolean;
   hasDefault: boolean;
