@@ -324,7 +324,7 @@ export function indexesQuery(tx: Tx, scope: TableScope, invalidIn?: readonly str
  */
 export function policiesQuery(tx: Tx, scope: TableScope, probe: readonly string[] = []): Fragment {
   const probed = probe.length ? tx`(select array_agg(x) from unnest(k.attnames) x where x = any(${textArray(probe)}::text[]))` : tx`null`;
-  // attnames[n] is the name of column n (null when dropped): one lookup per table, then only arithmetic.
+  // attnames[n] is the name of column n (null when dropped): one look-up per table, then only arithmetic.
   return tx`with rel as materialized (
       select r.oid, r.nspname, r.relname,
         (select array_agg(case when a.attisdropped then null else a.attname::text end order by a.attnum)
@@ -358,7 +358,7 @@ export function policiesQuery(tx: Tx, scope: TableScope, probe: readonly string[
     )
     select json_build_object(
       'tables', (select coalesce(json_agg(json_build_array(k.oid::bigint, k.nspname, k.relname, ${probed})), '[]')
-        from rel k where k.oid in (select polrelid from p)),
+        from rel k),
       'groups', (select coalesce(json_agg(json_build_array(g.polcmd::text, g.polpermissive,
         (select json_agg(case when x = 0 then 'public' else pg_get_userbyid(x)::text end) from unnest(g.polroles) x),
         pg_get_expr(rep.polqual, rep.polrelid), pg_get_expr(rep.polwithcheck, rep.polrelid), g.tables, g.policies)), '[]')
@@ -375,7 +375,10 @@ export function policyGroupRows(raw: unknown): PolicyGroupRow[] {
     roles: roles ?? [],
     using,
     withCheck,
-    members: oids.map((oid, i) => ({ tableOid: Number(oid), ...byOid.get(Number(oid))!, policy: policies[i]! })),
+    members: oids.map((oid, i) => {
+      const t = byOid.get(Number(oid))!;
+      return { tableOid: Number(oid), schema: t.schema, table: t.table, probed: t.probed, policy: policies[i]! };
+    }),
   }));
 }
 

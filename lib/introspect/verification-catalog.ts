@@ -202,11 +202,15 @@ async function readTables(tx: Tx, expect: VerifyExpectations): Promise<TableFact
 async function readPolicies(tx: Tx, expect: VerifyExpectations): Promise<PolicyGroupFact[]> {
   const d = declared(expect);
   const { policies } = await readKinds(tx, { policies: q.policiesQuery(tx, { schemas: expect.schemas }, d.probe) });
+  const keyOf = new Map<number, string | null>();
   return q.policyGroupRows(policies).flatMap((g) => {
     const byKey = new Map<string | null, PolicyGroupFact["members"]>();
     for (const m of g.members) {
-      const tenant = tenantOf(expect, d.tables, `${m.schema}.${m.table}`, m.probed);
-      const key = tenant.present ? tenant.key : null;
+      let key = keyOf.get(m.tableOid);
+      if (key === undefined) {
+        const tenant = tenantOf(expect, d.tables, `${m.schema}.${m.table}`, m.probed);
+        keyOf.set(m.tableOid, (key = tenant.present ? tenant.key : null));
+      }
       const members = byKey.get(key) ?? byKey.set(key, []).get(key)!;
       members.push({ tableOid: m.tableOid, policy: m.policy });
     }
