@@ -2,8 +2,8 @@
  * `npm run bench:overview`: the Overview's server time with 10 environments and 10,000 deployments
  * (each finished one with its run, log and approval, as in use) in the store, at 20 concurrent
  * requests. Each request does what the page and /api/overview do on the server for a signed-in
- * release manager: check the console session and its user (as app/_server/session does; the
- * next-auth cookie decode is not included), read every environment's recorded state, running and
+ * release manager: check the console session and its user (sessionActor, as app/_server/session
+ * does; the next-auth cookie decode is not included), read every environment's recorded state, running and
  * last deployment and what waits on the role (lib/targets/overview, the page's loader), and
  * serialise the result. It also counts the store queries one request issues.
  * The baseline, measured in the same run at the same concurrency, is one `select 1` round trip on
@@ -13,12 +13,13 @@
  * Environment: BENCH_PG_PORT (54352), BENCH_REQUESTS (per client, default 25), BENCH_CONCURRENCY (20),
  * BENCH_STORE_CONNECTIONS (the web server's pool, 10).
  */
+import fs from "node:fs";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import postgres from "postgres";
 import { ensureDemoUsers } from "../lib/auth/demo-users";
-import { assertPermission, resolveActor } from "../lib/auth/guard";
-import { liveSessionUser, startConsoleSession } from "../lib/auth/sessions";
+import { assertPermission, sessionActor } from "../lib/auth/guard";
+import { startConsoleSession } from "../lib/auth/sessions";
 import { WEB_STORE_CONNECTIONS } from "../lib/boot";
 import { parseEnvironmentRegistry } from "../lib/config/environments";
 import { startLocalPostgres } from "../lib/embedded/postgres-server";
@@ -53,6 +54,20 @@ async function timed(concurrency: number, perClient: number, work: (client: numb
     }),
   );
   return times;
+}
+
+/** CPU time (ms) the given processes used so far, from /proc (Linux); null where that cannot be read. */
+function processCpuMs(pids: number[]): number | null {
+  try {
+    const ticks = pids.reduce((sum, pid) => {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return sum + Number(fields[11]) + Number(fields[12]);
+    }, 0);
+    return ticks * 10; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
 }
 
 async function seed(sql: postgres.Sql): Promise<void> {
@@ -136,7 +151,7 @@ async function main(): Promise<void> {
 
       // What the page and GET /api/overview do on the server once next-auth has read the cookie.
       const request = async (client = 0) => {
-        const actor = await resolveActor(store.db, await liveSessionUser(store.db, sessions[client % sessions.length], SESSIONS));
+        const actor = await sessionActor(store.db, { sessionId: sessions[client % sessions.length], userId: releaseManager!.id }, SESSIONS);
         assertPermission(actor, "overview:read");
         return JSON.stringify({ ok: true, data: await environmentsOverview(store.db, registry, actor) });
       };
@@ -145,7 +160,7 @@ async function main(): Promise<void> {
       const sample = (JSON.parse(await request()) as { data: { awaitingMe: unknown[]; running: unknown }[] }).data;
       const perRequest = statements;
       if (sample.length !== ENVIRONMENTS || !sample.every((e) => e.running) || sample.every((e) => e.awaitingMe.length === 0)) throw new Error("The Overview did not read what was seeded.");
-      console.log(`store statements per request: ${perRequest} (the session and its user, then the Overview)`);
+      console.log(`store statements per request: ${perRequest} (the session with its user, then the Overview)`);
       await timed(CONCURRENCY, 3, request); // warm-up: plans cached, pool filled
 
       const cpu0 = process.cpuUsage();
@@ -154,7 +169,17 @@ async function main(): Promise<void> {
       const cpu = process.cpuUsage(cpu0);
       console.log(`one request at a time: ${((performance.now() - t0) / 50).toFixed(1)} ms wall, ${((cpu.user + cpu.system) / 1000 / 50).toFixed(1)} ms of this process's CPU`);
       const baseline = await timed(CONCURRENCY, REQUESTS, () => store.sql`select 1`);
+      // The CPU one request costs (this process and the store's server processes serving the pool):
+      // what bounds the p95 on an idle machine (20 requests at once share its cores).
+      const backends = (await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${name} and application_name = 'migration-console store'`).map((r) => r.pid);
+      const [node0, pg0] = [process.cpuUsage(), processCpuMs(backends)];
       const overview = await timed(CONCURRENCY, REQUESTS, request);
+      const [nodeCpu, pg1] = [process.cpuUsage(node0), processCpuMs(backends)];
+      const perRequestCpu = (ms: number) => (ms / (CONCURRENCY * REQUESTS)).toFixed(1);
+      console.log(
+        `CPU per request under concurrency: ${perRequestCpu((nodeCpu.user + nodeCpu.system) / 1000)} ms in this process, ` +
+          (pg0 === null || pg1 === null ? "store server n/a" : `${perRequestCpu(pg1 - pg0)} ms in ${backends.length} store server processes`),
+      );
       const [b50, b95] = [percentile(baseline, 50), percentile(baseline, 95)];
       const [o50, o95] = [percentile(overview, 50), percentile(overview, 95)];
       console.log(`baseline (select 1, same pool, same concurrency): p50 ${b50.toFixed(1)} ms, p95 ${b95.toFixed(1)} ms`);

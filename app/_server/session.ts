@@ -1,8 +1,7 @@
 import "server-only";
 import { getServerSession } from "next-auth";
 import { redirect } from "next/navigation";
-import { assertPermission, resolveActor } from "../../lib/auth/guard";
-import { liveSessionUser } from "../../lib/auth/sessions";
+import { assertPermission, sessionActor } from "../../lib/auth/guard";
 import { needsSession, type Permission } from "../../lib/auth/permissions";
 import type { Actor } from "../../lib/auth/users";
 import { AppError } from "../../lib/errors";
@@ -16,9 +15,7 @@ export async function requireActor(permission?: Permission): Promise<Actor> {
   const { store, authOptions, config } = runtime();
   const session = await getServerSession(authOptions);
   if (!session?.userId) throw new AppError("unauthenticated", "Sign in to continue.");
-  const userId = await liveSessionUser(store.db, session.sessionId, config.sessions);
-  if (userId !== session.userId) throw new AppError("unauthenticated", "Sign in again.");
-  const actor = await resolveActor(store.db, userId);
+  const actor = await sessionActor(store.db, { sessionId: session.sessionId, userId: session.userId }, config.sessions);
   if (permission) assertPermission(actor, permission);
   return actor;
 }
