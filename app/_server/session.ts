@@ -1,6 +1,7 @@
 import "server-only";
 import { getServerSession } from "next-auth";
 import { redirect } from "next/navigation";
+import { cache } from "react";
 import { assertPermission, sessionActor } from "../../lib/auth/guard";
 import { needsSession, type Permission } from "../../lib/auth/permissions";
 import type { Actor } from "../../lib/auth/users";
@@ -35,11 +36,17 @@ export async function callerFor(permission: Permission): Promise<Actor | null> {
   return needsSession(permission) ? requireActor(permission) : null;
 }
 
+/**
+ * The caller once per page render: the layout and the page both ask, and React's request cache
+ * lets them share one store read. Actions and route handlers call requireActor, read on every call.
+ */
+const renderActor = cache(() => requireActor());
+
 /** For pages: a signed-out visitor goes to sign-in; a wrong role gets the error to render. */
 export async function pageActor(permission?: Permission): Promise<{ actor: Actor; forbidden: AppError | null }> {
   let actor: Actor;
   try {
-    actor = await requireActor();
+    actor = await renderActor();
   } catch (e) {
     // A session that ended (idle, maximum age) says so on the sign-in page.
     if (e instanceof AppError && e.code === "unauthenticated") redirect(e.message.startsWith("Your session") ? "/signin?error=SessionEnded" : "/signin");
