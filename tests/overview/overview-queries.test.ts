@@ -93,6 +93,11 @@ describe("the Overview's store reads", () => {
       where d.state in ('succeeded', 'failed') group by e.name`;
     expect(Object.fromEntries(large.overview.map((e) => [e.name, e.last?.number]))).toEqual(Object.fromEntries(newest.map((r) => [r.name, r.number])));
 
+    // Inside a transaction (no pool client to prepare on) it reads the same.
+    const release = (await fresh.database.sql<{ id: string }[]>`select id from users where email = 'release@demo.local'`)[0]!;
+    const inTransaction = await fresh.store.db.transaction((tx) => environmentsOverview(tx, registry, { id: release.id, role: "release_manager" }));
+    expect(inTransaction).toEqual(large.overview);
+
     const [plan] = await fresh.database.sql.unsafe<{ "QUERY PLAN": unknown }[]>(`explain (format json) ${large.statements[0]!}`);
     const scanned: string[] = [];
     const walk = (node: Record<string, unknown>) => {
