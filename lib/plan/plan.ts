@@ -227,7 +227,7 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
         if (e.type === "statement_finished") durations.set(`${e.tag}#${e.statement}`, e.durationMs);
       };
       const touchesCluster = units.some((u) => u.script.statements.some((s) => clusterWideChange(s) !== null || unwrapKind(s) === "DoStmt"));
-      if (touchesCluster) restoreRoles = await keepClusterRoles(shadow);
+      if (touchesCluster) restoreRoles = await keepClusterRoles(shadow, units.map((u) => u.script.sql));
       try {
         if (request.kind === "apply") {
           await applyMigrations({ url: shadowDb.url, catalog: request.catalog, to: units.at(-1)?.migration.tag ?? status.current, actor: "rehearsal", allowOutOfOrder: true, onEvent, backup: REHEARSAL_BACKUP });
