@@ -48,10 +48,7 @@ export async function createShadowDatabaseAt(server: ShadowServer, catalog: Cata
   return withAdmin(server, async (admin) => {
     const template = await templateName(admin, server, catalog, tag);
     const spare = await takeSpare(server, template);
-    if (spare) {
-      makeSpare(server, template);
-      return handle(server, spare, template);
-    }
+    if (spare) return handle(server, spare, template);
     const name = shadowName();
     try {
       await create(admin, name, template);
@@ -61,16 +58,15 @@ export async function createShadowDatabaseAt(server: ShadowServer, catalog: Cata
       await buildTemplate(server, admin, catalog, tag, template);
       await create(admin, name, template);
     }
-    makeSpare(server, template);
     return handle(server, name, template);
   });
 }
 
 /**
- * One spare copy per template, made in the background after a rehearsal takes a copy, so the next
- * rehearsal at that version (a re-plan, the check before an apply, the next deployment) starts at once
- * instead of waiting for CREATE DATABASE. Dropped when unused for SPARE_SECONDS, and by
- * closeShadowConnections.
+ * One spare copy per template, made in the background once a rehearsal at that version is over (not
+ * while it runs: the copy would compete with it), so the next rehearsal at that version (a re-plan, the
+ * check before an apply, the next deployment) starts at once instead of waiting for CREATE DATABASE.
+ * Dropped when unused for SPARE_SECONDS, and by closeShadowConnections.
  */
 const spares = new Map<string, { name: Promise<string | null>; timer: NodeJS.Timeout }>();
 const SPARE_SECONDS = 30;
@@ -124,6 +120,7 @@ function adminPool(server: ShadowServer): postgres.Sql {
 
 /** Drops the spare copies and closes the pooled shadow-server connections (before a process exits). */
 export async function closeShadowConnections(): Promise<void> {
+  await shadowBackgroundWork();
   const waiting = [...spares.entries()];
   spares.clear();
   await Promise.all(
@@ -160,13 +157,50 @@ function databaseUrl(server: ShadowServer, name: string): string {
 }
 
 function handle(server: ShadowServer, name: string, template: string | null): ShadowDatabase {
-  return {
-    url: databaseUrl(server, name),
-    template,
-    drop: async () => {
-      await adminPool(server).unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    },
-  };
+  return { url: databaseUrl(server, name), template, drop: () => release(server, name, template) };
+}
+
+/** Rehearsal databases being dropped, and the spare copies being made after them. */
+const releasing = new Set<Promise<void>>();
+/** Rehearsal databases whose drop failed (the server was busy or unreachable): tried again on the next release. */
+const undropped = new Map<string, ShadowServer>();
+
+/**
+ * Drops a rehearsal database, then makes the template's spare copy. A caller may leave it running in
+ * the background (see shadowBackgroundWork); a drop that fails is tried again with the next one, and a
+ * database left by a killed process is swept when the next template is built.
+ */
+function release(server: ShadowServer, name: string, template: string | null): Promise<void> {
+  const work = (async () => {
+    const drop = (s: ShadowServer, n: string) => adminPool(s).unsafe(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
+    try {
+      await drop(server, name);
+    } catch (e) {
+      undropped.set(name, server);
+      throw e;
+    }
+    for (const [n, s] of [...undropped]) {
+      undropped.delete(n);
+      await drop(s, n).catch(() => undropped.set(n, s));
+    }
+    if (template) makeSpare(server, template);
+  })();
+  releasing.add(work);
+  void work.then(
+    () => releasing.delete(work),
+    () => releasing.delete(work),
+  );
+  return work;
+}
+
+/** Resolves once every rehearsal database released so far is dropped and its spare copy made. */
+export async function shadowBackgroundWork(): Promise<void> {
+  while (releasing.size > 0) await Promise.allSettled([...releasing]);
+  for (const [n, s] of [...undropped]) {
+    undropped.delete(n);
+    await adminPool(s).unsafe(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`).catch(() => {});
+  }
+  await Promise.allSettled([...spares.values()].map((spare) => spare.name));
 }
 
 /**
