@@ -20,6 +20,7 @@ import {
   recordApplied,
   recordProgress,
   recordRolledBack,
+  sqlLiteral,
   type LedgerStatus,
   type TargetFacts,
 } from "../ledger";
@@ -447,9 +448,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
           let local = done;
           await session.sql.begin(async (tx) => {
             if (session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs) await tx.unsafe(`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`);
-            for (const statement of part.statements) {
-              local = await execute(session, tx, script, migration.tag, statement, { done: local, total: progress.total });
-            }
+            local = await executeAll(session, tx, script, migration.tag, part.statements, { done: local, total: progress.total });
             // The ledger row commits with the migration's last transaction, or not at all.
             if (isLast) await record(tx);
             else if (tracked) await recordProgress(tx, progressRow(through));
@@ -520,6 +519,52 @@ async function execute(
     durationMs: Math.round(performance.now() - started),
     summary: statement.analysis.summary,
   });
+  return done;
+}
+
+/**
+ * The statements of one transaction, in order. While nothing has contended for a lock in this run they
+ * are sent together and answered one by one (the server runs them exactly as one at a time, without a
+ * round trip between them); each one's time is from the previous answer to its own. The first that
+ * fails is the error: the "transaction is aborted" answers behind it are not. Once a lock wait has
+ * timed out, statements go one at a time again, each watched for its blocker.
+ */
+async function executeAll(
+  session: Session,
+  tx: postgres.TransactionSql,
+  script: SqlScript,
+  tag: string,
+  statements: Statement[],
+  progress: { done: number; total: number },
+): Promise<number> {
+  let done = progress.done;
+  if (session.contended || statements.length < 2) {
+    for (const statement of statements) done = await execute(session, tx, script, tag, statement, { done, total: progress.total });
+    return done;
+  }
+  let previous = performance.now();
+  const answered: number[] = [];
+  const sent = statements.map((statement, i) => {
+    const answer = tx
+      .unsafe(statement.sql)
+      .simple()
+      .then(() => {
+        answered[i] = performance.now();
+      });
+    answer.catch(() => {}); // read in order below
+    return answer;
+  });
+  for (const [i, statement] of statements.entries()) {
+    try {
+      await sent[i];
+    } catch (e) {
+      throw sqlFailure(session, e, script, tag, statement, []);
+    }
+    const durationMs = Math.round(answered[i]! - previous);
+    previous = answered[i]!;
+    done += 1;
+    await session.emit({ type: "statement_finished", tag, statement: statement.index + 1, of: script.statements.length, done, total: progress.total, durationMs, summary: statement.analysis.summary });
+  }
   return done;
 }
 
@@ -745,11 +790,12 @@ async function runAutocommit(
 /** Every named CONCURRENTLY index of the migration must be valid before it is recorded as applied (one round trip). */
 async function assertIndexesValid(session: Session, script: SqlScript, tag: string, indexes: { schema: string; name: string | null }[]): Promise<void> {
   const names = indexes.map((i) => `${i.schema}.${i.name}`);
-  const rows = await session.sql<{ schema: string; name: string }[]>`
-    select n.nspname as schema, c.relname as name
-    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname || '.' || c.relname in (select jsonb_array_elements_text(${JSON.stringify(names)}::text::jsonb))
-      and not (i.indisvalid and i.indisready)`;
+  const rows = await session.sql.unsafe<{ schema: string; name: string }[]>(
+    `select n.nspname as schema, c.relname as name
+     from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname || '.' || c.relname in (select jsonb_array_elements_text(${sqlLiteral(JSON.stringify(names))}::jsonb))
+       and not (i.indisvalid and i.indisready)`,
+  ).simple();
   if (rows.length === 0) return;
   for (const r of rows) await dropIndex(session.sql, r.schema, r.name).catch(() => {});
   const statement = script.statements.find((st) => st.analysis.concurrentIndex?.name === rows[0]!.name);

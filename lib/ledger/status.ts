@@ -5,7 +5,7 @@
  */
 import type { Catalog, Migration } from "../migrations";
 import type postgres from "postgres";
-import { ensureAndReadLedger, readLedger, type Ledger } from "./tables";
+import { ensureAndReadLedger, readLedger, sqlLiteral, type Ledger } from "./tables";
 
 export type MigrationState = "applied" | "pending" | "partially_applied" | "checksum_mismatch" | "out_of_order";
 
@@ -183,14 +183,12 @@ export async function readTargetStatus(sql: postgres.Sql, catalog: Catalog): Pro
   return computeStatus(catalog, ledger, await readTargetFacts(sql, catalog, ledger));
 }
 
-const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
-
 /** The state of every named CONCURRENTLY index of the files, as fixed SQL (it can share a round trip). */
 function indexFactsQuery(catalog: Catalog): string {
   const named = catalog.migrations.flatMap(concurrentIndexNames);
   return `select n.nspname || '.' || c.relname as qualified, i.indisvalid and i.indisready as valid
     from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname || '.' || c.relname in (select jsonb_array_elements_text(${literal(JSON.stringify(named))}::jsonb))`;
+    where n.nspname || '.' || c.relname in (select jsonb_array_elements_text(${sqlLiteral(JSON.stringify(named))}::jsonb))`;
 }
 
 function factsOf(rows: unknown[]): TargetFacts {
