@@ -20,7 +20,7 @@ import { driftRequiresComplianceSignoff } from "./compliance";
 import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
-import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, type ShadowServer } from "./shadow";
+import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, restoreRolesAfter, type ShadowServer } from "./shadow";
 import { connect } from "../connection/connect";
 
 export type PlanKind = "apply" | "rollback";
@@ -342,15 +342,11 @@ async function rehearse(request: PlanRequest, shadow: ShadowServer, status: Ledg
     return { implied, after, outcome, durations };
   } finally {
     await reader.end({ timeout: 5 });
+    // Off the plan's path: the database is dropped and the roles put back before the next rehearsal
+    // on that server starts (closeShadowConnections waits for both).
     const dropped = db.drop();
-    if (restoreRoles) {
-      // A role the rehearsal created can only be dropped once nothing in the shadow database belongs to it.
-      await dropped.catch(() => {});
-      await restoreRoles();
-    } else {
-      // Off the plan's path: the shadow server drops it (closeShadowConnections waits for that).
-      dropped.catch(() => {});
-    }
+    dropped.catch(() => {});
+    if (restoreRoles) restoreRolesAfter(shadow, dropped, restoreRoles);
   }
 }
 

@@ -135,6 +135,7 @@ export async function closeShadowConnections(): Promise<void> {
 }
 
 async function withAdmin<T>(server: ShadowServer, work: (admin: postgres.Sql) => Promise<T>): Promise<T> {
+  await rolesBeingRestored.get(server.adminUrl);
   try {
     return await work(adminPool(server));
   } catch (e) {
@@ -193,7 +194,29 @@ function release(server: ShadowServer, name: string, template: string | null): P
   return work;
 }
 
-/** Resolves once every rehearsal database released so far is dropped and its spare copy made. */
+/**
+ * Roles put back after a cluster-wide rehearsal, per shadow server, off the plan's path: every later
+ * rehearsal there (withAdmin: a copy, a role snapshot) waits for them first, so none starts from a
+ * changed cluster.
+ */
+const rolesBeingRestored = new Map<string, Promise<void>>();
+
+/** Puts the roles back (see keepClusterRoles) once the rehearsal's database is dropped: a role it created may own privileges there. */
+export function restoreRolesAfter(server: ShadowServer, dropped: Promise<void>, restore: () => Promise<void>): void {
+  const url = server.adminUrl;
+  const work = (rolesBeingRestored.get(url) ?? Promise.resolve())
+    .then(() => dropped.catch(() => {}))
+    .then(restore)
+    .catch(() => {}); // best effort, like restore itself
+  rolesBeingRestored.set(url, work);
+  releasing.add(work);
+  void work.then(() => {
+    releasing.delete(work);
+    if (rolesBeingRestored.get(url) === work) rolesBeingRestored.delete(url);
+  });
+}
+
+/** Resolves once every rehearsal database released so far is dropped, its spare copy made and roles put back. */
 export async function shadowBackgroundWork(): Promise<void> {
   while (releasing.size > 0) await Promise.allSettled([...releasing]);
   for (const [n, s] of [...undropped]) {
