@@ -20,7 +20,7 @@ export default defineConfig({
     coverage: {
       provider: "v8",
       include: ["lib/**", "app/**", "cli/**"],
-      exclude: ["**/*.d.ts"],
+      exclude: ["**/*.d.ts", "tests/**", "e2e/**"],
       reporter: ["json-summary", "text-summary"],
       reportsDirectory: ".data/coverage",
       // The table is worth reading even when a test failed (the run still exits non-zero).

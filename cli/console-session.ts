@@ -16,7 +16,8 @@ import { signInWithPassword } from "../lib/auth/sign-in";
 export interface ConsoleSession {
   config: ConsoleConfig;
   store: Store;
-  boss: PgBoss;
+  /** The job queue, started on first use (only `apply --deployment` runs jobs here). */
+  queue(): Promise<PgBoss>;
   deps: DeploymentDeps;
   /** The signed-in console user; throws when the credentials are missing or wrong. */
   actor(): Promise<Actor>;
@@ -24,13 +25,13 @@ export interface ConsoleSession {
 }
 
 export async function openConsoleSession(root: string): Promise<ConsoleSession> {
-  const opened = await openConsoleProcess({ root, env: process.env, face: "cli" });
+  const opened = await openConsoleProcess({ root, env: process.env, face: "cli", queue: "on-demand" });
   const { env, store } = opened;
   let actor: Actor | null = null;
   return {
     config: opened.config,
     store,
-    boss: opened.boss!,
+    queue: opened.queue,
     deps: opened.deps,
     actor: async () => {
       if (actor) return actor;

@@ -12,8 +12,8 @@ import {
 } from "../lib/deployments/service";
 import { isTerminalState } from "../lib/deployments/lifecycle";
 import { targetUrl } from "../lib/deployments/context";
-import { AppError } from "../lib/errors";
 import { startDeploymentWorker } from "../lib/jobs/queue";
+import { AppError } from "../lib/errors";
 import { verifyAfterApply } from "../lib/verify/snapshots";
 import { computePlan } from "../lib/plan/plan";
 import type { ConsoleSession } from "./console-session";
@@ -116,7 +116,7 @@ export async function applyDeploymentCommand(session: ConsoleSession, out: Outpu
   const id = await deploymentId(session, value);
   await enqueueDeployment(session.deps, await session.actor(), { id });
   // Like every worker, this one verifies the environment right after the apply.
-  const worker = await startDeploymentWorker(session.boss, session.deps, verifyAfterApply(session.deps));
+  const worker = await startDeploymentWorker(await session.queue(), session.deps, verifyAfterApply(session.deps));
   try {
     let seen = 0;
     let verificationDeadline: number | null = null;

@@ -5,17 +5,17 @@
  */
 import fs from "node:fs";
 import os from "node:os";
-import postgres from "postgres";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { connect, redactSecrets } from "../lib/connection/connect";
 import { loadCatalog, type Catalog } from "../lib/migrations";
-import { ConfigError } from "../lib/config/env";
+import { ConfigError, loadTimeZone } from "../lib/config/env";
 import { redactUrl, type EnvironmentConfig } from "../lib/config/environments";
 import { openTargets } from "../lib/boot/process";
 import { applyMigrations, describeBackupEvent, readStatus, rollbackMigrations, type RunEvent, type RunResult } from "../lib/executor";
 import type { LedgerStatus } from "../lib/ledger";
 import { AppError, redactedMessage, toErrorPayload } from "../lib/errors";
-import { plural } from "../lib/format";
+import { formatDateTime, formatDuration, plural } from "../lib/format";
 import { closeShadowConnections } from "../lib/plan/shadow";
 import { describeDriftObject, driftObjects, measureDrift } from "../lib/plan/drift";
 import { snapshotSchema } from "../lib/plan/schema-snapshot";
@@ -363,13 +363,13 @@ async function envsCommand(json: boolean): Promise<number> {
 async function liveDrift(target: Target, catalog: Catalog, current: string | null): Promise<DriftSummary> {
   const checkedAt = new Date().toISOString();
   if (!target.shadowUrl) return { drifted: null, objects: [], unchecked: "No server to rebuild the implied schema on: set SHADOW_DATABASE_URL.", checkedAt };
-  const sql = postgres(target.url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const sql = connect(target.url, { application: "migration-console status", connectTimeoutMs: 10_000 });
   try {
     const live = await snapshotSchema(sql);
     const objects = driftObjects(await measureDrift({ shadow: { adminUrl: target.shadowUrl }, catalog, current, targetUrl: target.url, live }));
     return { drifted: objects.length > 0, objects, unchecked: null, checkedAt };
   } catch (e) {
-    return { drifted: null, objects: [], unchecked: `Drift could not be checked: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`, checkedAt };
+    return { drifted: null, objects: [], unchecked: `Drift could not be checked: ${redactSecrets((e as Error).message)}`, checkedAt };
   } finally {
     await sql.end({ timeout: 5 });
   }
@@ -407,6 +407,7 @@ async function statusCommand(values: Values, target: Target, json: boolean): Pro
     process.stdout.write(`${JSON.stringify(statusJson(target, status, drift), null, 2)}\n`);
     return 0;
   }
+  const timeZone = loadTimeZone(process.env);
   const partial = status.problems.partiallyApplied.length;
   process.stdout.write(`${target.label}: at ${status.current ?? "(nothing applied)"}, ${status.pending.length} pending${partial ? ` (${partial} partially applied)` : ""}\n`);
   if (drift.drifted === null) process.stdout.write(`  drift not checked: ${drift.unchecked}\n`);
@@ -416,7 +417,7 @@ async function statusCommand(values: Values, target: Target, json: boolean): Pro
     for (const o of drift.objects) process.stdout.write(`    ${describeDriftObject(o)}\n`);
   }
   for (const m of status.migrations) {
-    const when = m.appliedAt ? ` ${m.appliedAt.toISOString()} by ${m.appliedBy} in ${m.durationMs} ms` : "";
+    const when = m.appliedAt ? ` ${formatDateTime(m.appliedAt, timeZone)} by ${m.appliedBy} in ${formatDuration(m.durationMs ?? 0)}` : "";
     process.stdout.write(`  ${m.state.padEnd(17)} ${m.tag}${when}\n`);
     if (m.state === "checksum_mismatch" || m.state === "out_of_order" || m.state === "partially_applied") process.stdout.write(`    ${m.explanation}\n`);
     if (m.partial) {

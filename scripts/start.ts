@@ -13,8 +13,8 @@ import { ConfigError, loadConfig } from "../lib/config/env";
 import { assertShadowIsolated } from "../lib/plan/isolation";
 import { consoleEnvironment, type ConsoleEnvironment } from "../lib/embedded/console-env";
 import { demoSettings } from "../lib/embedded/demo-cluster";
+import { buildIsStale, nextBin, root, runNextBuild } from "./next-build";
 
-const root = path.resolve(__dirname, "..");
 const mode = process.argv.includes("dev") ? "dev" : "start";
 /** --fresh: throw away the demo's databases and start from a new demo. */
 const fresh = process.argv.includes("--fresh");
@@ -41,8 +41,7 @@ async function main() {
   stopLeftoverServer();
   if (mode === "start" && buildIsStale()) {
     log("Building the console (next build)…");
-    const build = spawnSync(process.execPath, [nextBin(), "build"], { cwd: root, stdio: "inherit", env: process.env });
-    if (build.status !== 0) throw new Error("next build failed (see above)");
+    if ((await runNextBuild(process.env, "inherit")) !== 0) throw new Error("next build failed (see above)");
   }
 
   // Loopback by default: colleagues reach the console only when CONSOLE_BIND_ADDRESS says so (e.g. 0.0.0.0).
@@ -69,10 +68,6 @@ async function main() {
   }
 }
 
-function nextBin(): string {
-  return path.join(root, "node_modules/next/dist/bin/next");
-}
-
 /** A console server left by a SIGKILLed start still holds the port: stop it. */
 function stopLeftoverServer() {
   if (!fs.existsSync(pidFile)) return;
@@ -94,22 +89,6 @@ function stopLeftoverServer() {
     spawnSync("sleep", ["0.5"]);
   }
   fs.rmSync(pidFile, { force: true });
-}
-
-/** Rebuild when any source is newer than the last build. */
-function buildIsStale(): boolean {
-  const buildId = path.join(root, ".next/BUILD_ID");
-  if (!fs.existsSync(buildId)) return true;
-  const builtAt = fs.statSync(buildId).mtimeMs;
-  const sources = ["app", "components", "lib", "db/schema", "proxy.ts", "instrumentation.ts", "next.config.ts", "package-lock.json"];
-  const newer = (p: string): boolean => {
-    const full = path.join(root, p);
-    if (!fs.existsSync(full)) return false;
-    const stat = fs.statSync(full);
-    if (!stat.isDirectory()) return stat.mtimeMs > builtAt;
-    return fs.readdirSync(full).some((child) => newer(path.join(p, child)));
-  };
-  return sources.some(newer);
 }
 
 async function waitForHealth(url: string, timeoutMs: number) {

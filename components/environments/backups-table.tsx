@@ -1,11 +1,11 @@
 import { formatBytes } from "@/lib/executor/backup-text";
 import type { BackupRecord } from "@/lib/executor/backup";
+import { formatDateTime } from "@/lib/format";
 import { Badge } from "../ui/badge";
 
-const date = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "America/Sao_Paulo" });
-
 /** Live backups (copies still on the target) with size and expiry; the rest of the record folded away. */
-export function BackupsTable({ backups }: { backups: BackupRecord[] }) {
+export function BackupsTable({ backups, timeZone }: { backups: BackupRecord[]; timeZone: string }) {
+  const date = { format: (d: Date | string) => formatDateTime(d, timeZone) };
   const live = backups.filter((b) => b.state === "verified");
   const past = backups.filter((b) => b.state !== "verified");
   return (

@@ -1,6 +1,7 @@
 /** Reading the audit log: filtered listings and exports for auditors. */
-import { and, desc, gte, ilike, lte, type SQL } from "drizzle-orm";
+import { and, desc, gte, ilike, lt, type SQL } from "drizzle-orm";
 import { z } from "zod";
+import { formatDateTime, nextDay, zonedDayStart } from "../format";
 import type { StoreDb, StoreExecutor } from "../store/db";
 import { appendAuditEvent, verifyAuditChain, type AuditActor } from "./log";
 import { auditEvents, type AuditEvent } from "../store/schema";
@@ -13,12 +14,14 @@ export const auditFilterInput = z.object({
 });
 export type AuditFilter = z.infer<typeof auditFilterInput>;
 
-export async function listAuditEvents(db: StoreExecutor, filter: AuditFilter, limit = 500): Promise<AuditEvent[]> {
+/** `from` and `to` are whole days in the console's time zone, as every page shows them. */
+export async function listAuditEvents(db: StoreExecutor, filter: AuditFilter, options: { timeZone: string; limit?: number }): Promise<AuditEvent[]> {
+  const { timeZone, limit = 500 } = options;
   const where: SQL[] = [];
   if (filter.action) where.push(ilike(auditEvents.action, `%${filter.action}%`));
   if (filter.actor) where.push(ilike(auditEvents.actorEmail, `%${filter.actor}%`));
-  if (filter.from) where.push(gte(auditEvents.occurredAt, new Date(`${filter.from}T00:00:00Z`)));
-  if (filter.to) where.push(lte(auditEvents.occurredAt, new Date(`${filter.to}T23:59:59.999Z`)));
+  if (filter.from) where.push(gte(auditEvents.occurredAt, zonedDayStart(filter.from, timeZone)));
+  if (filter.to) where.push(lt(auditEvents.occurredAt, zonedDayStart(nextDay(filter.to), timeZone)));
   return db
     .select()
     .from(auditEvents)
@@ -29,29 +32,34 @@ export async function listAuditEvents(db: StoreExecutor, filter: AuditFilter, li
 
 const CSV_COLUMNS = ["id", "occurredAt", "actorEmail", "action", "subjectType", "subjectId", "details", "prevHash", "hash"] as const;
 
-function csvCell(value: unknown): string {
-  const text = value instanceof Date ? value.toISOString() : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value ?? "");
+/** A spreadsheet is read by people: times in the console's format and zone, like every page. */
+function csvCell(value: unknown, timeZone: string): string {
+  const text = value instanceof Date ? formatDateTime(value, timeZone) : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value ?? "");
   // Quote always; a leading = + - @ would be run as a formula by spreadsheets.
   return `"${(/^[=+\-@]/.test(text) ? `'${text}` : text).replace(/"/g, '""')}"`;
 }
 
-export function auditEventsToCsv(events: AuditEvent[]): string {
-  return [CSV_COLUMNS.join(","), ...events.map((e) => CSV_COLUMNS.map((c) => csvCell(e[c])).join(","))].join("\r\n") + "\r\n";
+export function auditEventsToCsv(events: AuditEvent[], timeZone: string): string {
+  return [CSV_COLUMNS.join(","), ...events.map((e) => CSV_COLUMNS.map((c) => csvCell(e[c], timeZone)).join(","))].join("\r\n") + "\r\n";
 }
 
 export const auditExportInput = auditFilterInput.extend({ format: z.enum(["csv", "json"]).default("json") });
 
-/** The audit export for auditors: the filtered events (CSV, or JSON with the chain's verification), itself audited. */
-export async function exportAuditEvents(db: StoreDb, actor: AuditActor, input: z.infer<typeof auditExportInput>) {
+/**
+ * The audit export for auditors: the filtered events (CSV, or JSON with the chain's verification), itself
+ * audited. JSON keeps each instant as ISO 8601 UTC, the form the hash chain covers, so a verifier can
+ * recompute the hashes from the file; it names the console's time zone beside them.
+ */
+export async function exportAuditEvents(db: StoreDb, actor: AuditActor, input: z.infer<typeof auditExportInput>, timeZone: string) {
   const { format, ...filter } = input;
-  const events = await listAuditEvents(db, filter, 100_000);
+  const events = await listAuditEvents(db, filter, { timeZone, limit: 100_000 });
   const exportedAt = new Date();
   const stamp = exportedAt.toISOString().replace(/[:.]/g, "-");
   await appendAuditEvent(db, actor, { action: "audit.exported", subjectType: "audit_log", subjectId: null, details: { format, filter, events: events.length } });
-  if (format === "csv") return { body: auditEventsToCsv(events), contentType: "text/csv; charset=utf-8", filename: `audit-${stamp}.csv` };
+  if (format === "csv") return { body: auditEventsToCsv(events, timeZone), contentType: "text/csv; charset=utf-8", filename: `audit-${stamp}.csv` };
   const chain = await verifyAuditChain(db);
   return {
-    body: JSON.stringify({ exportedAt: exportedAt.toISOString(), filter, chain, events }, null, 2),
+    body: JSON.stringify({ exportedAt: exportedAt.toISOString(), timeZone, filter, chain, events }, null, 2),
     contentType: "application/json",
     filename: `audit-${stamp}.json`,
   };

@@ -1,4 +1,5 @@
 /** The demo sign-ins: one user per role, seeded only in demo mode. */
+import { inArray } from "drizzle-orm";
 import { appendAuditEvent } from "../audit/log";
 import type { StoreDb } from "../store/db";
 import { users } from "../store/schema";
@@ -17,8 +18,12 @@ export const DEMO_USERS: { email: string; name: string; role: Role }[] = [
 ];
 
 export async function ensureDemoUsers(db: StoreDb): Promise<void> {
+  // Every console process seeds at boot: once they exist (the usual case), one query and no hashing.
+  const present = new Set((await db.select({ email: users.email }).from(users).where(inArray(users.email, DEMO_USERS.map((u) => u.email)))).map((u) => u.email));
+  const missing = DEMO_USERS.filter((u) => !present.has(u.email));
+  if (missing.length === 0) return;
   const passwordHash = await hashPassword(DEMO_PASSWORD);
-  for (const demo of DEMO_USERS) {
+  for (const demo of missing) {
     await db.transaction(async (tx) => {
       if (await findUserByEmail(tx, demo.email)) return;
       const [row] = await tx.insert(users).values({ ...demo, passwordHash }).onConflictDoNothing().returning();

@@ -8,6 +8,7 @@
  * and the findings: editing the file or changing the table voids the approvals. Row counts are
  * evidence, not part of the hash (the application changes them every second).
  */
+import { redactSecrets } from "../connection/connect";
 import { createHash } from "node:crypto";
 import type postgres from "postgres";
 import { canonicalJson } from "../canonical-json";
@@ -93,7 +94,7 @@ async function basisOn(sql: postgres.Sql, request: BackfillPlanRequest): Promise
     status = computeStatus(request.catalog, await readLedger(sql));
     fingerprint = schemaFingerprint(await snapshotSchema(sql));
   } catch (e) {
-    throw new AppError("unavailable", `The ${request.environment} target cannot be read: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}`);
+    throw new AppError("unavailable", `The ${request.environment} target cannot be read: ${redactSecrets((e as Error).message)}`);
   }
   const blockers: string[] = [];
   const required = status.migrations.find((m) => m.tag === def.requires);
@@ -252,7 +253,7 @@ async function rehearse(target: postgres.Sql, request: BackfillPlanRequest, basi
     }
     return { ok: true, sampleRows, batches, msPerRow: doneRows > 0 ? doneMs / doneRows : null, error: null };
   } catch (e) {
-    return { ok: false, sampleRows: 0, batches: [], msPerRow: null, error: `The rehearsal failed: ${(e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "(url)")}` };
+    return { ok: false, sampleRows: 0, batches: [], msPerRow: null, error: `The rehearsal failed: ${redactSecrets((e as Error).message)}` };
   } finally {
     await copy.end({ timeout: 5 });
     await shadowDb.drop();

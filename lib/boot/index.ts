@@ -29,8 +29,11 @@ export interface BootOptions {
   env: Record<string, string | undefined>;
   face: ConsoleFace;
   log?: (line: string) => void;
-  /** Start the pg-boss client (default true). */
-  queue?: boolean;
+  /**
+   * The pg-boss client: started with the process (true, the default), on first use ("on-demand":
+   * a CLI command that never queues a job neither loads nor starts it), or never (false).
+   */
+  queue?: boolean | "on-demand";
   /** Store connections for this process (default 10 for the web, 4 otherwise). */
   storeConnections?: number;
 }
@@ -38,8 +41,10 @@ export interface BootOptions {
 export interface OpenConsole {
   config: ConsoleConfig;
   store: Store;
-  /** Null when opened with queue: false. */
+  /** Null unless opened with queue: true. */
   boss: PgBoss | null;
+  /** The job queue, started now if it was opened "on-demand" and not yet started. */
+  queue(): Promise<PgBoss>;
   deps: DeploymentDeps;
   /** The environment as the process runs with it (the demo's URLs filled in). */
   env: Record<string, string | undefined>;
@@ -90,20 +95,26 @@ export async function openConsole(options: BootOptions & { prepared?: PreparedEn
     await assertShadowIsolated(config.shadowDatabaseUrl, config.registry.environments);
     await prepareStore(config, path.join(/*turbopackIgnore: true*/ root, "lib/store/migrations"));
     store = openStore(config.storeUrl, { max: options.storeConnections ?? (face === "web" ? 10 : 4) });
-    if (options.queue !== false) boss = await startBoss(config.storeUrl);
-    const queue = boss;
+    const mode = options.queue ?? true;
+    let starting: Promise<PgBoss> | null = null;
+    const startQueue = (): Promise<PgBoss> => {
+      if (mode === false) return Promise.reject(new Error("This process was opened without a job queue."));
+      return (starting ??= startBoss(config.storeUrl));
+    };
+    if (mode === true) boss = await startQueue();
     const deps = deploymentDepsFor(config, store, migrationCatalogAt(root), async (id) => {
-      if (!queue) throw new Error("This process was opened without a job queue.");
-      await enqueueWith(queue)(id);
+      await enqueueWith(await startQueue())(id);
     });
     const opened = store;
     return {
       config,
       store,
       boss,
+      queue: startQueue,
       deps,
       env: prepared.env,
       close: async () => {
+        const queue = starting && (await starting.catch(() => null));
         await queue?.stop({ graceful: false, wait: true });
         await opened.close();
         // Plans keep a spare rehearsal database and pooled connections on the shadow server.

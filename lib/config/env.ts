@@ -12,6 +12,15 @@ const postgresUrl = z
   .string()
   .refine((v) => /^postgres(ql)?:\/\//.test(v), "must be a postgres:// or postgresql:// URL");
 
+const timeZoneSetting = z.string().default(DEFAULT_TIME_ZONE).refine(isValidTimeZone, "must be an IANA time zone such as America/Sao_Paulo or UTC");
+
+/** The configured time zone alone, for commands that need no store (CLI status against a URL). */
+export function loadTimeZone(source: Record<string, string | undefined>): string {
+  const parsed = timeZoneSetting.safeParse(source.CONSOLE_TIME_ZONE || undefined);
+  if (!parsed.success) throw new ConfigError([`CONSOLE_TIME_ZONE: ${parsed.error.issues[0]!.message}`]);
+  return parsed.data;
+}
+
 const envSchema = z
   .object({
     CONSOLE_DATABASE_URL: postgresUrl.optional(),
@@ -24,7 +33,7 @@ const envSchema = z
     OIDC_CLIENT_SECRET: z.string().min(1).optional(),
     OIDC_NAME: z.string().default("Single sign-on"),
     SHADOW_DATABASE_URL: postgresUrl.optional(),
-    CONSOLE_TIME_ZONE: z.string().default(DEFAULT_TIME_ZONE).refine(isValidTimeZone, "must be an IANA time zone such as America/Sao_Paulo or UTC"),
+    CONSOLE_TIME_ZONE: timeZoneSetting,
     EVIDENCE_SIGNING_KEY: z.string().optional(),
     EVIDENCE_SIGNING_KEY_FILE: z.string().optional(),
     /** A session's maximum age: a working day by default. */

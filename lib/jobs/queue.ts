@@ -4,7 +4,7 @@
  * how a worker learns of it.
  */
 import { hostname } from "node:os";
-import PgBoss from "pg-boss";
+import type PgBoss from "pg-boss";
 import { eq } from "drizzle-orm";
 import type { DeploymentDeps } from "../deployments/context";
 import { deployments } from "../store/schema";
@@ -24,6 +24,8 @@ const BACKFILL_SLOTS = 2;
 export async function startBoss(storeUrl: string): Promise<PgBoss> {
   // pg-boss hands its options to pg's Pool, which bounds each connection attempt with connectionTimeoutMillis
   // (the store's own client is bounded in lib/targets/connect).
+  // Loaded on use: a large module that a CLI command which never queues a job should not pay for.
+  const { default: PgBoss } = await import("pg-boss");
   const boss = new PgBoss({ connectionString: storeUrl, schema: "pgboss", max: 4, application_name: "migration-console jobs", ...({ connectionTimeoutMillis: 10_000 } as object) });
   boss.on("error", (e) => console.error(`[migration-console] job queue error: ${e.message}`));
   await boss.start();

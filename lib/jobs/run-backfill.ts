@@ -7,6 +7,7 @@
  */
 import { and, eq, sql as drizzleSql, type Column } from "drizzle-orm";
 import type postgres from "postgres";
+import { redactSecrets } from "../connection/connect";
 import { backfillDefinition } from "../deployments/backfill-plan";
 import { currentBackfillRun as currentRun, endBackfill, lockProgress, recordBackfillEvent as recordRunEvent, takePause, WORKER_ACTOR } from "../deployments/lifecycle";
 import { DEFAULT_PRESSURE_LIMITS, type PressureLimits } from "../backfills/pressure";
@@ -70,7 +71,7 @@ async function drive(deps: DeploymentDeps, deploymentId: string, worker: string,
   const run = await currentRun(db, deploymentId);
   const runId = run?.id ?? null;
   const fail = async (e: unknown) => {
-    const error = e instanceof AppError ? { code: e.code, message: e.message } : { code: "internal", message: ((e as Error).message ?? String(e)).replace(/postgres(ql)?:\/\/\S+/g, "(url)") };
+    const error = e instanceof AppError ? { code: e.code, message: e.message } : { code: "internal", message: redactSecrets((e as Error).message ?? String(e)) };
     await db.transaction(async (tx) => {
       const [current] = await tx.select({ state: deployments.state }).from(deployments).where(eq(deployments.id, deploymentId)).for("update");
       if (current?.state !== "running") return;

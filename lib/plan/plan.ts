@@ -318,7 +318,7 @@ async function rehearse(request: PlanRequest, shadow: ShadowServer, status: Ledg
       if (e.type === "statement_finished") durations.set(`${e.tag}#${e.statement}`, e.durationMs);
     };
     const touchesCluster = units.some((u) => u.script.statements.some((s) => clusterWideChange(s) !== null || unwrapKind(s) === "DoStmt"));
-    if (touchesCluster) restoreRoles = await keepClusterRoles(shadow);
+    if (touchesCluster) restoreRoles = await keepClusterRoles(shadow, units.map((u) => u.script.sql));
     let outcome: Plan["rehearsal"] = { ok: true, durationMs: 0, error: null };
     try {
       if (request.kind === "apply") {

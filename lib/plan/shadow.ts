@@ -307,14 +307,27 @@ const ROLE_ATTRIBUTES = {
   rolbypassrls: "BYPASSRLS",
 } as const;
 
+/** Rehearsals that may change roles take turns on a shadow cluster (pg_advisory_lock key, arbitrary but fixed). */
+const CLUSTER_ROLES_LOCK = 0x6d63_726f; // "mcro"
+
+/** Whether `sql` names `role` as an identifier (quoted or not), the way a statement that changes it must. */
+function mentionsRole(sqlTexts: readonly string[], role: string): boolean {
+  const escaped = role.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = new RegExp(`(^|[^A-Za-z0-9_$])${escaped}($|[^A-Za-z0-9_$])`, "i");
+  return sqlTexts.some((sql) => pattern.test(sql));
+}
+
 /**
  * A rehearsal of a cluster-wide statement changes the shadow cluster for every later rehearsal (a role
  * left BYPASSRLS makes the next 0007 rehearsal refuse to run, a role left behind collides with a later
- * CREATE ROLE). Call before the rehearsal; the returned function puts roles back as they were: role
- * attributes restored, roles the rehearsal created dropped, memberships it granted revoked. Best effort:
- * what cannot be undone stays, and only on the shadow cluster.
+ * CREATE ROLE). Call before the rehearsal with the SQL it runs; the returned function puts back the
+ * roles that SQL names: attributes restored, roles it created dropped, memberships it granted revoked.
+ * Only roles the rehearsed SQL names are touched, so a role someone else created meanwhile (an
+ * operator, a test, another plan) is left alone; and such rehearsals take turns on the cluster (an
+ * advisory lock held until the returned function runs), so two plans never undo each other's roles
+ * mid-rehearsal. Best effort: what cannot be undone stays, and only on the shadow cluster.
  */
-export async function keepClusterRoles(server: ShadowServer): Promise<() => Promise<void>> {
+export async function keepClusterRoles(server: ShadowServer, rehearsedSql: readonly string[]): Promise<() => Promise<void>> {
   const read = (admin: postgres.Sql) =>
     Promise.all([
       admin<(Record<keyof typeof ROLE_ATTRIBUTES, boolean> & { name: string })[]>`
@@ -324,17 +337,31 @@ export async function keepClusterRoles(server: ShadowServer): Promise<() => Prom
     ]);
   const toState = (rows: Awaited<ReturnType<typeof read>>[0]): RoleState[] =>
     rows.map(({ name, ...attributes }) => ({ name, attributes: attributes as Record<string, boolean> }));
-  const [roles, members] = await withAdmin(server, read);
+  // Its own connection: the lock is held for the whole rehearsal, and the pool must stay free for it.
+  const lock = connect(server.adminUrl, { application: "migration-console shadow roles", fetchTypes: false });
+  const unlock = () => lock.end({ timeout: 5 }).catch(() => {});
+  let roles, members;
+  try {
+    await withAdmin(server, async () => lock`select pg_advisory_lock(${CLUSTER_ROLES_LOCK})`);
+    [roles, members] = await withAdmin(server, read);
+  } catch (e) {
+    await unlock();
+    throw e;
+  }
   const before = new Map(toState(roles).map((r) => [r.name, r]));
   const memberships = new Set(members.map((m) => `${m.role}\u0000${m.member}`));
+  const named = (role: string) => mentionsRole(rehearsedSql, role);
   return async () => {
     const admin = adminPool(server);
     const ident = (n: string) => `"${n.replace(/"/g, '""')}"`;
     const tryRun = (sql: string) => admin.unsafe(sql).catch(() => undefined);
     try {
       const [nowRoles, nowMembers] = await read(admin);
-      for (const m of nowMembers) if (!memberships.has(`${m.role}\u0000${m.member}`)) await tryRun(`REVOKE ${ident(m.role)} FROM ${ident(m.member)}`);
+      for (const m of nowMembers) {
+        if (!memberships.has(`${m.role}\u0000${m.member}`) && (named(m.role) || named(m.member))) await tryRun(`REVOKE ${ident(m.role)} FROM ${ident(m.member)}`);
+      }
       for (const r of toState(nowRoles)) {
+        if (!named(r.name)) continue;
         const was = before.get(r.name);
         if (!was) {
           await tryRun(`DROP ROLE IF EXISTS ${ident(r.name)}`);
@@ -346,6 +373,9 @@ export async function keepClusterRoles(server: ShadowServer): Promise<() => Prom
       }
     } catch {
       // Best effort (see above): the rehearsal's own outcome is what the plan reports.
+    } finally {
+      // Ending the session releases its advisory lock.
+      await unlock();
     }
   };
 }

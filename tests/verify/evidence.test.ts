@@ -24,6 +24,7 @@ const actions = await import("../../app/(console)/deployments/actions");
 const compliance = await import("../../app/(console)/compliance/actions");
 const evidenceRoute = await import("../../app/api/compliance/export/route");
 const auditRoute = await import("../../app/api/audit/export/route");
+const { formatDate, nextDay, zonedDayStart } = await import("../../lib/format");
 
 const today = new Date().toISOString().slice(0, 10);
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
@@ -211,6 +212,18 @@ describe("the audit export", () => {
     return auditRoute.GET(new Request(`http://x/api/audit/export?${new URLSearchParams(query)}`));
   }
 
+  it("reads from/to as whole days in the console's time zone", async () => {
+    const localToday = formatDate(new Date(), "America/Sao_Paulo");
+    const res = await exportAs(EMAIL.compliance, { action: "deployment.approved", from: localToday, to: localToday });
+    const body = (await res.json()) as { timeZone: string; events: { occurredAt: string }[] };
+    expect(body.timeZone).toBe("America/Sao_Paulo");
+    expect(body.events.length).toBeGreaterThan(0);
+    const dayStart = zonedDayStart(localToday, "America/Sao_Paulo").getTime();
+    for (const e of body.events) expect(new Date(e.occurredAt).getTime()).toBeGreaterThanOrEqual(dayStart);
+    const tomorrow = await exportAs(EMAIL.compliance, { action: "deployment.approved", from: nextDay(localToday) });
+    expect(((await tomorrow.json()) as { events: unknown[] }).events).toEqual([]);
+  });
+
   it("gives compliance officers and admins the events with the chain's verification, as JSON and CSV", async () => {
     for (const email of [EMAIL.compliance, EMAIL.admin]) {
       const res = await exportAs(email, { action: "deployment.approved" });
@@ -231,6 +244,8 @@ describe("the audit export", () => {
       const [{ n }] = (await c.store.sql`select count(*)::int as n from audit_events where actor_email ilike '%release2%'`) as unknown as [{ n: number }];
       expect(lines).toHaveLength(n + 1);
       expect(lines.slice(1).every((l) => l.includes(`"${EMAIL.release2}"`))).toBe(true);
+      // People read a spreadsheet: the console's one date format, in its time zone (America/Sao_Paulo here).
+      for (const l of lines.slice(1)) expect(l.split(",")[1]).toMatch(/^"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} -03:00"$/);
     }
   });
 

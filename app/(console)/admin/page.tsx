@@ -3,6 +3,7 @@ import { AddUserForm } from "@/components/admin/add-user-form";
 import { SignInLocks } from "@/components/admin/sign-in-locks";
 import { UsersTable } from "@/components/admin/users-table";
 import { Card } from "@/components/ui/card";
+import { formatDateTime } from "@/lib/format";
 import { Forbidden } from "@/components/ui/forbidden";
 import { PageHeader } from "@/components/ui/page-header";
 import { listSignInLocks } from "@/lib/auth/sign-in";
@@ -13,7 +14,6 @@ import { changeRoleAction, createUserAction, liftSignInLockAction, setActiveActi
 
 export const metadata = { title: "Admin" };
 
-const dateTime = new Intl.DateTimeFormat("en-GB", { dateStyle: "short", timeStyle: "medium", timeZone: "America/Sao_Paulo" });
 
 export default async function AdminPage() {
   const { actor, forbidden } = await pageActor("admin:users");
@@ -39,7 +39,7 @@ export default async function AdminPage() {
           <UsersTable users={users} currentUserId={actor.id} changeRole={changeRoleAction} setActive={setActiveAction} />
         </Card>
         <Card title="Sign-in locks">
-          <SignInLocks locks={locks.map((l) => ({ ...l, lockedUntil: dateTime.format(l.lockedUntil) }))} liftLock={liftSignInLockAction} />
+          <SignInLocks locks={locks.map((l) => ({ ...l, lockedUntil: formatDateTime(l.lockedUntil, runtime().config.timeZone) }))} liftLock={liftSignInLockAction} />
         </Card>
       </div>
     </>

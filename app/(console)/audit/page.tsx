@@ -1,5 +1,5 @@
 import { AuditDetails } from "@/components/audit-details";
-import { formatDateTime } from "@/lib/format";
+import { formatDateTime, zoneLabel } from "@/lib/format";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { Forbidden } from "@/components/ui/forbidden";
@@ -19,12 +19,12 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   const parsed = auditFilterInput.safeParse(await searchParams);
   const filter = parsed.success ? parsed.data : {};
   const { store } = runtime();
-  const [events, chain] = await Promise.all([listAuditEvents(store.db, filter), verifyAuditChain(store.db)]);
+  const [events, chain] = await Promise.all([listAuditEvents(store.db, filter, { timeZone: runtime().config.timeZone }), verifyAuditChain(store.db)]);
   const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][]).toString();
   const input = "rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm";
   return (
     <>
-      <PageHeader title="Audit log" description="Every state change, hash-chained: editing or removing an event breaks the chain. Times in America/Sao_Paulo." />
+      <PageHeader title="Audit log" description={`Every state change, hash-chained: editing or removing an event breaks the chain. Times in ${zoneLabel(runtime().config.timeZone)}.`} />
       <div className="space-y-6">
         <Card title="Chain verification">
           {chain.ok ? (

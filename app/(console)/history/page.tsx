@@ -1,4 +1,4 @@
-import { formatDateTime } from "@/lib/format";
+import { formatDateTime, zoneLabel } from "@/lib/format";
 import { PageHeader } from "@/components/ui/page-header";
 import { runPeople } from "@/lib/deployments/service";
 import { runtime } from "@/app/_server/runtime";
@@ -18,7 +18,7 @@ export default async function HistoryPage() {
     <>
       <PageHeader
         title="History"
-        description="Every migration applied or rolled back on every environment, as each target's ledger records it: through a deployment, the CLI or the demo set-up. By is who started the apply or rollback, Author who opened its deployment. Times in America/Sao_Paulo."
+        description={`Every migration applied or rolled back on every environment, as each target's ledger records it: through a deployment, the CLI or the demo set-up. By is who started the apply or rollback, Author who opened its deployment. Times in ${zoneLabel(runtime().config.timeZone)}.`}
       />
       {histories
         .filter((h) => !h.ok)

@@ -165,7 +165,7 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
 
         <section aria-label="Backups of destroyed data">
           <Card title="Backups of destroyed data">
-            {backups ? <BackupsTable backups={backups} /> : <p className="text-sm text-red-800">The target&apos;s backup ledger could not be read.</p>}
+            {backups ? <BackupsTable backups={backups} timeZone={tz} /> : <p className="text-sm text-red-800">The target&apos;s backup ledger could not be read.</p>}
           </Card>
         </section>
       </div>
