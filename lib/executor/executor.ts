@@ -448,7 +448,9 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
           let local = done;
           await session.sql.begin(async (tx) => {
             if (session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs) await tx.unsafe(`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`);
-            local = await executeAll(session, tx, script, migration.tag, part.statements, { done: local, total: progress.total });
+            for (const statement of part.statements) {
+              local = await execute(session, tx, script, migration.tag, statement, { done: local, total: progress.total });
+            }
             // The ledger row commits with the migration's last transaction, or not at all.
             if (isLast) await record(tx);
             else if (tracked) await recordProgress(tx, progressRow(through));
@@ -519,52 +521,6 @@ async function execute(
     durationMs: Math.round(performance.now() - started),
     summary: statement.analysis.summary,
   });
-  return done;
-}
-
-/**
- * The statements of one transaction, in order. While nothing has contended for a lock in this run they
- * are sent together and answered one by one (the server runs them exactly as one at a time, without a
- * round trip between them); each one's time is from the previous answer to its own. The first that
- * fails is the error: the "transaction is aborted" answers behind it are not. Once a lock wait has
- * timed out, statements go one at a time again, each watched for its blocker.
- */
-async function executeAll(
-  session: Session,
-  tx: postgres.TransactionSql,
-  script: SqlScript,
-  tag: string,
-  statements: Statement[],
-  progress: { done: number; total: number },
-): Promise<number> {
-  let done = progress.done;
-  if (session.contended || statements.length < 2) {
-    for (const statement of statements) done = await execute(session, tx, script, tag, statement, { done, total: progress.total });
-    return done;
-  }
-  let previous = performance.now();
-  const answered: number[] = [];
-  const sent = statements.map((statement, i) => {
-    const answer = tx
-      .unsafe(statement.sql)
-      .simple()
-      .then(() => {
-        answered[i] = performance.now();
-      });
-    answer.catch(() => {}); // read in order below
-    return answer;
-  });
-  for (const [i, statement] of statements.entries()) {
-    try {
-      await sent[i];
-    } catch (e) {
-      throw sqlFailure(session, e, script, tag, statement, []);
-    }
-    const durationMs = Math.round(answered[i]! - previous);
-    previous = answered[i]!;
-    done += 1;
-    await session.emit({ type: "statement_finished", tag, statement: statement.index + 1, of: script.statements.length, done, total: progress.total, durationMs, summary: statement.analysis.summary });
-  }
   return done;
 }
 
