@@ -1,8 +1,8 @@
 import "server-only";
 import { getServerSession } from "next-auth";
 import { redirect } from "next/navigation";
-import { assertPermission, resolveActor } from "../../lib/auth/guard";
-import { liveSessionUser } from "../../lib/auth/sessions";
+import { cache } from "react";
+import { assertPermission, sessionActor } from "../../lib/auth/guard";
 import { needsSession, type Permission } from "../../lib/auth/permissions";
 import type { Actor } from "../../lib/auth/users";
 import { AppError } from "../../lib/errors";
@@ -16,9 +16,7 @@ export async function requireActor(permission?: Permission): Promise<Actor> {
   const { store, authOptions, config } = runtime();
   const session = await getServerSession(authOptions);
   if (!session?.userId) throw new AppError("unauthenticated", "Sign in to continue.");
-  const userId = await liveSessionUser(store.db, session.sessionId, config.sessions);
-  if (userId !== session.userId) throw new AppError("unauthenticated", "Sign in again.");
-  const actor = await resolveActor(store.db, userId);
+  const actor = await sessionActor(store.db, { sessionId: session.sessionId, userId: session.userId }, config.sessions);
   if (permission) assertPermission(actor, permission);
   return actor;
 }
@@ -38,11 +36,17 @@ export async function callerFor(permission: Permission): Promise<Actor | null> {
   return needsSession(permission) ? requireActor(permission) : null;
 }
 
+/**
+ * The caller once per page render: the layout and the page both ask, and React's request cache
+ * lets them share one store read. Actions and route handlers call requireActor, read on every call.
+ */
+const renderActor = cache(() => requireActor());
+
 /** For pages: a signed-out visitor goes to sign-in; a wrong role gets the error to render. */
 export async function pageActor(permission?: Permission): Promise<{ actor: Actor; forbidden: AppError | null }> {
   let actor: Actor;
   try {
-    actor = await requireActor();
+    actor = await renderActor();
   } catch (e) {
     // A session that ended (idle, maximum age) says so on the sign-in page.
     if (e instanceof AppError && e.code === "unauthenticated") redirect(e.message.startsWith("Your session") ? "/signin?error=SessionEnded" : "/signin");

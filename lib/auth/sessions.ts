@@ -3,12 +3,12 @@
  * age (a working day by default), after an idle timeout, or at sign-out. The browser's token only
  * names the session; the guard checks it on every server call.
  */
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { SessionPolicy } from "../config/env";
 import { AppError } from "../errors";
 import type { StoreExecutor } from "../store/db";
-import { consoleSessions } from "../store/schema";
+import { consoleSessions, users, type User } from "../store/schema";
 
 /** Last-seen is written at most this often (a minute, or a quarter of the idle timeout), not on every request. */
 const touchEveryMs = (policy: SessionPolicy) => Math.min(60_000, (policy.idleSeconds * 1000) / 4);
@@ -30,12 +30,30 @@ export async function endConsoleSession(db: StoreExecutor, sessionId: string, re
 }
 
 /**
- * The session's user when the session is live; throws a 401 that says why otherwise. Touches the
- * session's last-seen time, which is what the idle timeout measures.
+ * The session with its user's row, in one prepared statement: the guard reads this on every
+ * request, so it is built and planned once per store client, not per call.
  */
-export async function liveSessionUser(db: StoreExecutor, sessionId: string | null | undefined, policy: SessionPolicy, now = new Date()): Promise<string> {
+const sessionWithUser = new WeakMap<StoreExecutor, ReturnType<typeof prepareSessionWithUser>>();
+function prepareSessionWithUser(db: StoreExecutor) {
+  return db
+    .select({ session: consoleSessions, user: users })
+    .from(consoleSessions)
+    .leftJoin(users, eq(users.id, consoleSessions.userId))
+    .where(eq(consoleSessions.id, sql.placeholder("id")))
+    .limit(1)
+    .prepare("console_session_with_user");
+}
+
+/**
+ * The session and its user (null when the account is gone) when the session is live; throws a 401
+ * that says why otherwise. Touches the session's last-seen time, which is what the idle timeout measures.
+ */
+export async function liveSession(db: StoreExecutor, sessionId: string | null | undefined, policy: SessionPolicy, now = new Date()): Promise<{ userId: string; user: User | null }> {
   if (!sessionId || !z.uuid().safeParse(sessionId).success) throw new AppError("unauthenticated", "Sign in to continue.");
-  const [row] = await db.select().from(consoleSessions).where(eq(consoleSessions.id, sessionId)).limit(1);
+  let query = sessionWithUser.get(db);
+  if (!query) sessionWithUser.set(db, (query = prepareSessionWithUser(db)));
+  const [found] = await query.execute({ id: sessionId });
+  const row = found?.session;
   if (!row || row.endedAt) throw new AppError("unauthenticated", "Your session has ended. Sign in again.");
   if (now >= row.expiresAt) {
     await endConsoleSession(db, row.id, "expired", now);
@@ -48,5 +66,10 @@ export async function liveSessionUser(db: StoreExecutor, sessionId: string | nul
   if (now.getTime() - row.lastSeenAt.getTime() > touchEveryMs(policy)) {
     await db.update(consoleSessions).set({ lastSeenAt: now }).where(eq(consoleSessions.id, row.id));
   }
-  return row.userId;
+  return { userId: row.userId, user: found.user };
+}
+
+/** The session's user id when the session is live (liveSession's rules). */
+export async function liveSessionUser(db: StoreExecutor, sessionId: string | null | undefined, policy: SessionPolicy, now = new Date()): Promise<string> {
+  return (await liveSession(db, sessionId, policy, now)).userId;
 }

@@ -83,6 +83,9 @@ export interface PreparedEnvironment {
   release(): Promise<boolean>;
 }
 
+/** Store connections of a web server: what concurrent page loads share (bench/overview measures at this size). */
+export const WEB_STORE_CONNECTIONS = 10;
+
 export async function openConsole(options: BootOptions & { prepared?: PreparedEnvironment }): Promise<OpenConsole> {
   const { root, face } = options;
   // The web server's environment comes ready from its launcher (scripts/start.ts fills in the demo).
@@ -94,7 +97,7 @@ export async function openConsole(options: BootOptions & { prepared?: PreparedEn
     // Refused before anything runs: a rehearsal on a target's cluster could change that target.
     await assertShadowIsolated(config.shadowDatabaseUrl, config.registry.environments);
     await prepareStore(config, path.join(/*turbopackIgnore: true*/ root, "lib/store/migrations"));
-    store = openStore(config.storeUrl, { max: options.storeConnections ?? (face === "web" ? 10 : 4) });
+    store = openStore(config.storeUrl, { max: options.storeConnections ?? (face === "web" ? WEB_STORE_CONNECTIONS : 4) });
     const mode = options.queue ?? true;
     let starting: Promise<PgBoss> | null = null;
     const startQueue = (): Promise<PgBoss> => {

@@ -2,13 +2,13 @@
  * Everything the Overview shows, read from the store alone (no connection to any target): per
  * environment the state the last verification recorded (version, pending, compliance, drift), the
  * running deployment with its progress, the last finished one, and what waits on the viewer's role.
- * A fixed number of indexed queries whatever the number of deployments.
+ * One indexed statement whatever the number of environments and deployments.
  */
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, getTableName, sql } from "drizzle-orm";
 import type { Actor } from "../auth/users";
 import type { EnvironmentRegistry } from "../config/environments";
 import { approvalProgress, decide, type GateApproval } from "../gates/rules";
-import type { StoreExecutor } from "../store/db";
+import { preparedRows, type StoreExecutor } from "../store/db";
 import { approvals, deployments, environments, environmentStatus, runEvents, runs, users, type DeploymentState, type DriftSummary } from "../store/schema";
 
 export interface OverviewDeployment {
@@ -51,107 +51,142 @@ export interface OverviewEnvironment {
   awaitingApproval: number;
 }
 
-const deploymentColumns = {
-  id: deployments.id,
-  number: deployments.number,
-  environmentId: deployments.environmentId,
-  kind: deployments.kind,
-  state: deployments.state,
-  createdBy: deployments.createdBy,
-  planHash: deployments.planHash,
-  planRevision: deployments.planRevision,
-  from: sql<string | null>`${deployments.plan}->>'from'`,
-  to: sql<string | null>`${deployments.plan}->>'to'`,
-  migrations: sql<number>`jsonb_array_length(${deployments.plan}->'migrations')`,
-  requiresComplianceSignoff: sql<boolean>`coalesce((${deployments.plan}->>'requiresComplianceSignoff')::boolean, false)`,
-  blocked: sql<boolean>`jsonb_array_length(coalesce(${deployments.plan}->'blockers', '[]'::jsonb)) > 0`,
-  rehearsalOk: sql<boolean>`coalesce((${deployments.plan}->'rehearsal'->>'ok')::boolean, false)`,
-  verification: deployments.verification,
-  createdAt: deployments.createdAt,
-  updatedAt: deployments.updatedAt,
-  authorName: users.name,
-  authorEmail: users.email,
-};
+/**
+ * One deployment as the Overview lists it, built in the store as JSON. The plan is read once per row
+ * (jsonb_to_record): every `plan->…` on its own would decompress the whole stored plan again.
+ */
+const deploymentJson = (d: string, author: string, plan: string) => `
+  'id', ${d}.id, 'number', ${d}.number, 'environmentId', ${d}.environment_id, 'kind', ${d}.kind, 'state', ${d}.state,
+  'createdBy', ${d}.created_by, 'planHash', ${d}.plan_hash, 'planRevision', ${d}.plan_revision,
+  'from', ${plan}."from", 'to', ${plan}."to", 'migrations', coalesce(jsonb_array_length(${plan}.migrations), 0),
+  'requiresComplianceSignoff', coalesce(${plan}."requiresComplianceSignoff", false),
+  'blocked', coalesce(jsonb_array_length(${plan}.blockers), 0) > 0,
+  'rehearsalOk', coalesce((${plan}.rehearsal->>'ok')::boolean, false),
+  'verification', ${d}.verification, 'createdAt', ${d}.created_at, 'updatedAt', ${d}.updated_at,
+  'authorName', ${author}.name, 'authorEmail', ${author}.email`;
+const planFields = `("from" text, "to" text, migrations jsonb, "requiresComplianceSignoff" boolean, blockers jsonb, rehearsal jsonb)`;
 
-type Row = { [K in keyof typeof deploymentColumns]: unknown } & Record<string, unknown>;
+/**
+ * Everything the Overview reads, in ONE statement whatever the number of environments and
+ * deployments: per environment its recorded status and three index probes (the active deployment by
+ * its unique partial index, the newest finished one by a backwards walk of its partial index, the
+ * ones awaiting review by (environment, state)); a running deployment's progress from its run's
+ * first and latest log lines by (run, id). No parameters: planned once per store connection (preparedRows).
+ */
+const OVERVIEW_SQL = `
+  select e.id as "environmentId", e.name,
+    case when s.environment_id is null then null else json_build_object(
+      'currentVersion', s.current_version, 'pendingCount', s.pending_count, 'ledgerProblems', s.ledger_problems,
+      'reachable', s.reachable, 'serverVersion', s.server_version, 'error', s.error,
+      'verification', json_build_object('id', s.verification_id, 'outcome', s.verification_outcome, 'at', s.verification_at, 'failingGroups', s.failing_groups),
+      'drift', s.drift, 'driftSince', s.drift_since, 'updatedAt', s.updated_at) end as status,
+    active.deployment as running, finished.deployment as last, coalesce(waiting.deployments, '[]'::json) as waiting
+  from ${getTableName(environments)} e
+  left join ${getTableName(environmentStatus)} s on s.environment_id = e.id
+  left join lateral (
+    select json_build_object(${deploymentJson("d", "u", "p")},
+      'progressTotal', (select (ev.payload->>'statements')::int from ${getTableName(runEvents)} ev
+                        where ev.run_id = run.id and ev.type = 'run_started' order by ev.id limit 1),
+      'progressDone', (select (ev.payload->>'done')::int from ${getTableName(runEvents)} ev
+                       where ev.run_id = run.id and ev.type = 'statement_finished' order by ev.id desc limit 1),
+      'runStartedAt', run.started_at) as deployment
+    from ${getTableName(deployments)} d
+    join ${getTableName(users)} u on u.id = d.created_by
+    cross join lateral jsonb_to_record(d.plan) as p${planFields}
+    left join lateral (
+      select r.id, r.started_at from ${getTableName(runs)} r where r.deployment_id = d.id and r.state = 'running' order by r.started_at desc limit 1
+    ) run on true
+    where d.environment_id = e.id and d.state in ('queued', 'running')
+    limit 1
+  ) active on true
+  left join lateral (
+    select json_build_object(${deploymentJson("d", "u", "p")}) as deployment
+    from (
+      -- A range, not "=": with an equality the planner drops environment_id from the ordering and,
+      -- assuming environments interleave evenly, walks every number backwards (a rarely deployed
+      -- environment then costs a scan of all deployments); this way it walks the partial index.
+      select l.id from ${getTableName(deployments)} l
+      where l.environment_id >= e.id and l.environment_id <= e.id and l.state in ('succeeded', 'failed')
+      order by l.environment_id desc, l.number desc limit 1
+    ) latest
+    join ${getTableName(deployments)} d on d.id = latest.id
+    join ${getTableName(users)} u on u.id = d.created_by
+    cross join lateral jsonb_to_record(d.plan) as p${planFields}
+  ) finished on true
+  left join lateral (
+    select json_agg(json_build_object(${deploymentJson("d", "u", "p")},
+      'approvals', coalesce((select json_agg(json_build_object('userId', a.user_id, 'userName', au.name, 'userEmail', au.email, 'kind', a.kind,
+                                                               'planHash', a.plan_hash, 'planRevision', a.plan_revision))
+                             from ${getTableName(approvals)} a join ${getTableName(users)} au on au.id = a.user_id where a.deployment_id = d.id), '[]'::json)
+    ) order by d.number) as deployments
+    from ${getTableName(deployments)} d
+    join ${getTableName(users)} u on u.id = d.created_by
+    cross join lateral jsonb_to_record(d.plan) as p${planFields}
+    where d.environment_id = e.id and d.state = 'awaiting_approval'
+  ) waiting on true`;
 
-function asDeployment(r: Row): OverviewDeployment {
+/** A deployment as the statement above builds it (timestamps are JSON strings). */
+interface DeploymentRow {
+  id: string;
+  number: number;
+  environmentId: string;
+  kind: "apply" | "rollback";
+  state: DeploymentState;
+  createdBy: string;
+  planHash: string;
+  planRevision: number;
+  from: string | null;
+  to: string | null;
+  migrations: number;
+  requiresComplianceSignoff: boolean;
+  blocked: boolean;
+  rehearsalOk: boolean;
+  verification: string | null;
+  createdAt: string;
+  updatedAt: string;
+  authorName: string;
+  authorEmail: string;
+}
+
+interface EnvironmentRow extends Record<string, unknown> {
+  environmentId: string;
+  name: string;
+  status: (Omit<NonNullable<OverviewEnvironment["status"]>, "verification"> & { verification: NonNullable<OverviewEnvironment["status"]>["verification"] }) | null;
+  running: (DeploymentRow & { progressTotal: number | null; progressDone: number | null; runStartedAt: string | null }) | null;
+  last: DeploymentRow | null;
+  waiting: (DeploymentRow & { approvals: GateApproval[] })[];
+}
+
+const iso = (at: string) => new Date(at).toISOString();
+const isoOrNull = (at: string | null) => (at === null ? null : iso(at));
+
+function asDeployment(r: DeploymentRow): OverviewDeployment {
   return {
-    id: r.id as string,
+    id: r.id,
     number: Number(r.number),
-    kind: r.kind as "apply" | "rollback",
-    state: r.state as DeploymentState,
-    from: r.from as string | null,
-    to: r.to as string | null,
+    kind: r.kind,
+    state: r.state,
+    from: r.from,
+    to: r.to,
     migrations: Number(r.migrations),
-    author: { name: r.authorName as string, email: r.authorEmail as string },
-    createdAt: new Date(r.createdAt as Date).toISOString(),
-    updatedAt: new Date(r.updatedAt as Date).toISOString(),
-    verification: r.verification as string | null,
+    author: { name: r.authorName, email: r.authorEmail },
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+    verification: r.verification,
   };
 }
 
 export async function environmentsOverview(db: StoreExecutor, registry: EnvironmentRegistry, actor: Pick<Actor, "id" | "role">): Promise<OverviewEnvironment[]> {
-  const everyEnvironment = sql`${deployments.environmentId} in (select id from ${environments})`;
-  // Four queries at once, whatever the number of deployments: one round trip.
-  const [envRows, active, last, waiting] = await Promise.all([
-    db.select({ env: environments, status: environmentStatus }).from(environments).leftJoin(environmentStatus, eq(environmentStatus.environmentId, environments.id)),
-    // At most one queued or running deployment per environment (a unique partial index), with its progress.
-    db
-      .select({
-        ...deploymentColumns,
-        progressTotal: sql<number | null>`(select (e.payload->>'statements')::int from ${runEvents} e join ${runs} r on r.id = e.run_id
-          where r.deployment_id = ${deployments.id} and r.state = 'running' and e.type = 'run_started' order by e.id limit 1)`,
-        progressDone: sql<number | null>`(select (e.payload->>'done')::int from ${runEvents} e join ${runs} r on r.id = e.run_id
-          where r.deployment_id = ${deployments.id} and r.state = 'running' and e.type = 'statement_finished' order by e.id desc limit 1)`,
-        runStartedAt: sql<string | null>`(select max(r.started_at) from ${runs} r where r.deployment_id = ${deployments.id} and r.state = 'running')`,
-      })
-      .from(deployments)
-      .innerJoin(users, eq(users.id, deployments.createdBy))
-      .where(and(everyEnvironment, inArray(deployments.state, ["queued", "running"]))),
-    // The newest finished deployment per environment: one backwards index scan each.
-    // The lateral picks ids only: computing the plan's fields before the limit would read every plan.
-    db.execute<Row>(sql`
-      select ${deployments.id} as "id", ${deployments.number} as "number", ${deployments.environmentId} as "environmentId",
-             ${deployments.kind} as "kind", ${deployments.state} as "state", ${deployments.plan}->>'from' as "from",
-             ${deployments.plan}->>'to' as "to", jsonb_array_length(${deployments.plan}->'migrations') as "migrations",
-             ${deployments.verification} as "verification", ${deployments.createdAt} as "createdAt", ${deployments.updatedAt} as "updatedAt",
-             ${users.name} as "authorName", ${users.email} as "authorEmail"
-      from ${environments} e
-      cross join lateral (
-        select l.id from ${deployments} l
-        -- A range, not "=": with an equality the planner drops environment_id from the ordering and,
-        -- assuming environments interleave evenly, walks every number backwards (a rarely deployed
-        -- environment then costs a scan of all deployments); this way it walks the partial index.
-        where l.environment_id >= e.id and l.environment_id <= e.id and l.state in ('succeeded', 'failed')
-        order by l.environment_id desc, l.number desc limit 1
-      ) latest
-      join ${deployments} on ${deployments.id} = latest.id
-      join ${users} on ${users.id} = ${deployments.createdBy}`),
-    db
-      .select({
-        ...deploymentColumns,
-        approvals: sql<GateApproval[]>`coalesce((select json_agg(json_build_object('userId', a.user_id, 'userName', u.name, 'kind', a.kind, 'planHash', a.plan_hash, 'planRevision', a.plan_revision))
-          from ${approvals} a join ${users} u on u.id = a.user_id where a.deployment_id = ${deployments.id}), '[]'::json)`,
-      })
-      .from(deployments)
-      .innerJoin(users, eq(users.id, deployments.createdBy))
-      .where(and(everyEnvironment, eq(deployments.state, "awaiting_approval")))
-      .orderBy(asc(deployments.number)),
-  ]);
-
-  const byName = new Map(envRows.map((r) => [r.env.name, r]));
+  const rows = await preparedRows<EnvironmentRow>(db, OVERVIEW_SQL);
+  const byName = new Map(rows.map((r) => [r.name, r]));
   const now = new Date();
   return registry.environments.map((env): OverviewEnvironment => {
     const row = byName.get(env.name);
-    const envId = row?.env.id;
     const s = row?.status ?? null;
-    const activeRow = active.find((a) => a.environmentId === envId);
-    const lastRow = [...last].find((l) => l.environmentId === envId);
+    const activeRow = row?.running ?? null;
     const mine: OverviewEnvironment["awaitingMe"] = [];
-    const here = waiting.filter((w) => w.environmentId === envId);
+    const here = row?.waiting ?? [];
     for (const w of here) {
-      const gateApprovals: GateApproval[] = w.approvals;
       const ctx = {
         actor: { id: actor.id, role: actor.role },
         deployment: {
@@ -166,7 +201,7 @@ export async function environmentsOverview(db: StoreExecutor, registry: Environm
           hasMigrations: w.migrations > 0,
         },
         environment: env,
-        approvals: gateApprovals,
+        approvals: w.approvals,
         // Promotion and staleness are checked when the reviewer acts; the Overview lists what waits on the role.
         promotion: { ok: true } as const,
         planCurrent: { ok: true } as const,
@@ -192,29 +227,19 @@ export async function environmentsOverview(db: StoreExecutor, registry: Environm
       promotionFrom: env.gates.promotionFrom,
       status: s
         ? {
-            currentVersion: s.currentVersion,
-            pendingCount: s.pendingCount,
-            ledgerProblems: s.ledgerProblems,
-            reachable: s.reachable,
-            serverVersion: s.serverVersion,
-            error: s.error,
-            verification: { id: s.verificationId, outcome: s.verificationOutcome, at: s.verificationAt?.toISOString() ?? null, failingGroups: s.failingGroups },
-            drift: s.drift,
-            driftSince: s.driftSince?.toISOString() ?? null,
-            updatedAt: s.updatedAt.toISOString(),
+            ...s,
+            verification: { ...s.verification, at: isoOrNull(s.verification.at) },
+            driftSince: isoOrNull(s.driftSince),
+            updatedAt: iso(s.updatedAt),
           }
         : null,
       running: activeRow
         ? {
-            ...asDeployment(activeRow as unknown as Row),
-            progress: {
-              done: activeRow.progressDone ?? 0,
-              total: activeRow.progressTotal ?? null,
-              startedAt: activeRow.runStartedAt ? new Date(activeRow.runStartedAt).toISOString() : null,
-            },
+            ...asDeployment(activeRow),
+            progress: { done: activeRow.progressDone ?? 0, total: activeRow.progressTotal ?? null, startedAt: isoOrNull(activeRow.runStartedAt) },
           }
         : null,
-      last: lastRow ? asDeployment(lastRow) : null,
+      last: row?.last ? asDeployment(row.last) : null,
       awaitingMe: mine,
       awaitingApproval: here.length,
     };

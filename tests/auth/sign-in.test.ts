@@ -8,9 +8,10 @@ import type { NextAuthOptions } from "next-auth";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_PASSWORD, ensureDemoUsers } from "../../lib/auth/demo-users";
 import { buildAuthOptions } from "../../lib/auth/options";
+import { sessionActor } from "../../lib/auth/guard";
 import { endConsoleSession, liveSessionUser, startConsoleSession } from "../../lib/auth/sessions";
 import { ACCOUNT_POLICY, ADDRESS_POLICY, delayAfter, liftSignInLock, listSignInLocks, signInWithPassword } from "../../lib/auth/sign-in";
-import { findUserByEmail } from "../../lib/auth/users";
+import { findUserByEmail, setUserActive } from "../../lib/auth/users";
 import type { ConsoleConfig } from "../../lib/config/env";
 import { openStore, type Store } from "../../lib/store/db";
 import { auditEvents, signInThrottles } from "../../lib/store/schema";
@@ -178,6 +179,26 @@ describe("sessions", () => {
     const idle = await startConsoleSession(ctx.store.db, user.id, policy, "test", start);
     expect(await liveSessionUser(ctx.store.db, idle, policy, at(start, 29 * 60_000))).toBe(user.id);
     await expect(liveSessionUser(ctx.store.db, idle, policy, at(start, 29 * 60_000 + 31 * 60_000))).rejects.toMatchObject({ message: expect.stringMatching(/after 30 minutes without activity/) });
+  });
+
+  it("name the caller in one read: the token's own live session, an active account, the role as it is now", async () => {
+    const engineer = (await findUserByEmail(ctx.store.db, "engineer@demo.local"))!;
+    const release = (await findUserByEmail(ctx.store.db, "release@demo.local"))!;
+    const id = await startConsoleSession(ctx.store.db, engineer.id, policy, "test");
+    expect(await sessionActor(ctx.store.db, { sessionId: id, userId: engineer.id }, policy)).toEqual({ id: engineer.id, email: engineer.email, name: engineer.name, role: "engineer" });
+    // A token naming someone else than the session's user is no sign-in.
+    await expect(sessionActor(ctx.store.db, { sessionId: id, userId: release.id }, policy)).rejects.toMatchObject({ code: "unauthenticated", message: "Sign in again." });
+    await expect(sessionActor(ctx.store.db, { sessionId: "not-a-session", userId: engineer.id }, policy)).rejects.toMatchObject({ code: "unauthenticated" });
+    // Read per call, never remembered: a deactivation counts at once.
+    const admin = (await findUserByEmail(ctx.store.db, "admin@demo.local"))!;
+    await setUserActive(ctx.store.db, { id: admin.id, email: admin.email, name: admin.name, role: admin.role }, { userId: engineer.id, isActive: false });
+    try {
+      await expect(sessionActor(ctx.store.db, { sessionId: id, userId: engineer.id }, policy)).rejects.toMatchObject({ code: "forbidden", message: expect.stringMatching(/deactivated/) });
+    } finally {
+      await setUserActive(ctx.store.db, { id: admin.id, email: admin.email, name: admin.name, role: admin.role }, { userId: engineer.id, isActive: true });
+    }
+    await endConsoleSession(ctx.store.db, id, "signed_out");
+    await expect(sessionActor(ctx.store.db, { sessionId: id, userId: engineer.id }, policy)).rejects.toMatchObject({ message: "Your session has ended. Sign in again." });
   });
 
   it("end at sign-out", async () => {

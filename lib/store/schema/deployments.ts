@@ -123,7 +123,11 @@ export const runEvents = pgTable(
     type: text("type").notNull(),
     payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
   },
-  (t) => [index("run_events_run_idx").on(t.runId, t.id)],
+  (t) => [
+    index("run_events_run_idx").on(t.runId, t.id),
+    // A run's first or latest event of one type in one probe (the Overview's progress of a running deployment).
+    index("run_events_run_type_idx").on(t.runId, t.type, t.id),
+  ],
 );
 
 export type Deployment = typeof deployments.$inferSelect;
