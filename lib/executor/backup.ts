@@ -196,6 +196,12 @@ export function backupStep(ctx: BackupContext) {
   let pending: BackupEvent[] = [];
   let pendingSummary: { restored: BackupSummary["restored"]; notRestored: BackupSummary["notRestored"] } = { restored: [], notRestored: [] };
 
+  const announceDiscarded = async (tag: string, discarded: string[]) => {
+    for (const backupId of discarded) {
+      await ctx.emit({ type: "backup_discarded", tag, backupId, reason: "it was taken for a run that stopped before this migration ran; a new backup replaces it" });
+    }
+  };
+
   return {
     summary: () => summary,
 
@@ -203,7 +209,7 @@ export function backupStep(ctx: BackupContext) {
       const tag = unit.migration.tag;
       let data: DestroyedData[];
       try {
-        data = await resolveDestroys(sql, tag, unit.script);
+        data = await resolveDestroys(sql, tag, unit.script, { estimates: Boolean(ctx.setting?.declined) });
       } catch (e) {
         throw backupFailed(tag, "reading what it destroys", e);
       }
@@ -220,10 +226,14 @@ export function backupStep(ctx: BackupContext) {
       const retentionDays = ctx.setting?.retentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS;
       let taken: { record: BackupRecord; data: DestroyedData }[];
       try {
-        await ensureBackupStore(sql);
-        for (const discarded of await discardStale(sql, tag, direction)) {
-          await ctx.emit({ type: "backup_discarded", tag, backupId: discarded, reason: "it was taken for a run that stopped before this migration ran; a new backup replaces it" });
+        // A copy of no rows is never kept (copyOne): when none exists, the copy, its schema and its ledger row are skipped.
+        const atStake = await rowsAtStake(sql, data).catch(() => ({ rows: true, ledger: true }));
+        if (!atStake.rows) {
+          if (atStake.ledger) await announceDiscarded(tag, await discardStale(sql, tag, direction));
+          return;
         }
+        await ensureBackupStore(sql);
+        await announceDiscarded(tag, await discardStale(sql, tag, direction));
         taken = await sql.begin("isolation level repeatable read", async (tx) => {
           // Refuse rather than copy a filtered subset when row-level security applies to the migrating role.
           await tx`select set_config('row_security', 'off', true)`;
@@ -289,6 +299,25 @@ export function backupStep(ctx: BackupContext) {
 }
 
 export type BackupStep = ReturnType<typeof backupStep>;
+
+/**
+ * Whether any row the items destroy exists now (read as the copy reads it: row-level security off, so
+ * a policy that would hide rows raises an error instead), and whether the backup ledger exists. Three
+ * round trips, where an empty copy costs a schema, a table and its checksums.
+ */
+async function rowsAtStake(sql: postgres.Sql, data: DestroyedData[]): Promise<{ rows: boolean; ledger: boolean }> {
+  const exists = data.map((d) => {
+    const source = `${q(d.schema)}.${q(d.table)}${d.alias ? ` AS ${q(d.alias)}` : ""}`;
+    return `exists (SELECT 1 FROM ${source}${d.predicate ? ` WHERE ${d.predicate}` : ""})`;
+  });
+  return sql.begin("isolation level repeatable read read only", async (tx) => {
+    const [, [row]] = await Promise.all([
+      tx`select set_config('row_security', 'off', true)`,
+      tx.unsafe<{ rows: boolean; ledger: boolean }[]>(`SELECT ${exists.join(" OR ")} AS rows, to_regclass('migration_console.backups') IS NOT NULL AS ledger`),
+    ]);
+    return row!;
+  });
+}
 
 /** Copies one item and checks the copy; null when the source holds no row (nothing to lose, nothing kept). */
 async function copyOne(tx: postgres.TransactionSql, ctx: BackupContext, unit: Unit, direction: "up" | "down", d: DestroyedData, retentionDays: number): Promise<BackupRecord | null> {

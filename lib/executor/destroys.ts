@@ -219,8 +219,7 @@ interface TableFacts {
 }
 
 async function tableFacts(sql: Client, schema: string, table: string): Promise<TableFacts> {
-  const [row] = await sql<{ oid: number | null }[]>`select to_regclass(${`"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"`})::oid::int8::float8 as oid`;
-  if (!row?.oid) return { exists: false, keyColumns: [], columns: [], reltuples: 0, tableBytes: 0 };
+  // One round trip: no row when the name resolves to nothing.
   const [facts] = await sql<{ key: string[] | null; columns: string[]; reltuples: number; bytes: number; relkind: string }[]>`
     select
       (select to_jsonb(array_agg(a.attname::text order by k.ord))
@@ -230,7 +229,7 @@ async function tableFacts(sql: Client, schema: string, table: string): Promise<T
       (select coalesce(to_jsonb(array_agg(a.attname::text order by a.attnum)), '[]') from pg_attribute a
          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') as columns,
       c.reltuples::float8 as reltuples, pg_table_size(c.oid)::float8 as bytes, c.relkind::text as relkind
-    from pg_class c where c.oid = ${row.oid}::oid`;
+    from pg_class c where c.oid = to_regclass(${`"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"`})`;
   if (!facts || !["r", "p"].includes(facts.relkind)) return { exists: false, keyColumns: [], columns: [], reltuples: 0, tableBytes: 0 };
   return { exists: true, keyColumns: facts.key ?? [], columns: facts.columns, reltuples: facts.reltuples, tableBytes: facts.bytes };
 }
@@ -311,9 +310,10 @@ async function tablesOfSchema(sql: Client, schema: string): Promise<{ schema: st
 /**
  * The data `script` (of migration `tag`) destroys on the database `sql` is connected to, as it is
  * now, merged per table. Tables that do not exist yet (created earlier in the same script) hold
- * nothing to lose and are left out.
+ * nothing to lose and are left out. `estimates: false` leaves the row and byte estimates null (a
+ * backup counts what it copies; only a plan or a declined backup shows estimates).
  */
-export async function resolveDestroys(sql: Client, tag: string, script: SqlScript): Promise<DestroyedData[]> {
+export async function resolveDestroys(sql: Client, tag: string, script: SqlScript, options: { estimates?: boolean } = {}): Promise<DestroyedData[]> {
   const targets = destroyTargets(script);
   if (targets.length === 0) return [];
   const byTable = new Map<string, { schema: string; table: string; parts: (DestroyTarget & { table: string })[]; notes: string[] }>();
@@ -376,23 +376,22 @@ export async function resolveDestroys(sql: Client, tag: string, script: SqlScrip
       notes,
       foundBy: "statements",
     };
-    await describeAtStake(sql, item, facts);
+    await describeAtStake(sql, item, facts, options.estimates ?? true);
     out.push(item);
   }
   return out;
 }
 
 /** Tags and estimates of one item, from the classification and the target's statistics. */
-async function describeAtStake(sql: Client, item: DestroyedData, facts: TableFacts): Promise<void> {
-  {
-    const atStake = item.rowsRemoved ? facts.columns : item.columns;
-    const classified = atStake.map((c) => [c, classificationOf(item.schema, item.table, c)] as const).filter(([, cls]) => cls !== null);
-    item.taggedColumns = classified.map(([c]) => c);
-    item.classes = DATA_CLASSES.filter((cls) => classified.some(([, c]) => c === cls));
-    item.tagged = classified.length > 0;
-    item.estimatedRows = await estimateRows(sql, item, facts);
-    item.estimatedBytes = await estimateBytes(sql, item, facts, item.estimatedRows);
-  }
+async function describeAtStake(sql: Client, item: DestroyedData, facts: TableFacts, estimates = true): Promise<void> {
+  const atStake = item.rowsRemoved ? facts.columns : item.columns;
+  const classified = atStake.map((c) => [c, classificationOf(item.schema, item.table, c)] as const).filter(([, cls]) => cls !== null);
+  item.taggedColumns = classified.map(([c]) => c);
+  item.classes = DATA_CLASSES.filter((cls) => classified.some(([, c]) => c === cls));
+  item.tagged = classified.length > 0;
+  if (!estimates) return;
+  item.estimatedRows = await estimateRows(sql, item, facts);
+  item.estimatedBytes = await estimateBytes(sql, item, facts, item.estimatedRows);
 }
 
 /**

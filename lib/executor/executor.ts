@@ -20,6 +20,7 @@ import {
   recordApplied,
   recordProgress,
   recordRolledBack,
+  sqlLiteral,
   type LedgerStatus,
   type TargetFacts,
 } from "../ledger";
@@ -256,18 +257,21 @@ async function run(
     });
     const pid = probe.pid;
     direct = probe.direct;
-    await takeApplyLock(sql);
-    locked = true;
     // Session-level on purpose: autocommit statements (CONCURRENTLY) cannot take SET LOCAL. Reset
     // before the connection is released (finally, below); the pooler probe guarantees the session is ours alone.
     // client_connection_check_interval: if this process dies (SIGKILL, lost host), the server would
     // otherwise only notice once the current statement ends (an index build can take hours).
+    // The apply lock is tried in the same round trip as the settings and the status read; those only
+    // read, and the status is used only once the lock is ours.
     sessionChanged = true;
-    const { facts, status, tablesExist } = await readStatusAfter(sql, params.catalog, [
-      `SET lock_timeout = ${initialLockTimeoutMs}`,
-      `SET statement_timeout = ${options.statementTimeoutMs}`,
-      `SET client_connection_check_interval = 1000`,
-    ]);
+    const { facts, status, tablesExist, selected } = await readStatusAfter(
+      sql,
+      params.catalog,
+      [`SET lock_timeout = ${initialLockTimeoutMs}`, `SET statement_timeout = ${options.statementTimeoutMs}`, `SET client_connection_check_interval = 1000`],
+      [`SELECT pg_try_advisory_lock(${APPLY_LOCK[0]}, ${APPLY_LOCK[1]}) AS locked`],
+    );
+    locked = (selected[0] as { locked: boolean }[])[0]!.locked;
+    if (!locked) await refuseLocked(sql);
     const session: Session = {
       sql,
       monitor,
@@ -342,9 +346,8 @@ export function asConnectionError(e: unknown): ExecutorError {
   return new ExecutorError("unreachable", `The target database cannot be reached: ${redactSecrets(err.message ?? String(e))}`);
 }
 
-async function takeApplyLock(sql: postgres.Sql): Promise<void> {
-  const [row] = await sql<{ locked: boolean }[]>`select pg_try_advisory_lock(${APPLY_LOCK[0]}, ${APPLY_LOCK[1]}) as locked`;
-  if (row!.locked) return;
+/** Another session holds the target's apply lock: refused, naming it. */
+async function refuseLocked(sql: postgres.Sql): Promise<never> {
   const [holder] = await sql<{ pid: number; application_name: string | null; backend_start: Date | null }[]>`
     select a.pid, a.application_name, a.backend_start
     from pg_locks l join pg_stat_activity a on a.pid = l.pid
@@ -743,11 +746,12 @@ async function runAutocommit(
 /** Every named CONCURRENTLY index of the migration must be valid before it is recorded as applied (one round trip). */
 async function assertIndexesValid(session: Session, script: SqlScript, tag: string, indexes: { schema: string; name: string | null }[]): Promise<void> {
   const names = indexes.map((i) => `${i.schema}.${i.name}`);
-  const rows = await session.sql<{ schema: string; name: string }[]>`
-    select n.nspname as schema, c.relname as name
-    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname || '.' || c.relname in (select jsonb_array_elements_text(${JSON.stringify(names)}::text::jsonb))
-      and not (i.indisvalid and i.indisready)`;
+  const rows = await session.sql.unsafe<{ schema: string; name: string }[]>(
+    `select n.nspname as schema, c.relname as name
+     from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname || '.' || c.relname in (select jsonb_array_elements_text(${sqlLiteral(JSON.stringify(names))}::jsonb))
+       and not (i.indisvalid and i.indisready)`,
+  ).simple();
   if (rows.length === 0) return;
   for (const r of rows) await dropIndex(session.sql, r.schema, r.name).catch(() => {});
   const statement = script.statements.find((st) => st.analysis.concurrentIndex?.name === rows[0]!.name);

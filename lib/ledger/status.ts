@@ -5,7 +5,7 @@
  */
 import type { Catalog, Migration } from "../migrations";
 import type postgres from "postgres";
-import { ensureAndReadLedger, readLedger, type Ledger } from "./tables";
+import { ensureAndReadLedger, readLedger, sqlLiteral, type Ledger } from "./tables";
 
 export type MigrationState = "applied" | "pending" | "partially_applied" | "checksum_mismatch" | "out_of_order";
 
@@ -183,50 +183,58 @@ export async function readTargetStatus(sql: postgres.Sql, catalog: Catalog): Pro
   return computeStatus(catalog, ledger, await readTargetFacts(sql, catalog, ledger));
 }
 
-const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
+/** The state of every named CONCURRENTLY index of the files, as fixed SQL (it can share a round trip). */
+function indexFactsQuery(catalog: Catalog): string {
+  const named = catalog.migrations.flatMap(concurrentIndexNames);
+  return `select n.nspname || '.' || c.relname as qualified, i.indisvalid and i.indisready as valid
+    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname || '.' || c.relname in (select jsonb_array_elements_text(${sqlLiteral(JSON.stringify(named))}::jsonb))`;
+}
+
+function factsOf(rows: unknown[]): TargetFacts {
+  const indexes = new Map<string, { valid: boolean }>();
+  for (const r of rows as { qualified: string; valid: boolean }[]) indexes.set(r.qualified, { valid: r.valid });
+  return { indexes };
+}
 
 /**
  * For the executor, under its apply lock: session settings (`preamble`), the ledger tables created
  * when missing, the ledgers and the state of every named CONCURRENTLY index of the files, in one round trip.
  */
 export async function ensureAndReadStatus(sql: postgres.Sql, catalog: Catalog, preamble: string[], options: { ensure?: boolean } = {}): Promise<{ ledger: Ledger; facts: TargetFacts; status: LedgerStatus }> {
-  const named = catalog.migrations.flatMap(concurrentIndexNames);
-  const factsQuery = `select n.nspname || '.' || c.relname as qualified, i.indisvalid and i.indisready as valid
-    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname || '.' || c.relname in (select jsonb_array_elements_text(${literal(JSON.stringify(named))}::jsonb))`;
-  const { ledger, trailing } = await ensureAndReadLedger(sql, preamble, [factsQuery], options.ensure ?? true);
-  const indexes = new Map<string, { valid: boolean }>();
-  for (const r of trailing[0] as { qualified: string; valid: boolean }[]) indexes.set(r.qualified, { valid: r.valid });
-  const facts = { indexes };
+  const { ledger, trailing } = await ensureAndReadLedger(sql, preamble, [indexFactsQuery(catalog)], options.ensure ?? true);
+  const facts = factsOf(trailing[0]!);
   return { ledger, facts, status: computeStatus(catalog, ledger, facts) };
 }
 
 /**
- * For the executor, under its apply lock, before it writes anything: session settings (`preamble`,
- * fixed SQL) and which ledger tables exist in one round trip, then the ledgers and the state of
- * every named CONCURRENTLY index of the files in another (pipelined).
+ * For the executor, before it writes anything: session settings (`preamble`, fixed SQL), then `selects`
+ * (fixed SQL, their rows returned: the apply lock is taken here), which ledger tables exist and the state
+ * of every named CONCURRENTLY index of the files, in one round trip; then, when the ledger tables exist,
+ * the ledgers in another.
  */
 export async function readStatusAfter(
   sql: postgres.Sql,
   catalog: Catalog,
   preamble: string[],
-): Promise<{ ledger: Ledger; facts: TargetFacts; status: LedgerStatus; tablesExist: boolean }> {
-  const results = (await sql
-    .unsafe(
-      [
-        ...preamble,
-        `select to_regclass('drizzle.__drizzle_migrations') is not null as drizzle, to_regclass('migration_console.history') is not null as history,
-                to_regclass('migration_console.progress') is not null as progress`,
-      ].join(";\n"),
-    )
-    .simple()) as unknown as { drizzle: boolean; history: boolean; progress: boolean }[][];
-  const exists = results.at(-1)![0]!;
+  selects: string[] = [],
+): Promise<{ ledger: Ledger; facts: TargetFacts; status: LedgerStatus; tablesExist: boolean; selected: unknown[][] }> {
+  const reads = [
+    ...selects,
+    `select to_regclass('drizzle.__drizzle_migrations') is not null as drizzle, to_regclass('migration_console.history') is not null as history,
+            to_regclass('migration_console.progress') is not null as progress`,
+    indexFactsQuery(catalog),
+  ];
+  // Only statements that return rows have a result here: the reads are the last ones.
+  const results = ((await sql.unsafe([...preamble, ...reads].join(";\n")).simple()) as unknown as unknown[][]).slice(-reads.length);
+  const selected = results.slice(0, selects.length);
+  const exists = results.at(-2)![0] as { drizzle: boolean; history: boolean; progress: boolean };
+  const facts = factsOf(results.at(-1)!);
   if (!exists.drizzle || !exists.history || !exists.progress) {
     // Never migrated by the console (or by anyone): nothing to read beyond what exists.
     const ledger = !exists.drizzle && !exists.history && !exists.progress ? { drizzle: [], history: [], progress: [] } : await readLedger(sql);
-    const facts = await readTargetFacts(sql, catalog, ledger);
-    return { ledger, facts, status: computeStatus(catalog, ledger, facts), tablesExist: false };
+    return { ledger, facts, status: computeStatus(catalog, ledger, facts), tablesExist: false, selected };
   }
-  const { ledger, facts, status } = await ensureAndReadStatus(sql, catalog, [], { ensure: false });
-  return { ledger, facts, status, tablesExist: true };
+  const { ledger } = await ensureAndReadLedger(sql, [], [], false);
+  return { ledger, facts, status: computeStatus(catalog, ledger, facts), tablesExist: true, selected };
 }

@@ -143,50 +143,70 @@ export async function readLedger(sql: postgres.Sql, existing?: "ensured"): Promi
   return { drizzle, history, progress };
 }
 
-/** Records how many statements of a non-transactional migration have committed. */
-export function recordProgress(
-  sql: postgres.Sql | postgres.TransactionSql,
-  entry: { tag: string; hash: string; createdAt: number; runId: string; statementsDone: number; statementsTotal: number },
-) {
-  return sql`
-    insert into migration_console.progress (created_at, tag, hash, run_id, statements_done, statements_total)
-    values (${entry.createdAt}, ${entry.tag}, ${entry.hash}, ${entry.runId}, ${entry.statementsDone}, ${entry.statementsTotal})
-    on conflict (created_at) do update set tag = excluded.tag, hash = excluded.hash, run_id = excluded.run_id,
-      statements_done = excluded.statements_done, statements_total = excluded.statements_total, updated_at = clock_timestamp()`;
+/**
+ * A value as SQL literal text. The executor's connection keeps no prepared statement (prepare: false),
+ * and there postgres.js sends a query with parameters in two round trips (describe, then execute) and
+ * stops pipelining behind it: the ledger writes below go as one simple-protocol message each instead.
+ * E'' strings read backslashes the same whatever standard_conforming_strings says.
+ */
+export function sqlLiteral(value: string | number | Date): string {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new Error(`Not a finite number: ${value}`);
+    return String(value);
+  }
+  const text = value instanceof Date ? value.toISOString() : value;
+  return `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
-export function clearProgress(sql: postgres.Sql | postgres.TransactionSql, createdAt: number) {
-  return sql`delete from migration_console.progress where created_at = ${createdAt}`;
+type Writer = postgres.Sql | postgres.TransactionSql;
+const run = (sql: Writer, text: string) => sql.unsafe(text).simple();
+
+/** Records how many statements of a non-transactional migration have committed. */
+export function recordProgress(sql: Writer, entry: { tag: string; hash: string; createdAt: number; runId: string; statementsDone: number; statementsTotal: number }) {
+  const v = sqlLiteral;
+  return run(
+    sql,
+    `insert into migration_console.progress (created_at, tag, hash, run_id, statements_done, statements_total)
+     values (${v(entry.createdAt)}, ${v(entry.tag)}, ${v(entry.hash)}, ${v(entry.runId)}, ${v(entry.statementsDone)}, ${v(entry.statementsTotal)})
+     on conflict (created_at) do update set tag = excluded.tag, hash = excluded.hash, run_id = excluded.run_id,
+       statements_done = excluded.statements_done, statements_total = excluded.statements_total, updated_at = clock_timestamp()`,
+  );
+}
+
+export function clearProgress(sql: Writer, createdAt: number) {
+  return run(sql, `delete from migration_console.progress where created_at = ${sqlLiteral(createdAt)}`);
+}
+
+type HistoryEntry = { tag: string; hash: string; createdAt: number; runId: string; actor: string; startedAt: Date; durationMs: number };
+
+function historyValues(entry: HistoryEntry, direction: "up" | "down"): string {
+  const v = sqlLiteral;
+  return `(${v(entry.tag)}, ${v(entry.hash)}, ${v(entry.createdAt)}, '${direction}', ${v(entry.runId)}, ${v(entry.actor)}, ${v(entry.startedAt)}::timestamptz, ${v(entry.durationMs)})`;
 }
 
 /** Records an applied migration in both ledgers. Run inside the migration's own transaction when it has one. */
-export async function recordApplied(
-  sql: postgres.Sql | postgres.TransactionSql,
-  entry: { tag: string; hash: string; createdAt: number; runId: string; actor: string; startedAt: Date; durationMs: number },
-): Promise<void> {
+export async function recordApplied(sql: Writer, entry: HistoryEntry): Promise<void> {
   // One statement, one round trip: the drizzle row, the history row, and the end of any progress row.
-  await sql`
-    with ledger as (insert into drizzle.__drizzle_migrations (hash, created_at) values (${entry.hash}, ${entry.createdAt})),
-         progress as (delete from migration_console.progress where created_at = ${entry.createdAt})
-    insert into migration_console.history (tag, hash, created_at, direction, run_id, actor, started_at, duration_ms)
-    values (${entry.tag}, ${entry.hash}, ${entry.createdAt}, 'up', ${entry.runId}, ${entry.actor}, ${entry.startedAt}, ${entry.durationMs})`;
+  await run(
+    sql,
+    `with ledger as (insert into drizzle.__drizzle_migrations (hash, created_at) values (${sqlLiteral(entry.hash)}, ${sqlLiteral(entry.createdAt)})),
+          progress as (delete from migration_console.progress where created_at = ${sqlLiteral(entry.createdAt)})
+     insert into migration_console.history (tag, hash, created_at, direction, run_id, actor, started_at, duration_ms)
+     values ${historyValues(entry, "up")}`,
+  );
 }
 
 /** Removes a rolled-back migration from drizzle's ledger and records the rollback. */
-export async function recordRolledBack(
-  sql: postgres.Sql | postgres.TransactionSql,
-  entry: { tag: string; hash: string; createdAt: number; runId: string; actor: string; startedAt: Date; durationMs: number },
-): Promise<void> {
-  await sql`
-    with ledger as (delete from drizzle.__drizzle_migrations where created_at = ${entry.createdAt})
-    insert into migration_console.history (tag, hash, created_at, direction, run_id, actor, started_at, duration_ms)
-    values (${entry.tag}, ${entry.hash}, ${entry.createdAt}, 'down', ${entry.runId}, ${entry.actor}, ${entry.startedAt}, ${entry.durationMs})`;
+export async function recordRolledBack(sql: Writer, entry: HistoryEntry): Promise<void> {
+  await run(
+    sql,
+    `with ledger as (delete from drizzle.__drizzle_migrations where created_at = ${sqlLiteral(entry.createdAt)})
+     insert into migration_console.history (tag, hash, created_at, direction, run_id, actor, started_at, duration_ms)
+     values ${historyValues(entry, "down")}`,
+  );
 }
 
 /** Accepts the file's current checksum for an applied migration (an explicit, recorded decision). */
-export async function acceptChecksum(
-  sql: postgres.Sql | postgres.TransactionSql,
-  entry: { createdAt: number; hash: string },
-): Promise<void> {
-  await sql`update drizzle.__drizzle_migrations set hash = ${entry.hash} where created_at = ${entry.createdAt}`;
+export async function acceptChecksum(sql: Writer, entry: { createdAt: number; hash: string }): Promise<void> {
+  await run(sql, `update drizzle.__drizzle_migrations set hash = ${sqlLiteral(entry.hash)} where created_at = ${sqlLiteral(entry.createdAt)}`);
 }

@@ -4,6 +4,7 @@
  * parsed and checksummed) and its violations are mapped onto the catalog's statements.
  */
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -301,6 +302,21 @@ export function squawkBinary(): string {
  */
 export async function runSquawk(texts: readonly string[], binary = squawkBinary(), pgMajorVersion = 15): Promise<SquawkViolation[][]> {
   if (texts.length === 0) return [];
+  // Squawk's verdict is a function of the binary, the version and the texts: a re-plan of the same
+  // files (the check before an apply, the next environment) reuses it instead of starting squawk again.
+  const key = createHash("sha256").update(JSON.stringify([binary, pgMajorVersion, texts])).digest("hex");
+  const known = verdicts.get(key);
+  if (known) return known.map((list) => [...list]);
+  const out = await squawkOnce(texts, binary, pgMajorVersion);
+  verdicts.set(key, out);
+  if (verdicts.size > VERDICTS_KEPT) verdicts.delete(verdicts.keys().next().value!);
+  return out.map((list) => [...list]);
+}
+
+const verdicts = new Map<string, SquawkViolation[][]>();
+const VERDICTS_KEPT = 64;
+
+async function squawkOnce(texts: readonly string[], binary: string, pgMajorVersion: number): Promise<SquawkViolation[][]> {
   const dir = await mkdtemp(path.join(tmpdir(), "mc-lint-"));
   try {
     const files = texts.map((_, i) => path.join(dir, `${String(i).padStart(4, "0")}.sql`));

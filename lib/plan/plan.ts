@@ -20,7 +20,7 @@ import { driftRequiresComplianceSignoff } from "./compliance";
 import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
-import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, type ShadowDatabase, type ShadowServer } from "./shadow";
+import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, restoreRolesAfter, type ShadowServer } from "./shadow";
 import { connect } from "../connection/connect";
 
 export type PlanKind = "apply" | "rollback";
@@ -90,6 +90,10 @@ export interface Plan {
   targetFingerprint: string;
   hash: string;
   createdAt: string;
+  /**
+   * basisMs: ledger, target schema and lint; rehearsalMs: shadow copy, rehearsed statements and the schema
+   * read after them. Both start once the ledger is read and run side by side, so they overlap.
+   */
   timings: { totalMs: number; basisMs: number; rehearsalMs: number };
   /** A backfill deployment's plan (lib/backfills); its `migrations` are empty. */
   backfill?: BackfillPlan;
@@ -128,32 +132,28 @@ function scriptAsMigration(unit: Unit): Migration {
 }
 
 /**
- * `onSelected` is told what will run as soon as that is known (before the lint), so a caller can start
- * preparing the rehearsal meanwhile.
+ * `onSelected` is told what will run as soon as the ledger is read (before the target's schema and the
+ * lint), so a caller can start the rehearsal meanwhile.
  */
 export async function planBasis(request: PlanRequest, onSelected?: (selected: { status: LedgerStatus; units: Unit[]; blockers: string[] }) => void): Promise<PlanBasis> {
+  const sql = connect(request.targetUrl, { application: "migration-console plan" });
+  const read = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (e) {
+      const failure = asConnectionError(e);
+      throw new ExecutorError(failure.code === "sql_error" ? "unreachable" : failure.code, `The ${request.environment} target cannot be read: ${failure.message}`);
+    }
+  };
   let status: LedgerStatus;
   let liveSnapshot: SchemaSnapshot;
   let serverVersionNum: number;
-  const sql = connect(request.targetUrl, { application: "migration-console plan" });
+  const blockers: string[] = [];
+  let units: Unit[] = [];
   try {
-    const [ledger, snapshot, [server]] = await Promise.all([
-      readLedger(sql),
-      snapshotSchema(sql),
-      sql<{ v: number }[]>`select current_setting('server_version_num')::int as v`,
-    ]);
+    const [ledger, [server]] = await read(() => Promise.all([readLedger(sql), sql<{ v: number }[]>`select current_setting('server_version_num')::int as v`]));
     status = computeStatus(request.catalog, ledger);
-    liveSnapshot = snapshot;
     serverVersionNum = server!.v;
-  } catch (e) {
-    const failure = asConnectionError(e);
-    throw new ExecutorError(failure.code === "sql_error" ? "unreachable" : failure.code, `The ${request.environment} target cannot be read: ${failure.message}`);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-  {
-    const blockers: string[] = [];
-    let units: Unit[] = [];
     try {
       units = request.kind === "apply" ? selectForApply(request.catalog, status, { to: request.to }) : selectForRollback(request.catalog, status, request.to);
     } catch (e) {
@@ -161,99 +161,68 @@ export async function planBasis(request: PlanRequest, onSelected?: (selected: { 
       blockers.push(e.message);
     }
     onSelected?.({ status, units, blockers });
-    const existingTables = new Set(liveSnapshot.tables.map((t) => `${t.schema}.${t.name}`));
-    const existingColumnTypes = new Map(liveSnapshot.columns.map((c) => [`${c.schema}.${c.table}.${c.name}`, c.type]));
-    const findings = await lintMigrations(units.map(scriptAsMigration), {
-      existingTables,
-      existingColumnTypes,
-      validatedNotNullChecks: validatedNotNullChecks(liveSnapshot),
-      pgMajorVersion: Math.floor(serverVersionNum / 10_000),
-    });
-    const targetFingerprint = schemaFingerprint(liveSnapshot);
-    return {
-      status,
-      units,
-      blockers,
-      findings,
-      liveSnapshot,
-      serverVersionNum,
-      targetFingerprint,
-      hash: planHash({ environment: request.environment, kind: request.kind, units, targetFingerprint, findings }),
-    };
+    liveSnapshot = await read(() => snapshotSchema(sql));
+  } finally {
+    await sql.end({ timeout: 5 });
   }
+  const existingTables = new Set(liveSnapshot.tables.map((t) => `${t.schema}.${t.name}`));
+  const existingColumnTypes = new Map(liveSnapshot.columns.map((c) => [`${c.schema}.${c.table}.${c.name}`, c.type]));
+  const findings = await lintMigrations(units.map(scriptAsMigration), {
+    existingTables,
+    existingColumnTypes,
+    validatedNotNullChecks: validatedNotNullChecks(liveSnapshot),
+    pgMajorVersion: Math.floor(serverVersionNum / 10_000),
+  });
+  const targetFingerprint = schemaFingerprint(liveSnapshot);
+  return {
+    status,
+    units,
+    blockers,
+    findings,
+    liveSnapshot,
+    serverVersionNum,
+    targetFingerprint,
+    hash: planHash({ environment: request.environment, kind: request.kind, units, targetFingerprint, findings }),
+  };
 }
 
 export async function computePlan(request: PlanRequest, shadow: ShadowServer): Promise<Plan> {
   const started = performance.now();
-  // The shadow database is copied (and its schema read) while the lint runs.
-  let prepared: Promise<PreparedShadow> | null = null;
+  // The rehearsal needs only what will run: it goes ahead while the target's schema is read and linted.
+  let rehearsing: Promise<Rehearsed> | null = null;
   let basis: PlanBasis;
   try {
-    basis = await planBasis(request, ({ status, blockers }) => {
+    basis = await planBasis(request, ({ status, units, blockers }) => {
       if (blockers.length > 0) return;
-      prepared = prepareShadow(request, shadow, status);
-      prepared.catch(() => {}); // awaited below
+      rehearsing = rehearse(request, shadow, status, units);
+      rehearsing.catch(() => {}); // awaited below
     });
   } catch (e) {
-    await (prepared as Promise<PreparedShadow> | null)?.then((p) => p.db.drop(), () => {});
+    await (rehearsing as Promise<Rehearsed> | null)?.catch(() => {});
     throw e;
   }
   const basisMs = Math.round(performance.now() - started);
   const { status, units } = basis;
 
-  const durations = new Map<string, number>();
-  const rehearsalStarted = performance.now();
-  let rehearsal: Plan["rehearsal"] = { ok: true, durationMs: 0, error: null };
   let drift: Plan["drift"] = { drifted: false, explanation: "The live schema is exactly what its applied migrations produce.", diff: null, findings: [] };
-  let schemaDiff: SchemaDiff | null = null;
-
-  if (prepared) {
-    const { db: shadowDb, implied } = await (prepared as Promise<PreparedShadow>);
-    let restoreRoles: (() => Promise<void>) | null = null;
-    try {
-      // Owners differ legitimately when the shadow server's superuser is not the target's owner, and so
-      // do the privileges an owner holds on what it created: read the shadow's user as the target's.
-      const impliedOnTarget = withRoleRenamed(implied, urlUser(shadow.adminUrl), urlUser(request.targetUrl));
-      const driftDiff = diffSnapshots(impliedOnTarget, basis.liveSnapshot, { ignoreFields: ["owner"] });
-      if (driftDiff.changes.length > 0) {
-        drift = {
-          drifted: true,
-          explanation: `The live ${request.environment} schema differs from what its applied migrations produce (${describeCounts(driftDiff)}): someone changed it by hand, or a migration ran outside the console. The rehearsal ran on the schema the migrations imply; review the drift before approving.`,
-          diff: driftDiff,
-          findings: judgeSchemaDiff(driftDiff, { origin: "drift", expectedGrantees: [urlUser(request.targetUrl)] }),
-        };
-      }
-      const onEvent = (e: RunEvent) => {
-        if (e.type === "statement_finished") durations.set(`${e.tag}#${e.statement}`, e.durationMs);
+  const rehearsed = await (rehearsing as Promise<Rehearsed> | null);
+  const rehearsal: Plan["rehearsal"] = rehearsed?.outcome ?? { ok: false, durationMs: 0, error: "Not rehearsed: the plan is blocked (see blockers)." };
+  const durations = rehearsed?.durations ?? new Map<string, number>();
+  const schemaDiff = rehearsed ? diffSnapshots(rehearsed.implied, rehearsed.after) : null;
+  if (rehearsed) {
+    // Owners differ legitimately when the shadow server's superuser is not the target's owner, and so
+    // do the privileges an owner holds on what it created: read the shadow's user as the target's.
+    const impliedOnTarget = withRoleRenamed(rehearsed.implied, urlUser(shadow.adminUrl), urlUser(request.targetUrl));
+    const driftDiff = diffSnapshots(impliedOnTarget, basis.liveSnapshot, { ignoreFields: ["owner"] });
+    if (driftDiff.changes.length > 0) {
+      drift = {
+        drifted: true,
+        explanation: `The live ${request.environment} schema differs from what its applied migrations produce (${describeCounts(driftDiff)}): someone changed it by hand, or a migration ran outside the console. The rehearsal ran on the schema the migrations imply; review the drift before approving.`,
+        diff: driftDiff,
+        findings: judgeSchemaDiff(driftDiff, { origin: "drift", expectedGrantees: [urlUser(request.targetUrl)] }),
       };
-      const touchesCluster = units.some((u) => u.script.statements.some((s) => clusterWideChange(s) !== null || unwrapKind(s) === "DoStmt"));
-      if (touchesCluster) restoreRoles = await keepClusterRoles(shadow, units.map((u) => u.script.sql));
-      try {
-        if (request.kind === "apply") {
-          await applyMigrations({ url: shadowDb.url, catalog: request.catalog, to: units.at(-1)?.migration.tag ?? status.current, actor: "rehearsal", allowOutOfOrder: true, onEvent, backup: REHEARSAL_BACKUP });
-        } else {
-          await rollbackMigrations({ url: shadowDb.url, catalog: request.catalog, to: request.to, actor: "rehearsal", onEvent, backup: REHEARSAL_BACKUP });
-        }
-      } catch (e) {
-        rehearsal =
-          e instanceof ExecutorError
-            ? {
-                ok: false,
-                durationMs: 0,
-                error: e.message,
-                failed: { tag: e.details.tag, file: e.details.file, statement: e.details.statement, line: e.details.line, column: e.details.column, sqlstate: e.details.sqlstate },
-              }
-            : { ok: false, durationMs: 0, error: (e as Error).message };
-      }
-      schemaDiff = diffSnapshots(implied, await snapshotOf(shadowDb.url));
-    } finally {
-      await shadowDb.drop();
-      await restoreRoles?.();
     }
-  } else {
-    rehearsal = { ok: false, durationMs: 0, error: "Not rehearsed: the plan is blocked (see blockers)." };
   }
-  rehearsal.durationMs = Math.round(performance.now() - rehearsalStarted);
   const destroys = await destroyedByPlan(request.targetUrl, units, schemaDiff);
 
   const migrations: PlannedMigration[] = units.map(({ migration, script }) => ({
@@ -307,12 +276,6 @@ export async function computePlan(request: PlanRequest, shadow: ShadowServer): P
 /** A shadow database holds no data worth a copy. */
 const REHEARSAL_BACKUP = { declined: "rehearsal on a throw-away database" };
 
-interface PreparedShadow {
-  db: ShadowDatabase;
-  /** The schema the target's applied migrations imply: the shadow database before the rehearsal. */
-  implied: SchemaSnapshot;
-}
-
 /**
  * Snapshots of freshly copied templates, by template name: a copy of a template always has the template's
  * schema (the name covers the server version, the user and every file up to that version).
@@ -320,22 +283,70 @@ interface PreparedShadow {
 const templateSnapshots = new Map<string, SchemaSnapshot>();
 const TEMPLATE_SNAPSHOTS_KEPT = 16;
 
-/** The target's current version rebuilt from its migrations on the isolated shadow cluster, and its schema. */
-async function prepareShadow(request: PlanRequest, shadow: ShadowServer, status: LedgerStatus): Promise<PreparedShadow> {
+interface Rehearsed {
+  /** The schema the target's applied migrations imply: the shadow database before the rehearsal. */
+  implied: SchemaSnapshot;
+  /** The shadow database after the rehearsal (as far as it got when it failed). */
+  after: SchemaSnapshot;
+  outcome: Plan["rehearsal"];
+  /** Per statement (`tag#number`), as measured in the rehearsal. */
+  durations: Map<string, number>;
+}
+
+/**
+ * Runs `units` on a copy of the target's current version rebuilt from its migrations on the isolated
+ * shadow cluster: a failure of the rehearsed statements is its outcome; a shadow server that cannot be
+ * used throws.
+ */
+async function rehearse(request: PlanRequest, shadow: ShadowServer, status: LedgerStatus, units: Unit[]): Promise<Rehearsed> {
+  const started = performance.now();
   await assertRehearsalIsolated(shadow.adminUrl, { name: request.environment, url: request.targetUrl });
   const db = status.current ? await createShadowDatabaseAt(shadow, request.catalog, status.current) : await createShadowDatabase(shadow);
+  // Reads the schema before and after; connected while the rehearsal runs, so its connection costs no wait.
+  const reader = connect(db.url, { application: "migration-console plan" });
+  let restoreRoles: (() => Promise<void>) | null = null;
   try {
     const known = db.template ? templateSnapshots.get(db.template) : undefined;
-    if (known) return { db, implied: known };
-    const implied = await snapshotOf(db.url);
-    if (db.template) {
+    const implied = known ?? (await snapshotSchema(reader));
+    if (db.template && !known) {
       templateSnapshots.set(db.template, implied);
       if (templateSnapshots.size > TEMPLATE_SNAPSHOTS_KEPT) templateSnapshots.delete(templateSnapshots.keys().next().value!);
     }
-    return { db, implied };
-  } catch (e) {
-    await db.drop();
-    throw e;
+    if (known) reader`select 1`.catch(() => {}); // connects now; a failure shows in the read afterwards
+    const durations = new Map<string, number>();
+    const onEvent = (e: RunEvent) => {
+      if (e.type === "statement_finished") durations.set(`${e.tag}#${e.statement}`, e.durationMs);
+    };
+    const touchesCluster = units.some((u) => u.script.statements.some((s) => clusterWideChange(s) !== null || unwrapKind(s) === "DoStmt"));
+    if (touchesCluster) restoreRoles = await keepClusterRoles(shadow, units.map((u) => u.script.sql));
+    let outcome: Plan["rehearsal"] = { ok: true, durationMs: 0, error: null };
+    try {
+      if (request.kind === "apply") {
+        await applyMigrations({ url: db.url, catalog: request.catalog, to: units.at(-1)?.migration.tag ?? status.current, actor: "rehearsal", allowOutOfOrder: true, onEvent, backup: REHEARSAL_BACKUP });
+      } else {
+        await rollbackMigrations({ url: db.url, catalog: request.catalog, to: request.to, actor: "rehearsal", onEvent, backup: REHEARSAL_BACKUP });
+      }
+    } catch (e) {
+      outcome =
+        e instanceof ExecutorError
+          ? {
+              ok: false,
+              durationMs: 0,
+              error: e.message,
+              failed: { tag: e.details.tag, file: e.details.file, statement: e.details.statement, line: e.details.line, column: e.details.column, sqlstate: e.details.sqlstate },
+            }
+          : { ok: false, durationMs: 0, error: (e as Error).message };
+    }
+    const after = await snapshotSchema(reader);
+    outcome.durationMs = Math.round(performance.now() - started);
+    return { implied, after, outcome, durations };
+  } finally {
+    await reader.end({ timeout: 5 });
+    // Off the plan's path: the database is dropped and the roles put back before the next rehearsal
+    // on that server starts (closeShadowConnections waits for both).
+    const dropped = db.drop();
+    dropped.catch(() => {});
+    if (restoreRoles) restoreRolesAfter(shadow, dropped, restoreRoles);
   }
 }
 
@@ -350,15 +361,6 @@ export function withRoleRenamed(snapshot: SchemaSnapshot, from: string, to: stri
   const key = (p: (typeof privileges)[number]) => snapshotEntryKey("privileges", p);
   privileges.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   return { ...snapshot, privileges };
-}
-
-async function snapshotOf(url: string): Promise<SchemaSnapshot> {
-  const sql = connect(url, { application: "migration-console plan" });
-  try {
-    return await snapshotSchema(sql);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
 }
 
 function describeCounts(d: SchemaDiff): string {

@@ -48,10 +48,7 @@ export async function createShadowDatabaseAt(server: ShadowServer, catalog: Cata
   return withAdmin(server, async (admin) => {
     const template = await templateName(admin, server, catalog, tag);
     const spare = await takeSpare(server, template);
-    if (spare) {
-      makeSpare(server, template);
-      return handle(server, spare, template);
-    }
+    if (spare) return handle(server, spare, template);
     const name = shadowName();
     try {
       await create(admin, name, template);
@@ -61,16 +58,15 @@ export async function createShadowDatabaseAt(server: ShadowServer, catalog: Cata
       await buildTemplate(server, admin, catalog, tag, template);
       await create(admin, name, template);
     }
-    makeSpare(server, template);
     return handle(server, name, template);
   });
 }
 
 /**
- * One spare copy per template, made in the background after a rehearsal takes a copy, so the next
- * rehearsal at that version (a re-plan, the check before an apply, the next deployment) starts at once
- * instead of waiting for CREATE DATABASE. Dropped when unused for SPARE_SECONDS, and by
- * closeShadowConnections.
+ * One spare copy per template, made in the background once a rehearsal at that version is over (not
+ * while it runs: the copy would compete with it), so the next rehearsal at that version (a re-plan, the
+ * check before an apply, the next deployment) starts at once instead of waiting for CREATE DATABASE.
+ * Dropped when unused for SPARE_SECONDS, and by closeShadowConnections.
  */
 const spares = new Map<string, { name: Promise<string | null>; timer: NodeJS.Timeout }>();
 const SPARE_SECONDS = 30;
@@ -124,6 +120,7 @@ function adminPool(server: ShadowServer): postgres.Sql {
 
 /** Drops the spare copies and closes the pooled shadow-server connections (before a process exits). */
 export async function closeShadowConnections(): Promise<void> {
+  await shadowBackgroundWork();
   const waiting = [...spares.entries()];
   spares.clear();
   await Promise.all(
@@ -138,6 +135,7 @@ export async function closeShadowConnections(): Promise<void> {
 }
 
 async function withAdmin<T>(server: ShadowServer, work: (admin: postgres.Sql) => Promise<T>): Promise<T> {
+  await rolesBeingRestored.get(server.adminUrl);
   try {
     return await work(adminPool(server));
   } catch (e) {
@@ -160,13 +158,72 @@ function databaseUrl(server: ShadowServer, name: string): string {
 }
 
 function handle(server: ShadowServer, name: string, template: string | null): ShadowDatabase {
-  return {
-    url: databaseUrl(server, name),
-    template,
-    drop: async () => {
-      await adminPool(server).unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    },
-  };
+  return { url: databaseUrl(server, name), template, drop: () => release(server, name, template) };
+}
+
+/** Rehearsal databases being dropped, and the spare copies being made after them. */
+const releasing = new Set<Promise<void>>();
+/** Rehearsal databases whose drop failed (the server was busy or unreachable): tried again on the next release. */
+const undropped = new Map<string, ShadowServer>();
+
+/**
+ * Drops a rehearsal database, then makes the template's spare copy. A caller may leave it running in
+ * the background (see shadowBackgroundWork); a drop that fails is tried again with the next one, and a
+ * database left by a killed process is swept when the next template is built.
+ */
+function release(server: ShadowServer, name: string, template: string | null): Promise<void> {
+  const work = (async () => {
+    const drop = (s: ShadowServer, n: string) => adminPool(s).unsafe(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
+    try {
+      await drop(server, name);
+    } catch (e) {
+      undropped.set(name, server);
+      throw e;
+    }
+    for (const [n, s] of [...undropped]) {
+      undropped.delete(n);
+      await drop(s, n).catch(() => undropped.set(n, s));
+    }
+    if (template) makeSpare(server, template);
+  })();
+  releasing.add(work);
+  void work.then(
+    () => releasing.delete(work),
+    () => releasing.delete(work),
+  );
+  return work;
+}
+
+/**
+ * Roles put back after a cluster-wide rehearsal, per shadow server, off the plan's path: every later
+ * rehearsal there (withAdmin: a copy, a role snapshot) waits for them first, so none starts from a
+ * changed cluster.
+ */
+const rolesBeingRestored = new Map<string, Promise<void>>();
+
+/** Puts the roles back (see keepClusterRoles) once the rehearsal's database is dropped: a role it created may own privileges there. */
+export function restoreRolesAfter(server: ShadowServer, dropped: Promise<void>, restore: () => Promise<void>): void {
+  const url = server.adminUrl;
+  const work = (rolesBeingRestored.get(url) ?? Promise.resolve())
+    .then(() => dropped.catch(() => {}))
+    .then(restore)
+    .catch(() => {}); // best effort, like restore itself
+  rolesBeingRestored.set(url, work);
+  releasing.add(work);
+  void work.then(() => {
+    releasing.delete(work);
+    if (rolesBeingRestored.get(url) === work) rolesBeingRestored.delete(url);
+  });
+}
+
+/** Resolves once every rehearsal database released so far is dropped, its spare copy made and roles put back. */
+export async function shadowBackgroundWork(): Promise<void> {
+  while (releasing.size > 0) await Promise.allSettled([...releasing]);
+  for (const [n, s] of [...undropped]) {
+    undropped.delete(n);
+    await adminPool(s).unsafe(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`).catch(() => {});
+  }
+  await Promise.allSettled([...spares.values()].map((spare) => spare.name));
 }
 
 /**

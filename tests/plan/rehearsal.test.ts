@@ -65,7 +65,8 @@ describe("a target two migrations behind", () => {
       expect(s.rehearsalMs!).toBeGreaterThanOrEqual(0);
     }
     expect(planned.timings.rehearsalMs).toBeGreaterThan(0);
-    expect(planned.timings.totalMs).toBeGreaterThanOrEqual(planned.timings.basisMs + planned.timings.rehearsalMs);
+    // The rehearsal runs beside the target's schema read and the lint: the plan takes at least as long as either.
+    expect(planned.timings.totalMs).toBeGreaterThanOrEqual(Math.max(planned.timings.basisMs, planned.timings.rehearsalMs));
   });
 
   it("reports each statement's lock level and whether it runs in a transaction", () => {
