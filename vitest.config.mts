@@ -14,7 +14,7 @@ export default defineConfig({
     setupFiles: ["tests/setup/fail-on-console-error.ts"],
     // Test files share two PostgreSQL servers; each file gets its own databases.
     fileParallelism: true,
-    maxWorkers: 2,
+    maxWorkers: 3,
     testTimeout: 30_000,
     // Only with --coverage (`npm run test:coverage`): V8 coverage of what the tests run in-process.
     coverage: {
