@@ -1,34 +1,15 @@
 /**
  * `apply`, `rollback` and `status` as a CI pipeline runs them: exit codes, `--json` shapes on
- * success and failure (lock_timeout with its blockers, sql_error with file, line and column), the
- * timeout options and the options that accept a ledger problem, and the demo-cluster fallback.
+ * success and failure (lock_timeout with its blockers, sql_error with file, line and column) and the
+ * timeout options. The ledger options are in ledger-options.test.ts, the demo fallback in
+ * demo-fallback.test.ts (separate files, so the suite's workers share the CLI runs).
  */
-import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { freshDatabase, type TestDatabase } from "../support/databases";
-import { testPorts } from "../support/ports";
-import { addMigration, BASE_WHEN, migrationsFolder, positionOf, removeFixtureFolders, statements, tableExists, truncateJournal } from "../executor/support";
-import { cli, CLI_RUN_MS } from "./cli-support";
+import { describe, expect, it } from "vitest";
+import { migrationsFolder, positionOf, statements, tableExists } from "../executor/support";
+import { cli } from "./cli-support";
+import { CLI_TIMEOUT, cliTargets, NOTES, PATIENTS } from "./target-fixture";
 
-/** Up to eight CLI runs per test, each bounded by CLI_RUN_MS. */
-const CLI_TIMEOUT = 8 * CLI_RUN_MS;
-
-const databases: TestDatabase[] = [];
-async function target(prefix: string) {
-  const db = await freshDatabase({ prefix });
-  databases.push(db);
-  return db;
-}
-afterAll(async () => {
-  await Promise.all(databases.map((d) => d.drop()));
-  removeFixtureFolders();
-});
-
-const PATIENTS = { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY, name text)"), down: statements("DROP TABLE patients") };
-const NOTES = { tag: "0001_notes", up: statements("CREATE TABLE notes (id int PRIMARY KEY)"), down: statements("DROP TABLE notes") };
+const { target } = cliTargets();
 
 describe("apply and rollback --json", () => {
   it("rolls back with --to TAG and with --all, printing what it undid", async () => {
@@ -120,102 +101,3 @@ describe("apply and rollback --json", () => {
     expect(res.stderr).toMatch(/--lock-timeout takes a whole number/);
   });
 });
-
-describe("options that accept a ledger problem", () => {
-  it("--accept-checksums records an edited file's checksum; without it the apply is refused", async () => {
-    const db = await target("cli_sum");
-    const dir = migrationsFolder([PATIENTS, NOTES]);
-    await cli(["apply", "--database-url", db.url, "--migrations", dir, "--to", "0000_patients"]);
-    fs.appendFileSync(path.join(dir, "0000_patients.sql"), "-- reviewed: comment only\n");
-
-    const refused = await cli(["apply", "--database-url", db.url, "--migrations", dir, "--json"]);
-    expect(refused.code).toBe(1);
-    expect(refused.json()).toMatchObject({ ok: false, error: { code: "checksum_mismatch", tags: ["0000_patients"] } });
-    const status = await cli(["status", "--database-url", db.url, "--migrations", dir, "--json"]);
-    expect(status.json()).toMatchObject({ problems: { checksumMismatch: ["0000_patients"] }, migrations: [{ tag: "0000_patients", state: "checksum_mismatch" }, { tag: "0001_notes", state: "pending" }] });
-    expect(await tableExists(db.sql, "public.notes")).toBe(false);
-
-    const accepted = await cli(["apply", "--database-url", db.url, "--migrations", dir, "--accept-checksums", "--json"]);
-    expect(accepted.code, accepted.stderr).toBe(0);
-    expect(accepted.json()).toMatchObject({ ok: true, migrations: ["0001_notes"], pending: [] });
-    const after = await cli(["status", "--database-url", db.url, "--migrations", dir, "--json"]);
-    expect(after.json()).toMatchObject({ problems: { checksumMismatch: [] }, migrations: [{ tag: "0000_patients", state: "applied" }, { tag: "0001_notes", state: "applied" }] });
-  }, CLI_TIMEOUT);
-
-  it("--allow-out-of-order applies a migration older than the newest applied one; without it the apply is refused", async () => {
-    const db = await target("cli_ooo");
-    const dir = migrationsFolder([
-      { ...PATIENTS, when: BASE_WHEN },
-      { ...NOTES, when: BASE_WHEN + 2000 },
-    ]);
-    await cli(["apply", "--database-url", db.url, "--migrations", dir]);
-    addMigration(dir, { tag: "0002_late_branch", when: BASE_WHEN + 1000, up: statements("CREATE TABLE referrals (id int PRIMARY KEY)") });
-
-    const refused = await cli(["apply", "--database-url", db.url, "--migrations", dir, "--json"]);
-    expect(refused.code).toBe(1);
-    expect(refused.json()).toMatchObject({ error: { code: "out_of_order", tags: ["0002_late_branch"] } });
-    expect(await tableExists(db.sql, "public.referrals")).toBe(false);
-
-    const allowed = await cli(["apply", "--database-url", db.url, "--migrations", dir, "--allow-out-of-order", "--json"]);
-    expect(allowed.code, allowed.stderr).toBe(0);
-    expect(allowed.json()).toMatchObject({ migrations: ["0002_late_branch"] });
-    expect(await tableExists(db.sql, "public.referrals")).toBe(true);
-  }, CLI_TIMEOUT);
-
-  it("--allow-unknown proceeds past ledger entries these files lack; without it the apply is refused", async () => {
-    const db = await target("cli_unknown");
-    const dir = migrationsFolder([PATIENTS, NOTES]);
-    await cli(["apply", "--database-url", db.url, "--migrations", dir]);
-    truncateJournal(dir, 1);
-    addMigration(dir, { tag: "0001_referrals", when: BASE_WHEN + 5000, up: statements("CREATE TABLE referrals (id int PRIMARY KEY)") });
-
-    const refused = await cli(["apply", "--database-url", db.url, "--migrations", dir, "--json"]);
-    expect(refused.code).toBe(1);
-    expect(refused.json()).toMatchObject({ error: { code: "unknown_in_ledger" } });
-    const status = await cli(["status", "--database-url", db.url, "--migrations", dir, "--json"]);
-    expect(status.json()).toMatchObject({ problems: { unknown: 1 }, unknown: [{ tag: "0001_notes" }] });
-
-    const allowed = await cli(["apply", "--database-url", db.url, "--migrations", dir, "--allow-unknown", "--json"]);
-    expect(allowed.code, allowed.stderr).toBe(0);
-    expect(allowed.json()).toMatchObject({ migrations: ["0001_referrals"] });
-  }, CLI_TIMEOUT);
-});
-
-describe("the demo-cluster fallback", () => {
-  it("with no store and no target URLs, --env uses the demo cluster, started for the command and stopped after", async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mc-cli-demo-"));
-    const port = testPorts.scratch(5);
-    const env: Record<string, string | null> = { CONSOLE_DATABASE_URL: null, TARGET_LOCAL_URL: null, TARGET_STAGING_URL: null, TARGET_PRODUCTION_URL: null, CONSOLE_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port) };
-    try {
-      const local = await cli(["status", "--env", "local", "--json"], env, 2 * CLI_RUN_MS);
-      expect(local.code, local.stderr).toBe(0);
-      expect(local.json()).toMatchObject({ ok: true, target: "local", pending: [] });
-      expect(await listening(port)).toBe(false);
-
-      const production = await cli(["status", "--env", "production", "--json"], env);
-      expect(production.code, production.stderr).toBe(0);
-      expect(production.json<{ pending: string[] }>().pending).toHaveLength(4);
-
-      const envs = await cli(["envs", "--json"], env);
-      expect(envs.json<{ environments: { name: string; configured: boolean; probe: { reachable: boolean } }[] }>().environments.map((e) => [e.name, e.configured, e.probe.reachable])).toEqual([
-        ["local", true, true],
-        ["staging", true, true],
-        ["production", true, true],
-      ]);
-      expect(await listening(port)).toBe(false);
-    } finally {
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    }
-  }, 5 * CLI_RUN_MS);
-});
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
