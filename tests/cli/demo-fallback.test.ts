@@ -7,14 +7,17 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { testPorts } from "../support/ports";
+import { freePort } from "../support/ports";
 import { cli, CLI_RUN_MS } from "./cli-support";
 
 describe("the demo-cluster fallback", () => {
   it("with no store and no target URLs, --env uses the demo cluster, started for the command and stopped after", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mc-cli-demo-"));
-    const port = testPorts.scratch(5);
-    const env: Record<string, string | null> = { CONSOLE_DATABASE_URL: null, TARGET_LOCAL_URL: null, TARGET_STAGING_URL: null, TARGET_PRODUCTION_URL: null, CONSOLE_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port) };
+    // Ports of its own (not the shared scratch block): the cluster is started and stopped three times.
+    const port = await freePort();
+    let shadowPort = await freePort();
+    while (shadowPort === port) shadowPort = await freePort();
+    const env: Record<string, string | null> = { CONSOLE_DATABASE_URL: null, TARGET_LOCAL_URL: null, TARGET_STAGING_URL: null, TARGET_PRODUCTION_URL: null, CONSOLE_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port), EMBEDDED_SHADOW_PG_PORT: String(shadowPort) };
     try {
       const local = await cli(["status", "--env", "local", "--json"], env, 2 * CLI_RUN_MS);
       expect(local.code, local.stderr).toBe(0);

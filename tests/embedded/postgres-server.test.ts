@@ -4,12 +4,13 @@ import path from "node:path";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { destroyLocalPostgres, startLocalPostgres } from "../../lib/embedded/postgres-server";
-import { testPorts } from "../support/ports";
+import { freePort } from "../support/ports";
 
 // Under /tmp (world-enterable), so OS user postgres can reach it even when the checkout is private.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mc-embedded-"));
 fs.chmodSync(dataDir, 0o755);
-const port = testPorts.scratch(process.pid);
+// A port of its own: the server is started, killed and started again on it.
+const port = await freePort();
 
 async function answers(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });

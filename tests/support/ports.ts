@@ -3,6 +3,7 @@
  * checkout's path, so a running demo (3000, 54329), a second checkout and CI never collide, while
  * one checkout keeps the same ports between runs (its test servers are reused locally).
  */
+import net from "node:net";
 import { createHash } from "node:crypto";
 import path from "node:path";
 
@@ -37,3 +38,18 @@ export const testPorts = {
   /** base + 13 .. base + 19: for tests that start a short-lived server of their own. */
   scratch: (n: number) => base + 13 + (n % 7),
 } as const;
+
+/**
+ * A port the kernel has just handed out as free, for a test whose server must survive other tests
+ * starting scratch servers meanwhile (the scratch block is shared, and some of its users pick by pid).
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
