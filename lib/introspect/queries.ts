@@ -111,7 +111,9 @@ export interface IndexRow {
   definition: string;
   unique: boolean;
   primary: boolean;
+  /** The constraint this index implements (primary key, unique, exclusion), if any. */
   constraint: string | null;
+  /** False after a failed CREATE INDEX CONCURRENTLY: the index is maintained but never used. */
   valid: boolean;
   ready: boolean;
   method: string;
@@ -194,13 +196,16 @@ export interface RoleRow {
   superuser: boolean;
   bypassRls: boolean;
   canLogin: boolean;
+  /** app: the application role; member: a role that uses it; reachable: a role one of those can use. */
   kind: "app" | "member" | "reachable";
+  /** How it relates: "member of app_user", "usable by svc_login"; null for the application role. */
   via: string | null;
 }
 
 export interface RoleReachRow {
   appRoleExists: boolean;
   roles: RoleRow[];
+  /** UPDATE / DELETE / TRUNCATE an application role (not a superuser) holds on an append-only table. */
   appendOnlyPrivileges: { role: string; table: string; privilege: string }[];
 }
 

@@ -87,19 +87,8 @@ export interface ConstraintEntry {
   validated: boolean;
 }
 
-export interface IndexEntry {
-  schema: string;
-  table: string;
-  name: string;
-  definition: string;
-  unique: boolean;
-  primary: boolean;
-  /** The constraint this index implements (primary key, unique, exclusion), if any. */
-  constraint: string | null;
-  /** False after a failed CREATE INDEX CONCURRENTLY: the index is maintained but never used. */
-  valid: boolean;
-  ready: boolean;
-}
+/** An index as the snapshot compares it: the row without what only verification reads. */
+export type IndexEntry = Pick<q.IndexRow, "schema" | "table" | "name" | "definition" | "unique" | "primary" | "constraint" | "valid" | "ready">;
 
 export interface PolicyEntry {
   schema: string;

@@ -96,24 +96,9 @@ export interface IndexFact {
   onDeclaredTable: boolean;
 }
 
-export interface RoleFact {
-  oid: number;
-  name: string;
-  superuser: boolean;
-  bypassRls: boolean;
-  canLogin: boolean;
-  /** app: the application role; member: a role that uses it; reachable: a role one of those can use. */
-  kind: "app" | "member" | "reachable";
-  /** How it relates: "member of app_user", "usable by svc_login"; null for the application role. */
-  via: string | null;
-}
-
-export interface RolesFacts {
-  appRoleExists: boolean;
-  roles: RoleFact[];
-  /** UPDATE / DELETE / TRUNCATE an application role (not a superuser) holds on an append-only table. */
-  appendOnlyPrivileges: { role: string; table: string; privilege: string }[];
-}
+/** A role that can act as the application (see RoleRow); read once, shared with nothing else. */
+export type RoleFact = q.RoleRow;
+export type RolesFacts = q.RoleReachRow;
 
 export interface FunctionFact {
   schema: string;
