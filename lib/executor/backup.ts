@@ -96,6 +96,9 @@ export interface BackupSummary {
   declined: { tag: string; reason: string; data: string[] }[];
 }
 
+/** A connection inside an open transaction: postgres.js's sql.begin, or the executor's own (inOneFlight). */
+type InTransaction = postgres.Sql | postgres.TransactionSql;
+
 const q = (id: string) => `"${id.replace(/"/g, '""')}"`;
 const list = (cols: string[]) => cols.map(q).join(", ");
 /** A text[] parameter: the executor's connections do not fetch array types (fetch_types: false). */
@@ -157,7 +160,7 @@ async function revokeOthers(sql: postgres.Sql | postgres.TransactionSql, object:
 }
 
 /** count and an order-independent sum of per-row hashes of `columns`, computed by the server. */
-async function checksumOf(sql: postgres.TransactionSql, from: string, columns: string[], where = ""): Promise<{ rows: number; checksum: string }> {
+async function checksumOf(sql: InTransaction, from: string, columns: string[], where = ""): Promise<{ rows: number; checksum: string }> {
   const [row] = await sql.unsafe<{ rows: string; sum: string }[]>(
     `SELECT count(*)::text AS rows, coalesce(sum(('x' || substr(md5(row(${list(columns)})::text), 1, 15))::bit(60)::int8), 0)::text AS sum FROM ${from}${where}`,
   );
@@ -268,7 +271,7 @@ export function backupStep(ctx: BackupContext) {
       }
     },
 
-    async inside(tx: postgres.TransactionSql, unit: Unit, direction: "up" | "down"): Promise<void> {
+    async inside(tx: InTransaction, unit: Unit, direction: "up" | "down"): Promise<void> {
       pending = [];
       pendingSummary = { restored: [], notRestored: [] };
       if (direction !== "down") return;
@@ -310,13 +313,12 @@ async function rowsAtStake(sql: postgres.Sql, data: DestroyedData[]): Promise<{ 
     const source = `${q(d.schema)}.${q(d.table)}${d.alias ? ` AS ${q(d.alias)}` : ""}`;
     return `exists (SELECT 1 FROM ${source}${d.predicate ? ` WHERE ${d.predicate}` : ""})`;
   });
-  return sql.begin("isolation level repeatable read read only", async (tx) => {
-    const [, [row]] = await Promise.all([
-      tx`select set_config('row_security', 'off', true)`,
-      tx.unsafe<{ rows: boolean; ledger: boolean }[]>(`SELECT ${exists.join(" OR ")} AS rows, to_regclass('migration_console.backups') IS NOT NULL AS ledger`),
-    ]);
-    return row!;
-  });
+  // One message, so one implicit transaction: row_security is off for this read only (an RLS policy
+  // that would hide rows from the migrating role makes it fail instead of answering "no rows").
+  const results = (await sql
+    .unsafe(`SELECT set_config('row_security', 'off', true); SELECT ${exists.join(" OR ")} AS rows, to_regclass('migration_console.backups') IS NOT NULL AS ledger`)
+    .simple()) as unknown as { rows: boolean; ledger: boolean }[][];
+  return results.at(-1)![0]!;
 }
 
 /** Copies one item and checks the copy; null when the source holds no row (nothing to lose, nothing kept). */
@@ -423,7 +425,7 @@ interface StoredBackup {
 }
 
 /** Restores the backups taken when the applied `tag` ran, inside the rollback's transaction `tx`. */
-async function restoreInEffect(tx: postgres.TransactionSql, runId: string, tag: string): Promise<{ restored: RestoredBackup[]; notRestored: { backupId: string | null; table: string; reason: string }[] }> {
+async function restoreInEffect(tx: InTransaction, runId: string, tag: string): Promise<{ restored: RestoredBackup[]; notRestored: { backupId: string | null; table: string; reason: string }[] }> {
   const [exists] = await tx<{ ok: boolean }[]>`select to_regclass('migration_console.backups') is not null as ok`;
   if (!exists!.ok) return { restored: [], notRestored: [] };
   const backups = await tx<StoredBackup[]>`
@@ -504,7 +506,7 @@ async function restoreInEffect(tx: postgres.TransactionSql, runId: string, tag: 
  * Triggers would rewrite what is put back (a hash trigger, an updated_at, an immutability guard):
  * a superuser switches them off for the transaction, an owner disables the table's user triggers.
  */
-async function withoutUserTriggers(tx: postgres.TransactionSql, oid: string, live: string): Promise<() => Promise<void>> {
+async function withoutUserTriggers(tx: InTransaction, oid: string, live: string): Promise<() => Promise<void>> {
   const [t] = await tx<{ triggers: boolean; superuser: boolean }[]>`
     select exists (select 1 from pg_trigger where tgrelid = ${oid}::oid and not tgisinternal and tgenabled <> 'D') as triggers,
       (select rolsuper from pg_roles where rolname = current_user) as superuser`;
@@ -522,7 +524,7 @@ async function withoutUserTriggers(tx: postgres.TransactionSql, oid: string, liv
 }
 
 /** Rows put back with their ids must not collide with the next generated one. */
-async function syncSequences(tx: postgres.TransactionSql, live: string, columns: string[]): Promise<void> {
+async function syncSequences(tx: InTransaction, live: string, columns: string[]): Promise<void> {
   for (const c of new Set(columns)) {
     const [s] = await tx<{ seq: string | null }[]>`select pg_get_serial_sequence(${live}, ${c}) as seq`;
     if (!s?.seq) continue;

@@ -17,9 +17,10 @@ import {
   ensureLedger,
   readStatusAfter,
   readTargetStatus,
-  recordApplied,
+  appliedRowsSql,
+  progressRowSql,
   recordProgress,
-  recordRolledBack,
+  rolledBackRowsSql,
   sqlLiteral,
   type LedgerStatus,
   type TargetFacts,
@@ -249,6 +250,7 @@ async function run(
     await params.onEvent?.({ ...event, at: new Date() });
   };
   let locked = false;
+  let released = false;
   let sessionChanged = false;
   let direct = false;
   try {
@@ -299,7 +301,11 @@ async function run(
       await params.beforeMigration?.({ tag: unit.migration.tag, direction, script: unit.script, sql, runId, emit });
       done = await runUnit(session, unit, direction, { n: i + 1, of: units.length, done, total });
     }
-    const after = units.length === 0 ? status : (await ensureAndReadStatus(sql, params.catalog, [], { ensure: false })).status;
+    // On a direct connection the lock goes with the final read, so the run is over without waiting
+    // for the server to end the session (it releases nothing else: the settings die with it).
+    const unlock = `SELECT pg_advisory_unlock(${APPLY_LOCK[0]}, ${APPLY_LOCK[1]})`;
+    const after = units.length === 0 ? status : (await ensureAndReadStatus(sql, params.catalog, [], { ensure: false, then: direct ? [unlock] : [] })).status;
+    if (direct && units.length > 0) released = true;
     const durationMs = Math.round(performance.now() - started);
     await emit({ type: "run_finished", runId, migrations: units.map((u) => u.migration.tag), durationMs });
     return { runId, direction, migrations: units.map((u) => u.migration.tag), durationMs, status: after, backups: session.backup.summary() };
@@ -326,7 +332,9 @@ async function run(
         5_000,
       ).catch(() => {});
     }
-    await Promise.all([sql.end({ timeout: 5 }), monitor.end({ timeout: 5 })]);
+    const closed = Promise.all([sql.end({ timeout: 5 }), monitor.end({ timeout: 5 })]);
+    if (released) closed.catch(() => {});
+    else await closed;
   }
 }
 
@@ -389,9 +397,10 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
     startedAt,
     durationMs: Math.round(performance.now() - started),
   });
-  const record = async (tx: postgres.TransactionSql) => {
+  /** Restores backups (on rollback) in the transaction, and gives the ledger rows to commit with it. */
+  const record = async (tx: postgres.Sql): Promise<string[]> => {
     await session.backup.inside(tx, unit, direction);
-    await (direction === "up" ? recordApplied(tx, ledgerEntry()) : recordRolledBack(tx, ledgerEntry()));
+    return [direction === "up" ? appliedRowsSql(ledgerEntry()) : rolledBackRowsSql(ledgerEntry())];
   };
   await session.backup.before(session.sql, unit, direction);
 
@@ -438,7 +447,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         }
         if (isLast) {
           await beforeRecord();
-          await session.sql.begin((tx) => record(tx));
+          await inOneFlight(session.sql, record);
         }
         continue;
       }
@@ -446,14 +455,12 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         if (isLast) await beforeRecord();
         await withLockRetries(session, script, migration.tag, part.statements[0]!, async () => {
           let local = done;
-          await session.sql.begin(async (tx) => {
-            if (session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs) await tx.unsafe(`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`);
-            for (const statement of part.statements) {
-              local = await execute(session, tx, script, migration.tag, statement, { done: local, total: progress.total });
-            }
+          await inOneFlight(session.sql, async (tx) => {
+            const preamble = session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs ? [`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`] : [];
+            local = await executeInTransaction(session, tx, script, migration.tag, part.statements, preamble, { done: local, total: progress.total });
             // The ledger row commits with the migration's last transaction, or not at all.
-            if (isLast) await record(tx);
-            else if (tracked) await recordProgress(tx, progressRow(through));
+            if (isLast) return record(tx);
+            return tracked ? [progressRowSql(progressRow(through))] : [];
           });
           done = local;
         });
@@ -466,7 +473,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         done += 1;
         if (isLast) {
           await beforeRecord();
-          await session.sql.begin((tx) => record(tx));
+          await inOneFlight(session.sql, record);
         } else if (tracked) noteProgress(through);
       }
     }
@@ -522,6 +529,80 @@ async function execute(
     summary: statement.analysis.summary,
   });
   return done;
+}
+
+/**
+ * A transaction's statements, sent together: PostgreSQL starts each as soon as the one before it
+ * finished instead of waiting a round trip for us in between. Every statement is its own message,
+ * so the first that fails is the one reported (the others then fail only as "transaction is
+ * aborted") and progress is reported as each one finishes. Each message ends by reading the
+ * server's clock, so a statement's time is what PostgreSQL spent on it (lock waits included),
+ * not when this process got round to reading the answer.
+ */
+async function executeInTransaction(
+  session: Session,
+  tx: postgres.Sql,
+  script: SqlScript,
+  tag: string,
+  statements: Statement[],
+  preamble: string[],
+  progress: { done: number; total: number },
+): Promise<number> {
+  for (const text of preamble) tx.unsafe(text).simple().catch(() => {});
+  const sent = statements.map((statement) => {
+    const reply = tx
+      .unsafe(`${statement.sql}\n;${SERVER_TIME_OF_MESSAGE}`)
+      .simple()
+      .then((results) => serverTimeOf(results as unknown as unknown[]));
+    reply.catch(() => {});
+    return reply;
+  });
+  let done = progress.done;
+  for (const [k, statement] of statements.entries()) {
+    // The statement starts once the one before it has answered: watch for blockers from then.
+    const stopWatching = watchBlockers(session);
+    let durationMs: number;
+    try {
+      durationMs = await sent[k]!;
+    } catch (e) {
+      throw sqlFailure(session, e, script, tag, statement, stopWatching());
+    } finally {
+      stopWatching();
+    }
+    done += 1;
+    await session.emit({ type: "statement_finished", tag, statement: statement.index + 1, of: script.statements.length, done, total: progress.total, durationMs, summary: statement.analysis.summary });
+  }
+  return done;
+}
+
+/**
+ * A transaction on the session's own connection (max 1) that waits no round trip of its own:
+ * BEGIN goes out with `work`'s first statements, and the SQL `work` returns (the ledger rows) goes
+ * in one message with the COMMIT. postgres.js's sql.begin waits for each. When anything fails,
+ * everything sent after it fails as "transaction is aborted", and ROLLBACK ends the transaction:
+ * none of it commits.
+ */
+async function inOneFlight(sql: postgres.Sql, work: (tx: postgres.Sql) => Promise<string[]>): Promise<void> {
+  const begun = sql.unsafe("BEGIN").simple();
+  begun.catch(() => {});
+  let committed = false;
+  try {
+    const withCommit = await work(sql);
+    await begun;
+    await sql.unsafe([...withCommit, "COMMIT"].join(";\n")).simple();
+    committed = true;
+  } finally {
+    if (!committed) await sql.unsafe("ROLLBACK").simple().catch(() => {});
+  }
+}
+
+/** Appended to a statement's message: how long the server spent on that message, read off its own clock. */
+const SERVER_TIME_OF_MESSAGE = `select (extract(epoch from clock_timestamp() - statement_timestamp()) * 1000)::float8 as server_ms`;
+
+/** The last result of a statement's message is its server time (whole ms, as every duration in the run log). */
+function serverTimeOf(results: unknown[]): number {
+  const rows = results.at(-1) as { server_ms: number }[] | undefined;
+  return Math.round(rows?.[0]?.server_ms ?? 0);
 }
 
 /** The lock wait attempt `attempt` (1-based) may take: short first, doubling up to the configured maximum. */

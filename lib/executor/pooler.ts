@@ -5,8 +5,8 @@
  * land on server connections other clients then get, and two applies can both "hold" the lock.
  *
  * `SHOW pool_mode` only works on PgBouncer's admin console, so the probe asks PostgreSQL instead:
- * 1. Who is on the other end? The server's pg_stat_activity.client_port for our backend equals our
- *    socket's local port on a direct connection. If it does, this is a direct session: done (one
+ * 1. Who is on the other end? The client port the server sees for our backend (inet_client_port(),
+ *    null over a Unix socket) equals our socket's local port on a direct connection. If it does, this is a direct session: done (one
  *    round trip, which also connects).
  * 2. Otherwise something sits in between (a pooler in either mode, a tunnel, NAT). Then a second
  *    connection through the same URL opens a transaction and keeps it open, pinning a server
@@ -37,13 +37,12 @@ export async function assertNotTransactionPooler(
   options: { connectTimeoutMs: number; directUrlHint?: string },
 ): Promise<{ pid: number; direct: boolean }> {
   const [first] = await withDeadline(
-    sql<{ pid: number; client_port: number | null }[]>`
-      select pg_backend_pid() as pid, (select client_port from pg_stat_activity where pid = pg_backend_pid()) as client_port`,
+    sql<{ pid: number; client_port: number | null }[]>`select pg_backend_pid() as pid, inet_client_port() as client_port`,
     options.connectTimeoutMs + 1_000,
   );
   const facts = socketFactsOf(sql);
   const ourPort = facts?.localPort ?? null;
-  const serverSees = first!.client_port === -1 ? null : first!.client_port;
+  const serverSees = first!.client_port;
   if (serverSees === ourPort) return { pid: first!.pid, direct: true };
 
   for (let round = 0; round < ROUNDS; round++) {

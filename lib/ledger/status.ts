@@ -199,10 +199,16 @@ function factsOf(rows: unknown[]): TargetFacts {
 
 /**
  * For the executor, under its apply lock: session settings (`preamble`), the ledger tables created
- * when missing, the ledgers and the state of every named CONCURRENTLY index of the files, in one round trip.
+ * when missing, the ledgers and the state of every named CONCURRENTLY index of the files, then
+ * `then` (fixed SQL after the reads: releasing the lock), in one round trip.
  */
-export async function ensureAndReadStatus(sql: postgres.Sql, catalog: Catalog, preamble: string[], options: { ensure?: boolean } = {}): Promise<{ ledger: Ledger; facts: TargetFacts; status: LedgerStatus }> {
-  const { ledger, trailing } = await ensureAndReadLedger(sql, preamble, [indexFactsQuery(catalog)], options.ensure ?? true);
+export async function ensureAndReadStatus(
+  sql: postgres.Sql,
+  catalog: Catalog,
+  preamble: string[],
+  options: { ensure?: boolean; then?: string[] } = {},
+): Promise<{ ledger: Ledger; facts: TargetFacts; status: LedgerStatus }> {
+  const { ledger, trailing } = await ensureAndReadLedger(sql, preamble, [indexFactsQuery(catalog), ...(options.then ?? [])], options.ensure ?? true);
   const facts = factsOf(trailing[0]!);
   return { ledger, facts, status: computeStatus(catalog, ledger, facts) };
 }

@@ -162,48 +162,48 @@ type Writer = postgres.Sql | postgres.TransactionSql;
 const run = (sql: Writer, text: string) => sql.unsafe(text).simple();
 
 /** Records how many statements of a non-transactional migration have committed. */
-export function recordProgress(sql: Writer, entry: { tag: string; hash: string; createdAt: number; runId: string; statementsDone: number; statementsTotal: number }) {
+export function recordProgress(sql: Writer, entry: ProgressEntry) {
+  return run(sql, progressRowSql(entry));
+}
+
+type ProgressEntry = { tag: string; hash: string; createdAt: number; runId: string; statementsDone: number; statementsTotal: number };
+
+/** The statement that records a non-transactional migration's progress (fixed SQL, to send with others). */
+export function progressRowSql(entry: ProgressEntry): string {
   const v = sqlLiteral;
-  return run(
-    sql,
-    `insert into migration_console.progress (created_at, tag, hash, run_id, statements_done, statements_total)
+  return `insert into migration_console.progress (created_at, tag, hash, run_id, statements_done, statements_total)
      values (${v(entry.createdAt)}, ${v(entry.tag)}, ${v(entry.hash)}, ${v(entry.runId)}, ${v(entry.statementsDone)}, ${v(entry.statementsTotal)})
      on conflict (created_at) do update set tag = excluded.tag, hash = excluded.hash, run_id = excluded.run_id,
-       statements_done = excluded.statements_done, statements_total = excluded.statements_total, updated_at = clock_timestamp()`,
-  );
+       statements_done = excluded.statements_done, statements_total = excluded.statements_total, updated_at = clock_timestamp()`;
 }
 
 export function clearProgress(sql: Writer, createdAt: number) {
   return run(sql, `delete from migration_console.progress where created_at = ${sqlLiteral(createdAt)}`);
 }
 
-type HistoryEntry = { tag: string; hash: string; createdAt: number; runId: string; actor: string; startedAt: Date; durationMs: number };
+export type HistoryEntry = { tag: string; hash: string; createdAt: number; runId: string; actor: string; startedAt: Date; durationMs: number };
 
 function historyValues(entry: HistoryEntry, direction: "up" | "down"): string {
   const v = sqlLiteral;
   return `(${v(entry.tag)}, ${v(entry.hash)}, ${v(entry.createdAt)}, '${direction}', ${v(entry.runId)}, ${v(entry.actor)}, ${v(entry.startedAt)}::timestamptz, ${v(entry.durationMs)})`;
 }
 
-/** Records an applied migration in both ledgers. Run inside the migration's own transaction when it has one. */
-export async function recordApplied(sql: Writer, entry: HistoryEntry): Promise<void> {
-  // One statement, one round trip: the drizzle row, the history row, and the end of any progress row.
-  await run(
-    sql,
-    `with ledger as (insert into drizzle.__drizzle_migrations (hash, created_at) values (${sqlLiteral(entry.hash)}, ${sqlLiteral(entry.createdAt)})),
+/**
+ * The one statement that records an applied migration in both ledgers and ends any progress row
+ * (fixed SQL: the executor sends it in its migration's last transaction, with the COMMIT).
+ */
+export function appliedRowsSql(entry: HistoryEntry): string {
+  return `with ledger as (insert into drizzle.__drizzle_migrations (hash, created_at) values (${sqlLiteral(entry.hash)}, ${sqlLiteral(entry.createdAt)})),
           progress as (delete from migration_console.progress where created_at = ${sqlLiteral(entry.createdAt)})
      insert into migration_console.history (tag, hash, created_at, direction, run_id, actor, started_at, duration_ms)
-     values ${historyValues(entry, "up")}`,
-  );
+     values ${historyValues(entry, "up")}`;
 }
 
-/** Removes a rolled-back migration from drizzle's ledger and records the rollback. */
-export async function recordRolledBack(sql: Writer, entry: HistoryEntry): Promise<void> {
-  await run(
-    sql,
-    `with ledger as (delete from drizzle.__drizzle_migrations where created_at = ${sqlLiteral(entry.createdAt)})
+/** The one statement that removes a rolled-back migration from drizzle's ledger and records the rollback. */
+export function rolledBackRowsSql(entry: HistoryEntry): string {
+  return `with ledger as (delete from drizzle.__drizzle_migrations where created_at = ${sqlLiteral(entry.createdAt)})
      insert into migration_console.history (tag, hash, created_at, direction, run_id, actor, started_at, duration_ms)
-     values ${historyValues(entry, "down")}`,
-  );
+     values ${historyValues(entry, "down")}`;
 }
 
 /** Accepts the file's current checksum for an applied migration (an explicit, recorded decision). */

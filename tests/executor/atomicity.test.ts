@@ -21,10 +21,23 @@ const CHECK_VIOLATION = statements(
   "INSERT INTO scores (patient_id, risk) SELECT id, 150 FROM patients",
 );
 
+/**
+ * The second of four statements fails. The executor sends a transaction's statements together, so
+ * the two after it reach the server too and fail only as "current transaction is aborted": the
+ * error must still be the second statement's own.
+ */
+const FAILS_MID_TRANSACTION = statements(
+  "CREATE TABLE allergies (id int PRIMARY KEY, patient_id int NOT NULL REFERENCES patients)",
+  "ALTER TABLE allergies ADD CONSTRAINT allergies_patient_fk FOREIGN KEY (patient_id) REFERENCES no_such_table (id)",
+  "CREATE INDEX allergies_patient_idx ON allergies (patient_id)",
+  "INSERT INTO allergies (id, patient_id) SELECT id, id FROM patients",
+);
+
 describe.each([
-  { name: "an error with a cursor (unknown relation)", up: MISSING_TABLE, at: "patients_archive", message: 'relation "patients_archive" does not exist', sqlstate: "42P01" },
-  { name: "a run-time error without a cursor (check violation)", up: CHECK_VIOLATION, at: "INSERT INTO scores", message: 'violates check constraint "scores_risk_check"', sqlstate: "23514" },
-])("a transactional migration whose third statement fails: $name", ({ up, at, message, sqlstate }) => {
+  { name: "an error with a cursor (unknown relation)", up: MISSING_TABLE, at: "patients_archive", message: 'relation "patients_archive" does not exist', sqlstate: "42P01", statement: 3 },
+  { name: "a run-time error without a cursor (check violation)", up: CHECK_VIOLATION, at: "INSERT INTO scores", message: 'violates check constraint "scores_risk_check"', sqlstate: "23514", statement: 3 },
+  { name: "statements after it (sent with it)", up: FAILS_MID_TRANSACTION, at: "ALTER TABLE allergies", message: 'relation "no_such_table" does not exist', sqlstate: "42P01", statement: 2 },
+])("a transactional migration whose statement $statement fails: $name", ({ up, at, message, sqlstate, statement }) => {
   let db: TestDatabase;
   let catalog: Catalog;
 
@@ -48,7 +61,7 @@ describe.each([
 
     expect(error.code).toBe("sql_error");
     const where = positionOf(up, at);
-    expect(error.details).toMatchObject({ tag: "0001_breaks", statement: 3, line: where.line, column: where.column, sqlstate });
+    expect(error.details).toMatchObject({ tag: "0001_breaks", statement, line: where.line, column: where.column, sqlstate });
     expect(error.details.file).toMatch(/0001_breaks\.sql$/);
     expect(error.message).toContain(`0001_breaks.sql:${where.line}:${where.column}: `);
     expect(error.message).toContain(message);
@@ -57,12 +70,15 @@ describe.each([
     expect(await snapshotSchema(db.sql)).toEqual(before);
     expect(await tableExists(db.sql, "public.referrals")).toBe(false);
     expect(await tableExists(db.sql, "public.scores")).toBe(false);
+    expect(await tableExists(db.sql, "public.allergies")).toBe(false);
     expect(await drizzleRows(db.sql)).toEqual(ledgerBefore);
     expect((await historyRows(db.sql)).map((h) => h.tag)).toEqual(["0000_patients"]);
     expect((await readStatus(db.url, catalog)).pending).toEqual(["0001_breaks"]);
 
-    // The run log says so too: two statements ran, then the run failed, and no migration finished.
-    expect(events.map((e) => e.type)).toEqual(["run_started", "migration_started", "statement_finished", "statement_finished", "run_failed"]);
-    expect(events.at(-1)).toMatchObject({ type: "run_failed", error: { code: "sql_error", statement: 3 } });
+    // The run log says so too: the statements before it ran, then the run failed, and no migration finished.
+    const ran = Array.from({ length: statement - 1 }, () => "statement_finished");
+    expect(events.map((e) => e.type)).toEqual(["run_started", "migration_started", ...ran, "run_failed"]);
+    expect(events.at(-1)).toMatchObject({ type: "run_failed", error: { code: "sql_error", statement } });
+    expect(error.message).not.toMatch(/transaction is aborted/);
   });
 });
