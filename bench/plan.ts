@@ -14,6 +14,9 @@
  * the apply. A plan leaves work to the shadow server (dropping its database, copying the next spare):
  * the bench waits for it after each plan, so it slows neither the baseline nor the next plan.
  *
+ * Like the console, the bench keeps the plan's connection to its target between plans (closed after
+ * 10 s unused): the first plan of a scenario connects, the rounds after it reuse the connection.
+ *
  * Rehearsals run on a second local cluster (BENCH_PG_PORT + 1), as they must: the plan refuses a shadow
  * server on its target's cluster.
  *
@@ -28,6 +31,7 @@ import { startLocalPostgres } from "../lib/embedded/postgres-server";
 import { applyMigrations } from "../lib/executor";
 import { computePlan, type Plan } from "../lib/plan/plan";
 import { closeShadowConnections, shadowBackgroundWork } from "../lib/plan/shadow";
+import { closeKeptConnections } from "../lib/connection/connect";
 
 const ROOT = path.resolve(__dirname, "..");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -167,7 +171,7 @@ async function main(): Promise<void> {
   } finally {
     for (const name of [...created]) await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
     await admin.end();
-    await closeShadowConnections();
+    await Promise.all([closeShadowConnections(), closeKeptConnections()]);
     await Promise.all([server, shadowServer].filter((s) => !s.reused).map((s) => s.stop()));
   }
 }

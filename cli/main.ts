@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { connect, redactSecrets } from "../lib/connection/connect";
+import { closeKeptConnections, connect, redactSecrets } from "../lib/connection/connect";
 import { loadCatalog, type Catalog } from "../lib/migrations";
 import { ConfigError, loadTimeZone } from "../lib/config/env";
 import { redactUrl, type EnvironmentConfig } from "../lib/config/environments";
@@ -158,8 +158,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await dispatch(command, subcommand, argument, values, json);
   } finally {
-    // Plans keep a spare rehearsal database and pooled connections on the shadow server: let go of them.
-    await closeShadowConnections().catch(() => {});
+    // Plans keep a spare rehearsal database and pooled connections on the shadow server, and a
+    // connection to their target: let go of them.
+    await Promise.all([closeShadowConnections().catch(() => {}), closeKeptConnections()]);
   }
 }
 

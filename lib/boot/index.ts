@@ -18,6 +18,7 @@ import { openStore, type Store } from "../store/db";
 import { migrateStore } from "../store/migrate";
 import { assertShadowIsolated } from "../plan/isolation";
 import { closeShadowConnections } from "../plan/shadow";
+import { closeKeptConnections } from "../connection/connect";
 import { syncEnvironments } from "../targets/registry-sync";
 
 export type ConsoleFace = "web" | "worker" | "cli";
@@ -120,8 +121,8 @@ export async function openConsole(options: BootOptions & { prepared?: PreparedEn
         const queue = starting && (await starting.catch(() => null));
         await queue?.stop({ graceful: false, wait: true });
         await opened.close();
-        // Plans keep a spare rehearsal database and pooled connections on the shadow server.
-        await closeShadowConnections().catch(() => {});
+        // Plans keep a spare rehearsal database and pooled connections on the shadow server, and a connection to their target.
+        await Promise.all([closeShadowConnections().catch(() => {}), closeKeptConnections()]);
         await prepared.release();
       },
     };

@@ -81,6 +81,31 @@ export async function openConnection(url: string, options: ConnectOptions = {}):
   }
 }
 
+/**
+ * Clients kept between uses, one per URL and purpose: a plan reads its target's ledger and schema
+ * without paying a new connection, its authentication and a cold catalog cache each time. The
+ * connection closes after `idleTimeoutSeconds` unused (postgres.js reconnects on the next query), and
+ * `closeKeptConnections` ends them all (a process that exits calls it).
+ */
+const kept = new Map<string, postgres.Sql>();
+
+export function keptConnection(url: string, options: ConnectOptions & { application: string; idleTimeoutSeconds: number }): postgres.Sql {
+  const key = `${options.application}\u0000${url}`;
+  let sql = kept.get(key);
+  if (!sql) {
+    sql = connect(url, options);
+    kept.set(key, sql);
+  }
+  return sql;
+}
+
+/** Ends every kept client (see keptConnection). */
+export async function closeKeptConnections(): Promise<void> {
+  const all = [...kept.values()];
+  kept.clear();
+  await Promise.all(all.map((sql) => sql.end({ timeout: 5 }).catch(() => {})));
+}
+
 /** Opens a client, runs `work`, and always closes it again. */
 export async function withConnection<T>(url: string, options: ConnectOptions, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = await openConnection(url, options);

@@ -21,7 +21,7 @@ import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, restoreRolesAfter, type ShadowServer } from "./shadow";
-import { connect } from "../connection/connect";
+import { connect, keptConnection } from "../connection/connect";
 
 export type PlanKind = "apply" | "rollback";
 
@@ -135,8 +135,12 @@ function scriptAsMigration(unit: Unit): Migration {
  * `onSelected` is told what will run as soon as the ledger is read (before the target's schema and the
  * lint), so a caller can start the rehearsal meanwhile.
  */
+/** How long the plan's connection to a target stays open unused (seconds). */
+const PLAN_READER_IDLE_SECONDS = 10;
+
 export async function planBasis(request: PlanRequest, onSelected?: (selected: { status: LedgerStatus; units: Unit[]; blockers: string[] }) => void): Promise<PlanBasis> {
-  const sql = connect(request.targetUrl, { application: "migration-console plan" });
+  // Kept between plans (a deployment is planned again and again): reads only, no session state, no prepared statements.
+  const sql = keptConnection(request.targetUrl, { application: "migration-console plan", idleTimeoutSeconds: PLAN_READER_IDLE_SECONDS, prepare: false, fetchTypes: false });
   const read = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -150,21 +154,17 @@ export async function planBasis(request: PlanRequest, onSelected?: (selected: { 
   let serverVersionNum: number;
   const blockers: string[] = [];
   let units: Unit[] = [];
+  const [ledger, [server]] = await read(() => Promise.all([readLedger(sql), sql<{ v: number }[]>`select current_setting('server_version_num')::int as v`]));
+  status = computeStatus(request.catalog, ledger);
+  serverVersionNum = server!.v;
   try {
-    const [ledger, [server]] = await read(() => Promise.all([readLedger(sql), sql<{ v: number }[]>`select current_setting('server_version_num')::int as v`]));
-    status = computeStatus(request.catalog, ledger);
-    serverVersionNum = server!.v;
-    try {
-      units = request.kind === "apply" ? selectForApply(request.catalog, status, { to: request.to }) : selectForRollback(request.catalog, status, request.to);
-    } catch (e) {
-      if (!(e instanceof ExecutorError)) throw e;
-      blockers.push(e.message);
-    }
-    onSelected?.({ status, units, blockers });
-    liveSnapshot = await read(() => snapshotSchema(sql));
-  } finally {
-    await sql.end({ timeout: 5 });
+    units = request.kind === "apply" ? selectForApply(request.catalog, status, { to: request.to }) : selectForRollback(request.catalog, status, request.to);
+  } catch (e) {
+    if (!(e instanceof ExecutorError)) throw e;
+    blockers.push(e.message);
   }
+  onSelected?.({ status, units, blockers });
+  liveSnapshot = await read(() => snapshotSchema(sql));
   const existingTables = new Set(liveSnapshot.tables.map((t) => `${t.schema}.${t.name}`));
   const existingColumnTypes = new Map(liveSnapshot.columns.map((c) => [`${c.schema}.${c.table}.${c.name}`, c.type]));
   const findings = await lintMigrations(units.map(scriptAsMigration), {
@@ -300,11 +300,25 @@ interface Rehearsed {
  */
 async function rehearse(request: PlanRequest, shadow: ShadowServer, status: LedgerStatus, units: Unit[]): Promise<Rehearsed> {
   const started = performance.now();
-  await assertRehearsalIsolated(shadow.adminUrl, { name: request.environment, url: request.targetUrl });
-  const db = status.current ? await createShadowDatabaseAt(shadow, request.catalog, status.current) : await createShadowDatabase(shadow);
+  const ready = (async () => {
+    await assertRehearsalIsolated(shadow.adminUrl, { name: request.environment, url: request.targetUrl });
+    return status.current ? createShadowDatabaseAt(shadow, request.catalog, status.current) : createShadowDatabase(shadow);
+  })();
+  // Cluster-wide statements are rehearsed only on the shadow cluster, and its roles are put back
+  // after: the guard connects while the throw-away database is made, and reads the roles once it is.
+  const touchesCluster = units.some((u) => u.script.statements.some((s) => clusterWideChange(s) !== null || unwrapKind(s) === "DoStmt"));
+  const rolesKept = touchesCluster ? keepClusterRoles(shadow, units.map((u) => u.script.sql), { readAfter: ready }) : null;
+  rolesKept?.catch(() => {}); // awaited below
+  let restoreRoles: (() => Promise<void>) | null = null;
+  let db: Awaited<typeof ready>;
+  try {
+    db = await ready;
+  } catch (e) {
+    await (await rolesKept?.catch(() => null))?.();
+    throw e;
+  }
   // Reads the schema before and after; connected while the rehearsal runs, so its connection costs no wait.
   const reader = connect(db.url, { application: "migration-console plan" });
-  let restoreRoles: (() => Promise<void>) | null = null;
   try {
     const known = db.template ? templateSnapshots.get(db.template) : undefined;
     const implied = known ?? (await snapshotSchema(reader));
@@ -317,8 +331,7 @@ async function rehearse(request: PlanRequest, shadow: ShadowServer, status: Ledg
     const onEvent = (e: RunEvent) => {
       if (e.type === "statement_finished") durations.set(`${e.tag}#${e.statement}`, e.durationMs);
     };
-    const touchesCluster = units.some((u) => u.script.statements.some((s) => clusterWideChange(s) !== null || unwrapKind(s) === "DoStmt"));
-    if (touchesCluster) restoreRoles = await keepClusterRoles(shadow, units.map((u) => u.script.sql));
+    if (rolesKept) restoreRoles = await rolesKept;
     let outcome: Plan["rehearsal"] = { ok: true, durationMs: 0, error: null };
     try {
       if (request.kind === "apply") {

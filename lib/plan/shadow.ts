@@ -327,23 +327,30 @@ function mentionsRole(sqlTexts: readonly string[], role: string): boolean {
  * advisory lock held until the returned function runs), so two plans never undo each other's roles
  * mid-rehearsal. Best effort: what cannot be undone stays, and only on the shadow cluster.
  */
-export async function keepClusterRoles(server: ShadowServer, rehearsedSql: readonly string[]): Promise<() => Promise<void>> {
-  const read = (admin: postgres.Sql) =>
-    Promise.all([
-      admin<(Record<keyof typeof ROLE_ATTRIBUTES, boolean> & { name: string })[]>`
-        select rolname as name, ${admin.unsafe(Object.keys(ROLE_ATTRIBUTES).join(", "))} from pg_roles where rolname !~ '^pg_'`,
-      admin<{ role: string; member: string }[]>`
-        select pg_get_userbyid(roleid) as role, pg_get_userbyid(member) as member from pg_auth_members`,
-    ]);
-  const toState = (rows: Awaited<ReturnType<typeof read>>[0]): RoleState[] =>
-    rows.map(({ name, ...attributes }) => ({ name, attributes: attributes as Record<string, boolean> }));
+export async function keepClusterRoles(
+  server: ShadowServer,
+  rehearsedSql: readonly string[],
+  options: { readAfter?: Promise<unknown> } = {},
+): Promise<() => Promise<void>> {
+  type RoleRow = Record<keyof typeof ROLE_ATTRIBUTES, boolean> & { name: string };
+  const ROLES = `select rolname as name, ${Object.keys(ROLE_ATTRIBUTES).join(", ")} from pg_roles where rolname !~ '^pg_'`;
+  const MEMBERS = `select pg_get_userbyid(roleid) as role, pg_get_userbyid(member) as member from pg_auth_members`;
+  /** The roles and memberships, read after `first` (fixed SQL) in one message. */
+  const read = async (admin: postgres.Sql, first: string[] = []) => {
+    const results = (await admin.unsafe([...first, ROLES, MEMBERS].join(";\n")).simple()) as unknown as unknown[][];
+    return results.slice(-2) as [RoleRow[], { role: string; member: string }[]];
+  };
+  const toState = (rows: RoleRow[]): RoleState[] => rows.map(({ name, ...attributes }) => ({ name, attributes: attributes as Record<string, boolean> }));
   // Its own connection: the lock is held for the whole rehearsal, and the pool must stay free for it.
-  const lock = connect(server.adminUrl, { application: "migration-console shadow roles", fetchTypes: false });
+  const lock = connect(server.adminUrl, { application: "migration-console shadow roles", fetchTypes: false, prepare: false });
   const unlock = () => lock.end({ timeout: 5 }).catch(() => {});
   let roles, members;
+  // Connects at once; the roles are read only once `readAfter` is done (building a template creates roles the rehearsal must not undo).
+  lock`select 1`.catch(() => {});
   try {
-    await withAdmin(server, async () => lock`select pg_advisory_lock(${CLUSTER_ROLES_LOCK})`);
-    [roles, members] = await withAdmin(server, read);
+    await options.readAfter;
+    // The lock, then what the roles are once it is ours: one round trip.
+    [roles, members] = await withAdmin(server, () => read(lock, [`select pg_advisory_lock(${CLUSTER_ROLES_LOCK})`]));
   } catch (e) {
     await unlock();
     throw e;
