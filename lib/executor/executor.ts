@@ -535,9 +535,10 @@ async function execute(
  * A transaction's statements, sent together: PostgreSQL starts each as soon as the one before it
  * finished instead of waiting a round trip for us in between. Every statement is its own message,
  * so the first that fails is the one reported (the others then fail only as "transaction is
- * aborted") and progress is reported as each one finishes. Each message ends by reading the
- * server's clock, so a statement's time is what PostgreSQL spent on it (lock waits included),
- * not when this process got round to reading the answer.
+ * aborted") and progress is reported as each one finishes. A statement's time is from the answer
+ * before it to its own (from sending, for the first): the server started it when it had answered
+ * the one before, so that is its time on the server, lock waits included and network latency not.
+ * The times are taken as the answers are read, not when the loop below gets to them.
  */
 async function executeInTransaction(
   session: Session,
@@ -549,11 +550,17 @@ async function executeInTransaction(
   progress: { done: number; total: number },
 ): Promise<number> {
   for (const text of preamble) tx.unsafe(text).simple().catch(() => {});
+  let answeredAt = performance.now();
   const sent = statements.map((statement) => {
     const reply = tx
-      .unsafe(`${statement.sql}\n;${SERVER_TIME_OF_MESSAGE}`)
+      .unsafe(statement.sql)
       .simple()
-      .then((results) => serverTimeOf(results as unknown as unknown[]));
+      .then(() => {
+        const now = performance.now();
+        const ms = now - answeredAt;
+        answeredAt = now;
+        return Math.round(ms);
+      });
     reply.catch(() => {});
     return reply;
   });
@@ -594,15 +601,6 @@ async function inOneFlight(sql: postgres.Sql, work: (tx: postgres.Sql) => Promis
   } finally {
     if (!committed) await sql.unsafe("ROLLBACK").simple().catch(() => {});
   }
-}
-
-/** Appended to a statement's message: how long the server spent on that message, read off its own clock. */
-const SERVER_TIME_OF_MESSAGE = `select (extract(epoch from clock_timestamp() - statement_timestamp()) * 1000)::float8 as server_ms`;
-
-/** The last result of a statement's message is its server time (whole ms, as every duration in the run log). */
-function serverTimeOf(results: unknown[]): number {
-  const rows = results.at(-1) as { server_ms: number }[] | undefined;
-  return Math.round(rows?.[0]?.server_ms ?? 0);
 }
 
 /** The lock wait attempt `attempt` (1-based) may take: short first, doubling up to the configured maximum. */
