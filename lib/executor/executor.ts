@@ -592,14 +592,15 @@ async function executeInTransaction(
 async function inOneFlight(sql: postgres.Sql, work: (tx: postgres.Sql) => Promise<string[]>): Promise<void> {
   const begun = sql.unsafe("BEGIN").simple();
   begun.catch(() => {});
-  let committed = false;
   try {
     const withCommit = await work(sql);
     await begun;
     await sql.unsafe([...withCommit, "COMMIT"].join(";\n")).simple();
-    committed = true;
-  } finally {
-    if (!committed) await sql.unsafe("ROLLBACK").simple().catch(() => {});
+  } catch (e) {
+    // A lost connection took its transaction with it; a new query would only reconnect.
+    const lost = e instanceof ExecutorError ? ["unreachable", "timeout"].includes(e.code) : connectionFailure(e) !== null;
+    if (!lost) await sql.unsafe("ROLLBACK").simple().catch(() => {});
+    throw e;
   }
 }
 
