@@ -4,12 +4,14 @@
  * touch RLS, policies or tagged data mapped to the compliance board group they turn red.
  */
 import { connect } from "../connection/connect";
+import { redactUrl } from "../config/environments";
 import { classificationOf, isTaggedTable } from "../../db/schema/classification";
 import type { Catalog } from "../migrations";
 import type { DriftObject } from "../store/schema/environment-status";
 import { diffSnapshots, type SchemaChange, type SchemaDiff } from "./diff";
 import { urlUser, withRoleRenamed } from "./plan";
 import { snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
+import { assertRehearsalIsolated } from "./isolation";
 import { createShadowDatabase, createShadowDatabaseAt, type ShadowServer } from "./shadow";
 
 export interface DriftRequest {
@@ -23,6 +25,8 @@ export interface DriftRequest {
 
 /** The live schema against the one the applied migrations produce; owners ignored (they differ by design). */
 export async function measureDrift(request: DriftRequest): Promise<SchemaDiff> {
+  // Rebuilding the applied migrations is a rehearsal too (their roles are cluster-wide): never on the target's cluster.
+  await assertRehearsalIsolated(request.shadow.adminUrl, { name: redactUrl(request.targetUrl), url: request.targetUrl });
   const shadowDb = request.current ? await createShadowDatabaseAt(request.shadow, request.catalog, request.current) : await createShadowDatabase(request.shadow);
   try {
     const sql = connect(shadowDb.url, { application: "migration-console drift" });

@@ -1,6 +1,7 @@
 /**
  * A SHADOW_DATABASE_URL on the same PostgreSQL cluster as a target is refused, however the URL spells
- * the server: at start-up (configuration), before every rehearsal (the plan), and by the CLI.
+ * the server: at start-up (configuration), before every rehearsal (the plan, and the rebuild behind
+ * `status`'s drift check), and by the CLI.
  */
 import { execFile } from "node:child_process";
 import path from "node:path";
@@ -73,5 +74,17 @@ describe("a shadow server on a target's cluster", () => {
     const out = JSON.parse(result.stdout) as { ok: boolean; error: { message: string } };
     expect(out.ok).toBe(false);
     expect(out.error.message).toMatch(/same PostgreSQL cluster/);
+  });
+
+  it("is refused before status rebuilds the implied schema for its drift check: drift unchecked, with the reason", async () => {
+    const run = promisify(execFile);
+    const result = await run(process.execPath, [path.join(root, "cli/bin.cjs"), "status", "--database-url", target.url, "--json"], {
+      cwd: root,
+      env: { ...process.env, SHADOW_DATABASE_URL: sameClusterOtherSpelling(target.url), CONSOLE_DATABASE_URL: "" },
+    });
+    const out = JSON.parse(result.stdout) as { ok: boolean; drift: { drifted: boolean | null; unchecked: string | null } };
+    expect(out.ok).toBe(true);
+    expect(out.drift.drifted).toBeNull();
+    expect(out.drift.unchecked).toMatch(/same PostgreSQL cluster as the .* target \(same system_identifier\)/);
   });
 });

@@ -12,7 +12,7 @@ import { startVerificationSchedule } from "../../lib/jobs/verification";
 import { auditEvents } from "../../lib/store/schema";
 import { recordedStatus } from "../../lib/targets/overview";
 import { complianceBoard, latestCheckResult } from "../../lib/verify/board";
-import { adminUrl } from "../support/databases";
+import { shadowAdminUrl } from "../support/databases";
 import { startTestConsole, type TestConsole } from "../support/console";
 
 const run = promisify(execFile);
@@ -67,7 +67,7 @@ describe("drift between deployments", () => {
     const cli = async (env: string) => {
       const { stdout } = await run(process.execPath, [path.join(root, "cli/bin.cjs"), "status", "--database-url", env, "--json"], {
         cwd: root,
-        env: { ...process.env, SHADOW_DATABASE_URL: adminUrl(18) },
+        env: { ...process.env, SHADOW_DATABASE_URL: shadowAdminUrl() },
         timeout: 60_000,
       });
       return JSON.parse(stdout) as { drift: { drifted: boolean; objects: { object: string }[] } };
