@@ -1,9 +1,10 @@
-import type { AlterTableStmt, Node } from "libpg-query";
+import type { AlterTableStmt, CreateStmt, Node } from "libpg-query";
 import { analyzeSql, drizzleChecksum, type Migration, type Statement, type TableRef } from "../migrations";
 import { tableKey, tableRef, unwrap } from "./ast";
 import { LONG_LOCK_RULE, type LockFacts } from "./lock-rules";
 import { CONSOLE_RULES, MARKER_RULES, type RuleContext } from "./console-rules";
 import { buildPendingSet, createdTables } from "./pending";
+import { catalogSpelling } from "./type-change";
 import { runSquawk, SQUAWK_RULES, squawkRuleInfo, unknownSquawkRule, type SquawkViolation } from "./squawk";
 import { mergeTouches, needsSignoff, statementTouches } from "./touches";
 import type { Finding, FindingTouches, LintContext, RuleInfo, Severity } from "./types";
@@ -78,6 +79,42 @@ class NotNullCoverage {
       if (!con || !column) continue;
       if (con.skip_validation) this.unvalidated.set(`${tableKey(table)}.${con.conname}`, column);
       else this.covered.add(`${tableKey(table)}.${column}`);
+    }
+  }
+}
+
+/**
+ * Each column's type as the pending set leaves it: the target's, then what ADD COLUMN, CREATE TABLE and
+ * ALTER … TYPE declare, in order. A column added by an earlier pending migration and retyped by a later
+ * one is judged from its declared type, not as unknown (which would count varchar(n) → text a rewrite).
+ */
+class ColumnTypes {
+  private readonly types: Map<string, string | undefined>;
+  constructor(initial: ReadonlyMap<string, string> | undefined) {
+    this.types = new Map(initial ?? []);
+  }
+  of(t: TableRef, column: string): string | undefined {
+    return this.types.get(`${tableKey(t)}.${column}`);
+  }
+  /** Records the types the statement declares. */
+  after(s: Statement): void {
+    const [kind, value] = unwrap(s.ast);
+    if (kind === "CreateStmt") {
+      const table = tableRef((value as CreateStmt).relation);
+      for (const e of (value as CreateStmt).tableElts ?? []) {
+        if ("ColumnDef" in e && e.ColumnDef.colname) this.types.set(`${tableKey(table)}.${e.ColumnDef.colname}`, catalogSpelling(e.ColumnDef.typeName));
+      }
+      return;
+    }
+    if (kind !== "AlterTableStmt") return;
+    const table = tableRef((value as AlterTableStmt).relation);
+    for (const c of (value as AlterTableStmt).cmds ?? []) {
+      if (!("AlterTableCmd" in c)) continue;
+      const cmd = c.AlterTableCmd;
+      const def = cmd.def && "ColumnDef" in cmd.def ? cmd.def.ColumnDef : undefined;
+      if (cmd.subtype === "AT_AddColumn" && def?.colname) this.types.set(`${tableKey(table)}.${def.colname}`, catalogSpelling(def.typeName));
+      else if (cmd.subtype === "AT_AlterColumnType" && cmd.name) this.types.set(`${tableKey(table)}.${cmd.name}`, catalogSpelling(def?.typeName));
+      else if (cmd.subtype === "AT_DropColumn" && cmd.name) this.types.delete(`${tableKey(table)}.${cmd.name}`);
     }
   }
 }
@@ -159,8 +196,9 @@ function consolePass(ordered: Migration[], context: LintContext, drafts: Draft[]
   const created = new Set<string>();
   const isNewTable = (t: { schema: string; name: string }) => created.has(tableKey(t));
   const notNull = new NotNullCoverage(context.validatedNotNullChecks);
+  const columnTypes = new ColumnTypes(context.existingColumnTypes);
   const facts: LockFacts = {
-    columnType: (t, c) => context.existingColumnTypes?.get(`${tableKey(t)}.${c}`),
+    columnType: (t, c) => columnTypes.of(t, c),
     notNullCovered: (t, c) => notNull.covers(t, c),
   };
   return ordered.map((migration, position) => {
@@ -181,6 +219,7 @@ function consolePass(ordered: Migration[], context: LintContext, drafts: Draft[]
       };
       for (const t of createdTables(s)) if (!context.existingTables.has(tableKey(t))) created.add(tableKey(t));
       notNull.after(s);
+      columnTypes.after(s);
       return state;
     });
   });

@@ -48,6 +48,12 @@ function parseAstType(t: TypeName): ParsedType | null {
   return { base: ALIASES[name] ?? name, mods };
 }
 
+/** A declared type (ADD COLUMN, CREATE TABLE, ALTER … TYPE) in format_type's words; undefined when unsure. */
+export function catalogSpelling(t: TypeName | undefined): string | undefined {
+  const parsed = t ? parseAstType(t) : null;
+  return parsed ? `${parsed.base}${parsed.mods.length > 0 ? `(${parsed.mods.join(",")})` : ""}` : undefined;
+}
+
 const LENGTH_TYPES = new Set(["character varying", "bit varying"]);
 
 /** true: rewrites; false: catalog-only; null: the old type is unknown (then assume it rewrites). */

@@ -111,6 +111,16 @@ describe("type changes", () => {
     const [hit] = byRule(await lintWith("ALTER TABLE patients ALTER COLUMN medical_record_number TYPE varchar(10)", { existingColumnTypes: types }), "console/column-type-rewrite");
     expect(hit!.message).toContain("from character varying(50) to varchar(10)");
   });
+
+  it("judges a column an earlier pending migration added by the type it declared", async () => {
+    const add = "ALTER TABLE clinics ADD COLUMN code varchar(10);\n--> statement-breakpoint\nALTER TABLE clinics ADD COLUMN code_short varchar(10)";
+    const found = await lintSet([add, "ALTER TABLE clinics ALTER COLUMN code TYPE text;\n--> statement-breakpoint\nALTER TABLE clinics ALTER COLUMN code_short TYPE varchar(5)"]);
+    const rewrites = byRule(found, "console/column-type-rewrite");
+    expect(rewrites.map((f) => f.message)).toEqual([expect.stringContaining("Changes public.clinics.code_short from character varying(10) to varchar(5)")]);
+    // Retyped twice in the set: the second change starts from the first one's type.
+    const twice = await lintSet(["ALTER TABLE patients ALTER COLUMN no_show_risk_score TYPE bigint", "ALTER TABLE patients ALTER COLUMN no_show_risk_score TYPE bigint"]);
+    expect(byRule(twice, "console/column-type-rewrite").map((f) => f.tag)).toEqual(["0000_m0"]);
+  });
 });
 
 describe("advice PostgreSQL accepts", () => {
