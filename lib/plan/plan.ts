@@ -19,7 +19,7 @@ import { clusterWideChange } from "./cluster-wide";
 import { driftRequiresComplianceSignoff } from "./compliance";
 import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
-import { schemaFingerprint, snapshotEntryKey, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
+import { schemaFingerprint, snapshotEntryKey, snapshotQuietSchema, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, restoreRolesAfter, type ShadowServer } from "./shadow";
 import { connect, keptConnection } from "../connection/connect";
 
@@ -317,16 +317,18 @@ async function rehearse(request: PlanRequest, shadow: ShadowServer, status: Ledg
     await (await rolesKept?.catch(() => null))?.();
     throw e;
   }
-  // Reads the schema before and after; connected while the rehearsal runs, so its connection costs no wait.
-  const reader = connect(db.url, { application: "migration-console plan" });
+  // Read the schema before and after, in halves side by side (nothing else touches this database);
+  // connected while the rehearsal runs, so their connections cost no wait.
+  const readers = [connect(db.url, { application: "migration-console plan" }), connect(db.url, { application: "migration-console plan" })] as const;
+  const snapshotOfCopy = () => snapshotQuietSchema(readers[0], readers[1]);
   try {
     const known = db.template ? templateSnapshots.get(db.template) : undefined;
-    const implied = known ?? (await snapshotSchema(reader));
+    const implied = known ?? (await snapshotOfCopy());
     if (db.template && !known) {
       templateSnapshots.set(db.template, implied);
       if (templateSnapshots.size > TEMPLATE_SNAPSHOTS_KEPT) templateSnapshots.delete(templateSnapshots.keys().next().value!);
     }
-    if (known) reader`select 1`.catch(() => {}); // connects now; a failure shows in the read afterwards
+    if (known) for (const reader of readers) reader`select 1`.catch(() => {}); // connects now; a failure shows in the read afterwards
     const durations = new Map<string, number>();
     const onEvent = (e: RunEvent) => {
       if (e.type === "statement_finished") durations.set(`${e.tag}#${e.statement}`, e.durationMs);
@@ -350,11 +352,11 @@ async function rehearse(request: PlanRequest, shadow: ShadowServer, status: Ledg
             }
           : { ok: false, durationMs: 0, error: (e as Error).message };
     }
-    const after = await snapshotSchema(reader);
+    const after = await snapshotOfCopy();
     outcome.durationMs = Math.round(performance.now() - started);
     return { implied, after, outcome, durations };
   } finally {
-    await reader.end({ timeout: 5 });
+    await Promise.all(readers.map((reader) => reader.end({ timeout: 5 })));
     // Off the plan's path: the database is dropped and the roles put back before the next rehearsal
     // on that server starts (closeShadowConnections waits for both).
     const dropped = db.drop();

@@ -309,6 +309,8 @@ const ROLE_ATTRIBUTES = {
 
 /** Rehearsals that may change roles take turns on a shadow cluster (pg_advisory_lock key, arbitrary but fixed). */
 const CLUSTER_ROLES_LOCK = 0x6d63_726f; // "mcro"
+/** How long a rehearsal that changes roles waits for its turn (ms). */
+const ROLES_TURN_WAIT_MS = 60_000;
 
 /** Whether `sql` names `role` as an identifier (quoted or not), the way a statement that changes it must. */
 function mentionsRole(sqlTexts: readonly string[], role: string): boolean {
@@ -330,8 +332,9 @@ function mentionsRole(sqlTexts: readonly string[], role: string): boolean {
 export async function keepClusterRoles(
   server: ShadowServer,
   rehearsedSql: readonly string[],
-  options: { readAfter?: Promise<unknown> } = {},
+  options: { readAfter?: Promise<unknown>; turnWaitMs?: number } = {},
 ): Promise<() => Promise<void>> {
+  const turnWaitMs = options.turnWaitMs ?? ROLES_TURN_WAIT_MS;
   type RoleRow = Record<keyof typeof ROLE_ATTRIBUTES, boolean> & { name: string };
   const ROLES = `select rolname as name, ${Object.keys(ROLE_ATTRIBUTES).join(", ")} from pg_roles where rolname !~ '^pg_'`;
   const MEMBERS = `select pg_get_userbyid(roleid) as role, pg_get_userbyid(member) as member from pg_auth_members`;
@@ -349,10 +352,16 @@ export async function keepClusterRoles(
   lock`select 1`.catch(() => {});
   try {
     await options.readAfter;
-    // The lock, then what the roles are once it is ours: one round trip.
-    [roles, members] = await withAdmin(server, () => read(lock, [`select pg_advisory_lock(${CLUSTER_ROLES_LOCK})`]));
+    // The lock (waiting a bounded time: a rehearsal that hangs must not hold every other one), then
+    // what the roles are once it is ours: one round trip.
+    [roles, members] = await withAdmin(server, () => read(lock, [`set lock_timeout = ${Math.max(1, Math.round(turnWaitMs))}`, `select pg_advisory_lock(${CLUSTER_ROLES_LOCK})`]));
   } catch (e) {
     await unlock();
+    if ((e as { cause?: { code?: string } }).cause?.code === "55P03") {
+      throw new Error(
+        `Another plan's rehearsal that changes roles on the shadow server has held its turn for over ${Math.round(turnWaitMs / 1000)} s (rehearsals that change roles take turns, so that each can put the roles back). Plan again once it has finished.`,
+      );
+    }
     throw e;
   }
   const before = new Map(toState(roles).map((r) => [r.name, r]));

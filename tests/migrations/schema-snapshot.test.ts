@@ -5,6 +5,7 @@ import {
   schemaFingerprint,
   SNAPSHOT_KEYS,
   snapshotEntryKey,
+  snapshotQuietSchema,
   snapshotSchema,
   type SchemaSnapshot,
   type SnapshotSection,
@@ -44,6 +45,20 @@ describe("snapshotSchema", () => {
     expect(a.snapshot.tables.length).toBe(0);
     expect(b.queries).toBe(a.queries);
     expect(b.queries).toBeLessThanOrEqual(20);
+  });
+
+  it("read in halves on two connections (a database nothing else changes), is the same snapshot", async () => {
+    const second = postgres(migrated.url, { max: 1, onnotice: () => {} });
+    try {
+      // A client with another search_path and interval style: the halves set the print settings too.
+      await second.unsafe("set search_path = lgpd, public; set intervalstyle = iso_8601");
+      const halves = await snapshotQuietSchema(migrated.sql, second);
+      expect(canonicalJson(halves)).toBe(canonicalJson(await snapshotSchema(migrated.sql)));
+      expect(halves.tables.length).toBe(8);
+      expect(halves.privileges.length).toBeGreaterThan(0);
+    } finally {
+      await second.end();
+    }
   });
 
   it("is deterministic, sorted by entry key, and JSON-serialisable", async () => {

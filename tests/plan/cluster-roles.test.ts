@@ -49,4 +49,18 @@ describe("putting the shadow cluster's roles back after a rehearsal", () => {
     expect(secondStarted).toBe(true);
     await restoreSecond();
   });
+
+  it("gives up waiting for its turn after a bound, saying why, instead of hanging behind a rehearsal that does", async () => {
+    const first = await keepClusterRoles({ adminUrl: shadowAdminUrl() }, [`CREATE ROLE ${rehearsed}`]);
+    try {
+      await expect(keepClusterRoles({ adminUrl: shadowAdminUrl() }, [`ALTER ROLE ${rehearsed} LOGIN`], { turnWaitMs: 300 })).rejects.toThrow(
+        /Another plan's rehearsal that changes roles on the shadow server has held its turn/,
+      );
+    } finally {
+      await first();
+    }
+    // The turn is free again: the next one gets it at once.
+    const next = await keepClusterRoles({ adminUrl: shadowAdminUrl() }, [`CREATE ROLE ${rehearsed}`], { turnWaitMs: 5_000 });
+    await next();
+  });
 });
