@@ -42,6 +42,8 @@ export interface RuleContext {
   isNewTable(table: TableRef): boolean;
   /** What the target (and the pending set so far) says about columns, for the lock rules. */
   facts: LockFacts;
+  /** Every function or procedure `schema.name` has a SET search_path, on the target or as the pending set so far leaves it. */
+  hasFixedSearchPath(key: string): boolean;
 }
 
 /** One occurrence; the finding's severity, why and location come from the rule and the statement. */
@@ -491,18 +493,29 @@ const unclassifiedSensitiveColumn = rule({
     }),
 });
 
-function functionOptions(s: Statement): { name: string; options: DefElem[]; created: boolean } | null {
+/** A CREATE or ALTER FUNCTION / PROCEDURE: its name as written, `schema.name` (unqualified: public), and its options. */
+export function functionOptions(s: Statement): { name: string; key: string; options: DefElem[]; created: boolean } | null {
   const [kind, value] = unwrap(s.ast);
   const defs = (list: Node[] | undefined) => (list ?? []).flatMap((o) => ("DefElem" in o ? [o.DefElem] : []));
+  const named = (parts: string[]) => ({ name: parts.join("."), key: (parts.length === 1 ? ["public", ...parts] : parts).slice(-2).join(".") });
   if (kind === "CreateFunctionStmt") {
     const stmt = value as CreateFunctionStmt;
-    return { name: (stmt.funcname ?? []).flatMap(nameParts).join("."), options: defs(stmt.options), created: true };
+    return { ...named((stmt.funcname ?? []).flatMap(nameParts)), options: defs(stmt.options), created: true };
   }
   if (kind === "AlterFunctionStmt") {
     const stmt = value as AlterFunctionStmt;
-    return { name: nameParts({ ObjectWithArgs: stmt.func ?? {} } as Node).join("."), options: defs(stmt.actions), created: false };
+    return { ...named(nameParts({ ObjectWithArgs: stmt.func ?? {} } as Node)), options: defs(stmt.actions), created: false };
   }
   return null;
+}
+
+/** What a function option does to its search_path: "set" (SET … TO a value), "reset" (RESET, SET … TO DEFAULT, RESET ALL), or null (FROM CURRENT, another setting). */
+export function searchPathChange(o: DefElem): "set" | "reset" | null {
+  if (o.defname !== "set" || !o.arg || !("VariableSetStmt" in o.arg)) return null;
+  const v = o.arg.VariableSetStmt;
+  if (v.kind === "VAR_RESET_ALL") return "reset";
+  if (v.name !== "search_path") return null;
+  return v.kind === "VAR_SET_VALUE" ? "set" : v.kind === "VAR_SET_DEFAULT" || v.kind === "VAR_RESET" ? "reset" : null;
 }
 
 const securityDefinerSearchPath = rule({
@@ -510,12 +523,14 @@ const securityDefinerSearchPath = rule({
   severity: "error",
   title: "SECURITY DEFINER function without a fixed search_path",
   why: "It runs with its owner's rights but resolves names through the caller's search_path, so any role that can create an object earlier on that path (a table, an operator, a function) runs code as the owner; add SET search_path = pg_catalog, <schemas> to the function.",
-  check(s) {
+  check(s, ctx) {
     const f = functionOptions(s);
     if (!f) return [];
     const definer = f.options.some((o) => o.defname === "security" && o.arg && "Boolean" in o.arg && o.arg.Boolean.boolval);
     if (!definer) return [];
-    const fixed = f.options.some((o) => o.defname === "set" && o.arg && "VariableSetStmt" in o.arg && o.arg.VariableSetStmt.name === "search_path" && o.arg.VariableSetStmt.kind === "VAR_SET_VALUE");
+    const changes = f.options.map(searchPathChange);
+    // ALTER FUNCTION keeps the SET clauses the function already has (on the target or from an earlier pending statement).
+    const fixed = changes.includes("set") || (!f.created && !changes.includes("reset") && ctx.hasFixedSearchPath(f.key));
     return fixed ? [] : [{ message: `${f.created ? "Creates" : "Makes"} ${f.name} SECURITY DEFINER without SET search_path: callers choose where its unqualified names resolve.` }];
   },
 });

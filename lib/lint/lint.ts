@@ -2,7 +2,7 @@ import type { AlterTableStmt, CreateStmt, Node } from "libpg-query";
 import { analyzeSql, drizzleChecksum, type Migration, type Statement, type TableRef } from "../migrations";
 import { tableKey, tableRef, unwrap } from "./ast";
 import { LONG_LOCK_RULE, type LockFacts } from "./lock-rules";
-import { CONSOLE_RULES, MARKER_RULES, type RuleContext } from "./console-rules";
+import { CONSOLE_RULES, functionOptions, MARKER_RULES, searchPathChange, type RuleContext } from "./console-rules";
 import { buildPendingSet, createdTables } from "./pending";
 import { catalogSpelling } from "./type-change";
 import { runSquawk, SQUAWK_RULES, squawkRuleInfo, unknownSquawkRule, type SquawkViolation } from "./squawk";
@@ -119,6 +119,15 @@ class ColumnTypes {
   }
 }
 
+/** CREATE (OR REPLACE) sets a function's SET clauses anew; ALTER changes only those it names. */
+function recordSearchPath(fixed: Set<string>, s: Statement): void {
+  const f = functionOptions(s);
+  if (!f) return;
+  const changes = f.options.map(searchPathChange);
+  if (changes.includes("set")) fixed.add(f.key);
+  else if (f.created || changes.includes("reset")) fixed.delete(f.key);
+}
+
 /** `col IS NOT NULL` → "col". */
 function isNotNullTest(expr: Node | undefined): string | null {
   if (!expr || !("NullTest" in expr) || expr.NullTest.nulltesttype !== "IS_NOT_NULL") return null;
@@ -197,12 +206,13 @@ function consolePass(ordered: Migration[], context: LintContext, drafts: Draft[]
   const isNewTable = (t: { schema: string; name: string }) => created.has(tableKey(t));
   const notNull = new NotNullCoverage(context.validatedNotNullChecks);
   const columnTypes = new ColumnTypes(context.existingColumnTypes);
+  const fixedSearchPath = new Set(context.functionsWithFixedSearchPath ?? []);
   const facts: LockFacts = {
     columnType: (t, c) => columnTypes.of(t, c),
     notNullCovered: (t, c) => notNull.covers(t, c),
   };
   return ordered.map((migration, position) => {
-    const ctx: RuleContext = { migration, position, pending, isNewTable, facts };
+    const ctx: RuleContext = { migration, position, pending, isNewTable, facts, hasFixedSearchPath: (key) => fixedSearchPath.has(key) };
     return migration.statements.map((s) => {
       const touches = statementTouches(s);
       for (const rule of CONSOLE_RULES) {
@@ -220,6 +230,7 @@ function consolePass(ordered: Migration[], context: LintContext, drafts: Draft[]
       for (const t of createdTables(s)) if (!context.existingTables.has(tableKey(t))) created.add(tableKey(t));
       notNull.after(s);
       columnTypes.after(s);
+      recordSearchPath(fixedSearchPath, s);
       return state;
     });
   });

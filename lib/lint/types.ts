@@ -50,6 +50,8 @@ export interface LintContext {
   existingColumnTypes?: ReadonlyMap<string, string>;
   /** `schema.table.column` covered by a validated `CHECK (column IS NOT NULL)` on the target: SET NOT NULL skips its scan. */
   validatedNotNullChecks?: ReadonlySet<string>;
+  /** `schema.name` of the target's functions and procedures whose every overload has a SET search_path (ALTER FUNCTION … SECURITY DEFINER keeps it). */
+  functionsWithFixedSearchPath?: ReadonlySet<string>;
   /** The target's PostgreSQL major version, for squawk's version-dependent rules (default 15, the oldest supported). */
   pgMajorVersion?: number;
   /** Path of the squawk binary; resolved from the squawk-cli package when omitted. */

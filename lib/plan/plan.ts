@@ -171,6 +171,7 @@ export async function planBasis(request: PlanRequest, onSelected?: (selected: { 
     existingTables,
     existingColumnTypes,
     validatedNotNullChecks: validatedNotNullChecks(liveSnapshot),
+    functionsWithFixedSearchPath: functionsWithFixedSearchPath(liveSnapshot),
     pgMajorVersion: Math.floor(serverVersionNum / 10_000),
   });
   const targetFingerprint = schemaFingerprint(liveSnapshot);
@@ -394,6 +395,16 @@ function validatedNotNullChecks(snapshot: SchemaSnapshot): Set<string> {
     if (m) covered.add(`${c.schema}.${c.table}.${m[2]}`);
   }
   return covered;
+}
+
+/** `schema.name` of the functions whose every overload has a SET search_path (ALTER FUNCTION … SECURITY DEFINER keeps it). */
+function functionsWithFixedSearchPath(snapshot: SchemaSnapshot): Set<string> {
+  const fixed = new Map<string, boolean>();
+  for (const f of snapshot.functions) {
+    const key = `${f.schema}.${f.name}`;
+    fixed.set(key, (fixed.get(key) ?? true) && f.config.some((c) => c.startsWith("search_path=")));
+  }
+  return new Set([...fixed].filter(([, all]) => all).map(([key]) => key));
 }
 
 /** Which statement findings already say what a diff rule says (about the same statement). */

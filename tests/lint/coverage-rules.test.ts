@@ -186,6 +186,20 @@ describe("SECURITY DEFINER", () => {
     );
     expect(byRule(await lint(`CREATE FUNCTION public.count_patients() ${body}`), "console/security-definer-without-search-path")).toEqual([]);
   });
+
+  it("ALTER FUNCTION … SECURITY DEFINER keeps the search_path the function already has, on the target or from the pending set", async () => {
+    const rule = "console/security-definer-without-search-path";
+    const alter = "ALTER FUNCTION set_clinic_context(uuid, uuid, text) SECURITY DEFINER";
+    const onTarget = (sql: string) => lintWith(sql, { functionsWithFixedSearchPath: new Set(["public.set_clinic_context"]) });
+    expect(byRule(await onTarget(alter), rule)).toEqual([]);
+    expect(byRule(await onTarget(`${alter} RESET search_path`), rule)).toHaveLength(1);
+    expect(byRule(await lint(alter), rule)).toHaveLength(1);
+    const created = `CREATE FUNCTION public.count_patients() ${body} SET search_path = pg_catalog, public`;
+    expect(byRule(await lintSet([created, "ALTER FUNCTION public.count_patients() SECURITY DEFINER"]), rule)).toEqual([]);
+    // CREATE OR REPLACE sets the function's SET clauses anew: without one, the path is the caller's again.
+    const replaced = `CREATE OR REPLACE FUNCTION public.count_patients() ${body}`;
+    expect(byRule(await lintSet([created, replaced, "ALTER FUNCTION public.count_patients() SECURITY DEFINER"]), rule)).toHaveLength(1);
+  });
 });
 
 describe("squawk runs for the target's PostgreSQL version", () => {
