@@ -20,7 +20,7 @@ import { driftRequiresComplianceSignoff } from "./compliance";
 import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotQuietSchema, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
-import { createShadowDatabase, createShadowDatabaseAt, keepClusterRoles, restoreRolesAfter, type ShadowServer } from "./shadow";
+import { createShadowDatabase, createShadowDatabaseAt, keepClusterObjects, restoreClusterObjectsAfter, type ShadowServer } from "./shadow";
 import { connect, keptConnection } from "../connection/connect";
 
 export type PlanKind = "apply" | "rollback";
@@ -305,17 +305,18 @@ async function rehearse(request: PlanRequest, shadow: ShadowServer, status: Ledg
     await assertRehearsalIsolated(shadow.adminUrl, { name: request.environment, url: request.targetUrl });
     return status.current ? createShadowDatabaseAt(shadow, request.catalog, status.current) : createShadowDatabase(shadow);
   })();
-  // Cluster-wide statements are rehearsed only on the shadow cluster, and its roles are put back
-  // after: the guard connects while the throw-away database is made, and reads the roles once it is.
+  // Cluster-wide statements are rehearsed only on the shadow cluster, and what they change there is
+  // put back after: the guard connects while the throw-away database is made, and reads the
+  // cluster's roles, databases and settings once it is.
   const touchesCluster = units.some((u) => u.script.statements.some((s) => clusterWideChange(s) !== null || unwrapKind(s) === "DoStmt"));
-  const rolesKept = touchesCluster ? keepClusterRoles(shadow, units.map((u) => u.script.sql), { readAfter: ready }) : null;
-  rolesKept?.catch(() => {}); // awaited below
-  let restoreRoles: (() => Promise<void>) | null = null;
+  const clusterKept = touchesCluster ? keepClusterObjects(shadow, units.map((u) => u.script.sql), { readAfter: ready }) : null;
+  clusterKept?.catch(() => {}); // awaited below
+  let restoreCluster: (() => Promise<void>) | null = null;
   let db: Awaited<typeof ready>;
   try {
     db = await ready;
   } catch (e) {
-    await (await rolesKept?.catch(() => null))?.();
+    await (await clusterKept?.catch(() => null))?.();
     throw e;
   }
   // Read the schema before and after, in halves side by side (nothing else touches this database);
@@ -334,7 +335,7 @@ async function rehearse(request: PlanRequest, shadow: ShadowServer, status: Ledg
     const onEvent = (e: RunEvent) => {
       if (e.type === "statement_finished") durations.set(`${e.tag}#${e.statement}`, e.durationMs);
     };
-    if (rolesKept) restoreRoles = await rolesKept;
+    if (clusterKept) restoreCluster = await clusterKept;
     let outcome: Plan["rehearsal"] = { ok: true, durationMs: 0, error: null };
     try {
       if (request.kind === "apply") {
@@ -358,11 +359,11 @@ async function rehearse(request: PlanRequest, shadow: ShadowServer, status: Ledg
     return { implied, after, outcome, durations };
   } finally {
     await Promise.all(readers.map((reader) => reader.end({ timeout: 5 })));
-    // Off the plan's path: the database is dropped and the roles put back before the next rehearsal
+    // Off the plan's path: the database is dropped and cluster-wide objects put back before the next rehearsal
     // on that server starts (closeShadowConnections waits for both).
     const dropped = db.drop();
     dropped.catch(() => {});
-    if (restoreRoles) restoreRolesAfter(shadow, dropped, restoreRoles);
+    if (restoreCluster) restoreClusterObjectsAfter(shadow, dropped, restoreCluster);
   }
 }
 

@@ -135,7 +135,7 @@ export async function closeShadowConnections(): Promise<void> {
 }
 
 async function withAdmin<T>(server: ShadowServer, work: (admin: postgres.Sql) => Promise<T>): Promise<T> {
-  await rolesBeingRestored.get(server.adminUrl);
+  await clusterBeingRestored.get(server.adminUrl);
   try {
     return await work(adminPool(server));
   } catch (e) {
@@ -199,20 +199,20 @@ function release(server: ShadowServer, name: string, template: string | null): P
  * rehearsal there (withAdmin: a copy, a role snapshot) waits for them first, so none starts from a
  * changed cluster.
  */
-const rolesBeingRestored = new Map<string, Promise<void>>();
+const clusterBeingRestored = new Map<string, Promise<void>>();
 
-/** Puts the roles back (see keepClusterRoles) once the rehearsal's database is dropped: a role it created may own privileges there. */
-export function restoreRolesAfter(server: ShadowServer, dropped: Promise<void>, restore: () => Promise<void>): void {
+/** Puts the cluster-wide objects back (see keepClusterObjects) once the rehearsal's database is dropped: a role it created may own privileges there. */
+export function restoreClusterObjectsAfter(server: ShadowServer, dropped: Promise<void>, restore: () => Promise<void>): void {
   const url = server.adminUrl;
-  const work = (rolesBeingRestored.get(url) ?? Promise.resolve())
+  const work = (clusterBeingRestored.get(url) ?? Promise.resolve())
     .then(() => dropped.catch(() => {}))
     .then(restore)
     .catch(() => {}); // best effort, like restore itself
-  rolesBeingRestored.set(url, work);
+  clusterBeingRestored.set(url, work);
   releasing.add(work);
   void work.then(() => {
     releasing.delete(work);
-    if (rolesBeingRestored.get(url) === work) rolesBeingRestored.delete(url);
+    if (clusterBeingRestored.get(url) === work) clusterBeingRestored.delete(url);
   });
 }
 
@@ -307,78 +307,110 @@ const ROLE_ATTRIBUTES = {
   rolbypassrls: "BYPASSRLS",
 } as const;
 
-/** Rehearsals that may change roles take turns on a shadow cluster (pg_advisory_lock key, arbitrary but fixed). */
-const CLUSTER_ROLES_LOCK = 0x6d63_726f; // "mcro"
-/** How long a rehearsal that changes roles waits for its turn (ms). */
-const ROLES_TURN_WAIT_MS = 60_000;
+/** Rehearsals that may change cluster-wide objects take turns on a shadow cluster (pg_advisory_lock key, arbitrary but fixed). */
+const CLUSTER_OBJECTS_LOCK = 0x6d63_726f; // "mcro"
+/** How long a rehearsal that changes cluster-wide objects waits for its turn (ms). */
+const CLUSTER_TURN_WAIT_MS = 60_000;
 
-/** Whether `sql` names `role` as an identifier (quoted or not), the way a statement that changes it must. */
-function mentionsRole(sqlTexts: readonly string[], role: string): boolean {
-  const escaped = role.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** Whether `sql` names `name` as an identifier (quoted or not), the way a statement that changes it must. */
+function mentionsName(sqlTexts: readonly string[], name: string): boolean {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const pattern = new RegExp(`(^|[^A-Za-z0-9_$])${escaped}($|[^A-Za-z0-9_$])`, "i");
   return sqlTexts.some((sql) => pattern.test(sql));
 }
 
+type RoleRow = Record<keyof typeof ROLE_ATTRIBUTES, boolean> & { name: string };
+
+/** The cluster-wide state a rehearsal may change, as far as it can be put back. */
+interface ClusterState {
+  roles: RoleRow[];
+  members: { role: string; member: string }[];
+  databases: { name: string }[];
+  tablespaces: { name: string }[];
+  /** ALTER SYSTEM's settings (postgresql.auto.conf); null when this user may not read them. */
+  system: { name: string; setting: string }[] | null;
+}
+
+const CLUSTER_READS = [
+  `select rolname as name, ${Object.keys(ROLE_ATTRIBUTES).join(", ")} from pg_roles where rolname !~ '^pg_'`,
+  `select pg_get_userbyid(roleid) as role, pg_get_userbyid(member) as member from pg_auth_members`,
+  `select datname as name from pg_database`,
+  `select spcname as name from pg_tablespace`,
+];
+/** Superusers (and pg_read_all_settings) only: read on its own, so that its refusal costs nothing else. */
+const SYSTEM_SETTINGS = `select name, setting from pg_file_settings where sourcefile like '%postgresql.auto.conf' and error is null`;
+
+/** The cluster's state, read after `first` (fixed SQL) in one message, and ALTER SYSTEM's settings beside it. */
+async function readClusterState(admin: postgres.Sql, first: string[] = []): Promise<ClusterState> {
+  const results = (await admin.unsafe([...first, ...CLUSTER_READS].join(";\n")).simple()) as unknown as unknown[][];
+  const [roles, members, databases, tablespaces] = results.slice(-CLUSTER_READS.length) as [RoleRow[], ClusterState["members"], ClusterState["databases"], ClusterState["tablespaces"]];
+  const system = await admin.unsafe<{ name: string; setting: string }[]>(SYSTEM_SETTINGS).simple().then((rows) => [...rows], () => null);
+  return { roles, members, databases, tablespaces, system };
+}
+
 /**
  * A rehearsal of a cluster-wide statement changes the shadow cluster for every later rehearsal (a role
- * left BYPASSRLS makes the next 0007 rehearsal refuse to run, a role left behind collides with a later
- * CREATE ROLE). Call before the rehearsal with the SQL it runs; the returned function puts back the
- * roles that SQL names: attributes restored, roles it created dropped, memberships it granted revoked.
- * Only roles the rehearsed SQL names are touched, so a role someone else created meanwhile (an
- * operator, a test, another plan) is left alone; and such rehearsals take turns on the cluster (an
- * advisory lock held until the returned function runs), so two plans never undo each other's roles
- * mid-rehearsal. Best effort: what cannot be undone stays, and only on the shadow cluster.
+ * left BYPASSRLS makes the next 0007 rehearsal refuse to run, a role or database left behind collides
+ * with the next CREATE, an ALTER SYSTEM setting stays in the server's configuration). Call before the
+ * rehearsal with the SQL it runs; the returned function puts back what that SQL names: role attributes
+ * restored, roles, databases and tablespaces it created dropped, memberships it granted revoked, ALTER
+ * SYSTEM settings it changed set back (and the configuration reloaded). Only objects the rehearsed SQL
+ * names are touched, so one someone else created meanwhile (an operator, a test, another plan) is left
+ * alone; and such rehearsals take turns on the cluster (an advisory lock held until the returned
+ * function runs), so two plans never undo each other's changes mid-rehearsal. Best effort: what cannot
+ * be undone stays, and only on the shadow cluster.
  */
-export async function keepClusterRoles(
+export async function keepClusterObjects(
   server: ShadowServer,
   rehearsedSql: readonly string[],
   options: { readAfter?: Promise<unknown>; turnWaitMs?: number } = {},
 ): Promise<() => Promise<void>> {
-  const turnWaitMs = options.turnWaitMs ?? ROLES_TURN_WAIT_MS;
-  type RoleRow = Record<keyof typeof ROLE_ATTRIBUTES, boolean> & { name: string };
-  const ROLES = `select rolname as name, ${Object.keys(ROLE_ATTRIBUTES).join(", ")} from pg_roles where rolname !~ '^pg_'`;
-  const MEMBERS = `select pg_get_userbyid(roleid) as role, pg_get_userbyid(member) as member from pg_auth_members`;
-  /** The roles and memberships, read after `first` (fixed SQL) in one message. */
-  const read = async (admin: postgres.Sql, first: string[] = []) => {
-    const results = (await admin.unsafe([...first, ROLES, MEMBERS].join(";\n")).simple()) as unknown as unknown[][];
-    return results.slice(-2) as [RoleRow[], { role: string; member: string }[]];
-  };
+  const turnWaitMs = options.turnWaitMs ?? CLUSTER_TURN_WAIT_MS;
   const toState = (rows: RoleRow[]): RoleState[] => rows.map(({ name, ...attributes }) => ({ name, attributes: attributes as Record<string, boolean> }));
   // Its own connection: the lock is held for the whole rehearsal, and the pool must stay free for it.
   const lock = connect(server.adminUrl, { application: "migration-console shadow roles", fetchTypes: false, prepare: false });
   const unlock = () => lock.end({ timeout: 5 }).catch(() => {});
-  let roles, members;
-  // Connects at once; the roles are read only once `readAfter` is done (building a template creates roles the rehearsal must not undo).
+  let before: ClusterState;
+  // Connects at once; the state is read only once `readAfter` is done (building a template creates roles the rehearsal must not undo).
   lock`select 1`.catch(() => {});
   try {
     await options.readAfter;
     // The lock (waiting a bounded time: a rehearsal that hangs must not hold every other one), then
-    // what the roles are once it is ours: one round trip.
-    [roles, members] = await withAdmin(server, () => read(lock, [`set lock_timeout = ${Math.max(1, Math.round(turnWaitMs))}`, `select pg_advisory_lock(${CLUSTER_ROLES_LOCK})`]));
+    // what the cluster holds once it is ours: one round trip.
+    before = await withAdmin(server, () => readClusterState(lock, [`set lock_timeout = ${Math.max(1, Math.round(turnWaitMs))}`, `select pg_advisory_lock(${CLUSTER_OBJECTS_LOCK})`]));
   } catch (e) {
     await unlock();
     if ((e as { cause?: { code?: string } }).cause?.code === "55P03") {
       throw new Error(
-        `Another plan's rehearsal that changes roles on the shadow server has held its turn for over ${Math.round(turnWaitMs / 1000)} s (rehearsals that change roles take turns, so that each can put the roles back). Plan again once it has finished.`,
+        `Another plan's rehearsal that changes cluster-wide objects on the shadow server has held its turn for over ${Math.round(turnWaitMs / 1000)} s (such rehearsals take turns, so that each can put back what it changed). Plan again once it has finished.`,
       );
     }
     throw e;
   }
-  const before = new Map(toState(roles).map((r) => [r.name, r]));
-  const memberships = new Set(members.map((m) => `${m.role}\u0000${m.member}`));
-  const named = (role: string) => mentionsRole(rehearsedSql, role);
+  const rolesBefore = new Map(toState(before.roles).map((r) => [r.name, r]));
+  const memberships = new Set(before.members.map((m) => `${m.role}\u0000${m.member}`));
+  const named = (name: string) => mentionsName(rehearsedSql, name);
+  const existed = (list: { name: string }[], name: string) => list.some((x) => x.name === name);
   return async () => {
     const admin = adminPool(server);
     const ident = (n: string) => `"${n.replace(/"/g, '""')}"`;
+    const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
     const tryRun = (sql: string) => admin.unsafe(sql).catch(() => undefined);
     try {
-      const [nowRoles, nowMembers] = await read(admin);
-      for (const m of nowMembers) {
+      const now = await readClusterState(admin);
+      for (const m of now.members) {
         if (!memberships.has(`${m.role}\u0000${m.member}`) && (named(m.role) || named(m.member))) await tryRun(`REVOKE ${ident(m.role)} FROM ${ident(m.member)}`);
       }
-      for (const r of toState(nowRoles)) {
+      // Databases before roles: a role that owns a database it created cannot be dropped while it does.
+      for (const d of now.databases) {
+        if (named(d.name) && !existed(before.databases, d.name)) await tryRun(`DROP DATABASE IF EXISTS ${ident(d.name)} WITH (FORCE)`);
+      }
+      for (const t of now.tablespaces) {
+        if (named(t.name) && !existed(before.tablespaces, t.name)) await tryRun(`DROP TABLESPACE IF EXISTS ${ident(t.name)}`);
+      }
+      for (const r of toState(now.roles)) {
         if (!named(r.name)) continue;
-        const was = before.get(r.name);
+        const was = rolesBefore.get(r.name);
         if (!was) {
           await tryRun(`DROP ROLE IF EXISTS ${ident(r.name)}`);
           continue;
@@ -386,6 +418,16 @@ export async function keepClusterRoles(
         const changed = Object.entries(ROLE_ATTRIBUTES).filter(([col]) => was.attributes[col] !== r.attributes[col]);
         if (changed.length === 0) continue;
         await tryRun(`ALTER ROLE ${ident(r.name)} WITH ${changed.map(([col, word]) => (was.attributes[col] ? word : `NO${word}`)).join(" ")}`);
+      }
+      if (before.system && now.system) {
+        const wasSet = new Map(before.system.map((x) => [x.name, x.setting]));
+        const isSet = new Map(now.system.map((x) => [x.name, x.setting]));
+        const changed = [...new Set([...wasSet.keys(), ...isSet.keys()])].filter((name) => named(name) && wasSet.get(name) !== isSet.get(name));
+        for (const name of changed) {
+          const was = wasSet.get(name);
+          await tryRun(was === undefined ? `ALTER SYSTEM RESET ${ident(name)}` : `ALTER SYSTEM SET ${ident(name)} = ${literal(was)}`);
+        }
+        if (changed.length > 0) await tryRun(`SELECT pg_reload_conf()`);
       }
     } catch {
       // Best effort (see above): the rehearsal's own outcome is what the plan reports.

@@ -83,6 +83,41 @@ describe("real use: targets on one server, SHADOW_DATABASE_URL on another", () =
   });
 });
 
+describe("a rehearsal that creates a database and changes the server's configuration", () => {
+  const database = `rehearsal_extra_${Date.now().toString(36)}`;
+  let withClusterObjects: Catalog;
+  let targets: Awaited<ReturnType<typeof targetsAt>>;
+  beforeAll(async () => {
+    const real = await realCatalog();
+    const dir = copyOfFolder();
+    addMigration(dir, { tag: "0009_cluster_objects", up: `CREATE DATABASE ${database};\n--> statement-breakpoint\nALTER SYSTEM SET work_mem = '77MB';`, when: real.latest!.when + 1000 });
+    withClusterObjects = await loadCatalog(dir);
+    targets = await targetsAt(withClusterObjects, ["0008_performance_indexes"], "iso_objects");
+  });
+  afterAll(async () => targets?.dropAll());
+
+  it("leaves neither behind on the shadow cluster, so the same plan rehearses again", async () => {
+    const shadow = postgres(shadowAdminUrl(), { max: 1, onnotice: () => {} });
+    const state = async () => ({
+      database: (await shadow`select 1 from pg_database where datname = ${database}`).length,
+      workMem: (await shadow`select setting from pg_file_settings where sourcefile like '%postgresql.auto.conf' and name = 'work_mem'`).map((r) => r.setting),
+    });
+    try {
+      const before = await state();
+      const target = await targets.at("0008_performance_indexes");
+      for (let round = 0; round < 2; round++) {
+        const planned = await plan(target, withClusterObjects);
+        expect(planned.rehearsal, `round ${round + 1}`).toMatchObject({ ok: true, error: null });
+        expect(planned.migrations[0]!.statements.map((s) => s.clusterWide)).toEqual(["a database", "the server's configuration (ALTER SYSTEM)"]);
+        await shadowBackgroundWork();
+        expect(await state()).toEqual(before);
+      }
+    } finally {
+      await shadow.end();
+    }
+  });
+});
+
 describe("the demo: the embedded console starts a second cluster for rehearsals", () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mc-demo-iso-"));
   fs.chmodSync(dataDir, 0o755);
