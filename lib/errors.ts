@@ -107,6 +107,14 @@ export const UNEXPECTED_MESSAGE = "Something went wrong on the server. The failu
 export { redactSecrets };
 const redact = redactSecrets;
 
+const URL_VARIABLES = "CONSOLE_DATABASE_URL for the console's own store, SHADOW_DATABASE_URL for rehearsals, an environment's URL variable for a target";
+/** What to do when a database other than a named target fails to connect. */
+const CONSOLE_DATABASE_HINTS = {
+  unreachable: `Check that the database's server is running and that the variable with its URL is right (${URL_VARIABLES}), then try again.`,
+  auth_failed: `Check the user and password in the variable with its URL (${URL_VARIABLES}).`,
+  database_missing: `Check the database name in the variable with its URL (${URL_VARIABLES}).`,
+} as const;
+
 /** The one mapping: any thrown value → what a user may see. Unexpected errors are logged, not shown. */
 export function toErrorPayload(error: unknown, log: (message: string, error: unknown) => void): ErrorPayload {
   if (error instanceof AppError) return error.toPayload();
@@ -120,8 +128,10 @@ export function toErrorPayload(error: unknown, log: (message: string, error: unk
   if (error instanceof ConfigError) return new AppError("config", error.message).toPayload();
   const connection = asConnectionError(error);
   if (connection) {
+    // Not a target's (those come as ExecutorError, named): the store's or the shadow server's, so the hint names every URL variable it may be.
     const what = connection.code === "unreachable" || connection.code === "timeout" ? "cannot be reached" : "refused the connection";
-    return new AppError(connection.code, `A database the console needs ${what}: ${connection.message}`).toPayload();
+    const hint = CONSOLE_DATABASE_HINTS[connection.code as keyof typeof CONSOLE_DATABASE_HINTS];
+    return new AppError(connection.code, `A database the console needs ${what}: ${connection.message}`, undefined, hint ? { hint } : {}).toPayload();
   }
   log("Unexpected error", error);
   return { code: "internal", status: 500, message: UNEXPECTED_MESSAGE };

@@ -32,7 +32,7 @@ describe("toErrorPayload", () => {
     const wrapped = Object.assign(new Error("Failed query: select 1"), { cause: refused });
     for (const e of [refused, wrapped]) {
       const payload = map(e);
-      expect(payload).toMatchObject({ code: "unreachable", status: 503, hint: expect.stringMatching(/PostgreSQL is running/) });
+      expect(payload).toMatchObject({ code: "unreachable", status: 503, hint: expect.stringMatching(/server is running .*CONSOLE_DATABASE_URL .*SHADOW_DATABASE_URL/) });
       expect(payload.message).toBe("A database the console needs cannot be reached: Connection refused: no PostgreSQL is listening at that address.");
     }
     expect(logged).toEqual([]);
