@@ -160,7 +160,7 @@ export function longLockHits(s: Statement, ctx: RuleContext, facts: LockFacts): 
   );
   if (strong.length === 0) return [];
   const own = lockedWork(s, facts);
-  if (own) return strong.map((l) => ({ message: `Holds ${l.level} on ${tableKey(l.relation)} while it ${own}: ${blocked(l.level)} until the statement finishes.` }));
+  if (own) return strong.map((l) => ({ message: `Holds ${l.level} on ${tableKey(l.relation)} while it ${own}: ${blocked(l.level)} until its transaction ends.` }));
   if (!s.analysis.transactional) return [];
   const later = ctx.migration.statements.slice(s.index + 1);
   const end = later.findIndex((n) => !n.analysis.transactional);
