@@ -35,6 +35,13 @@ export interface ConnectOptions {
    * none there, for clients that must leave a server connection as they found it.
    */
   prepare?: boolean;
+  /**
+   * A session that holds locks or settings (the executor's, the shadow's role guard) must stay one
+   * session: `false` turns off postgres.js's recycling of connections after 30–60 minutes.
+   */
+  recycle?: boolean;
+  /** Called when a connection of this client closes (for a one-session client: the session is gone). */
+  onClose?: () => void;
 }
 
 /** What the executor's pooler probe needs to know about the client side of a connection. */
@@ -60,6 +67,8 @@ export function connect(url: string, options: ConnectOptions = {}): postgres.Sql
     connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
     idle_timeout: options.idleTimeoutSeconds ?? 0,
     prepare: options.prepare ?? true,
+    ...(options.recycle === false ? { max_lifetime: null } : {}),
+    ...(options.onClose ? { onclose: options.onClose } : {}),
     ...(options.debug ? { debug: options.debug } : {}),
     connection: options.application ? { application_name: applicationName(options.application) } : {},
     // Supported by postgres.js at run time, missing from its type definitions.
@@ -97,6 +106,14 @@ export function keptConnection(url: string, options: ConnectOptions & { applicat
     kept.set(key, sql);
   }
   return sql;
+}
+
+/** Ends the kept client of `url` and purpose, if any: after a connection failure the next use connects afresh. */
+export function forgetKeptConnection(url: string, application: string): void {
+  const key = `${application}\u0000${url}`;
+  const sql = kept.get(key);
+  kept.delete(key);
+  void sql?.end({ timeout: 0 }).catch(() => {});
 }
 
 /** Ends every kept client (see keptConnection). */

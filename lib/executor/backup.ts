@@ -313,10 +313,13 @@ async function rowsAtStake(sql: postgres.Sql, data: DestroyedData[]): Promise<{ 
     const source = `${q(d.schema)}.${q(d.table)}${d.alias ? ` AS ${q(d.alias)}` : ""}`;
     return `exists (SELECT 1 FROM ${source}${d.predicate ? ` WHERE ${d.predicate}` : ""})`;
   });
-  // One message, so one implicit transaction: row_security is off for this read only (an RLS policy
-  // that would hide rows from the migrating role makes it fail instead of answering "no rows").
+  // One message, so one implicit transaction, read-only (the predicate is the migration's own SQL):
+  // row_security is off for this read only (an RLS policy that would hide rows from the migrating
+  // role makes it fail instead of answering "no rows").
   const results = (await sql
-    .unsafe(`SELECT set_config('row_security', 'off', true); SELECT ${exists.join(" OR ")} AS rows, to_regclass('migration_console.backups') IS NOT NULL AS ledger`)
+    .unsafe(
+      `SELECT set_config('transaction_read_only', 'on', true), set_config('row_security', 'off', true); SELECT ${exists.join(" OR ")} AS rows, to_regclass('migration_console.backups') IS NOT NULL AS ledger`,
+    )
     .simple()) as unknown as { rows: boolean; ledger: boolean }[][];
   return results.at(-1)![0]!;
 }

@@ -18,7 +18,6 @@ import {
   readStatusAfter,
   readTargetStatus,
   appliedRowsSql,
-  progressRowSql,
   recordProgress,
   rolledBackRowsSql,
   sqlLiteral,
@@ -231,6 +230,8 @@ interface Session {
   attemptLockTimeoutMs: number;
   /** A lock wait has timed out in this run: from then on a watcher names blockers while statements wait. */
   contended: boolean;
+  /** Whether the session's connection closed since the run took its lock (postgres.js would reconnect without it). */
+  lost: () => boolean;
 }
 
 async function run(
@@ -244,7 +245,17 @@ async function run(
   const initialLockTimeoutMs = Math.min(options.initialLockTimeoutMs, options.lockTimeoutMs);
   const started = performance.now();
   // No prepared statements: they are session state too, and would outlive the run on a pooled server connection.
-  const sql = connect(params.url, { application: `migration-console ${runId} ${params.actor}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false, fetchTypes: false });
+  let sessionClosed = false;
+  const sql = connect(params.url, {
+    application: `migration-console ${runId} ${params.actor}`,
+    connectTimeoutMs: options.connectTimeoutMs,
+    prepare: false,
+    fetchTypes: false,
+    recycle: false,
+    onClose: () => {
+      sessionClosed = true;
+    },
+  });
   const monitor = connect(params.url, { application: `migration-console monitor ${runId}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false, fetchTypes: false });
   const emit = async (event: RunEvent) => {
     await params.onEvent?.({ ...event, at: new Date() });
@@ -288,6 +299,7 @@ async function run(
       sessionLockTimeoutMs: initialLockTimeoutMs,
       attemptLockTimeoutMs: initialLockTimeoutMs,
       contended: false,
+      lost: () => sessionClosed,
     };
     // Every refusal comes before the first write, the ledger tables included.
     const units = select(status);
@@ -397,10 +409,10 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
     startedAt,
     durationMs: Math.round(performance.now() - started),
   });
-  /** Restores backups (on rollback) in the transaction, and gives the ledger rows to commit with it. */
-  const record = async (tx: postgres.Sql): Promise<string[]> => {
+  /** Restores backups (on rollback) in the transaction, and writes the ledger rows that commit with it. */
+  const record = async (tx: postgres.TransactionSql) => {
     await session.backup.inside(tx, unit, direction);
-    return [direction === "up" ? appliedRowsSql(ledgerEntry()) : rolledBackRowsSql(ledgerEntry())];
+    await tx.unsafe(direction === "up" ? appliedRowsSql(ledgerEntry()) : rolledBackRowsSql(ledgerEntry())).simple();
   };
   await session.backup.before(session.sql, unit, direction);
 
@@ -437,6 +449,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   const invalidLeft = new Set<string>();
   try {
     for (const [p, part] of parts.entries()) {
+      assertSessionKept(session);
       const isLast = p === parts.length - 1;
       const through = part.statements.at(-1)!.index + 1;
       const alreadyCommitted = part.statements.every((st) => st.index < resumeFrom) && (part.transactional || !part.statements[0]!.analysis.concurrentIndex);
@@ -447,7 +460,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         }
         if (isLast) {
           await beforeRecord();
-          await inOneFlight(session.sql, record);
+          await inTransaction(session, record);
         }
         continue;
       }
@@ -455,12 +468,12 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         if (isLast) await beforeRecord();
         await withLockRetries(session, script, migration.tag, part.statements[0]!, async () => {
           let local = done;
-          await inOneFlight(session.sql, async (tx) => {
+          await inTransaction(session, async (tx) => {
             const preamble = session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs ? [`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`] : [];
             local = await executeInTransaction(session, tx, script, migration.tag, part.statements, preamble, { done: local, total: progress.total });
             // The ledger row commits with the migration's last transaction, or not at all.
-            if (isLast) return record(tx);
-            return tracked ? [progressRowSql(progressRow(through))] : [];
+            if (isLast) await record(tx);
+            else if (tracked) await recordProgress(tx, progressRow(through));
           });
           done = local;
         });
@@ -473,7 +486,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         done += 1;
         if (isLast) {
           await beforeRecord();
-          await inOneFlight(session.sql, record);
+          await inTransaction(session, record);
         } else if (tracked) noteProgress(through);
       }
     }
@@ -542,7 +555,7 @@ async function execute(
  */
 async function executeInTransaction(
   session: Session,
-  tx: postgres.Sql,
+  tx: postgres.TransactionSql,
   script: SqlScript,
   tag: string,
   statements: Statement[],
@@ -583,25 +596,23 @@ async function executeInTransaction(
 }
 
 /**
- * A transaction on the session's own connection (max 1) that waits no round trip of its own:
- * BEGIN goes out with `work`'s first statements, and the SQL `work` returns (the ledger rows) goes
- * in one message with the COMMIT. postgres.js's sql.begin waits for each. When anything fails,
- * everything sent after it fails as "transaction is aborted", and ROLLBACK ends the transaction:
- * none of it commits.
+ * A transaction on the run's session. postgres.js's sql.begin pins it to the session's connection:
+ * if that connection is lost, what was sent fails with it and nothing queued behind it goes to a
+ * new connection (which would run it outside the transaction, without the apply lock). A session
+ * that was already lost is refused before anything is sent.
  */
-async function inOneFlight(sql: postgres.Sql, work: (tx: postgres.Sql) => Promise<string[]>): Promise<void> {
-  const begun = sql.unsafe("BEGIN").simple();
-  begun.catch(() => {});
-  try {
-    const withCommit = await work(sql);
-    await begun;
-    await sql.unsafe([...withCommit, "COMMIT"].join(";\n")).simple();
-  } catch (e) {
-    // A lost connection took its transaction with it; a new query would only reconnect.
-    const lost = e instanceof ExecutorError ? ["unreachable", "timeout"].includes(e.code) : connectionFailure(e) !== null;
-    if (!lost) await sql.unsafe("ROLLBACK").simple().catch(() => {});
-    throw e;
-  }
+async function inTransaction(session: Session, work: (tx: postgres.TransactionSql) => Promise<void>): Promise<void> {
+  assertSessionKept(session);
+  await session.sql.begin(work);
+}
+
+/** The run's session must be the one that took the apply lock and the settings; postgres.js would quietly reconnect. */
+function assertSessionKept(session: Session): void {
+  if (!session.lost()) return;
+  throw new ExecutorError(
+    "unreachable",
+    "The connection to the target was lost during the run, and with it the apply lock and the session's timeouts; the run stopped rather than go on without them. Status shows what was applied; apply again to complete it.",
+  );
 }
 
 /** The lock wait attempt `attempt` (1-based) may take: short first, doubling up to the configured maximum. */

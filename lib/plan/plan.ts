@@ -21,7 +21,7 @@ import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotQuietSchema, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, keepClusterObjects, restoreClusterObjectsAfter, type ShadowServer } from "./shadow";
-import { connect, keptConnection } from "../connection/connect";
+import { asConnectionError as connectionFailure, connect, forgetKeptConnection, keptConnection } from "../connection/connect";
 
 export type PlanKind = "apply" | "rollback";
 
@@ -137,14 +137,17 @@ function scriptAsMigration(unit: Unit): Migration {
  */
 /** How long the plan's connection to a target stays open unused (seconds). */
 const PLAN_READER_IDLE_SECONDS = 10;
+const PLAN_READER = "migration-console plan";
 
 export async function planBasis(request: PlanRequest, onSelected?: (selected: { status: LedgerStatus; units: Unit[]; blockers: string[] }) => void): Promise<PlanBasis> {
   // Kept between plans (a deployment is planned again and again): reads only, no session state, no prepared statements.
-  const sql = keptConnection(request.targetUrl, { application: "migration-console plan", idleTimeoutSeconds: PLAN_READER_IDLE_SECONDS, prepare: false, fetchTypes: false });
+  const sql = keptConnection(request.targetUrl, { application: PLAN_READER, idleTimeoutSeconds: PLAN_READER_IDLE_SECONDS, prepare: false, fetchTypes: false });
   const read = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } catch (e) {
+      // Not kept after a connection failure (a half-open socket would fail the next plan too).
+      if (connectionFailure(e)) forgetKeptConnection(request.targetUrl, PLAN_READER);
       const failure = asConnectionError(e);
       throw new ExecutorError(failure.code === "sql_error" ? "unreachable" : failure.code, `The ${request.environment} target cannot be read: ${failure.message}`);
     }
@@ -364,6 +367,8 @@ async function rehearse(request: PlanRequest, shadow: ShadowServer, status: Ledg
     const dropped = db.drop();
     dropped.catch(() => {});
     if (restoreCluster) restoreClusterObjectsAfter(shadow, dropped, restoreCluster);
+    // Failed before the guard was awaited: it still holds the cluster's turn, so it is let go (and put back) all the same.
+    else if (clusterKept) void clusterKept.then((restore) => restoreClusterObjectsAfter(shadow, dropped, restore), () => {});
   }
 }
 

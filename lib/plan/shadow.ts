@@ -319,23 +319,25 @@ function mentionsName(sqlTexts: readonly string[], name: string): boolean {
   return sqlTexts.some((sql) => pattern.test(sql));
 }
 
-type RoleRow = Record<keyof typeof ROLE_ATTRIBUTES, boolean> & { name: string };
+type RoleRow = Record<keyof typeof ROLE_ATTRIBUTES, boolean> & { name: string; oid: string };
+/** A database or tablespace: by OID, so one renamed by the rehearsal is not taken for one it created. */
+type ObjectRow = { name: string; oid: string };
 
 /** The cluster-wide state a rehearsal may change, as far as it can be put back. */
 interface ClusterState {
   roles: RoleRow[];
   members: { role: string; member: string }[];
-  databases: { name: string }[];
-  tablespaces: { name: string }[];
+  databases: ObjectRow[];
+  tablespaces: ObjectRow[];
   /** ALTER SYSTEM's settings (postgresql.auto.conf); null when this user may not read them. */
   system: { name: string; setting: string }[] | null;
 }
 
 const CLUSTER_READS = [
-  `select rolname as name, ${Object.keys(ROLE_ATTRIBUTES).join(", ")} from pg_roles where rolname !~ '^pg_'`,
+  `select rolname as name, oid::text as oid, ${Object.keys(ROLE_ATTRIBUTES).join(", ")} from pg_roles where rolname !~ '^pg_'`,
   `select pg_get_userbyid(roleid) as role, pg_get_userbyid(member) as member from pg_auth_members`,
-  `select datname as name from pg_database`,
-  `select spcname as name from pg_tablespace`,
+  `select datname as name, oid::text as oid from pg_database`,
+  `select spcname as name, oid::text as oid from pg_tablespace`,
 ];
 /** Superusers (and pg_read_all_settings) only: read on its own, so that its refusal costs nothing else. */
 const SYSTEM_SETTINGS = `select name, setting from pg_file_settings where sourcefile like '%postgresql.auto.conf' and error is null`;
@@ -366,9 +368,9 @@ export async function keepClusterObjects(
   options: { readAfter?: Promise<unknown>; turnWaitMs?: number } = {},
 ): Promise<() => Promise<void>> {
   const turnWaitMs = options.turnWaitMs ?? CLUSTER_TURN_WAIT_MS;
-  const toState = (rows: RoleRow[]): RoleState[] => rows.map(({ name, ...attributes }) => ({ name, attributes: attributes as Record<string, boolean> }));
+  const toState = (rows: RoleRow[]): (RoleState & { oid: string })[] => rows.map(({ name, oid, ...attributes }) => ({ name, oid, attributes: attributes as Record<string, boolean> }));
   // Its own connection: the lock is held for the whole rehearsal, and the pool must stay free for it.
-  const lock = connect(server.adminUrl, { application: "migration-console shadow roles", fetchTypes: false, prepare: false });
+  const lock = connect(server.adminUrl, { application: "migration-console shadow roles", fetchTypes: false, prepare: false, recycle: false });
   const unlock = () => lock.end({ timeout: 5 }).catch(() => {});
   let before: ClusterState;
   // Connects at once; the state is read only once `readAfter` is done (building a template creates roles the rehearsal must not undo).
@@ -387,10 +389,11 @@ export async function keepClusterObjects(
     }
     throw e;
   }
-  const rolesBefore = new Map(toState(before.roles).map((r) => [r.name, r]));
+  const rolesBefore = new Map(toState(before.roles).map((r) => [r.oid, r]));
   const memberships = new Set(before.members.map((m) => `${m.role}\u0000${m.member}`));
   const named = (name: string) => mentionsName(rehearsedSql, name);
-  const existed = (list: { name: string }[], name: string) => list.some((x) => x.name === name);
+  /** Created by the rehearsal: not there before under any name, and named by its SQL. */
+  const created = (list: ObjectRow[], o: ObjectRow) => named(o.name) && !list.some((x) => x.oid === o.oid);
   return async () => {
     const admin = adminPool(server);
     const ident = (n: string) => `"${n.replace(/"/g, '""')}"`;
@@ -402,22 +405,27 @@ export async function keepClusterObjects(
         if (!memberships.has(`${m.role}\u0000${m.member}`) && (named(m.role) || named(m.member))) await tryRun(`REVOKE ${ident(m.role)} FROM ${ident(m.member)}`);
       }
       // Databases before roles: a role that owns a database it created cannot be dropped while it does.
-      for (const d of now.databases) {
-        if (named(d.name) && !existed(before.databases, d.name)) await tryRun(`DROP DATABASE IF EXISTS ${ident(d.name)} WITH (FORCE)`);
-      }
-      for (const t of now.tablespaces) {
-        if (named(t.name) && !existed(before.tablespaces, t.name)) await tryRun(`DROP TABLESPACE IF EXISTS ${ident(t.name)}`);
+      for (const [kind, was, is] of [["DATABASE", before.databases, now.databases], ["TABLESPACE", before.tablespaces, now.tablespaces]] as const) {
+        for (const o of is) {
+          const old = was.find((x) => x.oid === o.oid);
+          if (!old) {
+            if (created(was, o)) await tryRun(`DROP ${kind} IF EXISTS ${ident(o.name)}${kind === "DATABASE" ? " WITH (FORCE)" : ""}`);
+          } else if (old.name !== o.name && (named(old.name) || named(o.name))) {
+            await tryRun(`ALTER ${kind} ${ident(o.name)} RENAME TO ${ident(old.name)}`);
+          }
+        }
       }
       for (const r of toState(now.roles)) {
-        if (!named(r.name)) continue;
-        const was = rolesBefore.get(r.name);
+        const was = rolesBefore.get(r.oid);
         if (!was) {
-          await tryRun(`DROP ROLE IF EXISTS ${ident(r.name)}`);
+          if (named(r.name)) await tryRun(`DROP ROLE IF EXISTS ${ident(r.name)}`);
           continue;
         }
+        if (!named(r.name) && !named(was.name)) continue;
+        if (was.name !== r.name) await tryRun(`ALTER ROLE ${ident(r.name)} RENAME TO ${ident(was.name)}`);
         const changed = Object.entries(ROLE_ATTRIBUTES).filter(([col]) => was.attributes[col] !== r.attributes[col]);
         if (changed.length === 0) continue;
-        await tryRun(`ALTER ROLE ${ident(r.name)} WITH ${changed.map(([col, word]) => (was.attributes[col] ? word : `NO${word}`)).join(" ")}`);
+        await tryRun(`ALTER ROLE ${ident(was.name)} WITH ${changed.map(([col, word]) => (was.attributes[col] ? word : `NO${word}`)).join(" ")}`);
       }
       if (before.system && now.system) {
         const wasSet = new Map(before.system.map((x) => [x.name, x.setting]));
@@ -425,7 +433,9 @@ export async function keepClusterObjects(
         const changed = [...new Set([...wasSet.keys(), ...isSet.keys()])].filter((name) => named(name) && wasSet.get(name) !== isSet.get(name));
         for (const name of changed) {
           const was = wasSet.get(name);
-          await tryRun(was === undefined ? `ALTER SYSTEM RESET ${ident(name)}` : `ALTER SYSTEM SET ${ident(name)} = ${literal(was)}`);
+          // A list (shared_preload_libraries = 'a, b') goes back element by element: one literal would be one element.
+          const elements = was?.split(",").map((e) => e.trim().replace(/^"(.*)"$/, "$1")).map(literal).join(", ");
+          await tryRun(was === undefined ? `ALTER SYSTEM RESET ${ident(name)}` : `ALTER SYSTEM SET ${ident(name)} = ${elements}`);
         }
         if (changed.length > 0) await tryRun(`SELECT pg_reload_conf()`);
       }

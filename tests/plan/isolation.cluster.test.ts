@@ -17,7 +17,7 @@ import { startDemoCluster, type DemoCluster } from "../../lib/embedded/demo-clus
 import { destroyLocalPostgres } from "../../lib/embedded/postgres-server";
 import { applyMigrations } from "../../lib/executor";
 import { clusterIdentifier } from "../../lib/plan/isolation";
-import { shadowBackgroundWork } from "../../lib/plan/shadow";
+import { keepClusterObjects, shadowBackgroundWork } from "../../lib/plan/shadow";
 import type { Plan } from "../../lib/plan/plan";
 import { addMigration, copyOfFolder, removeFixtureFolders } from "../executor/support";
 import { adminUrl, shadowAdminUrl } from "../support/databases";
@@ -113,6 +113,33 @@ describe("a rehearsal that creates a database and changes the server's configura
         expect(await state()).toEqual(before);
       }
     } finally {
+      await shadow.end();
+    }
+  });
+});
+
+describe("putting back what a rehearsal renamed or set", () => {
+  const suffix = Date.now().toString(36);
+  it("renames a database back instead of dropping it, and restores a list setting element by element", async () => {
+    const shadow = postgres(shadowAdminUrl(), { max: 1, onnotice: () => {} });
+    const legacy = `legacy_${suffix}`;
+    const fileSetting = async () => (await shadow`select setting from pg_file_settings where sourcefile like '%postgresql.auto.conf' and name = 'search_path'`)[0]?.setting ?? null;
+    try {
+      await shadow.unsafe(`CREATE DATABASE "${legacy}"`);
+      await shadow.unsafe(`ALTER SYSTEM SET search_path = 'public', 'lgpd'`);
+      const listBefore = await fileSetting();
+      const restore = await keepClusterObjects({ adminUrl: shadowAdminUrl() }, [`ALTER DATABASE ${legacy} RENAME TO ${legacy}_old;`, `ALTER SYSTEM SET search_path = 'audit';`]);
+      await shadow.unsafe(`ALTER DATABASE "${legacy}" RENAME TO "${legacy}_old"`);
+      await shadow.unsafe(`ALTER SYSTEM SET search_path = 'audit'`);
+      await restore();
+      const names = (await shadow<{ datname: string }[]>`select datname from pg_database where datname like ${`${legacy}%`}`).map((r) => r.datname);
+      expect(names).toEqual([legacy]);
+      expect(await fileSetting()).toBe(listBefore);
+    } finally {
+      await shadow.unsafe(`DROP DATABASE IF EXISTS "${legacy}" WITH (FORCE)`);
+      await shadow.unsafe(`DROP DATABASE IF EXISTS "${legacy}_old" WITH (FORCE)`);
+      await shadow.unsafe(`ALTER SYSTEM RESET search_path`);
+      await shadow`select pg_reload_conf()`;
       await shadow.end();
     }
   });

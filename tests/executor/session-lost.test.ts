@@ -1,0 +1,53 @@
+/**
+ * The run's session holds the apply lock and its timeouts. postgres.js reconnects on its own when a
+ * connection closes, so after the session is lost (terminated, a network reset) the next statement
+ * would run on a new session: without the lock, without lock_timeout, and outside any transaction
+ * the run thinks it is in. The run stops instead, and says what happened.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Catalog } from "../../lib/migrations";
+import { applyMigrations, readStatus } from "../../lib/executor";
+import { freshDatabase, type TestDatabase } from "../support/databases";
+import { advisoryLockHolders, failure, fixtureCatalog, historyRows, removeFixtureFolders, statements, tableExists } from "./support";
+
+describe("a run whose session is lost between two migrations", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_lost" });
+    catalog = await fixtureCatalog([
+      { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY)") },
+      { tag: "0001_allergies", up: statements("CREATE TABLE allergies (id int PRIMARY KEY, patient_id int REFERENCES patients)") },
+    ]);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("stops before the next migration instead of running it on a new session, and says why", async () => {
+    const run = applyMigrations({
+      url: db.url,
+      catalog,
+      actor: "ana@clinic.example",
+      beforeMigration: async ({ tag, sql }) => {
+        if (tag !== "0001_allergies") return;
+        const [{ pid } = { pid: 0 }] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+        await db.sql`select pg_terminate_backend(${pid})`;
+        // The session is gone on the server; the client hears of it as the socket closes.
+        await expect.poll(async () => (await db.sql`select 1 from pg_stat_activity where pid = ${pid}`).length, { timeout: 10_000 }).toBe(0);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      },
+    });
+
+    const error = await failure(run);
+    expect(error.code).toBe("unreachable");
+    expect(error.message).toMatch(/connection to the target was lost during the run|cannot be reached/);
+    expect(await tableExists(db.sql, "public.patients")).toBe(true);
+    expect(await tableExists(db.sql, "public.allergies")).toBe(false);
+    expect((await historyRows(db.sql)).map((h) => h.tag)).toEqual(["0000_patients"]);
+    expect((await readStatus(db.url, catalog)).pending).toEqual(["0001_allergies"]);
+    expect(await advisoryLockHolders(db.sql)).toEqual([]);
+  });
+});
