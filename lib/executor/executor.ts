@@ -111,6 +111,11 @@ export interface RunParams {
   beforeMigration?: (step: MigrationStep) => Promise<void>;
   /** Names the variable to set when the URL turns out to go through a transaction pooler (for the refusal). */
   directUrlHint?: string;
+  /**
+   * The target is a throw-away copy (a rehearsal): nothing will resume an interrupted run there, so
+   * the progress rows that make an interruption read as partially applied are not written.
+   */
+  throwAway?: boolean;
 }
 
 export interface ApplyParams extends RunParams {
@@ -232,6 +237,7 @@ interface Session {
   contended: boolean;
   /** Whether the session's connection closed since the run took its lock (postgres.js would reconnect without it). */
   lost: () => boolean;
+  throwAway: boolean;
 }
 
 async function run(
@@ -300,6 +306,7 @@ async function run(
       attemptLockTimeoutMs: initialLockTimeoutMs,
       contended: false,
       lost: () => sessionClosed,
+      throwAway: params.throwAway ?? false,
     };
     // Every refusal comes before the first write, the ledger tables included.
     const units = select(status);
@@ -418,7 +425,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
 
   // A migration that commits piece by piece records how far it got, so an interruption reads as
   // partially applied and the next apply resumes after what already committed.
-  const tracked = direction === "up" && !fullyTransactional;
+  const tracked = direction === "up" && !fullyTransactional && !session.throwAway;
   const resumeFrom = tracked ? (session.status.migrations.find((m) => m.tag === migration.tag)?.partial?.statementsDone ?? 0) : 0;
   const progressRow = (statementsDone: number) => ({
     tag: migration.tag,

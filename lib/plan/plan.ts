@@ -342,9 +342,9 @@ async function rehearse(request: PlanRequest, shadow: ShadowServer, status: Ledg
     let outcome: Plan["rehearsal"] = { ok: true, durationMs: 0, error: null };
     try {
       if (request.kind === "apply") {
-        await applyMigrations({ url: db.url, catalog: request.catalog, to: units.at(-1)?.migration.tag ?? status.current, actor: "rehearsal", allowOutOfOrder: true, onEvent, backup: REHEARSAL_BACKUP });
+        await applyMigrations({ url: db.url, catalog: request.catalog, to: units.at(-1)?.migration.tag ?? status.current, actor: "rehearsal", allowOutOfOrder: true, onEvent, backup: REHEARSAL_BACKUP, throwAway: true });
       } else {
-        await rollbackMigrations({ url: db.url, catalog: request.catalog, to: request.to, actor: "rehearsal", onEvent, backup: REHEARSAL_BACKUP });
+        await rollbackMigrations({ url: db.url, catalog: request.catalog, to: request.to, actor: "rehearsal", onEvent, backup: REHEARSAL_BACKUP, throwAway: true });
       }
     } catch (e) {
       outcome =
