@@ -18,6 +18,8 @@ import {
   readStatusAfter,
   readTargetStatus,
   appliedRowsSql,
+  durationThroughTransaction,
+  progressRowSql,
   recordProgress,
   rolledBackRowsSql,
   sqlLiteral,
@@ -477,10 +479,17 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
           let local = done;
           await inTransaction(session, async (tx) => {
             const preamble = session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs ? [`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`] : [];
-            local = await executeInTransaction(session, tx, script, migration.tag, part.statements, preamble, { done: local, total: progress.total });
-            // The ledger row commits with the migration's last transaction, or not at all.
-            if (isLast) await record(tx);
-            else if (tracked) await recordProgress(tx, progressRow(through));
+            // The ledger row commits with the migration's last transaction, or not at all. An apply's
+            // row (and a progress row) goes out right behind the statements, so the transaction waits
+            // no round trip for it; a rollback restores its backups first, once the statements are done.
+            const behind =
+              isLast && direction === "up"
+                ? [appliedRowsSql({ ...ledgerEntry(), durationMs: durationThroughTransaction(performance.now() - started) })]
+                : !isLast && tracked
+                  ? [progressRowSql(progressRow(through))]
+                  : [];
+            local = await executeInTransaction(session, tx, script, migration.tag, part.statements, { preamble, behind }, { done: local, total: progress.total });
+            if (isLast && direction === "down") await record(tx);
           });
           done = local;
         });
@@ -566,10 +575,10 @@ async function executeInTransaction(
   script: SqlScript,
   tag: string,
   statements: Statement[],
-  preamble: string[],
+  around: { preamble: string[]; behind: string[] },
   progress: { done: number; total: number },
 ): Promise<number> {
-  for (const text of preamble) tx.unsafe(text).simple().catch(() => {});
+  for (const text of around.preamble) tx.unsafe(text).simple().catch(() => {});
   let answeredAt = performance.now();
   const sent = statements.map((statement) => {
     const reply = tx
@@ -581,6 +590,12 @@ async function executeInTransaction(
         answeredAt = now;
         return Math.round(ms);
       });
+    reply.catch(() => {});
+    return reply;
+  });
+  // Sent behind the statements; each fails only as "aborted" when one of them failed.
+  const behind = around.behind.map((text) => {
+    const reply = tx.unsafe(text).simple();
     reply.catch(() => {});
     return reply;
   });
@@ -599,6 +614,7 @@ async function executeInTransaction(
     done += 1;
     await session.emit({ type: "statement_finished", tag, statement: statement.index + 1, of: script.statements.length, done, total: progress.total, durationMs, summary: statement.analysis.summary });
   }
+  await Promise.all(behind);
   return done;
 }
 

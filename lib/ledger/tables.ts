@@ -181,11 +181,24 @@ export function clearProgress(sql: Writer, createdAt: number) {
   return run(sql, `delete from migration_console.progress where created_at = ${sqlLiteral(createdAt)}`);
 }
 
-export type HistoryEntry = { tag: string; hash: string; createdAt: number; runId: string; actor: string; startedAt: Date; durationMs: number };
+/** Milliseconds, or SQL that computes them where the row is written (durationThroughTransaction). */
+export type Duration = number | { sql: string };
+
+export type HistoryEntry = { tag: string; hash: string; createdAt: number; runId: string; actor: string; startedAt: Date; durationMs: Duration };
+
+/**
+ * A migration's duration for a ledger row sent before its statements have finished: the time it
+ * took before its last transaction began (ours), plus that transaction's time so far (the server's
+ * clock, when the row is written behind the statements). Each clock is only compared with itself.
+ */
+export function durationThroughTransaction(msBeforeTransaction: number): Duration {
+  return { sql: `(${Math.max(0, Math.round(msBeforeTransaction))} + round(extract(epoch from clock_timestamp() - transaction_timestamp()) * 1000))::int` };
+}
 
 function historyValues(entry: HistoryEntry, direction: "up" | "down"): string {
   const v = sqlLiteral;
-  return `(${v(entry.tag)}, ${v(entry.hash)}, ${v(entry.createdAt)}, '${direction}', ${v(entry.runId)}, ${v(entry.actor)}, ${v(entry.startedAt)}::timestamptz, ${v(entry.durationMs)})`;
+  const duration = typeof entry.durationMs === "number" ? v(entry.durationMs) : entry.durationMs.sql;
+  return `(${v(entry.tag)}, ${v(entry.hash)}, ${v(entry.createdAt)}, '${direction}', ${v(entry.runId)}, ${v(entry.actor)}, ${v(entry.startedAt)}::timestamptz, ${duration})`;
 }
 
 /**

@@ -71,6 +71,12 @@ describe("the run log of an apply", () => {
 
     const times = events.map((e) => e.at.getTime());
     expect(times).toEqual([...times].sort((a, b) => a - b));
+
+    // The history row (written behind the statements, its time read off the server's clock) says as much.
+    const history = await db.sql<{ tag: string; ms: number }[]>`select tag, duration_ms as ms from migration_console.history order by id`;
+    expect(history.map((h) => h.tag)).toEqual(["0000_patients", "0001_patient_name_idx"]);
+    expect(history[0]!.ms).toBeGreaterThanOrEqual(195);
+    expect(history[0]!.ms).toBeLessThanOrEqual(firstMigrationMs + 5);
   });
 
   it("reports a rollback the same way, newest migration first", async () => {
