@@ -476,22 +476,39 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
       if (part.transactional) {
         if (isLast) await beforeRecord();
         await withLockRetries(session, script, migration.tag, part.statements[0]!, async () => {
-          let local = done;
-          await inTransaction(session, async (tx) => {
-            const preamble = session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs ? [`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`] : [];
-            // The ledger row commits with the migration's last transaction, or not at all. An apply's
-            // row (and a progress row) goes out right behind the statements, so the transaction waits
-            // no round trip for it; a rollback restores its backups first, once the statements are done.
-            const behind =
-              isLast && direction === "up"
-                ? [appliedRowsSql({ ...ledgerEntry(), durationMs: durationThroughTransaction(performance.now() - started) })]
-                : !isLast && tracked
-                  ? [progressRowSql(progressRow(through))]
-                  : [];
-            local = await executeInTransaction(session, tx, script, migration.tag, part.statements, { preamble, behind }, { done: local, total: progress.total });
-            if (isLast && direction === "down") await record(tx);
-          });
-          done = local;
+          // The answers, read (and reported) as they come; set once the statements are sent.
+          let answers: Promise<number> | null = null;
+          const restoresAfter = isLast && direction === "down";
+          // The migration's time until this transaction's BEGIN goes out; the server's clock counts from there.
+          const beforeTransactionMs = performance.now() - started;
+          try {
+            await inTransaction(session, async (tx) => {
+              const preamble = session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs ? [`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`] : [];
+              // The ledger row commits with the migration's last transaction, or not at all. An apply's
+              // row (and a progress row) goes out right behind the statements, its time read off the
+              // server's clock.
+              const behind =
+                isLast && direction === "up"
+                  ? [appliedRowsSql({ ...ledgerEntry(), durationMs: durationThroughTransaction(beforeTransactionMs) })]
+                  : !isLast && tracked
+                    ? [progressRowSql(progressRow(through))]
+                    : [];
+              answers = executeInTransaction(session, tx, script, migration.tag, part.statements, { preamble, behind }, { done, total: progress.total });
+              answers.catch(() => {});
+              // A rollback restores its backups once the statements are done. Otherwise the COMMIT
+              // goes out right behind everything else: should a statement fail, the transaction is
+              // aborted and PostgreSQL answers that COMMIT with a ROLLBACK, so nothing of it commits.
+              if (restoresAfter) {
+                await answers;
+                await record(tx);
+              }
+            });
+          } catch (e) {
+            // A failed statement's own error comes before the transaction's (a COMMIT refused after it, a lost connection).
+            if (answers) await answers;
+            throw e;
+          }
+          done = await answers!;
         });
         kept.push(...part.statements.map((st) => st.analysis.summary));
       } else {
@@ -564,10 +581,10 @@ async function execute(
  * A transaction's statements, sent together: PostgreSQL starts each as soon as the one before it
  * finished instead of waiting a round trip for us in between. Every statement is its own message,
  * so the first that fails is the one reported (the others then fail only as "transaction is
- * aborted") and progress is reported as each one finishes. A statement's time is from the answer
- * before it to its own (from sending, for the first): the server started it when it had answered
- * the one before, so that is its time on the server, lock waits included and network latency not.
- * The times are taken as the answers are read, not when the loop below gets to them.
+ * aborted") and progress is reported as each one finishes. Each message ends by reading the
+ * server's clock, so a statement's time is what PostgreSQL spent on it (lock waits included): timed
+ * here, the answers of statements sent together would be timed by when this process got to read
+ * them, and a busy machine made a 200 ms statement read as 160.
  */
 async function executeInTransaction(
   session: Session,
@@ -579,17 +596,11 @@ async function executeInTransaction(
   progress: { done: number; total: number },
 ): Promise<number> {
   for (const text of around.preamble) tx.unsafe(text).simple().catch(() => {});
-  let answeredAt = performance.now();
   const sent = statements.map((statement) => {
     const reply = tx
-      .unsafe(statement.sql)
+      .unsafe(`${statement.sql}\n;${SERVER_TIME_OF_MESSAGE}`)
       .simple()
-      .then(() => {
-        const now = performance.now();
-        const ms = now - answeredAt;
-        answeredAt = now;
-        return Math.round(ms);
-      });
+      .then((results) => serverTimeOf(results as unknown as unknown[]));
     reply.catch(() => {});
     return reply;
   });
@@ -616,6 +627,15 @@ async function executeInTransaction(
   }
   await Promise.all(behind);
   return done;
+}
+
+/** Appended to a statement's message: how long the server spent on that message, read off its own clock. */
+const SERVER_TIME_OF_MESSAGE = `select (extract(epoch from clock_timestamp() - statement_timestamp()) * 1000)::float8 as server_ms`;
+
+/** The last result of a statement's message is its server time (whole ms, as every duration in the run log). */
+function serverTimeOf(results: unknown[]): number {
+  const rows = results.at(-1) as { server_ms: number }[] | undefined;
+  return Math.round(rows?.[0]?.server_ms ?? 0);
 }
 
 /**
