@@ -4,13 +4,13 @@
  * say why and are not rehearsed; an unreachable target is a clear error that never shows the password.
  */
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCatalog, type Catalog } from "../../lib/migrations";
 import { applyMigrations, ExecutorError, readStatus } from "../../lib/executor";
 import { planBasis, type Plan } from "../../lib/plan/plan";
 import { adminUrl, type TestDatabase } from "../support/databases";
+import { freePort } from "../support/ports";
 import { addMigration, copyOfFolder, removeFixtureFolders, statements } from "../executor/support";
 import { plan, realCatalog, targetsAt } from "./support";
 
@@ -177,15 +177,3 @@ describe("blockers", () => {
     });
   });
 });
-
-/** A local port nothing listens on (it was free a moment ago). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
