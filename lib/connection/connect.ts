@@ -173,6 +173,8 @@ function boundedSocketFactory(timeoutMs: number, facts: SocketFacts): SocketFact
       await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (closes - 1), Math.max(0, timeoutMs - elapsed))));
     }
     const socket = new net.Socket();
+    // As libpq does: Nagle would hold a query back until the server acknowledged the one before it.
+    socket.setNoDelay(true);
     let answered = false;
     socket.once("data", () => {
       answered = true;
