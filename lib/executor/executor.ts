@@ -353,7 +353,8 @@ async function run(
         5_000,
       ).catch(() => {});
     }
-    const closed = Promise.all([sql.end({ timeout: 5 }), monitor.end({ timeout: 5 })]);
+    // A lost session has nothing left to finish: what was queued behind the loss never will be.
+    const closed = Promise.all([sql.end({ timeout: sessionClosed ? 0 : 5 }), monitor.end({ timeout: 5 })]);
     if (released) closed.catch(() => {});
     else await closed;
   }
@@ -419,9 +420,9 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
     durationMs: Math.round(performance.now() - started),
   });
   /** Restores backups (on rollback) in the transaction, and writes the ledger rows that commit with it. */
-  const record = async (tx: postgres.TransactionSql) => {
+  const record = async (tx: postgres.ReservedSql): Promise<Sent<unknown>> => {
     await session.backup.inside(tx, unit, direction);
-    await tx.unsafe(direction === "up" ? appliedRowsSql(ledgerEntry()) : rolledBackRowsSql(ledgerEntry())).simple();
+    return sent(tx.unsafe(direction === "up" ? appliedRowsSql(ledgerEntry()) : rolledBackRowsSql(ledgerEntry())).simple());
   };
   await session.backup.before(session.sql, unit, direction);
 
@@ -476,39 +477,31 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
       if (part.transactional) {
         if (isLast) await beforeRecord();
         await withLockRetries(session, script, migration.tag, part.statements[0]!, async () => {
-          // The answers, read (and reported) as they come; set once the statements are sent.
-          let answers: Promise<number> | null = null;
           const restoresAfter = isLast && direction === "down";
           // The migration's time until this transaction's BEGIN goes out; the server's clock counts from there.
           const beforeTransactionMs = performance.now() - started;
-          try {
-            await inTransaction(session, async (tx) => {
-              const preamble = session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs ? [`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`] : [];
-              // The ledger row commits with the migration's last transaction, or not at all. An apply's
-              // row (and a progress row) goes out right behind the statements, its time read off the
-              // server's clock.
-              const behind =
-                isLast && direction === "up"
-                  ? [appliedRowsSql({ ...ledgerEntry(), durationMs: durationThroughTransaction(beforeTransactionMs) })]
-                  : !isLast && tracked
-                    ? [progressRowSql(progressRow(through))]
-                    : [];
-              answers = executeInTransaction(session, tx, script, migration.tag, part.statements, { preamble, behind }, { done, total: progress.total });
-              answers.catch(() => {});
-              // A rollback restores its backups once the statements are done. Otherwise the COMMIT
-              // goes out right behind everything else: should a statement fail, the transaction is
-              // aborted and PostgreSQL answers that COMMIT with a ROLLBACK, so nothing of it commits.
-              if (restoresAfter) {
-                await answers;
-                await record(tx);
-              }
-            });
-          } catch (e) {
-            // A failed statement's own error comes before the transaction's (a COMMIT refused after it, a lost connection).
-            if (answers) await answers;
-            throw e;
-          }
-          done = await answers!;
+          done = await inTransaction(session, async (tx) => {
+            const preamble = session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs ? [`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`] : [];
+            // The ledger row commits with the migration's last transaction, or not at all. An apply's
+            // row (and a progress row) goes out right behind the statements, its time read off the
+            // server's clock.
+            const behind =
+              isLast && direction === "up"
+                ? [appliedRowsSql({ ...ledgerEntry(), durationMs: durationThroughTransaction(beforeTransactionMs) })]
+                : !isLast && tracked
+                  ? [progressRowSql(progressRow(through))]
+                  : [];
+            // The answers, read (and reported) as they come.
+            const answers = sent(executeInTransaction(session, tx, script, migration.tag, part.statements, { preamble, behind }, { done, total: progress.total }));
+            // A rollback restores its backups once the statements are done. Otherwise the COMMIT goes
+            // out right behind everything else (inTransaction).
+            if (restoresAfter) {
+              const statementsDone = await answers.answered;
+              await (await record(tx)).answered;
+              return sent(Promise.resolve(statementsDone));
+            }
+            return answers;
+          });
         });
         kept.push(...part.statements.map((st) => st.analysis.summary));
       } else {
@@ -588,7 +581,7 @@ async function execute(
  */
 async function executeInTransaction(
   session: Session,
-  tx: postgres.TransactionSql,
+  tx: postgres.ReservedSql,
   script: SqlScript,
   tag: string,
   statements: Statement[],
@@ -638,15 +631,59 @@ function serverTimeOf(results: unknown[]): number {
   return Math.round(rows?.[0]?.server_ms ?? 0);
 }
 
+/** Queries sent, and the promise of their answers (its first failure is theirs). */
+interface Sent<T> {
+  answered: Promise<T>;
+}
+
+/** Marks a query (or the answers of several) as sent: postgres.js sends a query only once something waits for it. */
+function sent<T>(answers: Promise<T>): Sent<T> {
+  answers.catch(() => {});
+  return { answered: answers };
+}
+
 /**
- * A transaction on the run's session. postgres.js's sql.begin pins it to the session's connection:
- * if that connection is lost, what was sent fails with it and nothing queued behind it goes to a
- * new connection (which would run it outside the transaction, without the apply lock). A session
- * that was already lost is refused before anything is sent.
+ * A transaction on the run's session, sent as one stream: its BEGIN goes out with the first of its
+ * statements rather than a round trip ahead of them, and its COMMIT right behind what `work` sent
+ * without waiting for the answers. Should a statement fail, the transaction is aborted and
+ * PostgreSQL answers that COMMIT with a ROLLBACK, so nothing of it commits; the statement's own
+ * error is the one thrown. When `work` itself throws, the transaction is rolled back.
+ *
+ * The session's connection is reserved for it: postgres.js sends its queries on that connection
+ * only, so after a lost connection nothing of it goes to a new one (which would run it outside the
+ * transaction, without the apply lock); what was sent fails with the connection. A session that
+ * was already lost is refused before anything is sent.
  */
-async function inTransaction(session: Session, work: (tx: postgres.TransactionSql) => Promise<void>): Promise<void> {
+async function inTransaction<T>(session: Session, work: (tx: postgres.ReservedSql) => Promise<Sent<T>>): Promise<T> {
   assertSessionKept(session);
-  await session.sql.begin(work);
+  const tx = await session.sql.reserve();
+  try {
+    const begun = sent(tx.unsafe("begin").simple());
+    let statements: Sent<T>;
+    try {
+      statements = await work(tx);
+    } catch (e) {
+      if (!session.lost()) await tx.unsafe("rollback").simple().catch(() => {});
+      throw e;
+    }
+    const committed = sent(tx.unsafe("commit").simple());
+    try {
+      // A failed statement's own error comes before the transaction's (a lost connection fails them all).
+      const value = await statements.answered;
+      await begun.answered;
+      const outcome = (await committed.answered) as unknown as { command?: string };
+      if (outcome.command !== "COMMIT") {
+        throw new ExecutorError("sql_error", `PostgreSQL rolled the transaction back instead of committing it (it answered ${outcome.command ?? "nothing"}); nothing of it was applied.`);
+      }
+      return value;
+    } finally {
+      // The connection goes back idle: whatever failed, the COMMIT (or its ROLLBACK) was answered first.
+      await committed.answered.catch(() => {});
+    }
+  } finally {
+    // A lost connection is not handed back: postgres.js would count it as open again.
+    if (!session.lost()) tx.release();
+  }
 }
 
 /** The run's session must be the one that took the apply lock and the settings; postgres.js would quietly reconnect. */

@@ -82,3 +82,39 @@ describe.each([
     expect(error.message).not.toMatch(/transaction is aborted/);
   });
 });
+
+/** postgres.js keeps at most 100 queries on the wire per connection and queues the rest; a transaction may be longer. */
+describe("a transaction of more statements than postgres.js pipelines at once", () => {
+  let db: TestDatabase;
+  const columns = Array.from({ length: 150 }, (_, i) => `ALTER TABLE patients ADD COLUMN c${i} int`);
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_long_tx" });
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("applies every statement in one transaction, and a failure at statement 140 leaves none of them", async () => {
+    const failing = await fixtureCatalog([BASE, { tag: "0001_wide", up: statements(...columns.slice(0, 139), "ALTER TABLE patients ADD COLUMN c0 int", ...columns.slice(139)) }]);
+    await applyMigrations({ url: db.url, catalog: failing, actor: "ana@clinic.example", to: "0000_patients" });
+    const before = await snapshotSchema(db.sql);
+    const { onEvent, of } = recorder();
+    const error = await failure(applyMigrations({ url: db.url, catalog: failing, actor: "ana@clinic.example", onEvent }));
+    expect(error.code).toBe("sql_error");
+    expect(error.details).toMatchObject({ tag: "0001_wide", statement: 140, sqlstate: "42701" });
+    expect(of("statement_finished")).toHaveLength(139);
+    expect(await snapshotSchema(db.sql)).toEqual(before);
+    expect((await historyRows(db.sql)).map((h) => h.tag)).toEqual(["0000_patients"]);
+
+    const wide = await fixtureCatalog([BASE, { tag: "0001_wide", up: statements(...columns) }]);
+    const { onEvent: onApplied, of: applied } = recorder();
+    await applyMigrations({ url: db.url, catalog: wide, actor: "ana@clinic.example", onEvent: onApplied });
+    expect(applied("statement_finished").map((e) => e.statement)).toEqual(columns.map((_, i) => i + 1));
+    const [{ n } = { n: 0 }] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from information_schema.columns where table_name = 'patients' and column_name like 'c%'`;
+    expect(n).toBe(150);
+    expect((await historyRows(db.sql)).map((h) => h.tag)).toEqual(["0000_patients", "0001_wide"]);
+  });
+});

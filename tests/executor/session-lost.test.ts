@@ -51,3 +51,45 @@ describe("a run whose session is lost between two migrations", () => {
     expect(await advisoryLockHolders(db.sql)).toEqual([]);
   });
 });
+
+describe("a run whose session is lost while its transaction's statements are on the wire", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_lost_tx" });
+    catalog = await fixtureCatalog([
+      { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY)", "SELECT pg_sleep(30)", "CREATE TABLE allergies (id int PRIMARY KEY)") },
+      { tag: "0001_referrals", up: statements("CREATE TABLE referrals (id int PRIMARY KEY)") },
+    ]);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("fails the migration, commits nothing of it, runs nothing after it, and leaves no lock", async () => {
+    const run = applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" });
+    // The statements were sent together: the session is killed while the second one runs, with the third queued behind it.
+    const sleeper = await waitForSleeper(db);
+    await db.sql`select pg_terminate_backend(${sleeper})`;
+
+    const error = await failure(run);
+    expect(error.code).toBe("unreachable");
+    expect(error.details.tag).toBe("0000_patients");
+    for (const table of ["public.patients", "public.allergies", "public.referrals"]) expect(await tableExists(db.sql, table)).toBe(false);
+    expect(await historyRows(db.sql)).toEqual([]);
+    expect((await readStatus(db.url, catalog)).pending).toEqual(["0000_patients", "0001_referrals"]);
+    expect(await advisoryLockHolders(db.sql)).toEqual([]);
+  });
+});
+
+async function waitForSleeper(db: TestDatabase): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const [row] = await db.sql<{ pid: number }[]>`
+      select pid from pg_stat_activity where datname = current_database() and query like 'SELECT pg_sleep(30)%' and state = 'active'`;
+    if (row) return row.pid;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("the migration's pg_sleep never started");
+}
