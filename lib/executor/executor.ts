@@ -513,7 +513,8 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         if (isLast) {
           await beforeRecord();
           await inTransaction(session, record);
-        } else if (tracked) noteProgress(through);
+          // A named index build that committed is told by its valid index (ledger/status.ts), so it writes no progress row.
+        } else if (tracked && !statement.analysis.concurrentIndex?.name) noteProgress(through);
       }
     }
   } catch (e) {

@@ -93,7 +93,22 @@ function partialState(m: Migration, ledger: Pick<Ledger, "progress">, facts: Tar
   const somethingBuilt = indexes.some((i) => i.state !== "missing");
   if (!progress && !somethingBuilt) return null;
   if (progress && progress.statementsDone === 0 && !somethingBuilt) return null;
-  return { statementsDone: progress?.statementsDone ?? 0, statementsTotal: m.statements.length, runId: progress?.runId ?? null, indexes };
+  return { statementsDone: committedThrough(m, progress?.statementsDone ?? 0, facts), statementsTotal: m.statements.length, runId: progress?.runId ?? null, indexes };
+}
+
+/**
+ * How many of the migration's statements have committed: what its progress row says, then every
+ * named CONCURRENTLY build right after it whose index is valid. The executor writes no progress row
+ * after such a build (a valid index is the proof it committed), so a run of index builds costs none.
+ */
+function committedThrough(m: Migration, recorded: number, facts: TargetFacts | undefined): number {
+  let done = recorded;
+  for (const s of m.statements.slice(recorded)) {
+    const index = s.analysis.concurrentIndex;
+    if (!index?.name || !facts?.indexes.get(`${index.schema}.${index.name}`)?.valid) break;
+    done += 1;
+  }
+  return done;
 }
 
 export function computeStatus(catalog: Catalog, ledger: Pick<Ledger, "drizzle" | "history"> & Partial<Pick<Ledger, "progress">>, facts?: TargetFacts): LedgerStatus {
