@@ -18,6 +18,7 @@ import type { SchemaDiff } from "../plan/diff";
 import type { Unit } from "./selection";
 import { unwrap } from "../migrations/analyze";
 import { formatBytes } from "./backup-text";
+import { sqlLiteral } from "../ledger";
 
 export type DestroyKind = "drop-table" | "drop-schema" | "drop-column" | "alter-type" | "truncate" | "delete" | "update";
 
@@ -219,8 +220,10 @@ interface TableFacts {
 }
 
 async function tableFacts(sql: Client, schema: string, table: string): Promise<TableFacts> {
-  // One round trip: no row when the name resolves to nothing.
-  const [facts] = await sql<{ key: string[] | null; columns: string[]; reltuples: number; bytes: number; relkind: string }[]>`
+  // One simple-protocol message (a bound parameter would cost postgres.js a describe round trip
+  // first): no row when the name resolves to nothing.
+  const name = sqlLiteral(`"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"`);
+  const [facts] = await sql.unsafe<{ key: string[] | null; columns: string[]; reltuples: number; bytes: number; relkind: string }[]>(`
     select
       (select to_jsonb(array_agg(a.attname::text order by k.ord))
          from pg_index i cross join lateral unnest(i.indkey) with ordinality k(attnum, ord)
@@ -229,7 +232,7 @@ async function tableFacts(sql: Client, schema: string, table: string): Promise<T
       (select coalesce(to_jsonb(array_agg(a.attname::text order by a.attnum)), '[]') from pg_attribute a
          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') as columns,
       c.reltuples::float8 as reltuples, pg_table_size(c.oid)::float8 as bytes, c.relkind::text as relkind
-    from pg_class c where c.oid = to_regclass(${`"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"`})`;
+    from pg_class c where c.oid = to_regclass(${name})`).simple();
   if (!facts || !["r", "p"].includes(facts.relkind)) return { exists: false, keyColumns: [], columns: [], reltuples: 0, tableBytes: 0 };
   return { exists: true, keyColumns: facts.key ?? [], columns: facts.columns, reltuples: facts.reltuples, tableBytes: facts.bytes };
 }
