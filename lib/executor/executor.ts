@@ -470,7 +470,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         }
         if (isLast) {
           await beforeRecord();
-          await inTransaction(session, record);
+          await inTransaction(session, { tag: migration.tag, file: script.file }, record);
         }
         continue;
       }
@@ -480,7 +480,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
           const restoresAfter = isLast && direction === "down";
           // The migration's time until this transaction's BEGIN goes out; the server's clock counts from there.
           const beforeTransactionMs = performance.now() - started;
-          done = await inTransaction(session, async (tx) => {
+          done = await inTransaction(session, { tag: migration.tag, file: script.file }, async (tx) => {
             const preamble = session.attemptLockTimeoutMs !== session.sessionLockTimeoutMs ? [`SET LOCAL lock_timeout = ${session.attemptLockTimeoutMs}`] : [];
             // The ledger row commits with the migration's last transaction, or not at all. An apply's
             // row (and a progress row) goes out right behind the statements, its time read off the
@@ -512,7 +512,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         done += 1;
         if (isLast) {
           await beforeRecord();
-          await inTransaction(session, record);
+          await inTransaction(session, { tag: migration.tag, file: script.file }, record);
           // A named index build that committed is told by its valid index (ledger/status.ts), so it writes no progress row.
         } else if (tracked && !statement.analysis.concurrentIndex?.name) noteProgress(through);
       }
@@ -655,7 +655,7 @@ function sent<T>(answers: Promise<T>): Sent<T> {
  * transaction, without the apply lock); what was sent fails with the connection. A session that
  * was already lost is refused before anything is sent.
  */
-async function inTransaction<T>(session: Session, work: (tx: postgres.ReservedSql) => Promise<Sent<T>>): Promise<T> {
+async function inTransaction<T>(session: Session, of: { tag: string; file: string }, work: (tx: postgres.ReservedSql) => Promise<Sent<T>>): Promise<T> {
   assertSessionKept(session);
   const tx = await session.sql.reserve();
   try {
@@ -672,7 +672,9 @@ async function inTransaction<T>(session: Session, work: (tx: postgres.ReservedSq
       // A failed statement's own error comes before the transaction's (a lost connection fails them all).
       const value = await statements.answered;
       await begun.answered;
-      const outcome = (await committed.answered) as unknown as { command?: string };
+      const outcome = (await committed.answered.catch((e: unknown) => {
+        throw commitFailure(e, of);
+      })) as unknown as { command?: string };
       if (outcome.command !== "COMMIT") {
         throw new ExecutorError("sql_error", `PostgreSQL rolled the transaction back instead of committing it (it answered ${outcome.command ?? "nothing"}); nothing of it was applied.`);
       }
@@ -685,6 +687,21 @@ async function inTransaction<T>(session: Session, work: (tx: postgres.ReservedSq
     // A lost connection is not handed back: postgres.js would count it as open again.
     if (!session.lost()) tx.release();
   }
+}
+
+/**
+ * A COMMIT that PostgreSQL refused (a deferred constraint checked only then, a serialization
+ * failure): the transaction is rolled back, and the error says so, with the migration it belongs to.
+ */
+function commitFailure(e: unknown, of: { tag: string; file: string }): ExecutorError {
+  const err = e as { code?: string; message?: string; detail?: string; hint?: string };
+  if (!err.code || !/^[0-9A-Z]{5}$/.test(err.code) || connectionFailure(e)) return asConnectionError(e);
+  const extra = [err.detail && `Detail: ${err.detail}`, err.hint && `Hint: ${err.hint}`].filter(Boolean).join(" ");
+  return new ExecutorError("sql_error", `${path.basename(of.file)}: PostgreSQL refused the COMMIT of ${of.tag}'s transaction, which was rolled back: ${redactSecrets(err.message ?? "")}${extra ? ` (${extra})` : ""}`, {
+    tag: of.tag,
+    file: of.file,
+    sqlstate: err.code,
+  });
 }
 
 /** The run's session must be the one that took the apply lock and the settings; postgres.js would quietly reconnect. */

@@ -118,3 +118,45 @@ describe("a transaction of more statements than postgres.js pipelines at once", 
     expect((await historyRows(db.sql)).map((h) => h.tag)).toEqual(["0000_patients", "0001_wide"]);
   });
 });
+
+/** A deferred constraint is checked only at COMMIT: every statement succeeds, and PostgreSQL refuses the COMMIT. */
+describe("a transactional migration whose COMMIT PostgreSQL refuses", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_commit" });
+    catalog = await fixtureCatalog([
+      BASE,
+      {
+        tag: "0001_referrals",
+        up: statements(
+          "CREATE TABLE referrals (id int PRIMARY KEY, patient_id int NOT NULL REFERENCES patients DEFERRABLE INITIALLY DEFERRED)",
+          "INSERT INTO referrals (id, patient_id) VALUES (1, 999)",
+        ),
+      },
+    ]);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_patients" });
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("fails the migration naming it and the constraint, records nothing, and leaves the target as it was", async () => {
+    const before = await snapshotSchema(db.sql);
+    const { onEvent, events } = recorder();
+    const error = await failure(applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent }));
+
+    expect(error.code).toBe("sql_error");
+    expect(error.details).toMatchObject({ tag: "0001_referrals", sqlstate: "23503" });
+    expect(error.message).toContain("refused the COMMIT of 0001_referrals");
+    expect(error.message).toContain("referrals_patient_id_fkey");
+    expect(error.details.leftBehind).toMatch(/not recorded as applied and the target is as it was before it/);
+    expect(await snapshotSchema(db.sql)).toEqual(before);
+    expect(await tableExists(db.sql, "public.referrals")).toBe(false);
+    expect((await historyRows(db.sql)).map((h) => h.tag)).toEqual(["0000_patients"]);
+    expect((await readStatus(db.url, catalog)).pending).toEqual(["0001_referrals"]);
+    expect(events.map((e) => e.type)).not.toContain("migration_finished");
+  });
+});
