@@ -21,7 +21,7 @@ import { diffSnapshots, type SchemaDiff } from "./diff";
 import { assertRehearsalIsolated } from "./isolation";
 import { schemaFingerprint, snapshotEntryKey, snapshotQuietSchema, snapshotSchema, type SchemaSnapshot } from "../introspect/schema-snapshot";
 import { createShadowDatabase, createShadowDatabaseAt, keepClusterObjects, restoreClusterObjectsAfter, type ShadowServer } from "./shadow";
-import { asConnectionError as connectionFailure, connect, forgetKeptConnection, keptConnection } from "../connection/connect";
+import { asConnectionError as connectionFailure, connect, forgetKeptConnection, keptConnection, withDeadline } from "../connection/connect";
 
 export type PlanKind = "apply" | "rollback";
 
@@ -33,6 +33,8 @@ export interface PlanRequest {
   kind: PlanKind;
   /** apply: up to this tag (default: the latest). rollback: back to this tag (null: everything). */
   to: string | null;
+  /** Bound on each read of the target (ms); PLAN_READ_TIMEOUT_MS when omitted. */
+  readTimeoutMs?: number;
 }
 
 export interface PlannedStatement {
@@ -138,13 +140,19 @@ function scriptAsMigration(unit: Unit): Migration {
 /** How long the plan's connection to a target stays open unused (seconds). */
 const PLAN_READER_IDLE_SECONDS = 10;
 const PLAN_READER = "migration-console plan";
+/**
+ * How long one read of the target may take (ms). A connection that went half-open after it was made
+ * (a tunnel or the network died, no RST) would otherwise leave the plan waiting for TCP keepalive,
+ * minutes; the biggest catalogs read here take seconds.
+ */
+export const PLAN_READ_TIMEOUT_MS = 30_000;
 
 export async function planBasis(request: PlanRequest, onSelected?: (selected: { status: LedgerStatus; units: Unit[]; blockers: string[] }) => void): Promise<PlanBasis> {
   // Kept between plans (a deployment is planned again and again): reads only, no session state, no prepared statements.
   const sql = keptConnection(request.targetUrl, { application: PLAN_READER, idleTimeoutSeconds: PLAN_READER_IDLE_SECONDS, prepare: false, fetchTypes: false });
   const read = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
-      return await work();
+      return await withDeadline(work(), request.readTimeoutMs ?? PLAN_READ_TIMEOUT_MS);
     } catch (e) {
       // Not kept after a connection failure (a half-open socket would fail the next plan too).
       if (connectionFailure(e)) forgetKeptConnection(request.targetUrl, PLAN_READER);
