@@ -45,6 +45,8 @@ export const ERRORS = {
   invalid_index: { status: 409, hint: "Apply again: the console drops and rebuilds the invalid index." },
   backup_failed: { status: 409, hint: "Nothing was destroyed: fix what stopped the backup (space, locks, permissions on the target) and apply again." },
   restore_failed: { status: 409, hint: "The rollback was undone and the backup kept: compare the table with the copy in migration_console_backup before trying again." },
+  /** The run's events could not be recorded (the console's store went away mid-run). */
+  run_log_failed: { status: 503, hint: "Check that the console's store (CONSOLE_DATABASE_URL) is reachable, then look at the environment's status: what the error names as applied is recorded in the target's ledger; apply again for the rest." },
   catalog: { status: 422, hint: "Fix the migrations folder as described." },
   lint_unavailable: { status: 503, hint: "The lint could not run; reinstall dependencies (npm ci) and try again." },
   config: { status: 500, hint: "Fix the configuration as listed and restart." },

@@ -17,7 +17,8 @@ export type ExecutorErrorCode =
   | "transaction_control"
   | "invalid_index"
   | "backup_failed"
-  | "restore_failed";
+  | "restore_failed"
+  | "run_log_failed";
 
 export interface Blocker {
   pid: number;

@@ -265,8 +265,20 @@ async function run(
     },
   });
   const monitor = connect(params.url, { application: `migration-console monitor ${runId}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false, fetchTypes: false });
+  // A sink that fails (the console's store went away) must not decide a migration's fate half-way:
+  // its statements may be on the wire with their COMMIT. The failure is kept, and the run stops at
+  // the next migration boundary, saying what was applied (logFailure).
+  let sinkFailure: { error: unknown; event: RunEvent["type"] } | null = null;
   const emit = async (event: RunEvent) => {
-    await params.onEvent?.({ ...event, at: new Date() });
+    try {
+      await params.onEvent?.({ ...event, at: new Date() });
+    } catch (error) {
+      sinkFailure ??= { error, event: event.type };
+    }
+  };
+  const applied: string[] = [];
+  const assertLogWritten = (next: string | null) => {
+    if (sinkFailure) throw logFailure(sinkFailure, direction, applied, next);
   };
   let locked = false;
   let released = false;
@@ -319,9 +331,12 @@ async function run(
     await emit({ type: "run_started", runId, direction, migrations: units.map((u) => u.migration.tag), statements: total });
     let done = 0;
     for (const [i, unit] of units.entries()) {
+      assertLogWritten(unit.migration.tag);
       await params.beforeMigration?.({ tag: unit.migration.tag, direction, script: unit.script, sql, runId, emit });
       done = await runUnit(session, unit, direction, { n: i + 1, of: units.length, done, total });
+      applied.push(unit.migration.tag);
     }
+    assertLogWritten(null);
     // On a direct connection the lock goes with the final read, so the run is over without waiting
     // for the server to end the session (it releases nothing else: the settings die with it).
     const unlock = `SELECT pg_advisory_unlock(${APPLY_LOCK[0]}, ${APPLY_LOCK[1]})`;
@@ -374,6 +389,18 @@ export function asConnectionError(e: unknown): ExecutorError {
     return new ExecutorError("sql_error", redactSecrets(err.message ?? "SQL error"), { sqlstate: err.code });
   }
   return new ExecutorError("unreachable", `The target database cannot be reached: ${redactSecrets(err.message ?? String(e))}`);
+}
+
+/** The run stopped because its events could not be recorded: what it did before that is in the target's ledger. */
+function logFailure(failure: { error: unknown; event: RunEvent["type"] }, direction: "up" | "down", done: string[], next: string | null): ExecutorError {
+  const reason = redactSecrets((failure.error as Error)?.message ?? String(failure.error));
+  const verb = direction === "up" ? "applied" : "rolled back";
+  const did = done.length ? `${done.join(", ")} ${done.length === 1 ? "was" : "were"} ${verb} and recorded in the target's ledger` : `nothing was ${verb}`;
+  const stopped = next ? `the run stopped before ${next}` : "the run stopped after its last migration";
+  return new ExecutorError("run_log_failed", `The run log could not be written (at ${failure.event}: ${reason}); ${did}, and ${stopped}.`, {
+    ...(next ? { tag: next } : {}),
+    leftBehind: `${did[0]!.toUpperCase()}${did.slice(1)}; ${next ? `${next} and what follows it did not run` : "nothing else was pending"}. The target's status is the truth: check it before applying again.`,
+  });
 }
 
 /** Another session holds the target's apply lock: refused, naming it. */

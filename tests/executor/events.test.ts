@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Catalog } from "../../lib/migrations";
-import { applyMigrations, rollbackMigrations } from "../../lib/executor";
+import { applyMigrations, readStatus, rollbackMigrations } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
-import { fixtureCatalog, recorder, removeFixtureFolders, statements } from "./support";
+import { failure, fixtureCatalog, historyRows, recorder, removeFixtureFolders, statements, tableExists } from "./support";
 
 describe("the run log of an apply", () => {
   let db: TestDatabase;
@@ -85,5 +85,45 @@ describe("the run log of an apply", () => {
     expect(events[0]).toMatchObject({ type: "run_started", direction: "down", migrations: ["0001_patient_name_idx", "0000_patients"], statements: 2 });
     expect(events.flatMap((e) => (e.type === "migration_finished" ? [e.tag] : []))).toEqual(["0001_patient_name_idx", "0000_patients"]);
     expect(events.at(-1)?.type).toBe("run_finished");
+  });
+});
+
+/**
+ * The run log lives in the console's store; when that write fails mid-migration, the migration's
+ * statements and COMMIT may already be on the wire. The outcome is the target's, and the run stops
+ * at the next migration boundary saying exactly what was applied (never "the target is as it was").
+ */
+describe("a run whose log cannot be written part-way", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_sink" });
+    catalog = await fixtureCatalog([
+      { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY)") },
+      { tag: "0001_allergies", up: statements("CREATE TABLE allergies (id int PRIMARY KEY)", "CREATE INDEX allergies_id_idx ON allergies (id)") },
+      { tag: "0002_referrals", up: statements("CREATE TABLE referrals (id int PRIMARY KEY)") },
+    ]);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("stops before the next migration and names what was applied, which the target's ledger confirms", async () => {
+    const onEvent = (e: { type: string; tag?: string }) => {
+      if (e.type === "statement_finished" && e.tag === "0001_allergies") throw new Error("connection to the console store lost");
+    };
+    const error = await failure(applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent }));
+
+    expect(error.code).toBe("run_log_failed");
+    expect(error.message).toContain("connection to the console store lost");
+    expect(error.message).toContain("0000_patients, 0001_allergies were applied and recorded in the target's ledger");
+    expect(error.message).toContain("the run stopped before 0002_referrals");
+    expect(error.details.leftBehind).toMatch(/0002_referrals and what follows it did not run/);
+    expect(await tableExists(db.sql, "public.allergies")).toBe(true);
+    expect(await tableExists(db.sql, "public.referrals")).toBe(false);
+    expect((await historyRows(db.sql)).map((h) => h.tag)).toEqual(["0000_patients", "0001_allergies"]);
+    expect((await readStatus(db.url, catalog)).pending).toEqual(["0002_referrals"]);
   });
 });
