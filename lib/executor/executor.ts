@@ -524,6 +524,9 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
             // out right behind everything else (inTransaction).
             if (restoresAfter) {
               const statementsDone = await answers.answered;
+              // The run log was written in between: a session lost meanwhile must not be written to
+              // (postgres.js would write to the closed socket, or to a new session outside the transaction).
+              assertSessionKept(session);
               await (await record(tx)).answered;
               return sent(Promise.resolve(statementsDone));
             }

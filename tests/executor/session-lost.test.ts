@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Catalog } from "../../lib/migrations";
-import { applyMigrations, readStatus } from "../../lib/executor";
+import { randomUUID } from "node:crypto";
+import { applyMigrations, readStatus, rollbackMigrations } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { advisoryLockHolders, failure, fixtureCatalog, historyRows, removeFixtureFolders, statements, tableExists } from "./support";
 
@@ -80,6 +81,52 @@ describe("a run whose session is lost while its transaction's statements are on 
     for (const table of ["public.patients", "public.allergies", "public.referrals"]) expect(await tableExists(db.sql, table)).toBe(false);
     expect(await historyRows(db.sql)).toEqual([]);
     expect((await readStatus(db.url, catalog)).pending).toEqual(["0000_patients", "0001_referrals"]);
+    expect(await advisoryLockHolders(db.sql)).toEqual([]);
+  });
+});
+
+describe("a rollback whose session is lost after its statements, before it restores its backups", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_lost_down" });
+    catalog = await fixtureCatalog([
+      { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY)") },
+      { tag: "0001_allergies", up: statements("CREATE TABLE allergies (id int PRIMARY KEY)"), down: statements("DROP TABLE allergies") },
+    ]);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" });
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("fails as lost, sends nothing more on the dead connection, and rolls nothing back", async () => {
+    const runId = randomUUID();
+    const error = await failure(
+      rollbackMigrations({
+        url: db.url,
+        catalog,
+        actor: "ana@clinic.example",
+        to: "0000_patients",
+        runId,
+        // The last statement has answered; its transaction is still open when the session goes.
+        onEvent: async (e) => {
+          if (e.type !== "statement_finished") return;
+          const [{ pid } = { pid: 0 }] = await db.sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name like ${`migration-console ${runId} %`}`;
+          await db.sql`select pg_terminate_backend(${pid})`;
+          await expect.poll(async () => (await db.sql`select 1 from pg_stat_activity where pid = ${pid}`).length, { timeout: 10_000 }).toBe(0);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        },
+      }),
+    );
+
+    expect(error.code).toBe("unreachable");
+    expect(error.details.tag).toBe("0001_allergies");
+    expect(await tableExists(db.sql, "public.allergies")).toBe(true);
+    expect((await historyRows(db.sql)).map((h) => `${h.tag} ${h.direction}`)).toEqual(["0000_patients up", "0001_allergies up"]);
+    expect((await readStatus(db.url, catalog)).current).toBe("0001_allergies");
     expect(await advisoryLockHolders(db.sql)).toEqual([]);
   });
 });
