@@ -489,7 +489,9 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
       assertSessionKept(session);
       const isLast = p === parts.length - 1;
       const through = part.statements.at(-1)!.index + 1;
-      const alreadyCommitted = part.statements.every((st) => st.index < resumeFrom) && (part.transactional || !part.statements[0]!.analysis.concurrentIndex);
+      // A named index build is checked by its index instead (runAutocommit): valid, kept; gone or invalid, rebuilt.
+      // An unnamed one cannot be found again, and building it again would make a second index.
+      const alreadyCommitted = part.statements.every((st) => st.index < resumeFrom) && (part.transactional || !part.statements[0]!.analysis.concurrentIndex?.name);
       if (alreadyCommitted) {
         for (const statement of part.statements) {
           done += 1;

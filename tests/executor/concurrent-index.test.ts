@@ -199,3 +199,42 @@ describe("a CONCURRENTLY build held up by a writer's open transaction", () => {
     expect(await indexIsValid(db.sql, "people_email_key")).toBe(true);
   });
 });
+
+describe("a migration whose unnamed CONCURRENTLY build committed before a later statement failed", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_cic_unnamed" });
+    catalog = await fixtureCatalog([
+      MIGRATIONS[0]!,
+      { tag: "0001_email_indexes", up: statements('CREATE INDEX CONCURRENTLY ON "people" (lower("email"))', 'CREATE UNIQUE INDEX CONCURRENTLY "people_email_key" ON "people" ("email")') },
+    ]);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_people" });
+    await seedDuplicates(db);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  const lowerEmailIndexes = async () =>
+    (await db.sql<{ name: string }[]>`select indexname as name from pg_indexes where tablename = 'people' and indexdef like '%lower(email)%' order by 1`).map((r) => r.name);
+
+  it("is not built a second time when the next apply completes the migration", async () => {
+    const error = await failure(applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" }));
+    expect(error.details).toMatchObject({ tag: "0001_email_indexes", statement: 2, sqlstate: "23505" });
+    expect(await lowerEmailIndexes()).toHaveLength(1);
+    const status = await readStatus(db.url, catalog);
+    expect(status.migrations[1]).toMatchObject({ state: "partially_applied", partial: { statementsDone: 1, statementsTotal: 2 } });
+
+    await db.sql`delete from people where id = 3`;
+    const { onEvent, of } = recorder();
+    const result = await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent });
+    expect(result.migrations).toEqual(["0001_email_indexes"]);
+    expect(of("statement_skipped").map((e) => e.statement)).toEqual([1]);
+    expect(await lowerEmailIndexes()).toHaveLength(1);
+    expect(await indexIsValid(db.sql, "people_email_key")).toBe(true);
+    expect(result.status.pending).toEqual([]);
+  });
+});
