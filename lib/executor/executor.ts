@@ -552,18 +552,25 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   } catch (e) {
     await Promise.allSettled(progressWrites);
     if (!(e instanceof ExecutorError)) throw e;
-    const { dropped, remaining } = await undoBuiltIndexes(session, migration.tag, builtIndexes);
+    // After the session is lost nothing more is written: postgres.js would write on a new session,
+    // without the apply lock, and a transaction whose COMMIT was on the wire may have committed the
+    // migration (its ledger row with it) whose indexes would be taken back.
+    const inDoubt = commitInDoubt.has(e);
+    const lost = inDoubt || session.lost();
+    const { dropped, remaining } = lost ? { dropped: [], remaining: builtIndexes } : await undoBuiltIndexes(session, migration.tag, builtIndexes);
     const left = [
       kept.length ? `these statements had committed before the failure and were not undone: ${kept.join("; ")}` : null,
-      remaining.length ? `indexes it built could not be dropped: ${remaining.join(", ")}` : null,
+      remaining.length ? `indexes it built ${lost ? "were left in place, the connection being lost" : "could not be dropped"}: ${remaining.join(", ")}` : null,
       invalidLeft.size ? `an invalid index remains (${[...invalidLeft].join(", ")}): what stopped the build also stopped its removal; the next apply drops it before rebuilding` : null,
     ].filter(Boolean);
-    if (tracked && left.length === 0 && resumeFrom === 0) await clearProgress(session.sql, migration.when).catch(() => {});
+    if (tracked && !lost && left.length === 0 && resumeFrom === 0) await clearProgress(session.sql, migration.when).catch(() => {});
     const droppedNote = dropped.length ? ` (indexes it had built were dropped: ${dropped.join(", ")})` : "";
     e.details.tag ??= migration.tag;
-    e.details.leftBehind = left.length
-      ? `${migration.tag} is not recorded as applied, but ${left.join("; ")}${droppedNote}. Status shows it as partially applied; the next apply completes it.`
-      : `${migration.tag} is not recorded as applied and the target is as it was before it${droppedNote}.`;
+    e.details.leftBehind = inDoubt
+      ? `${migration.tag}'s transaction may have committed: the connection was lost after its COMMIT was sent, before PostgreSQL answered. What the run records commits with it, so the target's status says which${left.length ? `; besides, ${left.join("; ")}` : ""}. Check the status before applying again.`
+      : left.length
+        ? `${migration.tag} is not recorded as applied, but ${left.join("; ")}${droppedNote}. Status shows it as partially applied; the next apply completes it.`
+        : `${migration.tag} is not recorded as applied and the target is as it was before it${droppedNote}.`;
     throw e;
   }
   await session.backup.after();
@@ -664,6 +671,9 @@ function serverTimeOf(results: unknown[]): number {
   return Math.round(rows?.[0]?.server_ms ?? 0);
 }
 
+/** Failures of a transaction whose COMMIT went out and whose answer was lost with the connection: it may have committed. */
+const commitInDoubt = new WeakSet<ExecutorError>();
+
 /** Queries sent, and the promise of their answers (its first failure is theirs). */
 interface Sent<T> {
   answered: Promise<T>;
@@ -711,6 +721,16 @@ async function inTransaction<T>(session: Session, of: { tag: string; file: strin
         throw new ExecutorError("sql_error", `PostgreSQL rolled the transaction back instead of committing it (it answered ${outcome.command ?? "nothing"}); nothing of it was applied.`);
       }
       return value;
+    } catch (e) {
+      // PostgreSQL's own error (a statement's, the COMMIT's) means nothing of it committed. Without
+      // one the answers were lost with the connection, the COMMIT behind them: it may have run.
+      const answered = e instanceof ExecutorError ? e.code === "sql_error" || e.code === "lock_timeout" : !connectionFailure(e);
+      if (!answered) {
+        const error = e instanceof ExecutorError ? e : asConnectionError(e);
+        commitInDoubt.add(error);
+        throw error;
+      }
+      throw e;
     } finally {
       // The connection goes back idle: whatever failed, the COMMIT (or its ROLLBACK) was answered first.
       await committed.answered.catch(() => {});

@@ -7,9 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Catalog } from "../../lib/migrations";
 import { randomUUID } from "node:crypto";
+import net from "node:net";
 import { applyMigrations, readStatus, rollbackMigrations } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
-import { advisoryLockHolders, failure, fixtureCatalog, historyRows, removeFixtureFolders, statements, tableExists } from "./support";
+import { freePort } from "../support/ports";
+import { advisoryLockHolders, failure, fixtureCatalog, historyRows, indexIsValid, removeFixtureFolders, statements, tableExists } from "./support";
 
 describe("a run whose session is lost between two migrations", () => {
   let db: TestDatabase;
@@ -128,6 +130,100 @@ describe("a rollback whose session is lost after its statements, before it resto
     expect((await historyRows(db.sql)).map((h) => `${h.tag} ${h.direction}`)).toEqual(["0000_patients up", "0001_allergies up"]);
     expect((await readStatus(db.url, catalog)).current).toBe("0001_allergies");
     expect(await advisoryLockHolders(db.sql)).toEqual([]);
+  });
+});
+
+/**
+ * Forwards TCP to `target`. Armed, it cuts the connection on which PostgreSQL answers a COMMIT,
+ * without passing that answer on: the transaction committed, and the client never hears it.
+ */
+async function commitCuttingProxy(target: { host: string; port: number }): Promise<{ port: number; arm: () => void; cut: () => boolean; close: () => Promise<void> }> {
+  const COMMIT_ANSWER = Buffer.concat([Buffer.from([0x43, 0, 0, 0, 11]), Buffer.from("COMMIT\0")]);
+  let armed = false;
+  let cut = false;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, target.host);
+    sockets.add(client).add(upstream);
+    let tail = Buffer.alloc(0);
+    client.on("data", (chunk) => upstream.write(chunk));
+    upstream.on("data", (chunk) => {
+      const seen = Buffer.concat([tail, chunk]);
+      tail = seen.subarray(-COMMIT_ANSWER.length);
+      if (armed && !cut && seen.includes(COMMIT_ANSWER)) {
+        cut = true;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      from.on("error", () => {});
+      from.on("close", () => to.destroy());
+    }
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    port,
+    arm: () => {
+      armed = true;
+    },
+    cut: () => cut,
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe("a run whose connection is lost after PostgreSQL committed the migration, before the answer came back", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+  let proxy: Awaited<ReturnType<typeof commitCuttingProxy>>;
+  let url: string;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_lost_commit" });
+    catalog = await fixtureCatalog([
+      { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY, mrn text)") },
+      { tag: "0001_mrn", up: statements('CREATE INDEX CONCURRENTLY "patients_mrn_idx" ON patients (mrn)', "ALTER TABLE patients ADD COLUMN born date") },
+    ]);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_patients" });
+    const direct = new URL(db.url);
+    proxy = await commitCuttingProxy({ host: direct.hostname, port: Number(direct.port) });
+    direct.port = String(proxy.port);
+    url = direct.toString();
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("does not claim the target is as it was, and takes nothing back of what committed", async () => {
+    const error = await failure(
+      applyMigrations({
+        url,
+        catalog,
+        actor: "ana@clinic.example",
+        onEvent: (e) => {
+          if (e.type === "migration_started" && e.tag === "0001_mrn") proxy.arm();
+        },
+      }),
+    );
+
+    expect(proxy.cut()).toBe(true);
+    expect(error.code).toBe("unreachable");
+    expect(error.details.tag).toBe("0001_mrn");
+    expect(error.details.leftBehind).not.toMatch(/as it was/);
+    expect(error.details.leftBehind).toMatch(/may have committed/);
+    // PostgreSQL did commit it, with its ledger row; its index is still there.
+    expect((await readStatus(db.url, catalog)).migrations.map((m) => m.state)).toEqual(["applied", "applied"]);
+    expect(await indexIsValid(db.sql, "patients_mrn_idx")).toBe(true);
+    await expect.poll(() => advisoryLockHolders(db.sql), { timeout: 10_000 }).toEqual([]);
   });
 });
 
