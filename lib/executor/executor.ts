@@ -505,6 +505,9 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
       }
       if (part.transactional) {
         if (isLast) await beforeRecord();
+        // The transaction takes the connection for itself, ahead of what is queued on it: a progress
+        // row still waiting would land after the transaction's own and say less had committed.
+        else await Promise.all(progressWrites);
         await withLockRetries(session, script, migration.tag, part.statements[0]!, async () => {
           const restoresAfter = isLast && direction === "down";
           // The migration's time until this transaction's BEGIN goes out; the server's clock counts from there.

@@ -238,3 +238,41 @@ describe("a migration whose unnamed CONCURRENTLY build committed before a later 
     expect(result.status.pending).toEqual([]);
   });
 });
+
+describe("a migration whose transactional part committed before its CONCURRENTLY build failed", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_cic_mixed" });
+    catalog = await fixtureCatalog([
+      {
+        tag: "0000_allergies",
+        up: statements(
+          "CREATE TABLE allergies (id int PRIMARY KEY, patient text NOT NULL)",
+          "INSERT INTO allergies VALUES (1, 'ana'), (2, 'ana')",
+          'CREATE UNIQUE INDEX CONCURRENTLY "allergies_patient_key" ON allergies (patient)',
+        ),
+      },
+    ]);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("shows what committed as partially applied, and the next apply runs only the rest", async () => {
+    const error = await failure(applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" }));
+    expect(error.details).toMatchObject({ tag: "0000_allergies", statement: 3, sqlstate: "23505" });
+    expect(error.details.leftBehind).toMatch(/partially applied/);
+    const status = await readStatus(db.url, catalog);
+    expect(status.migrations[0]).toMatchObject({ state: "partially_applied", partial: { statementsDone: 2, statementsTotal: 3 } });
+
+    await db.sql`delete from allergies where id = 2`;
+    const { onEvent, of } = recorder();
+    const result = await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent });
+    expect(of("statement_skipped").map((e) => e.statement)).toEqual([1, 2]);
+    expect(result.status.pending).toEqual([]);
+    expect(await indexIsValid(db.sql, "allergies_patient_key")).toBe(true);
+  });
+});
