@@ -239,6 +239,8 @@ interface Session {
   contended: boolean;
   /** Whether the session's connection closed since the run took its lock (postgres.js would reconnect without it). */
   lost: () => boolean;
+  /** Settles when that connection closes: what postgres.js queued behind its pipeline then never will. */
+  gone: Promise<void>;
   throwAway: boolean;
 }
 
@@ -254,6 +256,8 @@ async function run(
   const started = performance.now();
   // No prepared statements: they are session state too, and would outlive the run on a pooled server connection.
   let sessionClosed = false;
+  let sessionGone!: () => void;
+  const gone = new Promise<void>((resolve) => (sessionGone = resolve));
   const sql = connect(params.url, {
     application: `migration-console ${runId} ${params.actor}`,
     connectTimeoutMs: options.connectTimeoutMs,
@@ -262,6 +266,7 @@ async function run(
     recycle: false,
     onClose: () => {
       sessionClosed = true;
+      sessionGone();
     },
   });
   const monitor = connect(params.url, { application: `migration-console monitor ${runId}`, connectTimeoutMs: options.connectTimeoutMs, prepare: false, fetchTypes: false });
@@ -320,6 +325,7 @@ async function run(
       attemptLockTimeoutMs: initialLockTimeoutMs,
       contended: false,
       lost: () => sessionClosed,
+      gone,
       throwAway: params.throwAway ?? false,
     };
     // Every refusal comes before the first write, the ledger tables included.
@@ -528,7 +534,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
             // A rollback restores its backups once the statements are done. Otherwise the COMMIT goes
             // out right behind everything else (inTransaction).
             if (restoresAfter) {
-              const statementsDone = await answers.answered;
+              const statementsDone = await untilLost(session, answers.answered);
               // The run log was written in between: a session lost meanwhile must not be written to
               // (postgres.js would write to the closed socket, or to a new session outside the transaction).
               assertSessionKept(session);
@@ -709,17 +715,20 @@ async function inTransaction<T>(session: Session, of: { tag: string; file: strin
     try {
       statements = await work(tx);
     } catch (e) {
-      if (!session.lost()) await tx.unsafe("rollback").simple().catch(() => {});
+      if (!session.lost()) await untilLost(session, tx.unsafe("rollback").simple()).catch(() => {});
       throw e;
     }
     const committed = sent(tx.unsafe("commit").simple());
     try {
       // A failed statement's own error comes before the transaction's (a lost connection fails them all).
-      const value = await statements.answered;
-      await begun.answered;
-      const outcome = (await committed.answered.catch((e: unknown) => {
-        throw commitFailure(e, of);
-      })) as unknown as { command?: string };
+      const value = await untilLost(session, statements.answered);
+      await untilLost(session, begun.answered);
+      const outcome = (await untilLost(
+        session,
+        committed.answered.catch((e: unknown) => {
+          throw commitFailure(e, of);
+        }),
+      )) as unknown as { command?: string };
       if (outcome.command !== "COMMIT") {
         throw new ExecutorError("sql_error", `PostgreSQL rolled the transaction back instead of committing it (it answered ${outcome.command ?? "nothing"}); nothing of it was applied.`);
       }
@@ -736,7 +745,7 @@ async function inTransaction<T>(session: Session, of: { tag: string; file: strin
       throw e;
     } finally {
       // The connection goes back idle: whatever failed, the COMMIT (or its ROLLBACK) was answered first.
-      await committed.answered.catch(() => {});
+      await untilLost(session, committed.answered).catch(() => {});
     }
   } finally {
     // A lost connection is not handed back: postgres.js would count it as open again.
@@ -762,10 +771,26 @@ function commitFailure(e: unknown, of: { tag: string; file: string }): ExecutorE
 /** The run's session must be the one that took the apply lock and the settings; postgres.js would quietly reconnect. */
 function assertSessionKept(session: Session): void {
   if (!session.lost()) return;
-  throw new ExecutorError(
+  throw sessionLost();
+}
+
+function sessionLost(): ExecutorError {
+  return new ExecutorError(
     "unreachable",
     "The connection to the target was lost during the run, and with it the apply lock and the session's timeouts; the run stopped rather than go on without them. Status shows what was applied; apply again to complete it.",
   );
+}
+
+/**
+ * Answers on the session's connection, or its loss: postgres.js fails what it had sent when the
+ * connection closes, but what it queued behind its 100-query pipeline (the rest of a long
+ * transaction, its COMMIT) is never sent, and never settles.
+ */
+function untilLost<T>(session: Session, answers: PromiseLike<T>): Promise<T> {
+  const lost = session.gone.then((): never => {
+    throw sessionLost();
+  });
+  return Promise.race([answers, lost]);
 }
 
 /** The lock wait attempt `attempt` (1-based) may take: short first, doubling up to the configured maximum. */

@@ -227,6 +227,35 @@ describe("a run whose connection is lost after PostgreSQL committed the migratio
   });
 });
 
+describe("a run whose session is lost while a transaction longer than postgres.js's pipeline waits behind it", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_lost_long" });
+    // postgres.js keeps 100 queries on the wire; the rest of the transaction, its COMMIT included, waits in its queue.
+    const columns = Array.from({ length: 150 }, (_, i) => `ALTER TABLE patients ADD COLUMN c${i} int`);
+    catalog = await fixtureCatalog([{ tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY)", "SELECT pg_sleep(30)", ...columns) }]);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("fails as lost instead of waiting forever for answers that cannot come", async () => {
+    const run = failure(applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" }));
+    const sleeper = await waitForSleeper(db);
+    await db.sql`select pg_terminate_backend(${sleeper})`;
+
+    const outcome = await Promise.race([run, new Promise<"still waiting">((resolve) => setTimeout(() => resolve("still waiting"), 15_000))]);
+    expect(outcome).not.toBe("still waiting");
+    expect((outcome as Exclude<typeof outcome, string>).code).toBe("unreachable");
+    expect(await tableExists(db.sql, "public.patients")).toBe(false);
+    expect(await historyRows(db.sql)).toEqual([]);
+    expect(await advisoryLockHolders(db.sql)).toEqual([]);
+  });
+});
+
 async function waitForSleeper(db: TestDatabase): Promise<number> {
   for (let i = 0; i < 200; i++) {
     const [row] = await db.sql<{ pid: number }[]>`
