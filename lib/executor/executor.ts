@@ -760,6 +760,14 @@ async function inTransaction<T>(session: Session, of: { tag: string; file: strin
 function commitFailure(e: unknown, of: { tag: string; file: string }): ExecutorError {
   const err = e as { code?: string; message?: string; detail?: string; hint?: string };
   if (!err.code || !/^[0-9A-Z]{5}$/.test(err.code) || connectionFailure(e)) return asConnectionError(e);
+  // A deferred constraint's check waits for row locks like any statement: retried under the lock ramp (withLockRetries).
+  if (err.code === "55P03") {
+    return new ExecutorError("lock_timeout", `${path.basename(of.file)}: the COMMIT of ${of.tag}'s transaction (a deferred constraint's check) waited longer than lock_timeout for a lock, and was rolled back.`, {
+      tag: of.tag,
+      file: of.file,
+      sqlstate: err.code,
+    });
+  }
   const extra = [err.detail && `Detail: ${err.detail}`, err.hint && `Hint: ${err.hint}`].filter(Boolean).join(" ");
   return new ExecutorError("sql_error", `${path.basename(of.file)}: PostgreSQL refused the COMMIT of ${of.tag}'s transaction, which was rolled back: ${redactSecrets(err.message ?? "")}${extra ? ` (${extra})` : ""}`, {
     tag: of.tag,

@@ -117,3 +117,49 @@ describe("a migration behind a long blocker, with application traffic", () => {
     }
   });
 });
+
+/** A deferred foreign key is checked at COMMIT, where it can wait for a row lock like any statement. */
+describe("a migration whose deferred constraint waits for a row lock at COMMIT", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_ramp_commit" });
+    catalog = await fixtureCatalog([
+      { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY)", "INSERT INTO patients VALUES (1)") },
+      {
+        tag: "0001_referrals",
+        up: statements("CREATE TABLE referrals (id int PRIMARY KEY, patient_id int NOT NULL REFERENCES patients DEFERRABLE INITIALLY DEFERRED)", "INSERT INTO referrals VALUES (1, 1)"),
+      },
+    ]);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_patients" });
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("retries under the lock ramp and applies once the row is free", async () => {
+    const blocker = await db.sql.reserve();
+    await blocker`begin`;
+    await blocker`select id from patients where id = 1 for update`;
+    const { onEvent, of } = recorder();
+    const run = applyMigrations({
+      url: db.url,
+      catalog,
+      actor: "ana@clinic.example",
+      onEvent,
+      options: { initialLockTimeoutMs: 50, lockTimeoutMs: 200, maxRetries: 30, retryBaseDelayMs: 50, maxRetryDelayMs: 100 },
+    });
+    run.catch(() => {}); // awaited below
+    await new Promise((r) => setTimeout(r, 1_000));
+    await blocker`commit`;
+    blocker.release();
+
+    const result = await run;
+    expect(result.migrations).toEqual(["0001_referrals"]);
+    expect(of("retry").length).toBeGreaterThan(0);
+    expect(of("retry")[0]).toMatchObject({ tag: "0001_referrals" });
+    expect(await db.sql`select id, patient_id from referrals`).toEqual([{ id: 1, patient_id: 1 }]);
+  });
+});
