@@ -275,6 +275,9 @@ async function run(
   // the next migration boundary, saying what was applied (logFailure).
   let sinkFailure: { error: unknown; event: RunEvent["type"] } | null = null;
   const emit = async (event: RunEvent) => {
+    // Once failed, the sink is not called again but for the run's failure: each call could wait out
+    // the store's timeout, with a transaction (and its locks) open on the target meanwhile.
+    if (sinkFailure && event.type !== "run_failed") return;
     try {
       await params.onEvent?.({ ...event, at: new Date() });
     } catch (error) {

@@ -126,4 +126,39 @@ describe("a run whose log cannot be written part-way", () => {
     expect((await historyRows(db.sql)).map((h) => h.tag)).toEqual(["0000_patients", "0001_allergies"]);
     expect((await readStatus(db.url, catalog)).pending).toEqual(["0002_referrals"]);
   });
+
+});
+
+describe("a run whose log store failed once", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_sink_once" });
+    catalog = await fixtureCatalog([
+      { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY)", "CREATE TABLE wards (id int PRIMARY KEY)", "CREATE TABLE beds (id int PRIMARY KEY)") },
+      { tag: "0001_allergies", up: statements("CREATE TABLE allergies (id int PRIMARY KEY)") },
+    ]);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("is not written to again (each write could wait out the store's timeout, a transaction open meanwhile), except for the run's failure", async () => {
+    let failed = false;
+    const tried: string[] = [];
+    const onEvent = (e: { type: string }) => {
+      if (failed) tried.push(e.type);
+      if (failed || e.type === "statement_finished") {
+        failed = true;
+        throw new Error("connection to the console store lost");
+      }
+    };
+    const error = await failure(applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent }));
+    expect(error.code).toBe("run_log_failed");
+    expect(error.message).toContain("0000_patients was applied");
+    expect(tried).toEqual(["run_failed"]);
+    expect((await historyRows(db.sql)).map((h) => h.tag)).toEqual(["0000_patients"]);
+  });
 });
