@@ -4,7 +4,7 @@
  * each, the CONCURRENTLY file statement by statement in autocommit, the same ledger rows, the same apply
  * lock. Rounds alternate which goes first; the medians and their ratio are printed. Target: ≤ 1.10.
  *
- * Environment: BENCH_ROUNDS (default 15: the machine is shared, and fewer rounds move the medians by more than the gap they measure), BENCH_PG_PORT (54350), PSQL (default: the newest
+ * Environment: BENCH_ROUNDS (default 25: on a shared machine single runs swing by ±30 %, and 15 rounds still moved the ratio by ±0.06 between runs), BENCH_PG_PORT (54350), PSQL (default: the newest
  * /usr/lib/postgresql/N/bin/psql, else /usr/bin/psql).
  * Parsing the files (lib/migrations) happens once, before timing: it is plan-time work, not apply work.
  *
@@ -26,7 +26,7 @@ import { ENSURE_LEDGER_SQL } from "../lib/ledger";
 import { schemaFingerprint, snapshotSchema } from "../lib/introspect/schema-snapshot";
 
 const ROOT = path.resolve(__dirname, "..");
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 25);
 const PORT = Number(process.env.BENCH_PG_PORT ?? 54350);
 const PSQL = process.env.PSQL ?? realPsql();
 
