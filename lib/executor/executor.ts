@@ -289,6 +289,7 @@ async function run(
     if (sinkFailure) throw logFailure(sinkFailure, direction, applied, next);
   };
   let locked = false;
+  let connectionBroken = false;
   let released = false;
   let sessionChanged = false;
   let direct = false;
@@ -356,6 +357,8 @@ async function run(
     return { runId, direction, migrations: units.map((u) => u.migration.tag), durationMs, status: after, backups: session.backup.summary() };
   } catch (e) {
     const error = e instanceof ExecutorError ? e : asConnectionError(e);
+    // A reset can be reported before the close: nothing would answer the ending either.
+    connectionBroken = ["unreachable", "timeout"].includes(error.code);
     await emit({ type: "run_failed", runId, error: error.toJSON() }).catch(() => {});
     throw error;
   } finally {
@@ -378,7 +381,7 @@ async function run(
       ).catch(() => {});
     }
     // A lost session has nothing left to finish: what was queued behind the loss never will be.
-    const closed = Promise.all([sql.end({ timeout: sessionClosed ? 0 : 5 }), monitor.end({ timeout: 5 })]);
+    const closed = Promise.all([sql.end({ timeout: sessionClosed || connectionBroken ? 0 : 5 }), monitor.end({ timeout: 5 })]);
     if (released) closed.catch(() => {});
     else await closed;
   }
@@ -580,9 +583,13 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
     e.details.tag ??= migration.tag;
     e.details.leftBehind = inDoubt
       ? `${migration.tag}'s transaction may have committed: the connection was lost after its COMMIT was sent, before PostgreSQL answered. What the run records commits with it, so the target's status says which${left.length ? `; besides, ${left.join("; ")}` : ""}. Check the status before applying again.`
-      : left.length
-        ? `${migration.tag} is not recorded as applied, but ${left.join("; ")}${droppedNote}. Status shows it as partially applied; the next apply completes it.`
-        : `${migration.tag} is not recorded as applied and the target is as it was before it${droppedNote}.`;
+      : direction === "down"
+        ? left.length
+          ? `${migration.tag} is still recorded as applied (its rollback did not complete), but ${left.join("; ")}${droppedNote}. Compare the target with the migration before rolling back again.`
+          : `${migration.tag} is still recorded as applied and the target is as it was before the rollback${droppedNote}.`
+        : left.length
+          ? `${migration.tag} is not recorded as applied, but ${left.join("; ")}${droppedNote}. Status shows it as partially applied; the next apply completes it.`
+          : `${migration.tag} is not recorded as applied and the target is as it was before it${droppedNote}.`;
     throw e;
   }
   await session.backup.after();

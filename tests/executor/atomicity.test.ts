@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Catalog } from "../../lib/migrations";
-import { applyMigrations, readStatus } from "../../lib/executor";
+import { applyMigrations, readStatus, rollbackMigrations } from "../../lib/executor";
 import { snapshotSchema } from "../../lib/introspect/schema-snapshot";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { drizzleRows, failure, fixtureCatalog, historyRows, positionOf, recorder, removeFixtureFolders, statements, tableExists } from "./support";
@@ -158,5 +158,32 @@ describe("a transactional migration whose COMMIT PostgreSQL refuses", () => {
     expect((await historyRows(db.sql)).map((h) => h.tag)).toEqual(["0000_patients"]);
     expect((await readStatus(db.url, catalog)).pending).toEqual(["0001_referrals"]);
     expect(events.map((e) => e.type)).not.toContain("migration_finished");
+  });
+});
+
+describe("a rollback whose down file fails part-way", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_down_fails" });
+    catalog = await fixtureCatalog([
+      BASE,
+      { tag: "0001_allergies", up: statements("CREATE TABLE allergies (id int PRIMARY KEY)"), down: statements("DROP TABLE allergies", "DROP TABLE no_such_table") },
+    ]);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" });
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("says the migration is still applied and the target as it was before the rollback", async () => {
+    const error = await failure(rollbackMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_patients" }));
+    expect(error.code).toBe("sql_error");
+    expect(error.details).toMatchObject({ tag: "0001_allergies", statement: 2, sqlstate: "42P01" });
+    expect(error.details.leftBehind).toBe("0001_allergies is still recorded as applied and the target is as it was before the rollback.");
+    expect(await tableExists(db.sql, "public.allergies")).toBe(true);
+    expect((await readStatus(db.url, catalog)).current).toBe("0001_allergies");
   });
 });
