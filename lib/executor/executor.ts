@@ -840,6 +840,8 @@ async function withLockRetries(session: Session, script: SqlScript, tag: string,
   let blockedBy: Blocker[] = [];
   let lastStatement = first.index + 1;
   for (let attempt = 1; ; attempt++) {
+    // The session can be lost during the pause: the next attempt would run on a new one, without the apply lock.
+    assertSessionKept(session);
     session.attemptLockTimeoutMs = lockTimeoutForAttempt(session.options, attempt);
     let failure: ExecutorError;
     const still = blockedBy.length > 0 ? await whileStillBlocked(session, blockedBy, session.attemptLockTimeoutMs) : [];

@@ -265,3 +265,55 @@ async function waitForSleeper(db: TestDatabase): Promise<number> {
   }
   throw new Error("the migration's pg_sleep never started");
 }
+
+describe("a run whose session is lost while it pauses between lock-wait attempts", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_lost_retry" });
+    await db.sql`create table patients (id int primary key, mrn text)`;
+    catalog = await fixtureCatalog([{ tag: "0000_mrn_index", up: statements("CREATE INDEX CONCURRENTLY patients_mrn_idx ON patients (mrn)") }]);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("does not run the next attempt on a new session without the apply lock", async () => {
+    const runId = randomUUID();
+    const blocker = await db.sql.reserve();
+    await blocker`begin`;
+    await blocker`lock table patients in access exclusive mode`;
+    let blockerOpen = true;
+    try {
+      const error = await failure(
+        applyMigrations({
+          url: db.url,
+          catalog,
+          actor: "ana@clinic.example",
+          runId,
+          options: { initialLockTimeoutMs: 50, lockTimeoutMs: 200, retryBaseDelayMs: 300, maxRetryDelayMs: 300, maxRetries: 5 },
+          // The first attempt timed out: the session goes during the pause, and the blocker ends with it.
+          onEvent: async (e) => {
+            if (e.type !== "retry" || !blockerOpen) return;
+            const [{ pid } = { pid: 0 }] = await db.sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name like ${`migration-console ${runId} %`}`;
+            await db.sql`select pg_terminate_backend(${pid})`;
+            await expect.poll(async () => (await db.sql`select 1 from pg_stat_activity where pid = ${pid}`).length, { timeout: 10_000 }).toBe(0);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            await blocker`commit`;
+            blockerOpen = false;
+          },
+        }),
+      );
+      expect(error.code).toBe("unreachable");
+      expect(error.message).toMatch(/connection to the target was lost during the run/);
+    } finally {
+      if (blockerOpen) await blocker`rollback`;
+      blocker.release();
+    }
+    expect(await indexIsValid(db.sql, "patients_mrn_idx")).toBeNull();
+    expect((await readStatus(db.url, catalog)).pending).toEqual(["0000_mrn_index"]);
+    expect(await advisoryLockHolders(db.sql)).toEqual([]);
+  });
+});
