@@ -576,7 +576,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
     const left = [
       kept.length ? `these statements had committed before the failure and were not undone: ${kept.join("; ")}` : null,
       remaining.length ? `indexes it built ${lost ? "were left in place, the connection being lost" : "could not be dropped"}: ${remaining.join(", ")}` : null,
-      invalidLeft.size ? `an invalid index remains (${[...invalidLeft].join(", ")}): what stopped the build also stopped its removal; the next apply drops it before rebuilding` : null,
+      invalidLeft.size ? `an invalid index ${lost ? "may remain" : "remains"} (${[...invalidLeft].join(", ")}): what stopped the build also stopped its removal; the next apply drops it before rebuilding` : null,
     ].filter(Boolean);
     if (tracked && !lost && left.length === 0 && resumeFrom === 0) await clearProgress(session.sql, migration.when).catch(() => {});
     const droppedNote = dropped.length ? ` (indexes it had built were dropped: ${dropped.join(", ")})` : "";
@@ -1010,7 +1010,10 @@ async function runAutocommit(
     try {
       await execute(session, session.sql, script, tag, statement, progress);
     } catch (e) {
-      if (named) {
+      // After a lost session nothing is written (postgres.js would reconnect, without the apply lock or
+      // lock_timeout): the build's index, if it got that far, is left for the next apply to drop.
+      if (named && session.lost()) invalidLeft.add(qualified!);
+      else if (named) {
         // The build's own error is the one to report, even when this check fails too.
         const after = await indexState(session.sql, named.schema, named.name).catch(() => null);
         if (after?.exists && !after.valid) {

@@ -11,7 +11,7 @@ import net from "node:net";
 import { applyMigrations, readStatus, rollbackMigrations } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
 import { freePort } from "../support/ports";
-import { advisoryLockHolders, failure, fixtureCatalog, historyRows, indexIsValid, removeFixtureFolders, statements, tableExists } from "./support";
+import { advisoryLockHolders, failure, fixtureCatalog, historyRows, indexIsValid, removeFixtureFolders, statements, tableExists, waitFor } from "./support";
 
 describe("a run whose session is lost between two migrations", () => {
   let db: TestDatabase;
@@ -315,5 +315,48 @@ describe("a run whose session is lost while it pauses between lock-wait attempts
     expect(await indexIsValid(db.sql, "patients_mrn_idx")).toBeNull();
     expect((await readStatus(db.url, catalog)).pending).toEqual(["0000_mrn_index"]);
     expect(await advisoryLockHolders(db.sql)).toEqual([]);
+  });
+});
+
+describe("a run whose session is lost while it builds an index", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_lost_build" });
+    await db.sql.unsafe(`
+      create table patients (id int primary key, mrn text);
+      insert into patients select g, 'mrn' || g from generate_series(1, 20) g;
+      create function slow_mrn(text) returns text language plpgsql immutable as $$ begin perform pg_sleep(0.05); return $1; end $$;`);
+    catalog = await fixtureCatalog([{ tag: "0000_mrn_index", up: statements("CREATE INDEX CONCURRENTLY patients_mrn_idx ON patients (slow_mrn(mrn))") }]);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("fails as lost at once, writing nothing on a new session, and says its invalid index may remain", async () => {
+    // A report reading the table in an open transaction: a DROP INDEX CONCURRENTLY would wait for it to end.
+    const reader = await db.sql.reserve();
+    await reader`begin`;
+    await reader`select count(*) from patients`;
+    try {
+      const run = applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" });
+      const builder = await waitFor(async () => (await db.sql`select 1 from pg_stat_activity where query like 'CREATE INDEX CONCURRENTLY%' and state = 'active'`).length > 0, 10_000);
+      expect(builder).not.toBeNull();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await db.sql`select pg_terminate_backend(pid) from pg_stat_activity where query like 'CREATE INDEX CONCURRENTLY%' and state = 'active'`;
+      const settled = await Promise.race([failure(run), new Promise<null>((resolve) => setTimeout(() => resolve(null), 5_000))]);
+      expect(settled, "the run settles without waiting for the reader").not.toBeNull();
+      expect(settled!.code).toBe("unreachable");
+      expect(await indexIsValid(db.sql, "patients_mrn_idx")).toBe(false);
+      expect(settled!.details.leftBehind).toMatch(/invalid index may remain \(public\.patients_mrn_idx\)/);
+    } finally {
+      await reader`rollback`;
+      reader.release();
+    }
+    // The next apply drops the leftover and builds the index.
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" });
+    expect(await indexIsValid(db.sql, "patients_mrn_idx")).toBe(true);
   });
 });
