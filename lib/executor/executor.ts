@@ -496,6 +496,8 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   /** Committed statements a failure cannot take back (this migration's index builds are dropped instead). */
   const kept: string[] = [];
   const invalidLeft = new Set<string>();
+  /** An autocommit statement whose answer was lost with the connection: PostgreSQL may have run it to the end. */
+  let lostDuring: string | null = null;
   try {
     for (const [p, part] of parts.entries()) {
       assertSessionKept(session);
@@ -553,7 +555,10 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         kept.push(...part.statements.map((st) => st.analysis.summary));
       } else {
         const statement = part.statements[0]!;
-        const outcome = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, { resuming: resumeFrom > 0 });
+        const outcome = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, { resuming: resumeFrom > 0 }).catch((e: unknown) => {
+          if (e instanceof ExecutorError && statementInDoubt.has(e)) lostDuring = statement.analysis.summary;
+          throw e;
+        });
         if (outcome.built) builtIndexes.push(outcome.built);
         else if (!outcome.skipped) kept.push(statement.analysis.summary);
         done += 1;
@@ -574,6 +579,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
     const lost = inDoubt || session.lost();
     const { dropped, remaining } = lost ? { dropped: [], remaining: builtIndexes } : await undoBuiltIndexes(session, migration.tag, builtIndexes);
     const left = [
+      lostDuring ? `the connection was lost while ${lostDuring} ran, which may have completed` : null,
       kept.length ? `these statements had committed before the failure and were not undone: ${kept.join("; ")}` : null,
       remaining.length ? `indexes it built ${lost ? "were left in place, the connection being lost" : "could not be dropped"}: ${remaining.join(", ")}` : null,
       invalidLeft.size ? `an invalid index ${lost ? "may remain" : "remains"} (${[...invalidLeft].join(", ")}): what stopped the build also stopped its removal; the next apply drops it before rebuilding` : null,
@@ -692,6 +698,8 @@ function serverTimeOf(results: unknown[]): number {
 
 /** Failures of a transaction whose COMMIT went out and whose answer was lost with the connection: it may have committed. */
 const commitInDoubt = new WeakSet<ExecutorError>();
+/** Failures of an autocommit statement whose answer was lost with the connection: it may have run. */
+const statementInDoubt = new WeakSet<ExecutorError>();
 
 /** Queries sent, and the promise of their answers (its first failure is theirs). */
 interface Sent<T> {
@@ -1010,6 +1018,10 @@ async function runAutocommit(
     try {
       await execute(session, session.sql, script, tag, statement, progress);
     } catch (e) {
+      // Its answer was lost with the connection (a reset can be reported before the close: the code says so
+      // first): PostgreSQL may have run it to the end. A named index build is told by its index instead.
+      const cut = session.lost() || (e instanceof ExecutorError && (e.code === "unreachable" || e.code === "timeout"));
+      if (cut && !named && e instanceof ExecutorError) statementInDoubt.add(e);
       // After a lost session nothing is written (postgres.js would reconnect, without the apply lock or
       // lock_timeout): the build's index, if it got that far, is left for the next apply to drop.
       if (named && session.lost()) invalidLeft.add(qualified!);

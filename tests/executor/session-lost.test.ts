@@ -134,11 +134,11 @@ describe("a rollback whose session is lost after its statements, before it resto
 });
 
 /**
- * Forwards TCP to `target`. Armed, it cuts the connection on which PostgreSQL answers a COMMIT,
+ * Forwards TCP to `target`. Armed, it cuts the connection on which PostgreSQL answers a COMMIT (or `command`),
  * without passing that answer on: the transaction committed, and the client never hears it.
  */
-async function commitCuttingProxy(target: { host: string; port: number }): Promise<{ port: number; arm: () => void; cut: () => boolean; close: () => Promise<void> }> {
-  const COMMIT_ANSWER = Buffer.concat([Buffer.from([0x43, 0, 0, 0, 11]), Buffer.from("COMMIT\0")]);
+async function commitCuttingProxy(target: { host: string; port: number }, command = "COMMIT"): Promise<{ port: number; arm: () => void; cut: () => boolean; close: () => Promise<void> }> {
+  const COMMIT_ANSWER = Buffer.concat([Buffer.from([0x43, 0, 0, 0, 4 + command.length + 1]), Buffer.from(`${command}\0`)]);
   let armed = false;
   let cut = false;
   const sockets = new Set<net.Socket>();
@@ -308,6 +308,8 @@ describe("a run whose session is lost while it pauses between lock-wait attempts
       );
       expect(error.code).toBe("unreachable");
       expect(error.message).toMatch(/connection to the target was lost during the run/);
+      // The statement never ran again: nothing of it is in doubt.
+      expect(error.details.leftBehind).toBe("0000_mrn_index is not recorded as applied and the target is as it was before it.");
     } finally {
       if (blockerOpen) await blocker`rollback`;
       blocker.release();
@@ -358,5 +360,53 @@ describe("a run whose session is lost while it builds an index", () => {
     // The next apply drops the leftover and builds the index.
     await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" });
     expect(await indexIsValid(db.sql, "patients_mrn_idx")).toBe(true);
+  });
+});
+
+describe("a rollback whose connection is lost after PostgreSQL ran its autocommit statement, before the answer came back", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+  let proxy: Awaited<ReturnType<typeof commitCuttingProxy>>;
+  let url: string;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_lost_autocommit" });
+    catalog = await fixtureCatalog([
+      { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY, mrn text)") },
+      { tag: "0001_mrn", up: statements("CREATE INDEX CONCURRENTLY patients_mrn_idx ON patients (mrn)"), down: statements("DROP INDEX CONCURRENTLY patients_mrn_idx") },
+    ]);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" });
+    const direct = new URL(db.url);
+    proxy = await commitCuttingProxy({ host: direct.hostname, port: Number(direct.port) }, "DROP INDEX");
+    direct.port = String(proxy.port);
+    url = direct.toString();
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("does not claim the target is as it was: the statement may have run", async () => {
+    const error = await failure(
+      rollbackMigrations({
+        url,
+        catalog,
+        actor: "ana@clinic.example",
+        to: "0000_patients",
+        onEvent: (e) => {
+          if (e.type === "migration_started" && e.tag === "0001_mrn") proxy.arm();
+        },
+      }),
+    );
+
+    expect(proxy.cut()).toBe(true);
+    expect(error.code).toBe("unreachable");
+    expect(error.details.tag).toBe("0001_mrn");
+    // PostgreSQL did drop the index; the ledger still says applied.
+    expect(await indexIsValid(db.sql, "patients_mrn_idx")).toBeNull();
+    expect(error.details.leftBehind).not.toMatch(/as it was/);
+    expect(error.details.leftBehind).toMatch(/DROP INDEX.*may have completed/);
+    expect((await readStatus(db.url, catalog)).migrations.map((m) => m.state)).toEqual(["applied", "applied"]);
   });
 });
