@@ -498,6 +498,8 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   const invalidLeft = new Set<string>();
   /** An autocommit statement whose answer was lost with the connection: PostgreSQL may have run it to the end. */
   let lostDuring: string | null = null;
+  /** Whether the transaction under way writes a ledger or progress row that commits with it (says, in status, whether it did). */
+  let recordsItself = true;
   try {
     for (const [p, part] of parts.entries()) {
       assertSessionKept(session);
@@ -522,6 +524,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         // The transaction takes the connection for itself, ahead of what is queued on it: a progress
         // row still waiting would land after the transaction's own and say less had committed.
         else await Promise.all(progressWrites);
+        recordsItself = isLast || tracked;
         await withLockRetries(session, script, migration.tag, part.statements[0]!, async () => {
           const restoresAfter = isLast && direction === "down";
           // The migration's time until this transaction's BEGIN goes out; the server's clock counts from there.
@@ -552,6 +555,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
             return answers;
           });
         });
+        recordsItself = true;
         kept.push(...part.statements.map((st) => st.analysis.summary));
       } else {
         const statement = part.statements[0]!;
@@ -588,7 +592,9 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
     const droppedNote = dropped.length ? ` (indexes it had built were dropped: ${dropped.join(", ")})` : "";
     e.details.tag ??= migration.tag;
     e.details.leftBehind = inDoubt
-      ? `${migration.tag}'s transaction may have committed: the connection was lost after its COMMIT was sent, before PostgreSQL answered. What the run records commits with it, so the target's status says which${left.length ? `; besides, ${left.join("; ")}` : ""}. Check the status before applying again.`
+      ? recordsItself
+        ? `${migration.tag}'s transaction may have committed: the connection was lost after its COMMIT was sent, before PostgreSQL answered. What the run records commits with it, so the target's status says which${left.length ? `; besides, ${left.join("; ")}` : ""}. Check the status before applying again.`
+        : `${migration.tag}'s transaction may have committed: the connection was lost after its COMMIT was sent, before PostgreSQL answered. Nothing the run records commits with that transaction, so the status cannot say: compare the target with the migration${left.length ? `; besides, ${left.join("; ")}` : ""}. ${migration.tag} ${direction === "down" ? "is still recorded as applied" : "is not recorded as applied"}.`
       : direction === "down"
         ? left.length
           ? `${migration.tag} is still recorded as applied (its rollback did not complete), but ${left.join("; ")}${droppedNote}. Compare the target with the migration before rolling back again.`

@@ -410,3 +410,55 @@ describe("a rollback whose connection is lost after PostgreSQL ran its autocommi
     expect((await readStatus(db.url, catalog)).migrations.map((m) => m.state)).toEqual(["applied", "applied"]);
   });
 });
+
+describe("a rollback whose connection is lost after PostgreSQL committed a transaction that records nothing", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+  let proxy: Awaited<ReturnType<typeof commitCuttingProxy>>;
+  let url: string;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_lost_down_part" });
+    catalog = await fixtureCatalog([
+      { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY, mrn text)") },
+      {
+        tag: "0001_mrn",
+        up: statements("ALTER TABLE patients ALTER COLUMN mrn SET DEFAULT 'unknown'", "CREATE INDEX CONCURRENTLY patients_mrn_idx ON patients (mrn)"),
+        down: statements("ALTER TABLE patients ALTER COLUMN mrn DROP DEFAULT", "DROP INDEX CONCURRENTLY patients_mrn_idx"),
+      },
+    ]);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" });
+    const direct = new URL(db.url);
+    proxy = await commitCuttingProxy({ host: direct.hostname, port: Number(direct.port) });
+    direct.port = String(proxy.port);
+    url = direct.toString();
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("does not say the target's status tells whether it committed", async () => {
+    const error = await failure(
+      rollbackMigrations({
+        url,
+        catalog,
+        actor: "ana@clinic.example",
+        to: "0000_patients",
+        onEvent: (e) => {
+          if (e.type === "migration_started" && e.tag === "0001_mrn") proxy.arm();
+        },
+      }),
+    );
+
+    expect(proxy.cut()).toBe(true);
+    expect(error.code).toBe("unreachable");
+    // The first transaction committed; the ledger, written only with the last, still says applied.
+    const [{ dflt } = { dflt: "?" }] = await db.sql<{ dflt: string | null }[]>`select column_default as dflt from information_schema.columns where table_name = 'patients' and column_name = 'mrn'`;
+    expect(dflt).toBeNull();
+    expect((await readStatus(db.url, catalog)).migrations.map((m) => m.state)).toEqual(["applied", "applied"]);
+    expect(error.details.leftBehind).toMatch(/may have committed/);
+    expect(error.details.leftBehind).not.toMatch(/status says which/);
+  });
+});
