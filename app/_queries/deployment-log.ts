@@ -25,11 +25,24 @@ async function fetchRunLog(id: string): Promise<RunLogData> {
   return body.data;
 }
 
-/** Polls about every second while the deployment is queued or running; stops in any other state. */
+/** How long after a run succeeded the page keeps asking for the verification that follows it (ms). */
+const VERIFICATION_WAIT_MS = 60_000;
+
+/**
+ * The worker verifies the environment right after a run succeeds and records the outcome on the
+ * deployment a moment later: until then (within a bound, should verification never come) the page
+ * keeps following, so "applied, verification failed" shows without a reload.
+ */
+export function awaitsVerification(data: RunLogData | undefined, now = Date.now()): boolean {
+  if (!data || data.state !== "succeeded" || data.verification !== null || !data.run?.finishedAt) return false;
+  return now - Date.parse(data.run.finishedAt) < VERIFICATION_WAIT_MS;
+}
+
+/** Polls about every second while the deployment is queued or running, or waits for its verification; stops otherwise. */
 export function useRunLogQuery(id: string, initialState: string) {
   return useQuery({
     queryKey: deploymentKeys.log(id),
     queryFn: () => fetchRunLog(id),
-    refetchInterval: (query) => (isActiveState((query.state.data?.state ?? initialState) as DeploymentState) ? 1000 : false),
+    refetchInterval: (query) => (isActiveState((query.state.data?.state ?? initialState) as DeploymentState) || awaitsVerification(query.state.data) ? 1000 : false),
   });
 }

@@ -41,10 +41,10 @@ function describe(row: RunLogData["events"][number]): string {
 /** Within this many pixels of the bottom the log counts as followed. */
 const FOLLOW_SLACK_PX = 24;
 
-export function RunLog({ deploymentId, initialState, timeZone }: { deploymentId: string; initialState: string; timeZone: string }) {
+export function RunLog({ deploymentId, initialState, initialVerification, timeZone }: { deploymentId: string; initialState: string; initialVerification: string | null; timeZone: string }) {
   const router = useRouter();
   const { data, error } = useRunLogQuery(deploymentId, initialState);
-  const lastState = useRef(initialState);
+  const lastState = useRef(`${initialState}/${initialVerification ?? ""}`);
   const list = useRef<HTMLOListElement>(null);
   // Follows new lines until the reader scrolls up; scrolling back to the bottom follows again.
   const [following, setFollowing] = useState(true);
@@ -69,10 +69,11 @@ export function RunLog({ deploymentId, initialState, timeZone }: { deploymentId:
     if (atBottom !== following) setFollowing(atBottom);
   };
 
-  // When the run reaches another state, the rest of the page (buttons, badges) must follow.
+  // When the run reaches another state, or its verification's outcome arrives, the rest of the page (buttons, badges) must follow.
   useEffect(() => {
-    if (data && data.state !== lastState.current) {
-      lastState.current = data.state;
+    const now = data ? `${data.state}/${data.verification ?? ""}` : null;
+    if (now && now !== lastState.current) {
+      lastState.current = now;
       router.refresh();
     }
   }, [data, router]);

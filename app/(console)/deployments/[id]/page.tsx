@@ -145,7 +145,7 @@ export default async function DeploymentPage({ params, searchParams }: { params:
               )
             }
           >
-            <RunLog deploymentId={deployment.id} initialState={deployment.state} timeZone={timeZone} />
+            <RunLog deploymentId={deployment.id} initialState={deployment.state} initialVerification={deployment.verification} timeZone={timeZone} />
           </Card>
         )}
 
