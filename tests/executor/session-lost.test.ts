@@ -7,10 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Catalog } from "../../lib/migrations";
 import { randomUUID } from "node:crypto";
-import net from "node:net";
 import { applyMigrations, readStatus, rollbackMigrations } from "../../lib/executor";
 import { freshDatabase, type TestDatabase } from "../support/databases";
-import { freePort } from "../support/ports";
+import { targetOf, tcpProxy, type TcpProxy } from "../support/tcp-proxy";
 import { advisoryLockHolders, failure, fixtureCatalog, historyRows, indexIsValid, removeFixtureFolders, statements, tableExists, waitFor } from "./support";
 
 describe("a run whose session is lost between two migrations", () => {
@@ -137,45 +136,28 @@ describe("a rollback whose session is lost after its statements, before it resto
  * Forwards TCP to `target`. Armed, it cuts the connection on which PostgreSQL answers a COMMIT (or `command`),
  * without passing that answer on: the transaction committed, and the client never hears it.
  */
-async function commitCuttingProxy(target: { host: string; port: number }, command = "COMMIT"): Promise<{ port: number; arm: () => void; cut: () => boolean; close: () => Promise<void> }> {
-  const COMMIT_ANSWER = Buffer.concat([Buffer.from([0x43, 0, 0, 0, 4 + command.length + 1]), Buffer.from(`${command}\0`)]);
+async function commitCuttingProxy(target: { host: string; port: number }, command = "COMMIT"): Promise<TcpProxy & { arm: () => void; cut: () => boolean }> {
+  const ANSWER = Buffer.concat([Buffer.from([0x43, 0, 0, 0, 4 + command.length + 1]), Buffer.from(`${command}\0`)]);
   let armed = false;
   let cut = false;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target.port, target.host);
-    sockets.add(client).add(upstream);
+  const proxy = await tcpProxy(target, () => {
+    // The answer can straddle two chunks: the end of the last one is kept.
     let tail = Buffer.alloc(0);
-    client.on("data", (chunk) => upstream.write(chunk));
-    upstream.on("data", (chunk) => {
+    return (chunk, direction) => {
+      if (direction === "toServer") return "pass";
       const seen = Buffer.concat([tail, chunk]);
-      tail = seen.subarray(-COMMIT_ANSWER.length);
-      if (armed && !cut && seen.includes(COMMIT_ANSWER)) {
-        cut = true;
-        client.destroy();
-        upstream.destroy();
-        return;
-      }
-      client.write(chunk);
-    });
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
-      from.on("error", () => {});
-      from.on("close", () => to.destroy());
-    }
+      tail = seen.subarray(-ANSWER.length);
+      if (!armed || cut || !seen.includes(ANSWER)) return "pass";
+      cut = true;
+      return "cut";
+    };
   });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {
-    port,
+    ...proxy,
     arm: () => {
       armed = true;
     },
     cut: () => cut,
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
   };
 }
 
@@ -192,10 +174,8 @@ describe("a run whose connection is lost after PostgreSQL committed the migratio
       { tag: "0001_mrn", up: statements('CREATE INDEX CONCURRENTLY "patients_mrn_idx" ON patients (mrn)', "ALTER TABLE patients ADD COLUMN born date") },
     ]);
     await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_patients" });
-    const direct = new URL(db.url);
-    proxy = await commitCuttingProxy({ host: direct.hostname, port: Number(direct.port) });
-    direct.port = String(proxy.port);
-    url = direct.toString();
+    proxy = await commitCuttingProxy(targetOf(db.url));
+    url = proxy.through(db.url);
   });
   afterAll(async () => {
     await proxy?.close();
@@ -376,10 +356,8 @@ describe("a rollback whose connection is lost after PostgreSQL ran its autocommi
       { tag: "0001_mrn", up: statements("CREATE INDEX CONCURRENTLY patients_mrn_idx ON patients (mrn)"), down: statements("DROP INDEX CONCURRENTLY patients_mrn_idx") },
     ]);
     await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" });
-    const direct = new URL(db.url);
-    proxy = await commitCuttingProxy({ host: direct.hostname, port: Number(direct.port) }, "DROP INDEX");
-    direct.port = String(proxy.port);
-    url = direct.toString();
+    proxy = await commitCuttingProxy(targetOf(db.url), "DROP INDEX");
+    url = proxy.through(db.url);
   });
   afterAll(async () => {
     await proxy?.close();
@@ -428,10 +406,8 @@ describe("a rollback whose connection is lost after PostgreSQL committed a trans
       },
     ]);
     await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" });
-    const direct = new URL(db.url);
-    proxy = await commitCuttingProxy({ host: direct.hostname, port: Number(direct.port) });
-    direct.port = String(proxy.port);
-    url = direct.toString();
+    proxy = await commitCuttingProxy(targetOf(db.url));
+    url = proxy.through(db.url);
   });
   afterAll(async () => {
     await proxy?.close();

@@ -4,42 +4,23 @@
  * end within its bound with a clear error, and the next plan must connect afresh instead of waiting
  * on the dead socket.
  */
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeKeptConnections } from "../../lib/connection/connect";
 import { ExecutorError } from "../../lib/executor";
 import { planBasis } from "../../lib/plan/plan";
 import { freshDatabase, type TestDatabase } from "../support/databases";
-import { freePort } from "../support/ports";
+import { targetOf, tcpProxy, type TcpProxy } from "../support/tcp-proxy";
 import { realCatalog } from "./support";
 
 /** Forwards TCP to `target`; frozen, it drops every byte both ways and keeps the sockets open (a black hole). */
-async function freezingProxy(target: { host: string; port: number }): Promise<{ port: number; frozen: (on: boolean) => void; close: () => Promise<void> }> {
+async function freezingProxy(target: { host: string; port: number }): Promise<TcpProxy & { frozen: (on: boolean) => void }> {
   let frozen = false;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target.port, target.host);
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
-      sockets.add(from);
-      from.on("data", (chunk) => {
-        if (!frozen) to.write(chunk);
-      });
-      from.on("error", () => {});
-      from.on("close", () => to.destroy());
-    }
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const proxy = await tcpProxy(target, () => () => (frozen ? "drop" : "pass"));
   return {
-    port,
+    ...proxy,
     frozen: (on) => {
       frozen = on;
     },
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
   };
 }
 
@@ -50,10 +31,8 @@ describe("a plan whose kept connection to the target went half-open", () => {
 
   beforeAll(async () => {
     db = await freshDatabase({ prefix: "plan_deadline" });
-    const direct = new URL(db.url);
-    proxy = await freezingProxy({ host: direct.hostname, port: Number(direct.port) });
-    direct.port = String(proxy.port);
-    url = direct.toString();
+    proxy = await freezingProxy(targetOf(db.url));
+    url = proxy.through(db.url);
   });
   afterAll(async () => {
     await closeKeptConnections();
