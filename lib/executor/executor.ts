@@ -782,8 +782,8 @@ async function inTransaction<T>(session: Session, of: { tag: string; file: strin
  * failure): the transaction is rolled back, and the error says so, with the migration it belongs to.
  */
 function commitFailure(e: unknown, of: { tag: string; file: string }): ExecutorError {
-  const err = e as { code?: string; message?: string; detail?: string; hint?: string };
-  if (!err.code || !/^[0-9A-Z]{5}$/.test(err.code) || connectionFailure(e)) return asConnectionError(e);
+  const err = postgresError(e);
+  if (!err) return asConnectionError(e);
   // A deferred constraint's check waits for row locks like any statement: retried under the lock ramp (withLockRetries).
   if (err.code === "55P03") {
     return new ExecutorError("lock_timeout", `${path.basename(of.file)}: the COMMIT of ${of.tag}'s transaction (a deferred constraint's check) waited longer than lock_timeout for a lock, and was rolled back.`, {
@@ -792,8 +792,7 @@ function commitFailure(e: unknown, of: { tag: string; file: string }): ExecutorE
       sqlstate: err.code,
     });
   }
-  const extra = [err.detail && `Detail: ${err.detail}`, err.hint && `Hint: ${err.hint}`].filter(Boolean).join(" ");
-  return new ExecutorError("sql_error", `${path.basename(of.file)}: PostgreSQL refused the COMMIT of ${of.tag}'s transaction, which was rolled back: ${redactSecrets(err.message ?? "")}${extra ? ` (${extra})` : ""}`, {
+  return new ExecutorError("sql_error", `${path.basename(of.file)}: PostgreSQL refused the COMMIT of ${of.tag}'s transaction, which was rolled back: ${redactSecrets(err.message ?? "")}${detailsOf(err)}`, {
     tag: of.tag,
     file: of.file,
     sqlstate: err.code,
@@ -1142,8 +1141,8 @@ function watchBlockers(session: Session): () => Blocker[] {
 
 /** Maps a PostgreSQL error to the file, line and column of the statement that raised it. */
 function sqlFailure(session: Session, e: unknown, script: SqlScript, tag: string, statement: Statement, blockers: Blocker[]): ExecutorError {
-  const err = e as { code?: string; message?: string; position?: string; detail?: string; hint?: string };
-  if (!err.code || !/^[0-9A-Z]{5}$/.test(err.code) || connectionFailure(e)) return asConnectionError(e);
+  const err = postgresError(e);
+  if (!err) return asConnectionError(e);
   let line = statement.line;
   let column = statement.column;
   const position = Number(err.position);
@@ -1154,6 +1153,20 @@ function sqlFailure(session: Session, e: unknown, script: SqlScript, tag: string
   }
   const where = { tag, file: script.file, statement: statement.index + 1, line, column, sqlstate: err.code };
   if (err.code === "55P03") return lockTimeoutError(script, tag, statement, blockers, session.attemptLockTimeoutMs);
+  return new ExecutorError("sql_error", `${script.file.split("/").pop()}:${line}:${column}: ${err.message}${detailsOf(err)}`, where);
+}
+
+type PostgresError = { code: string; message?: string; position?: string; detail?: string; hint?: string };
+
+/** PostgreSQL's own error (an SQLSTATE, not a lost or refused connection), or null. */
+function postgresError(e: unknown): PostgresError | null {
+  const err = e as Partial<PostgresError>;
+  if (!err?.code || !/^[0-9A-Z]{5}$/.test(err.code) || connectionFailure(e)) return null;
+  return err as PostgresError;
+}
+
+/** The error's DETAIL and HINT, as the message's closing parenthesis (or nothing). */
+function detailsOf(err: PostgresError): string {
   const extra = [err.detail && `Detail: ${err.detail}`, err.hint && `Hint: ${err.hint}`].filter(Boolean).join(" ");
-  return new ExecutorError("sql_error", `${script.file.split("/").pop()}:${line}:${column}: ${err.message}${extra ? ` (${extra})` : ""}`, where);
+  return extra ? ` (${extra})` : "";
 }
