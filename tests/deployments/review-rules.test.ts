@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { eq, sql } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { EMAIL, startTestConsole, type TestConsole } from "../support/console";
 
@@ -173,7 +173,8 @@ describe("4c: approve and sign-off recompute the plan's basis", () => {
       await c.targets.staging!.sql`drop table public.stale_maker`;
     }
 
-    const events = await c.store.db.select().from(auditEvents).where(eq(auditEvents.subjectId, id));
+    // In the order they were written (without ORDER BY the heap's order came back once).
+    const events = await c.store.db.select().from(auditEvents).where(eq(auditEvents.subjectId, id)).orderBy(asc(auditEvents.id));
     const refusals = events.filter((e) => e.action === "deployment.refused").map((e) => e.details as { attempted: string; code: string });
     expect(refusals).toEqual([
       expect.objectContaining({ attempted: "approve", code: "stale_plan" }),
