@@ -263,7 +263,10 @@ async function buildTemplate(server: ShadowServer, admin: postgres.Sql, catalog:
     await admin.unsafe(`ALTER DATABASE "${building}" RENAME TO "${template}"`);
   } catch (e) {
     await admin.unsafe(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
-    if ((e as { code?: string }).code === "42P04") return; // published meanwhile by another planner
+    // Published meanwhile by another planner: PostgreSQL says 42P04, or, when both renames passed its
+    // name check at once, the catalog's unique index says 23505.
+    const { code, constraint_name } = e as { code?: string; constraint_name?: string };
+    if (code === "42P04" || (code === "23505" && constraint_name === "pg_database_datname_index")) return;
     throw e;
   }
   await pruneTemplates(admin, template);

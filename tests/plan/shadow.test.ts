@@ -77,6 +77,54 @@ describe("rehearsals from cached templates", () => {
     expect(after.filter((d) => !before.some((b) => b.name === d.name))).toHaveLength(1);
   });
 
+  it("a planner whose template is published by another one in the same instant uses the other's", async () => {
+    // Two renames to the same name that both pass PostgreSQL's name check: the second one meets the
+    // catalog's unique index instead (23505, not 42P04). Made certain here by holding the other
+    // planner's rename open in a transaction until ours waits on it.
+    const dir = copyOfFolder();
+    fs.appendFileSync(path.join(dir, "0006_appointment_overlap.sql"), `-- ${dir}\n`);
+    const catalog = await loadCatalog(dir);
+    const target = await targetAt(catalog, "0007_row_level_security");
+    const before = new Set((await templates()).map((t) => t.name));
+    expect((await plan(target, catalog, { shadow: shadowRole.shadow })).rehearsal.ok).toBe(true);
+    await closeShadowConnections(); // no spare copy: the next plan must build the template again
+    const [template] = (await templates()).filter((t) => !before.has(t.name));
+    const other = `other_${template!.name.slice(-12)}`;
+
+    const sql = postgres(shadowRole.shadow.adminUrl, { max: 2, onnotice: () => {} });
+    try {
+      await sql.unsafe(`CREATE DATABASE "${other}" TEMPLATE "${template!.name}"`);
+      await sql.unsafe(`ALTER DATABASE "${other}" WITH ALLOW_CONNECTIONS false`); // as a planner publishes one
+      await sql.unsafe(`DROP DATABASE "${template!.name}"`);
+      const replanned = await sql.reserve();
+      let planned: ReturnType<typeof plan> | undefined;
+      try {
+        await replanned.unsafe("BEGIN");
+        await replanned.unsafe(`ALTER DATABASE "${other}" RENAME TO "${template!.name}"`);
+        planned = plan(target, catalog, { shadow: shadowRole.shadow });
+        const waiting = async () =>
+          (await sql`select 1 from pg_stat_activity where query like 'ALTER DATABASE "shadow_build_%' and wait_event_type = 'Lock'`).length > 0;
+        const deadline = Date.now() + 60_000;
+        while (!(await waiting())) {
+          if (Date.now() > deadline) throw new Error("the planner never reached its rename");
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await replanned.unsafe("COMMIT");
+      } finally {
+        replanned.release();
+      }
+      const result = await planned!;
+      expect(result.rehearsal).toMatchObject({ ok: true, error: null });
+      expect(result.migrations.map((m) => m.tag)).toEqual(["0008_performance_indexes"]);
+      await closeShadowConnections();
+      const left = (await shadowRole.owned()).filter((d) => !before.has(d.name));
+      expect(left.map((d) => d.name)).toEqual([template!.name]);
+    } finally {
+      await sql.unsafe(`DROP DATABASE IF EXISTS "${other}"`).catch(() => {});
+      await sql.end();
+    }
+  });
+
   it("a template refuses connections, so no stray session can block the copies", async () => {
     const [template] = await templates();
     expect(template!.allowsConnections).toBe(false);
