@@ -18,7 +18,7 @@ import { targetUrl, type DeploymentDeps } from "../deployments/context";
 import { assertPlanCurrent } from "../deployments/service";
 import { AppError } from "../errors";
 import { backfillProgress, deployments, environments } from "../store/schema";
-import type { AfterApply } from "./run-deployment";
+import { afterRun, type AfterApply } from "./after-run";
 
 /** First key of the store advisory locks held by backfill runners (the second is the deployment's hash). */
 const RUNNER_LOCK_CLASS = 7_361_213;
@@ -201,7 +201,7 @@ async function drive(deps: DeploymentDeps, deploymentId: string, worker: string,
   } finally {
     await sql?.end({ timeout: 5 });
   }
-  if (options.afterApply) await options.afterApply(deploymentId, environment).catch(() => {});
+  await afterRun(options.afterApply, deploymentId, environment);
 }
 
 async function remaining(sql: postgres.Sql, definition: Parameters<typeof remainingStatement>[0]): Promise<number> {

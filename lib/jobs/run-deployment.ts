@@ -13,10 +13,9 @@ import { deployments, environments } from "../store/schema";
 import { eq } from "drizzle-orm";
 import { runBackfill } from "./run-backfill";
 import { withConnection } from "../connection/connect";
+import { afterRun, type AfterApply } from "./after-run";
 
-export interface AfterApply {
-  (deploymentId: string, environment: string): Promise<void>;
-}
+export type { AfterApply } from "./after-run";
 
 /** What a run's failure records: the same code, message and hint the web and the CLI show. */
 export function runError(e: unknown): Record<string, unknown> {
@@ -78,7 +77,7 @@ export async function runDeployment(deps: DeploymentDeps, deploymentId: string, 
     await lifecycle.failRun(deps.store, deploymentId, run.id, runError(e), { logEvent: !(e instanceof ExecutorError) });
     return;
   }
-  if (afterApply) await afterApply(deploymentId, environment);
+  await afterRun(afterApply, deploymentId, environment);
 }
 
 async function snapshotOf(url: string) {
