@@ -26,7 +26,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type postgres from "postgres";
-import { connect } from "../connection/connect";
+import { connect, redactSecrets } from "../connection/connect";
 import type { Unit } from "./selection";
 import { ExecutorError } from "./errors";
 import { copiedColumns, describeDestroyed, resolveDestroys, type DestroyedData } from "./destroys";
@@ -288,7 +288,7 @@ export function backupStep(ctx: BackupContext) {
         }
       } catch (e) {
         if (e instanceof ExecutorError) throw e;
-        throw new ExecutorError("restore_failed", `Restoring the data ${tag} had destroyed failed: ${(e as Error).message}`, { tag, sqlstate: (e as { code?: string }).code });
+        throw new ExecutorError("restore_failed", `Looking up and restoring the backups taken when ${tag} was applied failed, so the rollback's transaction was rolled back: ${redactSecrets((e as Error).message)}`, { tag, sqlstate: (e as { code?: string }).code });
       }
     },
 

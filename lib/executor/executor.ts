@@ -461,7 +461,10 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   /** Restores backups (on rollback) in the transaction, and writes the ledger rows that commit with it. */
   const record = async (tx: postgres.ReservedSql): Promise<Sent<unknown>> => {
     await session.backup.inside(tx, unit, direction);
-    return sent(tx.unsafe(direction === "up" ? appliedRowsSql(ledgerEntry()) : rolledBackRowsSql(ledgerEntry())).simple());
+    const written = tx.unsafe(direction === "up" ? appliedRowsSql(ledgerEntry()) : rolledBackRowsSql(ledgerEntry())).simple();
+    return sent(written.catch((e: unknown) => {
+      throw ledgerWriteFailure(e, script.file, migration.tag, direction === "up" ? "as applied" : "as rolled back", true);
+    }));
   };
   await session.backup.before(session.sql, unit, direction);
 
@@ -480,7 +483,12 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   // Progress writes are pipelined ahead of the next statement on the same connection: no round trip of their own.
   const progressWrites: Promise<unknown>[] = [];
   const noteProgress = (statementsDone: number) => {
-    const write = recordProgress(session.sql, progressRow(statementsDone)).then(() => undefined);
+    const write = recordProgress(session.sql, progressRow(statementsDone)).then(
+      () => undefined,
+      (e: unknown) => {
+        throw ledgerWriteFailure(e, script.file, migration.tag, "with how far it got", false);
+      },
+    );
     write.catch(() => {});
     progressWrites.push(write);
   };
@@ -536,10 +544,10 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
             // server's clock.
             const behind =
               isLast && direction === "up"
-                ? [appliedRowsSql({ ...ledgerEntry(), durationMs: durationThroughTransaction(beforeTransactionMs) })]
+                ? { rows: [appliedRowsSql({ ...ledgerEntry(), durationMs: durationThroughTransaction(beforeTransactionMs) })], as: "as applied" }
                 : !isLast && tracked
-                  ? [progressRowSql(progressRow(through))]
-                  : [];
+                  ? { rows: [progressRowSql(progressRow(through))], as: "with how far it got" }
+                  : { rows: [], as: "" };
             // The answers, read (and reported) as they come.
             const answers = sent(executeInTransaction(session, tx, script, migration.tag, part.statements, { preamble, behind }, { done, total: progress.total }));
             // A rollback restores its backups once the statements are done. Otherwise the COMMIT goes
@@ -573,9 +581,11 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         } else if (tracked && !statement.analysis.concurrentIndex?.name) noteProgress(through);
       }
     }
-  } catch (e) {
+  } catch (caught) {
     await Promise.allSettled(progressWrites);
-    if (!(e instanceof ExecutorError)) throw e;
+    // Whatever PostgreSQL or the connection failed with, the user is told which migration and what it left behind.
+    if (!(caught instanceof ExecutorError) && !postgresError(caught) && !connectionFailure(caught)) throw caught;
+    const e = caught instanceof ExecutorError ? caught : asConnectionError(caught);
     // After the session is lost nothing more is written: postgres.js would write on a new session,
     // without the apply lock, and a transaction whose COMMIT was on the wire may have committed the
     // migration (its ledger row with it) whose indexes would be taken back.
@@ -656,7 +666,7 @@ async function executeInTransaction(
   script: SqlScript,
   tag: string,
   statements: Statement[],
-  around: { preamble: string[]; behind: string[] },
+  around: { preamble: string[]; behind: { rows: string[]; as: string } },
   progress: { done: number; total: number },
 ): Promise<number> {
   for (const text of around.preamble) tx.unsafe(text).simple().catch(() => {});
@@ -669,8 +679,13 @@ async function executeInTransaction(
     return reply;
   });
   // Sent behind the statements; each fails only as "aborted" when one of them failed.
-  const behind = around.behind.map((text) => {
-    const reply = tx.unsafe(text).simple();
+  const behind = around.behind.rows.map((text) => {
+    const reply = tx
+      .unsafe(text)
+      .simple()
+      .catch((e: unknown) => {
+        throw ledgerWriteFailure(e, script.file, tag, around.behind.as, true);
+      });
     reply.catch(() => {});
     return reply;
   });
@@ -1163,6 +1178,22 @@ function postgresError(e: unknown): PostgresError | null {
   const err = e as Partial<PostgresError>;
   if (!err?.code || !/^[0-9A-Z]{5}$/.test(err.code) || connectionFailure(e)) return null;
   return err as PostgresError;
+}
+
+/**
+ * PostgreSQL refused the run's own row in the target's ledger (or progress table) after the
+ * migration's statements ran: something the migration did in its session (a SET ROLE, a
+ * search_path) or to those tables stops the write. Within a transaction that rolls it back.
+ */
+function ledgerWriteFailure(e: unknown, file: string, tag: string, recorded: string, inTransaction: boolean): ExecutorError {
+  const err = postgresError(e);
+  if (!err) return asConnectionError(e);
+  const outcome = inTransaction ? ", so its transaction was rolled back" : "";
+  return new ExecutorError(
+    "sql_error",
+    `${path.basename(file)}: PostgreSQL refused to record ${tag} ${recorded} in the target's ledger${outcome}: ${redactSecrets(err.message ?? "")}${detailsOf(err)}. A statement of the migration may have changed what the session can write (SET ROLE, SET search_path) or the ledger tables themselves.`,
+    { tag, file, sqlstate: err.code },
+  );
 }
 
 /** The error's DETAIL and HINT, as the message's closing parenthesis (or nothing). */

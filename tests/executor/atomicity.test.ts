@@ -1,8 +1,9 @@
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Catalog } from "../../lib/migrations";
 import { applyMigrations, readStatus, rollbackMigrations } from "../../lib/executor";
 import { snapshotSchema } from "../../lib/introspect/schema-snapshot";
-import { freshDatabase, type TestDatabase } from "../support/databases";
+import { adminUrl, freshDatabase, type TestDatabase } from "../support/databases";
 import { drizzleRows, failure, fixtureCatalog, historyRows, positionOf, recorder, removeFixtureFolders, statements, tableExists } from "./support";
 
 const BASE = { tag: "0000_patients", up: statements("CREATE TABLE patients (id int PRIMARY KEY, active boolean NOT NULL DEFAULT true)") };
@@ -185,5 +186,74 @@ describe("a rollback whose down file fails part-way", () => {
     expect(error.details.leftBehind).toBe("0001_allergies is still recorded as applied and the target is as it was before the rollback.");
     expect(await tableExists(db.sql, "public.allergies")).toBe(true);
     expect((await readStatus(db.url, catalog)).current).toBe("0001_allergies");
+  });
+});
+
+/**
+ * A migration that leaves its session unable to write the run's own rows (here a SET ROLE to a role
+ * with no access to the ledger): the statements ran, the ledger write is refused. The user must
+ * learn which migration, that nothing of its transaction stayed, and what did, not only
+ * "permission denied for schema drizzle".
+ */
+describe("a migration after which its ledger row cannot be written", () => {
+  let db: TestDatabase;
+  let role: string;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_ledger_refused" });
+    role = `no_ledger_${db.name}`;
+    await db.sql.unsafe(`CREATE ROLE "${role}" NOLOGIN`);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
+    await admin.unsafe(`DROP ROLE IF EXISTS "${role}"`).finally(() => admin.end());
+    removeFixtureFolders();
+  });
+
+  it("an apply: names the migration, says its transaction was rolled back, and leaves it pending", async () => {
+    const catalog = await fixtureCatalog([BASE, { tag: "0001_allergies", up: statements("CREATE TABLE allergies (id int PRIMARY KEY)", `SET ROLE "${role}"`) }]);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_patients" });
+    const error = await failure(applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" }));
+    expect(error.code).toBe("sql_error");
+    expect(error.details).toMatchObject({ tag: "0001_allergies", sqlstate: "42501" });
+    expect(error.message).toMatch(/^0001_allergies\.sql: PostgreSQL refused to record 0001_allergies as applied in the target's ledger, so its transaction was rolled back: permission denied/);
+    expect(error.details.leftBehind).toBe("0001_allergies is not recorded as applied and the target is as it was before it.");
+    expect(await tableExists(db.sql, "public.allergies")).toBe(false);
+    expect((await readStatus(db.url, catalog)).pending).toEqual(["0001_allergies"]);
+  });
+
+  it("a migration with an index build: what committed is listed, the index is taken back, and status says partially applied", async () => {
+    const catalog = await fixtureCatalog([
+      BASE,
+      { tag: "0001_visits", up: statements("CREATE TABLE visits (id int PRIMARY KEY, patient_id int)", "CREATE INDEX CONCURRENTLY visits_patient_idx ON visits (patient_id)", `SET ROLE "${role}"`) },
+    ]);
+    const error = await failure(applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example" }));
+    expect(error.details).toMatchObject({ tag: "0001_visits", sqlstate: "42501" });
+    expect(error.message).toContain("refused to record 0001_visits as applied");
+    expect(error.details.leftBehind).toMatch(/^0001_visits is not recorded as applied, but these statements had committed before the failure and were not undone: CREATE TABLE public\.visits \(indexes it had built were dropped: public\.visits_patient_idx\)/);
+    expect(await tableExists(db.sql, "public.visits")).toBe(true);
+    expect(await tableExists(db.sql, "public.visits_patient_idx")).toBe(false);
+    const status = await readStatus(db.url, catalog);
+    expect(status.migrations.find((m) => m.tag === "0001_visits")).toMatchObject({ state: "partially_applied", partial: { statementsDone: 1 } });
+  });
+
+  it("a rollback: names the migration and leaves it recorded as applied", async () => {
+    const catalog = await fixtureCatalog([BASE, { tag: "0001_notes", up: statements("CREATE TABLE notes (id int PRIMARY KEY)"), down: statements("COMMENT ON TABLE notes IS 'rolled back'", `SET ROLE "${role}"`) }]);
+    const fresh = await freshDatabase({ prefix: "exec_ledger_refused_down" });
+    try {
+      await applyMigrations({ url: fresh.url, catalog, actor: "ana@clinic.example" });
+      const error = await failure(rollbackMigrations({ url: fresh.url, catalog, actor: "ana@clinic.example", to: "0000_patients" }));
+      expect(error.details).toMatchObject({ tag: "0001_notes", sqlstate: "42501" });
+      // The rollback's first own write on the target (looking up backups to restore) is the one refused.
+      expect(error.code).toBe("restore_failed");
+      expect(error.message).toMatch(/^Looking up and restoring the backups taken when 0001_notes was applied failed, so the rollback's transaction was rolled back: permission denied/);
+      expect(error.details.leftBehind).toBe("0001_notes is still recorded as applied and the target is as it was before the rollback.");
+      const [comment] = await fresh.sql<{ c: string | null }[]>`select obj_description('public.notes'::regclass, 'pg_class') as c`;
+      expect(comment!.c).toBeNull();
+      expect((await readStatus(fresh.url, catalog)).current).toBe("0001_notes");
+    } finally {
+      await fresh.drop();
+    }
   });
 });
