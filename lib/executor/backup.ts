@@ -466,7 +466,9 @@ async function restoreInEffect(tx: InTransaction, runId: string, tag: string): P
     const liveColumns = (
       await tx<{ name: string }[]>`select attname::text as name from pg_attribute where attrelid = ${info.oid}::oid and attnum > 0 and not attisdropped and attgenerated = ''`
     ).map((r) => r.name);
-    const missing = [...b.keyColumns, ...(b.rowsRemoved ? [] : b.columns)].filter((c) => !liveColumns.includes(c));
+    // Whole rows come back with every copied column, or not at all: restoring the others and dropping
+    // the copy would lose the values of a column the rollback did not re-create.
+    const missing = [...new Set([...b.keyColumns, ...(b.rowsRemoved ? b.copiedColumns : b.columns)])].filter((c) => !liveColumns.includes(c));
     if (missing.length > 0) {
       notRestored.push({ backupId: b.id, table, reason: `the rollback did not re-create ${missing.join(", ")} in ${table}; the copy stays in ${BACKUP_SCHEMA}.${b.backupTable}` });
       continue;
