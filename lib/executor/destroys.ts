@@ -304,6 +304,24 @@ async function inheritingTables(sql: Client, schema: string, table: string): Pro
     select n.nspname::text as schema, c.relname::text as table from kids join pg_class c on c.oid = kids.oid join pg_namespace n on n.oid = c.relnamespace order by 1, 2`;
 }
 
+/**
+ * Foreign keys whose ON DELETE acts on rows deleted from `schema.table`: CASCADE deletes the
+ * referencing rows, SET NULL and SET DEFAULT rewrite their key columns. Partitions are reached
+ * through their parent's constraint.
+ */
+async function deleteActions(sql: Client, schema: string, table: string): Promise<{ schema: string; table: string; action: "c" | "n" | "d"; columns: string[]; refColumns: string[] }[]> {
+  const name = `${q(schema)}.${q(table)}`;
+  return sql<{ schema: string; table: string; action: "c" | "n" | "d"; columns: string[]; refColumns: string[] }[]>`
+    select n.nspname::text as schema, c.relname::text as table, con.confdeltype::text as action,
+      to_jsonb(array(select a.attname::text from unnest(con.conkey) with ordinality k(attnum, ord)
+        join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum order by k.ord)) as columns,
+      to_jsonb(array(select a.attname::text from unnest(con.confkey) with ordinality k(attnum, ord)
+        join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.attnum order by k.ord)) as "refColumns"
+    from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace
+    where con.contype = 'f' and con.confrelid = to_regclass(${name}) and con.confdeltype in ('c', 'n', 'd') and not c.relispartition
+    order by 1, 2, con.conname`;
+}
+
 async function tablesOfSchema(sql: Client, schema: string): Promise<{ schema: string; table: string }[]> {
   return sql<{ schema: string; table: string }[]>`
     select n.nspname::text as schema, c.relname::text as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -328,12 +346,28 @@ export async function resolveDestroys(sql: Client, tag: string, script: SqlScrip
     if (target.note && !entry.notes.includes(target.note)) entry.notes.push(target.note);
     byTable.set(key, entry);
   };
+  // The rows a DELETE reaches through foreign keys: the referencing rows whose key is among the
+  // deleted ones, selected before the DELETE runs (transitively for CASCADE).
+  const followDeleteActions = async (parent: DestroyTarget & { table: string }, seen: Set<string>): Promise<void> => {
+    const from = `${q(parent.schema)}.${q(parent.table)}${parent.alias ? ` AS ${q(parent.alias)}` : ""}`;
+    const owner = parent.alias ? q(parent.alias) : `${q(parent.schema)}.${q(parent.table)}`;
+    for (const fk of await deleteActions(sql, parent.schema, parent.table)) {
+      const predicate = `(${fk.columns.map(q).join(", ")}) IN (SELECT ${fk.refColumns.map((c) => `${owner}.${q(c)}`).join(", ")} FROM ${from}${parent.predicate ? ` WHERE ${parent.predicate}` : ""})`;
+      const cascaded = fk.action === "c";
+      const child = { ...parent, kind: cascaded ? ("delete" as const) : ("update" as const), schema: fk.schema, table: fk.table, columns: cascaded ? null : fk.columns, predicate, alias: null, note: null };
+      const how = cascaded ? "deleted by ON DELETE CASCADE" : `${fk.columns.join(", ")} set to ${fk.action === "n" ? "NULL" : "the default"} by ON DELETE`;
+      add(fk.schema, fk.table, child, `rows ${how} from ${parent.schema}.${parent.table}`);
+      const key = `${fk.schema}.${fk.table}`;
+      if (cascaded && !seen.has(key)) await followDeleteActions(child, new Set([...seen, key]));
+    }
+  };
   for (const t of targets) {
     if (t.kind === "drop-schema") {
       for (const r of await tablesOfSchema(sql, t.schema)) add(r.schema, r.table, { ...t, kind: "drop-table", table: r.table }, `dropped with schema ${t.schema} (CASCADE)`);
       continue;
     }
     add(t.schema, t.table!, t);
+    if (t.kind === "delete") await followDeleteActions({ ...t, table: t.table! }, new Set([`${t.schema}.${t.table}`]));
     if (t.kind === "truncate" && t.cascade) {
       for (const r of await referencingTables(sql, t.schema, t.table!)) add(r.schema, r.table, { ...t, ...r }, `truncated by CASCADE from ${t.schema}.${t.table}`);
     }

@@ -48,3 +48,42 @@ describe("a rollback that re-creates a dropped table without one of its columns"
     expect(copy[0]).toEqual({ id: 1, diagnosis: "d1" });
   });
 });
+
+describe("a DELETE whose rows are referenced by ON DELETE CASCADE and SET NULL foreign keys", () => {
+  it("backs up the referencing rows it removes and the keys it nulls, and a rollback puts every one back", async () => {
+    const t = await target(
+      "edge_fk",
+      [
+        "CREATE TABLE patients (id int PRIMARY KEY, status text NOT NULL)",
+        "CREATE TABLE appointments (id int PRIMARY KEY, patient_id int NOT NULL REFERENCES patients ON DELETE CASCADE, note text)",
+        "CREATE TABLE prescriptions (id int PRIMARY KEY, appointment_id int NOT NULL REFERENCES appointments ON DELETE CASCADE, drug text)",
+        "CREATE TABLE invoices (id int PRIMARY KEY, patient_id int REFERENCES patients ON DELETE SET NULL, total int)",
+        "INSERT INTO patients SELECT g, CASE WHEN g % 4 = 0 THEN 'inactive' ELSE 'active' END FROM generate_series(1, 40) g",
+        "INSERT INTO appointments SELECT g, 1 + g % 40, 'a' || g FROM generate_series(1, 120) g",
+        "INSERT INTO prescriptions SELECT g, 1 + g % 120, 'd' || g FROM generate_series(1, 200) g",
+        "INSERT INTO invoices SELECT g, 1 + g % 40, g FROM generate_series(1, 80) g",
+      ],
+      ["DELETE FROM patients p WHERE p.status = 'inactive'"],
+      ["SELECT 1"],
+    );
+    const snapshot = () =>
+      t.db.sql`select (select json_agg(x order by id) from patients x) p, (select json_agg(x order by id) from appointments x) a,
+        (select json_agg(x order by id) from prescriptions x) r, (select json_agg(x order by id) from invoices x) i`;
+    const before = await snapshot();
+    const [gone] = await t.db.sql<{ a: number; r: number; i: number }[]>`
+      select (select count(*)::int from appointments a join patients p on p.id = a.patient_id where p.status = 'inactive') a,
+        (select count(*)::int from prescriptions r join appointments a on a.id = r.appointment_id join patients p on p.id = a.patient_id where p.status = 'inactive') r,
+        (select count(*)::int from invoices i join patients p on p.id = i.patient_id where p.status = 'inactive') i`;
+
+    const applied = await t.apply();
+    const rows = Object.fromEntries(applied.backups.taken.map((b) => [b.table, b.rows]));
+    // Exactly the rows the DELETE reaches through the foreign keys, not every row of those tables.
+    expect(rows).toEqual({ "public.patients": 10, "public.appointments": gone!.a, "public.prescriptions": gone!.r, "public.invoices": gone!.i });
+    expect(applied.backups.taken.find((b) => b.table === "public.invoices")!.columns).toEqual(["patient_id"]);
+
+    const rolled = await t.rollback();
+    expect(rolled.backups.notRestored).toEqual([]);
+    expect(rolled.backups.restored.map((r) => r.table).sort()).toEqual(["public.appointments", "public.invoices", "public.patients", "public.prescriptions"]);
+    expect(await snapshot()).toEqual(before);
+  });
+});
