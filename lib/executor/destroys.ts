@@ -22,10 +22,18 @@ import { sqlLiteral } from "../ledger";
 
 export type DestroyKind = "drop-table" | "drop-schema" | "drop-column" | "alter-type" | "truncate" | "delete" | "update";
 
-/** One statement's destruction, as written (names resolve as written: unqualified = public). */
+/**
+ * One statement's destruction, named as the tables and columns were before the script ran (renames
+ * earlier in the script undone). An unqualified table's schema is "public" until resolveDestroys
+ * looks it up through `searchPath`.
+ */
 export interface DestroyTarget {
   kind: DestroyKind;
   schema: string;
+  /** The table was named without a schema: resolved on the target through the search_path. */
+  unqualified: boolean;
+  /** The search_path a SET in the script chose before this statement; null = the session's own. */
+  searchPath: string[] | null;
   /** null for drop-schema (every table of the schema). */
   table: string | null;
   /** The columns destroyed or rewritten; null = whole rows. */
@@ -44,16 +52,74 @@ export interface DestroyTarget {
 
 type Cmd = { subtype?: string; name?: string; behavior?: string };
 
-/** Pure: every destruction the script's statements name. */
-export function destroyTargets(script: SqlScript): DestroyTarget[] {
-  return script.statements.flatMap((s) => statementTargets(s));
+/**
+ * What the script did to names so far, in statement order: a table renamed or moved, or a column
+ * renamed, is destroyed later under its new name but backed up (and restored) under its old one.
+ */
+interface ScriptNames {
+  searchPath: string[] | null;
+  /** `schema-as-written\0table` now -> the table before the script. */
+  tables: Map<string, { schema: string | null; table: string; searchPath: string[] | null }>;
+  /** `schema-as-written\0table\0column` (table before the script) now -> the column before the script. */
+  columns: Map<string, string>;
 }
 
-function statementTargets(s: Statement): DestroyTarget[] {
+type RangeVarLike = { schemaname?: string; relname?: string } | undefined;
+
+/** Pure: every destruction the script's statements name. */
+export function destroyTargets(script: SqlScript): DestroyTarget[] {
+  const names: ScriptNames = { searchPath: null, tables: new Map(), columns: new Map() };
+  return script.statements.flatMap((s) => statementTargets(s, names));
+}
+
+/** The table a RangeVar names, as it was before the script (its schema null when unqualified). */
+function originalTable(names: ScriptNames, rv: RangeVarLike): { schema: string | null; table: string; searchPath: string[] | null } {
+  const schema = rv?.schemaname ?? null;
+  const table = rv?.relname ?? "?";
+  return names.tables.get(`${schema ?? ""}\u0000${table}`) ?? { schema, table, searchPath: names.searchPath };
+}
+
+function originalColumn(names: ScriptNames, t: { schema: string | null; table: string }, column: string): string {
+  return names.columns.get(`${t.schema ?? ""}\u0000${t.table}\u0000${column}`) ?? column;
+}
+
+/** Follows SET search_path, renames and SET SCHEMA of tables and renames of columns. */
+function trackNames(kind: string, value: Record<string, unknown>, names: ScriptNames): void {
+  if (kind === "VariableSetStmt" && value.name === "search_path") {
+    if (value.kind !== "VAR_SET_VALUE") {
+      names.searchPath = null;
+      return;
+    }
+    names.searchPath = ((value.args as Node[] | undefined) ?? []).flatMap((a) => {
+      const c = (a as { A_Const?: { sval?: { sval?: string } } }).A_Const;
+      return c?.sval?.sval !== undefined ? [c.sval.sval] : [];
+    });
+    return;
+  }
+  if (kind === "RenameStmt" && value.relation && value.newname) {
+    const rv = value.relation as RangeVarLike;
+    const original = originalTable(names, rv);
+    if (value.renameType === "OBJECT_TABLE") names.tables.set(`${rv?.schemaname ?? ""}\u0000${value.newname as string}`, original);
+    if (value.renameType === "OBJECT_COLUMN" && value.subname) {
+      names.columns.set(`${original.schema ?? ""}\u0000${original.table}\u0000${value.newname as string}`, originalColumn(names, original, value.subname as string));
+    }
+    return;
+  }
+  if (kind === "AlterObjectSchemaStmt" && value.objectType === "OBJECT_TABLE" && value.relation && value.newschema) {
+    const rv = value.relation as RangeVarLike;
+    names.tables.set(`${value.newschema as string}\u0000${rv?.relname ?? "?"}`, originalTable(names, rv));
+  }
+}
+
+function statementTargets(s: Statement, names: ScriptNames): DestroyTarget[] {
   const [kind, value] = unwrap(s.ast);
+  trackNames(kind, value, names);
   const base = { statement: s.index + 1, summary: s.analysis.summary, predicate: null, alias: null, note: null, cascade: false };
   const out: DestroyTarget[] = [];
-  const rel = (rv: { schemaname?: string; relname?: string } | undefined) => ({ schema: rv?.schemaname ?? "public", table: rv?.relname ?? "?" });
+  const named = (t: { schema: string | null; table: string; searchPath: string[] | null }) => ({ schema: t.schema ?? "public", table: t.table, unqualified: t.schema === null, searchPath: t.searchPath });
+  const rel = (rv: RangeVarLike) => named(originalTable(names, rv));
+  /** A column of the table `rv` names, as it was called before the script. */
+  const column = (rv: RangeVarLike, name: string) => originalColumn(names, originalTable(names, rv), name);
   switch (kind) {
     case "DropStmt": {
       const type = (value.removeType as string | undefined) ?? "OBJECT_TABLE";
@@ -61,10 +127,9 @@ function statementTargets(s: Statement): DestroyTarget[] {
       for (const object of (value.objects as Node[] | undefined) ?? []) {
         const parts = nameParts(object);
         if (type === "OBJECT_TABLE") {
-          const table = parts.at(-1) ?? "?";
-          out.push({ ...base, kind: "drop-table", schema: parts.length > 1 ? parts.at(-2)! : "public", table, columns: null, cascade });
+          out.push({ ...base, kind: "drop-table", ...rel({ schemaname: parts.length > 1 ? parts.at(-2)! : undefined, relname: parts.at(-1) ?? "?" }), columns: null, cascade });
         } else if (type === "OBJECT_SCHEMA" && cascade) {
-          out.push({ ...base, kind: "drop-schema", schema: parts[0] ?? "?", table: null, columns: null, cascade });
+          out.push({ ...base, kind: "drop-schema", schema: parts[0] ?? "?", unqualified: false, searchPath: null, table: null, columns: null, cascade });
         }
       }
       break;
@@ -76,8 +141,9 @@ function statementTargets(s: Statement): DestroyTarget[] {
         if (!("AlterTableCmd" in node)) continue;
         const cmd = node.AlterTableCmd as Cmd;
         if (!cmd.name) continue;
-        if (cmd.subtype === "AT_DropColumn") out.push({ ...base, kind: "drop-column", ...target, columns: [cmd.name], cascade: cmd.behavior === "DROP_CASCADE" });
-        if (cmd.subtype === "AT_AlterColumnType") out.push({ ...base, kind: "alter-type", ...target, columns: [cmd.name] });
+        const name = column(value.relation as never, cmd.name);
+        if (cmd.subtype === "AT_DropColumn") out.push({ ...base, kind: "drop-column", ...target, columns: [name], cascade: cmd.behavior === "DROP_CASCADE" });
+        if (cmd.subtype === "AT_AlterColumnType") out.push({ ...base, kind: "alter-type", ...target, columns: [name] });
       }
       break;
     }
@@ -95,7 +161,7 @@ function statementTargets(s: Statement): DestroyTarget[] {
       const where = derivablePredicate(s, value);
       const columns =
         kind === "UpdateStmt"
-          ? [...new Set(((value.targetList as Node[] | undefined) ?? []).flatMap((t) => ("ResTarget" in t && t.ResTarget.name ? [t.ResTarget.name] : [])))]
+          ? [...new Set(((value.targetList as Node[] | undefined) ?? []).flatMap((t) => ("ResTarget" in t && t.ResTarget.name ? [column(value.relation as never, t.ResTarget.name)] : [])))]
           : null;
       out.push({ ...base, kind: kind === "DeleteStmt" ? "delete" : "update", ...target, columns, predicate: where.predicate, alias: where.predicate ? alias : null, note: where.note });
       break;
@@ -322,6 +388,23 @@ async function deleteActions(sql: Client, schema: string, table: string): Promis
     order by 1, 2, con.conname`;
 }
 
+/**
+ * The schema an unqualified table name resolves to on the target, as the statement would resolve it:
+ * through the script's SET search_path, or the session's own (the backup reads on the session that
+ * runs the migration). "public" when no relation by that name is visible: there is nothing to copy.
+ */
+async function schemaOnPath(sql: Client, table: string, searchPath: string[] | null): Promise<string> {
+  const [row] =
+    searchPath === null
+      ? await sql.unsafe<{ schema: string }[]>(`select n.nspname::text as schema from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = to_regclass(${sqlLiteral(q(table))})`).simple()
+      : await sql<{ schema: string }[]>`
+          select n.nspname::text as schema from jsonb_array_elements_text(${JSON.stringify(searchPath)}::text::jsonb) with ordinality p(name, ord)
+          join pg_namespace n on n.nspname = (case when p.name = '$user' then current_user::text else p.name end)
+          join pg_class c on c.relnamespace = n.oid and c.relname = ${table}
+          order by p.ord limit 1`;
+  return row?.schema ?? "public";
+}
+
 async function tablesOfSchema(sql: Client, schema: string): Promise<{ schema: string; table: string }[]> {
   return sql<{ schema: string; table: string }[]>`
     select n.nspname::text as schema, c.relname::text as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -337,6 +420,13 @@ async function tablesOfSchema(sql: Client, schema: string): Promise<{ schema: st
 export async function resolveDestroys(sql: Client, tag: string, script: SqlScript, options: { estimates?: boolean } = {}): Promise<DestroyedData[]> {
   const targets = destroyTargets(script);
   if (targets.length === 0) return [];
+  const resolved = new Map<string, string>();
+  for (const t of targets) {
+    if (!t.unqualified || t.table === null) continue;
+    const key = `${t.table}\u0000${JSON.stringify(t.searchPath)}`;
+    if (!resolved.has(key)) resolved.set(key, await schemaOnPath(sql, t.table, t.searchPath));
+    t.schema = resolved.get(key)!;
+  }
   const byTable = new Map<string, { schema: string; table: string; parts: (DestroyTarget & { table: string })[]; notes: string[] }>();
   const add = (schema: string, table: string, target: DestroyTarget, note?: string) => {
     const key = `${schema}.${table}`;

@@ -87,3 +87,43 @@ describe("a DELETE whose rows are referenced by ON DELETE CASCADE and SET NULL f
     expect(await snapshot()).toEqual(before);
   });
 });
+
+describe("names the script resolves its own way", () => {
+  it("a column or table renamed earlier in the script, then dropped, is backed up under its name before the script and restored", async () => {
+    const t = await target(
+      "edge_rename",
+      ["CREATE TABLE patients (id int PRIMARY KEY, cns text)", "CREATE TABLE notes (id int PRIMARY KEY, body text)", "INSERT INTO patients SELECT g, lpad(g::text, 15, '7') FROM generate_series(1, 30) g", "INSERT INTO notes SELECT g, 'n' || g FROM generate_series(1, 30) g"],
+      ["ALTER TABLE patients RENAME COLUMN cns TO cns_retired", "ALTER TABLE patients DROP COLUMN cns_retired", "ALTER TABLE notes RENAME TO notes_old", "DROP TABLE notes_old"],
+      ["ALTER TABLE patients ADD COLUMN cns text", "CREATE TABLE notes (id int PRIMARY KEY, body text)"],
+    );
+    const before = await t.db.sql`select (select json_agg(x order by id) from patients x) p, (select json_agg(x order by id) from notes x) n`;
+    const applied = await t.apply();
+    expect(applied.backups.taken.map((b) => [b.table, b.columns, b.rows])).toEqual([
+      ["public.patients", ["cns"], 30],
+      ["public.notes", ["id", "body"], 30],
+    ]);
+    await t.rollback();
+    expect(await t.db.sql`select (select json_agg(x order by id) from patients x) p, (select json_agg(x order by id) from notes x) n`).toEqual(before);
+  });
+
+  it("an unqualified table in the schema a SET search_path in the script, or the database's search_path, points to", async () => {
+    const t = await target(
+      "edge_path",
+      [
+        "CREATE SCHEMA clinical",
+        "CREATE TABLE clinical.notes (id int PRIMARY KEY, body text)",
+        "CREATE TABLE clinical.exams (id int PRIMARY KEY, result text)",
+        "INSERT INTO clinical.notes SELECT g, 'n' || g FROM generate_series(1, 12) g",
+        "INSERT INTO clinical.exams SELECT g, 'r' || g FROM generate_series(1, 9) g",
+      ],
+      ["DROP TABLE exams", "SET search_path TO clinical", "DROP TABLE notes", "RESET search_path"],
+      ["CREATE TABLE clinical.notes (id int PRIMARY KEY, body text)", "CREATE TABLE clinical.exams (id int PRIMARY KEY, result text)"],
+    );
+    await t.db.sql.unsafe(`ALTER DATABASE "${t.db.name}" SET search_path = clinical, public`);
+    const before = await t.db.sql`select (select json_agg(x order by id) from clinical.notes x) n, (select json_agg(x order by id) from clinical.exams x) e`;
+    const applied = await t.apply();
+    expect(applied.backups.taken.map((b) => [b.table, b.rows]).sort()).toEqual([["clinical.exams", 9], ["clinical.notes", 12]]);
+    await t.rollback();
+    expect(await t.db.sql`select (select json_agg(x order by id) from clinical.notes x) n, (select json_agg(x order by id) from clinical.exams x) e`).toEqual(before);
+  });
+});
