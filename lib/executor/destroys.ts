@@ -405,6 +405,16 @@ async function schemaOnPath(sql: Client, table: string, searchPath: string[] | n
   return row?.schema ?? "public";
 }
 
+/** Whether a WHERE clause can be evaluated on the table as it is before the script (it may name a column the script adds). */
+async function predicateReadable(sql: Client, from: string, predicate: string): Promise<boolean> {
+  try {
+    await sql.unsafe(`EXPLAIN SELECT 1 FROM ${from} WHERE ${predicate}`).simple();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function tablesOfSchema(sql: Client, schema: string): Promise<{ schema: string; table: string }[]> {
   return sql<{ schema: string; table: string }[]>`
     select n.nspname::text as schema, c.relname::text as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -476,8 +486,12 @@ export async function resolveDestroys(sql: Client, tag: string, script: SqlScrip
     // One predicate only when every statement on the table selects the same rows with it.
     const predicates = new Set(entry.parts.map((p) => (p.predicate ? `${p.alias ?? ""}\u0000${p.predicate}` : "")));
     const only = entry.parts[0]!;
-    const predicate = predicates.size === 1 && only.predicate ? only.predicate : null;
+    let predicate = predicates.size === 1 && only.predicate ? only.predicate : null;
     if (predicates.size > 1) entry.notes.push("statements on this table select different rows: every row is taken");
+    if (predicate && !(await predicateReadable(sql, `${q(entry.schema)}.${q(entry.table)}${only.alias ? ` AS ${q(only.alias)}` : ""}`, predicate))) {
+      predicate = null;
+      entry.notes.push("the WHERE clause names what the script changes first (a column it adds or renames): every row is taken");
+    }
     const notes = [...entry.notes];
     if (!rowsRemoved && columns.length === 0) continue; // e.g. a column added and dropped within the script
     if (facts.keyColumns.length === 0) {

@@ -126,4 +126,16 @@ describe("names the script resolves its own way", () => {
     await t.rollback();
     expect(await t.db.sql`select (select json_agg(x order by id) from clinical.notes x) n, (select json_agg(x order by id) from clinical.exams x) e`).toEqual(before);
   });
+
+  it("a DELETE whose WHERE names a column the script adds first is backed up whole instead of stopping the apply", async () => {
+    const t = await target(
+      "edge_newcol",
+      ["CREATE TABLE people (id int PRIMARY KEY, status text NOT NULL)", "INSERT INTO people SELECT g, CASE WHEN g % 3 = 0 THEN 'gone' ELSE 'here' END FROM generate_series(1, 30) g"],
+      ["ALTER TABLE people ADD COLUMN leaving boolean NOT NULL DEFAULT false", "DELETE FROM people WHERE leaving"],
+      ["ALTER TABLE people DROP COLUMN leaving"],
+    );
+    const applied = await t.apply();
+    expect(applied.backups.taken).toEqual([expect.objectContaining({ table: "public.people", rows: 30 })]);
+    expect(await tableExists(t.db.sql, "public.people")).toBe(true);
+  });
 });
