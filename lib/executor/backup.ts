@@ -333,7 +333,17 @@ async function copyOne(tx: postgres.TransactionSql, ctx: BackupContext, unit: Un
   const target = `${BACKUP_SCHEMA}.${q(name)}`;
   // The predicate is used as the statement wrote it, against the same table and alias.
   const source = `${q(d.schema)}.${q(d.table)}${d.alias ? ` AS ${q(d.alias)}` : ""}`;
-  await tx.unsafe(`CREATE TABLE ${target} AS SELECT ${list(columns)} FROM ${source}${where}`);
+  // Values of a type outside pg_catalog (an enum, a domain, an extension's type) are copied as text:
+  // the copy depends on no such type, so a DROP TYPE / DROP EXTENSION ... CASCADE (this migration's or
+  // a later one's) cannot drop the column from the copy with the table's. A restore casts them back.
+  const userTyped = new Set(
+    (
+      await tx<{ name: string }[]>`
+        select a.attname::text as name from pg_attribute a join pg_type t on t.oid = a.atttypid
+        where a.attrelid = to_regclass(${`${q(d.schema)}.${q(d.table)}`}) and a.attnum > 0 and not a.attisdropped and t.typnamespace <> 'pg_catalog'::regnamespace`
+    ).map((r) => r.name),
+  );
+  await tx.unsafe(`CREATE TABLE ${target} AS SELECT ${columns.map((c) => (userTyped.has(c) ? `${q(c)}::text AS ${q(c)}` : q(c))).join(", ")} FROM ${source}${where}`);
   await tx.unsafe(`REVOKE ALL ON TABLE ${target} FROM PUBLIC`);
   await revokeOthers(tx, `TABLE ${target}`, `select coalesce(relacl, '{}') as acl, relowner as owner from pg_class where oid = '${target.replace(/'/g, "''")}'::regclass`);
   const original = await checksumOf(tx, source, columns, where);
@@ -476,22 +486,29 @@ async function restoreInEffect(tx: InTransaction, runId: string, tag: string): P
     const columns = b.copiedColumns.filter((c) => liveColumns.includes(c));
     const values = b.rowsRemoved ? columns.filter((c) => !b.keyColumns.includes(c) && b.columns.includes(c)) : b.columns;
     const copy = `${BACKUP_SCHEMA}.${q(b.backupTable)}`;
-    const keyMatch = b.keyColumns.map((k) => `l.${q(k)} = c.${q(k)}`).join(" AND ");
+    // A value the copy holds as text (its type is outside pg_catalog, see copyOne) is cast to the live column's type.
+    const types = await tx<{ copy: boolean; name: string; type: string; oid: string }[]>`
+      select a.attrelid <> ${info.oid}::oid as copy, a.attname::text as name, format_type(a.atttypid, a.atttypmod) as type, a.atttypid::text as oid
+      from pg_attribute a where a.attrelid in (${info.oid}::oid, to_regclass(${copy})) and a.attnum > 0 and not a.attisdropped`;
+    const liveType = new Map(types.filter((t) => !t.copy).map((t) => [t.name, t]));
+    const copyType = new Map(types.filter((t) => t.copy).map((t) => [t.name, t.oid]));
+    const fromCopy = (alias: string, c: string) => (copyType.get(c) === liveType.get(c)?.oid ? `${alias}.${q(c)}` : `${alias}.${q(c)}::${liveType.get(c)!.type}`);
+    const keyMatch = b.keyColumns.map((k) => `l.${q(k)} = ${fromCopy("c", k)}`).join(" AND ");
     const restoreTriggers = await withoutUserTriggers(tx, info.oid, live);
     if (b.rowsRemoved) {
       await tx.unsafe(
-        `INSERT INTO ${live} (${list(columns)}) OVERRIDING SYSTEM VALUE SELECT ${columns.map((c) => `c.${q(c)}`).join(", ")} FROM ${copy} c WHERE NOT EXISTS (SELECT 1 FROM ${live} l WHERE ${keyMatch})`,
+        `INSERT INTO ${live} (${list(columns)}) OVERRIDING SYSTEM VALUE SELECT ${columns.map((c) => fromCopy("c", c)).join(", ")} FROM ${copy} c WHERE NOT EXISTS (SELECT 1 FROM ${live} l WHERE ${keyMatch})`,
       );
     }
     if (values.length > 0) {
-      await tx.unsafe(`UPDATE ${live} AS l SET ${values.map((c) => `${q(c)} = c.${q(c)}`).join(", ")} FROM ${copy} c WHERE ${keyMatch}`);
+      await tx.unsafe(`UPDATE ${live} AS l SET ${values.map((c) => `${q(c)} = ${fromCopy("c", c)}`).join(", ")} FROM ${copy} c WHERE ${keyMatch}`);
     }
     await restoreTriggers();
     await syncSequences(tx, live, b.keyColumns.concat(columns));
     // The check: the live rows the backup's keys reach must hash exactly like the copy.
-    const inCopy = `EXISTS (SELECT 1 FROM ${copy} c WHERE ${b.keyColumns.map((k) => `t.${q(k)} = c.${q(k)}`).join(" AND ")})`;
+    const inCopy = `EXISTS (SELECT 1 FROM ${copy} c WHERE ${b.keyColumns.map((k) => `t.${q(k)} = ${fromCopy("c", k)}`).join(" AND ")})`;
     const restoredSum = await checksumOf(tx, `${live} AS t`, columns, ` WHERE ${inCopy}`);
-    const inLive = `EXISTS (SELECT 1 FROM ${live} l WHERE ${b.keyColumns.map((k) => `l.${q(k)} = t.${q(k)}`).join(" AND ")})`;
+    const inLive = `EXISTS (SELECT 1 FROM ${live} l WHERE ${b.keyColumns.map((k) => `l.${q(k)} = ${fromCopy("t", k)}`).join(" AND ")})`;
     const expected = columns.length === b.copiedColumns.length && restoredSum.rows === Number(b.rowCount) ? { rows: Number(b.rowCount), checksum: b.checksum } : await checksumOf(tx, `${copy} AS t`, columns, ` WHERE ${inLive}`);
     if (restoredSum.rows !== expected.rows || restoredSum.checksum !== expected.checksum) {
       throw new ExecutorError(

@@ -20,7 +20,7 @@ import { unwrap } from "../migrations/analyze";
 import { formatBytes } from "./backup-text";
 import { sqlLiteral } from "../ledger";
 
-export type DestroyKind = "drop-table" | "drop-schema" | "drop-column" | "alter-type" | "truncate" | "delete" | "update";
+export type DestroyKind = "drop-table" | "drop-schema" | "drop-type" | "drop-extension" | "drop-column" | "alter-type" | "truncate" | "delete" | "update";
 
 /**
  * One statement's destruction, named as the tables and columns were before the script ran (renames
@@ -34,8 +34,10 @@ export interface DestroyTarget {
   unqualified: boolean;
   /** The search_path a SET in the script chose before this statement; null = the session's own. */
   searchPath: string[] | null;
-  /** null for drop-schema (every table of the schema). */
+  /** null for drop-schema (every table of the schema), drop-type and drop-extension (every column of the type). */
   table: string | null;
+  /** The type (drop-type) or extension (drop-extension) whose columns CASCADE drops. */
+  object?: string;
   /** The columns destroyed or rewritten; null = whole rows. */
   columns: string[] | null;
   /** The WHERE clause of a DELETE or UPDATE when the affected rows can be selected with it; null = every row. */
@@ -130,6 +132,11 @@ function statementTargets(s: Statement, names: ScriptNames): DestroyTarget[] {
           out.push({ ...base, kind: "drop-table", ...rel({ schemaname: parts.length > 1 ? parts.at(-2)! : undefined, relname: parts.at(-1) ?? "?" }), columns: null, cascade });
         } else if (type === "OBJECT_SCHEMA" && cascade) {
           out.push({ ...base, kind: "drop-schema", schema: parts[0] ?? "?", unqualified: false, searchPath: null, table: null, columns: null, cascade });
+        } else if ((type === "OBJECT_TYPE" || type === "OBJECT_DOMAIN") && cascade) {
+          const named = { schema: parts.length > 1 ? parts.at(-2)! : "public", unqualified: parts.length < 2, searchPath: names.searchPath };
+          out.push({ ...base, kind: "drop-type", ...named, table: null, object: parts.at(-1) ?? "?", columns: null, cascade });
+        } else if (type === "OBJECT_EXTENSION" && cascade) {
+          out.push({ ...base, kind: "drop-extension", schema: "public", unqualified: false, searchPath: null, table: null, object: parts[0] ?? "?", columns: null, cascade });
         }
       }
       break;
@@ -238,6 +245,7 @@ function whereText(sql: string): string | null {
 function nameParts(node: Node | undefined): string[] {
   if (!node) return [];
   if ("String" in node) return [node.String.sval ?? ""];
+  if ("TypeName" in node) return (node.TypeName.names ?? []).flatMap(nameParts);
   if ("List" in node) return (node.List.items ?? []).flatMap(nameParts);
   return [];
 }
@@ -415,6 +423,34 @@ async function predicateReadable(sql: Client, from: string, predicate: string): 
   }
 }
 
+/**
+ * The table columns DROP TYPE / DROP DOMAIN / DROP EXTENSION ... CASCADE drops with `t`: columns of
+ * the type (or of the extension's types), of a domain over it and of an array of either. The
+ * backups' own copies (backup.ts's schema) are not data of the application.
+ */
+async function columnsOfDroppedType(sql: Client, t: DestroyTarget): Promise<{ schema: string; table: string; column: string }[]> {
+  const roots =
+    t.kind === "drop-extension"
+      ? `select d.objid from pg_depend d join pg_extension e on e.oid = d.refobjid
+           where d.classid = 'pg_type'::regclass and d.refclassid = 'pg_extension'::regclass and d.deptype = 'e' and e.extname = ${sqlLiteral(t.object ?? "")}`
+      : `select coalesce(${(t.unqualified ? [...(t.searchPath ?? []).filter((s) => s !== "$user").map((s) => `${q(s)}.${q(t.object ?? "")}`), ...(t.searchPath ? [] : [q(t.object ?? "")])] : [`${q(t.schema)}.${q(t.object ?? "")}`])
+          .map((name) => `to_regtype(${sqlLiteral(name)})::oid`)
+          .join(", ")}, null)`;
+  return sql.unsafe<{ schema: string; table: string; column: string }[]>(`
+    with recursive types(oid) as (
+      ${roots}
+      union
+      select d.oid from pg_type d join types on d.typbasetype = types.oid where d.typtype = 'd'
+    ), reached as (
+      select oid from types union select typarray from pg_type where oid in (select oid from types) and typarray <> 0
+    )
+    select n.nspname::text as schema, c.relname::text as table, a.attname::text as column
+    from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+    where a.atttypid in (select oid from reached where oid is not null) and a.attnum > 0 and not a.attisdropped
+      and c.relkind in ('r', 'p') and not c.relispartition and n.nspname <> 'migration_console_backup'
+    order by 1, 2, a.attnum`).simple();
+}
+
 async function tablesOfSchema(sql: Client, schema: string): Promise<{ schema: string; table: string }[]> {
   return sql<{ schema: string; table: string }[]>`
     select n.nspname::text as schema, c.relname::text as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -462,6 +498,12 @@ export async function resolveDestroys(sql: Client, tag: string, script: SqlScrip
     }
   };
   for (const t of targets) {
+    if (t.kind === "drop-type" || t.kind === "drop-extension") {
+      for (const c of await columnsOfDroppedType(sql, t)) {
+        add(c.schema, c.table, { ...t, kind: "drop-column", table: c.table, columns: [c.column] }, `dropped with ${t.kind === "drop-type" ? "type" : "extension"} ${t.object} (CASCADE)`);
+      }
+      continue;
+    }
     if (t.kind === "drop-schema") {
       for (const r of await tablesOfSchema(sql, t.schema)) add(r.schema, r.table, { ...t, kind: "drop-table", table: r.table }, `dropped with schema ${t.schema} (CASCADE)`);
       continue;

@@ -139,3 +139,30 @@ describe("names the script resolves its own way", () => {
     expect(await tableExists(t.db.sql, "public.people")).toBe(true);
   });
 });
+
+describe("columns dropped with their type", () => {
+  it("DROP TYPE ... CASCADE and DROP DOMAIN ... CASCADE back up every column of that type (arrays and domains over it too)", async () => {
+    const t = await target(
+      "edge_type",
+      [
+        "CREATE TYPE triage AS ENUM ('green', 'yellow', 'red')",
+        "CREATE DOMAIN cns_code AS text CHECK (VALUE ~ '^[0-9]{15}$')",
+        "CREATE TABLE visits (id int PRIMARY KEY, level triage, history triage[], cns cns_code, note text)",
+        "INSERT INTO visits SELECT g, (ARRAY['green', 'yellow', 'red'])[1 + g % 3]::triage, ARRAY['red']::triage[], lpad(g::text, 15, '0'), 'n' || g FROM generate_series(1, 25) g",
+      ],
+      ["DROP TYPE triage CASCADE", "DROP DOMAIN public.cns_code CASCADE"],
+      [
+        "CREATE TYPE triage AS ENUM ('green', 'yellow', 'red')",
+        "CREATE DOMAIN cns_code AS text CHECK (VALUE ~ '^[0-9]{15}$')",
+        "ALTER TABLE visits ADD COLUMN level triage, ADD COLUMN history triage[], ADD COLUMN cns cns_code",
+      ],
+    );
+    const read = () => t.db.sql`select id, level::text, history::text, cns::text, note from visits order by id`;
+    const before = await read();
+    const applied = await t.apply();
+    expect(applied.backups.taken.map((b) => [b.table, b.columns.sort(), b.rows])).toEqual([["public.visits", ["cns", "history", "level"], 25]]);
+    const rolled = await t.rollback();
+    expect(rolled.backups.notRestored).toEqual([]);
+    expect(await read()).toEqual(before);
+  });
+});
