@@ -213,6 +213,8 @@ export function backupStep(ctx: BackupContext) {
       let data: DestroyedData[];
       try {
         data = await resolveDestroys(sql, tag, unit.script, { estimates: Boolean(ctx.setting?.declined) });
+        // Before discardStale: a resumed run keeps what the interrupted run backed up.
+        if (direction === "up") await adoptResumed(sql, ctx.runId, tag);
       } catch (e) {
         throw backupFailed(tag, "reading what it destroys", e);
       }
@@ -232,11 +234,11 @@ export function backupStep(ctx: BackupContext) {
         // A copy of no rows is never kept (copyOne): when none exists, the copy, its schema and its ledger row are skipped.
         const atStake = await rowsAtStake(sql, data).catch(() => ({ rows: true, ledger: true }));
         if (!atStake.rows) {
-          if (atStake.ledger) await announceDiscarded(tag, await discardStale(sql, tag, direction));
+          if (atStake.ledger) await announceDiscarded(tag, await discardStale(sql, ctx.runId, tag, direction));
           return;
         }
         await ensureBackupStore(sql);
-        await announceDiscarded(tag, await discardStale(sql, tag, direction));
+        await announceDiscarded(tag, await discardStale(sql, ctx.runId, tag, direction));
         taken = await sql.begin("isolation level repeatable read", async (tx) => {
           // Refuse rather than copy a filtered subset when row-level security applies to the migrating role.
           await tx`select set_config('row_security', 'off', true)`;
@@ -406,14 +408,30 @@ async function recordDeclined(sql: postgres.Sql, ctx: BackupContext, unit: Unit,
 }
 
 /**
+ * A run that stopped part-way through a non-transactional migration (its progress row says some
+ * statements committed) destroyed data its backup holds, and the run resuming it may find nothing
+ * left to copy: the backup passes to the resuming run, so that discardStale keeps it and the rollback
+ * of the completed migration (which restores the backups of the run that applied it) restores it.
+ */
+async function adoptResumed(sql: postgres.Sql, runId: string, tag: string): Promise<void> {
+  const [ledgers] = await sql<{ ok: boolean }[]>`select to_regclass('migration_console.backups') is not null and to_regclass('migration_console.progress') is not null as ok`;
+  if (!ledgers!.ok) return;
+  await sql`
+    update migration_console.backups b set run_id = ${runId}
+    where b.tag = ${tag} and b.direction = 'up' and b.state = 'verified' and b.run_id <> ${runId}
+      and exists (select 1 from migration_console.progress p where p.tag = b.tag and p.run_id = b.run_id and p.statements_done > 0)
+      and not exists (select 1 from migration_console.history h where h.tag = b.tag and h.direction = 'up' and h.run_id = b.run_id)`;
+}
+
+/**
  * Backups of `tag` taken for runs that never applied it (the process died between the backup and the
  * migration, or the migration failed): they guard nothing. Called under the target's apply lock.
  */
-async function discardStale(sql: postgres.Sql, tag: string, direction: "up" | "down"): Promise<string[]> {
+async function discardStale(sql: postgres.Sql, runId: string, tag: string, direction: "up" | "down"): Promise<string[]> {
   return sql.begin(async (tx) => {
     const stale = await tx<{ id: string; backupTable: string }[]>`
       select id, backup_table as "backupTable" from migration_console.backups b
-      where b.tag = ${tag} and b.direction = ${direction} and b.state = 'verified'
+      where b.tag = ${tag} and b.direction = ${direction} and b.state = 'verified' and b.run_id <> ${runId}
         and not exists (select 1 from migration_console.history h where h.tag = b.tag and h.direction = b.direction and h.run_id = b.run_id)
       for update`;
     for (const s of stale) {
@@ -441,13 +459,15 @@ interface StoredBackup {
 async function restoreInEffect(tx: InTransaction, runId: string, tag: string): Promise<{ restored: RestoredBackup[]; notRestored: { backupId: string | null; table: string; reason: string }[] }> {
   const [exists] = await tx<{ ok: boolean }[]>`select to_regclass('migration_console.backups') is not null as ok`;
   if (!exists!.ok) return { restored: [], notRestored: [] };
+  // Rows are put back before column values are written by key: a resumed run's backups can hold rows
+  // copied after an earlier copy of one of their columns (adoptResumed), and those rows need it too.
   const backups = await tx<StoredBackup[]>`
     select id, source_schema as "sourceSchema", source_table as "sourceTable", rows_removed as "rowsRemoved", to_jsonb(columns) as columns,
       to_jsonb(key_columns) as "keyColumns", to_jsonb(copied_columns) as "copiedColumns", backup_table as "backupTable", row_count::text as "rowCount", checksum
     from migration_console.backups b
     where b.tag = ${tag} and b.direction = 'up' and b.state = 'verified'
       and b.run_id = (select h.run_id from migration_console.history h where h.tag = ${tag} and h.direction = 'up' order by h.id desc limit 1)
-    order by b.created_at
+    order by b.rows_removed desc, b.created_at
     for update`;
   const gone = await tx<{ table: string; state: string; at: Date | null }[]>`
     select source_schema || '.' || source_table as table, state, coalesce(purged_at, created_at) as at from migration_console.backups b

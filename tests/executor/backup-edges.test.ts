@@ -166,3 +166,35 @@ describe("columns dropped with their type", () => {
     expect(await read()).toEqual(before);
   });
 });
+
+describe("a non-transactional migration that destroyed data, stopped part-way, and was resumed", () => {
+  it("keeps the first run's backup of what its committed part destroyed, and the rollback restores it with the rest", async () => {
+    const t = await target(
+      "edge_resume",
+      [
+        "CREATE TABLE people (id int PRIMARY KEY, code text NOT NULL, cpf text)",
+        "CREATE TABLE visits (id int PRIMARY KEY, status text NOT NULL)",
+        "INSERT INTO people SELECT g, 'c' || g, lpad(g::text, 11, '0') FROM generate_series(1, 40) g",
+        "UPDATE people SET code = 'c1' WHERE id = 2",
+        "INSERT INTO visits SELECT g, CASE WHEN g % 5 = 0 THEN 'cancelled' ELSE 'done' END FROM generate_series(1, 40) g",
+      ],
+      ["ALTER TABLE people DROP COLUMN cpf", 'CREATE UNIQUE INDEX CONCURRENTLY "people_code_key" ON people (code)', "DELETE FROM visits WHERE status = 'cancelled'"],
+      ['DROP INDEX IF EXISTS "people_code_key"', "ALTER TABLE people ADD COLUMN cpf text"],
+    );
+    // The unique build fails on the duplicate code: the DROP COLUMN committed, the DELETE did not run.
+    await expect(t.apply()).rejects.toThrow(/people_code_key|unique/);
+    await t.db.sql`update people set code = 'c2' where id = 2`;
+    const read = () => t.db.sql`select (select json_agg(x order by id) from people x) p, (select json_agg(x order by id) from visits x) v`;
+    const resumed = await t.apply();
+    expect(resumed.backups.taken).toEqual([expect.objectContaining({ table: "public.visits", rows: 8 })]);
+
+    const rolled = await t.rollback();
+    expect(rolled.backups.notRestored).toEqual([]);
+    // The first run's copy of visits (its DELETE had not run) is kept too: which of its statements had
+    // committed is not known per backup, so every copy it took passes to the resuming run.
+    expect(rolled.backups.restored.map((r) => [r.table, r.columns])).toContainEqual(["public.people", ["cpf"]]);
+    const [after] = await read();
+    expect(after!.p).toEqual(Array.from({ length: 40 }, (_, i) => ({ id: i + 1, code: `c${i + 1}`, cpf: String(i + 1).padStart(11, "0") })));
+    expect(after!.v).toHaveLength(40);
+  });
+});
