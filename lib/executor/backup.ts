@@ -197,6 +197,8 @@ export interface BackupContext {
 export function backupStep(ctx: BackupContext) {
   const summary: BackupSummary = { taken: [], restored: [], notRestored: [], declined: [] };
   let pending: BackupEvent[] = [];
+  /** This migration's copies and its connection, for after() once it committed. */
+  let justTaken: { sql: postgres.Sql; taken: { record: BackupRecord; data: DestroyedData }[] } | null = null;
   let pendingSummary: { restored: BackupSummary["restored"]; notRestored: BackupSummary["notRestored"] } = { restored: [], notRestored: [] };
 
   const announceDiscarded = async (tag: string, discarded: string[]) => {
@@ -210,6 +212,7 @@ export function backupStep(ctx: BackupContext) {
 
     async before(sql: postgres.Sql, unit: Unit, direction: "up" | "down"): Promise<void> {
       const tag = unit.migration.tag;
+      justTaken = null;
       let data: DestroyedData[];
       try {
         data = await resolveDestroys(sql, tag, unit.script, { estimates: Boolean(ctx.setting?.declined) });
@@ -253,6 +256,7 @@ export function backupStep(ctx: BackupContext) {
         if (e instanceof ExecutorError) throw e;
         throw backupFailed(tag, "", e);
       }
+      justTaken = { sql, taken };
       for (const { record } of taken) {
         summary.taken.push({ backupId: record.id, tag, table: record.table, columns: record.rowsRemoved ? record.copiedColumns : record.columns, rows: record.rows!, bytes: record.bytes!, checksum: record.checksum!, expiresAt: record.expiresAt?.toISOString() ?? null });
         await ctx.emit({
@@ -295,6 +299,16 @@ export function backupStep(ctx: BackupContext) {
     },
 
     async after(): Promise<void> {
+      const copies = justTaken;
+      justTaken = null;
+      for (const { record, data } of copies?.taken ?? []) {
+        // Best effort: a copy left whole (the process died, the target went away) is what it was before.
+        const kept = await keepOnlyRemoved(copies!.sql, record, data).catch(() => null);
+        if (!kept) continue;
+        const entry = summary.taken.find((t) => t.backupId === record.id);
+        if (entry) Object.assign(entry, kept);
+        await ctx.emit({ type: "backup_verified", tag: record.tag, backupId: record.id, table: record.table, rows: kept.rows, checksum: kept.checksum });
+      }
       summary.restored.push(...pendingSummary.restored);
       summary.notRestored.push(...pendingSummary.notRestored);
       for (const e of pending) await ctx.emit(e);
@@ -393,6 +407,40 @@ async function copyOne(tx: postgres.TransactionSql, ctx: BackupContext, unit: Un
     restoredRows: null,
     purgedAt: null,
   };
+}
+
+/**
+ * After the migration committed: a whole-row copy taken for rows it removes that could not be
+ * selected ahead (a WHERE with now(), a function or a subquery: every row was copied) keeps only the
+ * rows the migration removed. A row still in the table exactly as copied was not destroyed; kept,
+ * a rollback would bring back a row erased since, and fail its check on a row edited since. A row
+ * changed meanwhile stays in the copy, as does every row when the copy also holds destroyed columns.
+ */
+async function keepOnlyRemoved(sql: postgres.Sql, record: BackupRecord, d: DestroyedData): Promise<{ rows: number; bytes: number; checksum: string } | null> {
+  if (!d.rowsRemoved || d.predicate !== null || d.columns.length > 0 || d.keyColumns.length === 0 || !record.backupTable) return null;
+  const live = `${q(d.schema)}.${q(d.table)}`;
+  const copy = `${BACKUP_SCHEMA}.${q(record.backupTable)}`;
+  const columns = record.copiedColumns;
+  return sql.begin(async (tx) => {
+    const [state] = await tx<{ live: boolean }[]>`
+      select to_regclass(${live}) is not null as live from migration_console.backups where id = ${record.id} and state = 'verified' for update`;
+    if (!state?.live) return null;
+    await tx`select set_config('row_security', 'off', true)`;
+    // Compared as text: the copy holds values of types outside pg_catalog as text (copyOne).
+    const sameKey = d.keyColumns.map((k) => `l.${q(k)}::text = c.${q(k)}::text`).join(" AND ");
+    const unchanged = `row(${columns.map((c) => `l.${q(c)}`).join(", ")})::text = row(${columns.map((c) => `c.${q(c)}`).join(", ")})::text`;
+    const pruned = await tx.unsafe(`DELETE FROM ${copy} c WHERE EXISTS (SELECT 1 FROM ${live} l WHERE ${sameKey} AND ${unchanged})`);
+    if (pruned.count === 0) return null;
+    const sum = await checksumOf(tx, copy, columns);
+    if (sum.rows === 0) {
+      await tx.unsafe(`DROP TABLE ${copy}`);
+      await tx`update migration_console.backups set state = 'discarded', reason = 'the migration removed none of the copied rows', row_count = 0, checksum = ${sum.checksum}, bytes = 0 where id = ${record.id}`;
+      return { rows: 0, bytes: 0, checksum: sum.checksum };
+    }
+    const [size] = await tx.unsafe<{ bytes: string }[]>(`SELECT pg_total_relation_size('${copy.replace(/'/g, "''")}'::regclass)::text AS bytes`);
+    await tx`update migration_console.backups set row_count = ${sum.rows}, checksum = ${sum.checksum}, bytes = ${Number(size!.bytes)} where id = ${record.id}`;
+    return { rows: sum.rows, bytes: Number(size!.bytes), checksum: sum.checksum };
+  });
 }
 
 async function recordDeclined(sql: postgres.Sql, ctx: BackupContext, unit: Unit, direction: "up" | "down", data: DestroyedData[], reason: string): Promise<void> {

@@ -127,16 +127,19 @@ describe("names the script resolves its own way", () => {
     expect(await t.db.sql`select (select json_agg(x order by id) from clinical.notes x) n, (select json_agg(x order by id) from clinical.exams x) e`).toEqual(before);
   });
 
-  it("a DELETE whose WHERE names a column the script adds first is backed up whole instead of stopping the apply", async () => {
+  it("a DELETE whose WHERE names a column the script adds first is backed up (every row, then the rows it removed) instead of stopping the apply", async () => {
     const t = await target(
       "edge_newcol",
       ["CREATE TABLE people (id int PRIMARY KEY, status text NOT NULL)", "INSERT INTO people SELECT g, CASE WHEN g % 3 = 0 THEN 'gone' ELSE 'here' END FROM generate_series(1, 30) g"],
-      ["ALTER TABLE people ADD COLUMN leaving boolean NOT NULL DEFAULT false", "DELETE FROM people WHERE leaving"],
+      ["ALTER TABLE people ADD COLUMN leaving boolean GENERATED ALWAYS AS (status = 'gone') STORED", "DELETE FROM people WHERE leaving"],
       ["ALTER TABLE people DROP COLUMN leaving"],
     );
+    const before = await t.db.sql`select * from people order by id`;
     const applied = await t.apply();
-    expect(applied.backups.taken).toEqual([expect.objectContaining({ table: "public.people", rows: 30 })]);
-    expect(await tableExists(t.db.sql, "public.people")).toBe(true);
+    expect(applied.backups.taken).toEqual([expect.objectContaining({ table: "public.people", rows: 10 })]);
+    expect((await t.db.sql`select count(*)::int as n from people`)[0]!.n).toBe(20);
+    await t.rollback();
+    expect(await t.db.sql`select * from people order by id`).toEqual(before);
   });
 });
 
@@ -196,5 +199,34 @@ describe("a non-transactional migration that destroyed data, stopped part-way, a
     const [after] = await read();
     expect(after!.p).toEqual(Array.from({ length: 40 }, (_, i) => ({ id: i + 1, code: `c${i + 1}`, cpf: String(i + 1).padStart(11, "0") })));
     expect(after!.v).toHaveLength(40);
+  });
+});
+
+describe("a DELETE whose WHERE cannot be evaluated ahead (now()), so every row is copied", () => {
+  it("keeps only the rows the DELETE removed: a rollback neither brings back a row erased since nor fails on a row edited since", async () => {
+    const t = await target(
+      "edge_everyrow",
+      [
+        "CREATE TABLE visits (id int PRIMARY KEY, seen_at timestamptz NOT NULL, note text)",
+        "INSERT INTO visits SELECT g, now() - make_interval(years => g % 10), 'n' || g FROM generate_series(1, 50) g",
+      ],
+      ["DELETE FROM visits WHERE seen_at < now() - interval '5 years 1 day'"],
+      ["SELECT 1"],
+    );
+    const [old] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from visits where seen_at < now() - interval '5 years 1 day'`;
+    const applied = await t.apply();
+    expect(applied.backups.taken).toEqual([expect.objectContaining({ table: "public.visits", rows: old!.n })]);
+    const [record] = await listBackups(t.db.sql);
+    expect(record).toMatchObject({ rows: old!.n });
+
+    // After the migration, the application erases one patient's visit and edits another.
+    await t.db.sql`delete from visits where id = 1`;
+    await t.db.sql`update visits set note = 'edited' where id = 2`;
+    const rolled = await t.rollback();
+    expect(rolled.backups.restored).toEqual([expect.objectContaining({ table: "public.visits", rows: old!.n })]);
+    const rows = await t.db.sql<{ id: number; note: string }[]>`select id, note from visits order by id`;
+    expect(rows.map((r) => r.id)).not.toContain(1);
+    expect(rows.find((r) => r.id === 2)!.note).toBe("edited");
+    expect(rows).toHaveLength(49);
   });
 });
