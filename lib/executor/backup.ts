@@ -562,6 +562,16 @@ async function restoreInEffect(tx: InTransaction, runId: string, tag: string): P
     const copyType = new Map(types.filter((t) => t.copy).map((t) => [t.name, t.oid]));
     const fromCopy = (alias: string, c: string) => (copyType.get(c) === liveType.get(c)?.oid ? `${alias}.${q(c)}` : `${alias}.${q(c)}::${liveType.get(c)!.type}`);
     const keyMatch = b.keyColumns.map((k) => `l.${q(k)} = ${fromCopy("c", k)}`).join(" AND ");
+    // The copy itself first: rows taken out of it (or changed) since its check would otherwise pass
+    // the check below, which compares the live rows with whatever the copy still holds.
+    const held = await checksumOf(tx, copy, b.copiedColumns);
+    if (held.rows !== Number(b.rowCount) || held.checksum !== b.checksum) {
+      throw new ExecutorError(
+        "restore_failed",
+        `The copy of ${table} (${BACKUP_SCHEMA}.${b.backupTable}) no longer matches its check (${held.rows} rows, ${held.checksum} vs ${b.rowCount}, ${b.checksum}): it was changed after the backup. The rollback of ${tag} was undone and the copy kept.`,
+        { tag },
+      );
+    }
     const restoreTriggers = await withoutUserTriggers(tx, info.oid, live);
     if (b.rowsRemoved) {
       await tx.unsafe(

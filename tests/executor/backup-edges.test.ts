@@ -230,3 +230,20 @@ describe("a DELETE whose WHERE cannot be evaluated ahead (now()), so every row i
     expect(rows).toHaveLength(49);
   });
 });
+
+describe("a copy changed after it was checked", () => {
+  it("fails the rollback's restore, keeping the copy, instead of restoring what is left of it", async () => {
+    const t = await target(
+      "edge_tamper",
+      ["CREATE TABLE patients (id int PRIMARY KEY, cns text)", "INSERT INTO patients SELECT g, lpad(g::text, 15, '7') FROM generate_series(1, 30) g"],
+      ["ALTER TABLE patients DROP COLUMN cns"],
+      ["ALTER TABLE patients ADD COLUMN cns text"],
+    );
+    await t.apply();
+    const [record] = await listBackups(t.db.sql);
+    await t.db.sql.unsafe(`delete from migration_console_backup."${record!.backupTable}" where id = 7`);
+    await expect(t.rollback()).rejects.toMatchObject({ code: "restore_failed", message: expect.stringMatching(/patients/) });
+    expect((await listBackups(t.db.sql))[0]!.state).toBe("verified");
+    expect(await tableExists(t.db.sql, `migration_console_backup."${record!.backupTable}"`)).toBe(true);
+  });
+});
