@@ -11,6 +11,7 @@ import { appendAuditEvent, verifyAuditChain, type AuditActor } from "../audit/lo
 import type { EnvironmentRegistry } from "../config/environments";
 import { AppError } from "../errors";
 import { readBackups, type BackupRecord } from "../executor/backup";
+import { describeConnectionError } from "../connection/errors";
 import type { Store } from "../store/db";
 import { approvals, auditEvents, deployments, environments, runs, users } from "../store/schema";
 import { formatDateTime, zonedDayStart, nextDay } from "../format";
@@ -99,7 +100,14 @@ export async function buildEvidenceBundle(store: Store, registry: EnvironmentReg
     approvals: approvalRows.filter((a) => a.deploymentId === d.id).map((a) => ({ ...a, at: a.at.toISOString(), validForFinalPlan: a.planRevision === d.planRevision && a.planHash === d.planHash })),
     runs: runRows.filter((r) => r.deploymentId === d.id),
   }));
-  const backupEvents = env.url ? backupLines(await readBackups(env.url).catch(() => []), from, to) : [];
+  // An unreadable ledger is said so in the bundle: an empty list would read as "no backup in the period".
+  const backupsRead: { events: BackupLine[]; unreachable?: string } = env.url
+    ? await readBackups(env.url).then(
+        (records) => ({ events: backupLines(records, from, to) }),
+        (e: unknown) => ({ events: [], unreachable: `The target's backup ledger could not be read: ${describeConnectionError(e)}` }),
+      )
+    : { events: [] };
+  const backupEvents = backupsRead.events;
   const generatedAt = new Date().toISOString();
   const header = { environment: env.name, period: { from: request.from, to: request.to }, timeZone: options.timeZone, generatedAt, generatedBy: actor.email };
 
@@ -107,8 +115,8 @@ export async function buildEvidenceBundle(store: Store, registry: EnvironmentReg
     "verification.json": strToU8(JSON.stringify({ ...header, runs: verification }, null, 2)),
     "deployments.json": strToU8(JSON.stringify({ ...header, deployments: deploymentsJson }, null, 2)),
     "audit.json": strToU8(JSON.stringify({ ...header, chain, events: relevantAudit }, null, 2)),
-    "backups.json": strToU8(JSON.stringify({ ...header, source: "the target's migration_console.backups ledger", events: backupEvents }, null, 2)),
-    "report.html": strToU8(renderReport({ ...header, label: env.label, verification, deployments: deploymentsJson, chain, backups: backupEvents }, options.timeZone)),
+    "backups.json": strToU8(JSON.stringify({ ...header, source: "the target's migration_console.backups ledger", ...backupsRead }, null, 2)),
+    "report.html": strToU8(renderReport({ ...header, label: env.label, verification, deployments: deploymentsJson, chain, backups: backupEvents, backupsUnreachable: backupsRead.unreachable ?? null }, options.timeZone)),
   };
   const manifest = {
     ...header,
@@ -164,6 +172,7 @@ function renderReport(data: {
   deployments: { number: number; kind: string; state: string; from: string | null; to: string | null; planHash: string; createdBy: string; createdAt: string; approvals: { kind: string; by: string; at: string; validForFinalPlan: boolean }[] }[];
   chain: Awaited<ReturnType<typeof verifyAuditChain>>;
   backups: BackupLine[];
+  backupsUnreachable: string | null;
 }, timeZone: string): string {
   const latest = data.verification.at(-1);
   const at = (iso: string) => formatDateTime(iso, timeZone);
@@ -199,6 +208,7 @@ ${latest.results.map((r) => `<tr><td>${escapeHtml(groupTitle[r.group] ?? r.group
 ${data.deployments.map((d) => row([d.number, `${d.kind} ${d.from ?? "empty"} → ${d.to ?? "empty"}`, d.state, `${d.createdBy} ${at(d.createdAt)}`, d.approvals.map((a) => `${a.kind === "release_approval" ? "approved" : "signed off"} by ${a.by} at ${at(a.at)}${a.validForFinalPlan ? "" : " (void: plan changed)"}`).join("; ") + ` [${d.planHash.slice(0, 16)}]`])).join("\n")}
 </table>
 <h2>Backups of destroyed data (${data.backups.length} events)</h2>
+${data.backupsUnreachable ? `<p class="fail">${escapeHtml(data.backupsUnreachable)}</p>` : ""}
 <table><tr><th>When</th><th>Event</th><th>Data</th><th>Migration</th><th>Rows</th><th>Tagged</th><th>Detail</th></tr>
 ${data.backups.map((b) => row([at(b.at), b.event, b.data, b.tag, b.rows ?? "", b.tagged ? b.classes.join(", ") : "no", b.detail])).join("\n")}
 </table>
