@@ -410,14 +410,14 @@ async function copyOne(tx: postgres.TransactionSql, ctx: BackupContext, unit: Un
 }
 
 /**
- * After the migration committed: a whole-row copy taken for rows it removes that could not be
- * selected ahead (a WHERE with now(), a function or a subquery: every row was copied) keeps only the
- * rows the migration removed. A row still in the table exactly as copied was not destroyed; kept,
+ * After the migration committed: a whole-row copy taken for rows it removes keeps only the rows the
+ * migration removed. That matters where they could not be selected ahead (a WHERE with now(), a
+ * function or a subquery, or the rows referencing those through a foreign key: every row was copied). A row still in the table exactly as copied was not destroyed; kept,
  * a rollback would bring back a row erased since, and fail its check on a row edited since. A row
  * changed meanwhile stays in the copy, as does every row when the copy also holds destroyed columns.
  */
 async function keepOnlyRemoved(sql: postgres.Sql, record: BackupRecord, d: DestroyedData): Promise<{ rows: number; bytes: number; checksum: string } | null> {
-  if (!d.rowsRemoved || d.predicate !== null || d.columns.length > 0 || d.keyColumns.length === 0 || !record.backupTable) return null;
+  if (!d.rowsRemoved || d.columns.length > 0 || d.keyColumns.length === 0 || !record.backupTable) return null;
   const live = `${q(d.schema)}.${q(d.table)}`;
   const copy = `${BACKUP_SCHEMA}.${q(record.backupTable)}`;
   const columns = record.copiedColumns;

@@ -247,3 +247,28 @@ describe("a copy changed after it was checked", () => {
     expect(await tableExists(t.db.sql, `migration_console_backup."${record!.backupTable}"`)).toBe(true);
   });
 });
+
+describe("the rows a whole-table DELETE reaches through an ON DELETE CASCADE foreign key", () => {
+  it("are narrowed to the ones it removed, so a rollback does not bring back a child row erased since", async () => {
+    const t = await target(
+      "edge_everyrow_fk",
+      [
+        "CREATE TABLE patients (id int PRIMARY KEY, seen_at timestamptz NOT NULL)",
+        "CREATE TABLE notes (id int PRIMARY KEY, patient_id int NOT NULL REFERENCES patients ON DELETE CASCADE, body text)",
+        "INSERT INTO patients SELECT g, now() - make_interval(years => g % 10) FROM generate_series(1, 20) g",
+        "INSERT INTO notes SELECT g, 1 + g % 20, 'b' || g FROM generate_series(1, 60) g",
+      ],
+      ["DELETE FROM patients WHERE seen_at < now() - interval '5 years 1 day'"],
+      ["SELECT 1"],
+    );
+    const [gone] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from notes n join patients p on p.id = n.patient_id where p.seen_at < now() - interval '5 years 1 day'`;
+    const applied = await t.apply();
+    expect(applied.backups.taken.find((b) => b.table === "public.notes")).toMatchObject({ rows: gone!.n });
+    const [survivor] = await t.db.sql<{ id: number }[]>`select id from notes order by id limit 1`;
+    await t.db.sql`delete from notes where id = ${survivor!.id}`;
+    await t.rollback();
+    const [after] = await t.db.sql<{ n: number }[]>`select count(*)::int as n from notes`;
+    expect(after!.n).toBe(59);
+    expect(await t.db.sql`select 1 from notes where id = ${survivor!.id}`).toHaveLength(0);
+  });
+});
