@@ -168,15 +168,39 @@ function statementTargets(s: Statement, names: ScriptNames): DestroyTarget[] {
       const where = derivablePredicate(s, value);
       const columns =
         kind === "UpdateStmt"
-          ? [...new Set(((value.targetList as Node[] | undefined) ?? []).flatMap((t) => ("ResTarget" in t && t.ResTarget.name ? [column(value.relation as never, t.ResTarget.name)] : [])))]
+          ? setColumns(value.relation as never, value.targetList as Node[] | undefined)
           : null;
       out.push({ ...base, kind: kind === "DeleteStmt" ? "delete" : "update", ...target, columns, predicate: where.predicate, alias: where.predicate ? alias : null, note: where.note });
+      break;
+    }
+    case "MergeStmt": {
+      // WHEN MATCHED (or NOT MATCHED BY SOURCE) actions delete or overwrite target rows the join picks: every row is taken.
+      const target = rel(value.relation as never);
+      const note = "a MERGE deletes or overwrites the rows its join matches: every row is taken";
+      for (const node of (value.mergeWhenClauses as Node[] | undefined) ?? []) {
+        const when = (node as { MergeWhenClause?: { matchKind?: string; commandType?: string; targetList?: Node[] } }).MergeWhenClause;
+        if (!when || when.matchKind === "MERGE_WHEN_NOT_MATCHED_BY_TARGET") continue;
+        if (when.commandType === "CMD_DELETE") out.push({ ...base, kind: "delete", ...target, columns: null, note });
+        if (when.commandType === "CMD_UPDATE") out.push({ ...base, kind: "update", ...target, columns: setColumns(value.relation as never, when.targetList), note });
+      }
+      break;
+    }
+    case "InsertStmt": {
+      const conflict = value.onConflictClause as { action?: string; targetList?: Node[] } | undefined;
+      if (conflict?.action !== "ONCONFLICT_UPDATE") break;
+      const note = "INSERT ... ON CONFLICT DO UPDATE overwrites the rows it conflicts with: every row is taken";
+      out.push({ ...base, kind: "update", ...rel(value.relation as never), columns: setColumns(value.relation as never, conflict.targetList), note });
       break;
     }
     default:
       break;
   }
   return out;
+
+  /** The columns a SET list assigns (`SET (a, b) = ...` names each), as called before the script. */
+  function setColumns(rv: RangeVarLike, targets: Node[] | undefined): string[] {
+    return [...new Set((targets ?? []).flatMap((t) => ("ResTarget" in t && t.ResTarget.name ? [column(rv, t.ResTarget.name)] : [])))];
+  }
 }
 
 /**

@@ -272,3 +272,31 @@ describe("the rows a whole-table DELETE reaches through an ON DELETE CASCADE for
     expect(await t.db.sql`select 1 from notes where id = ${survivor!.id}`).toHaveLength(0);
   });
 });
+
+describe("statements that delete or overwrite rows without saying DELETE or UPDATE", () => {
+  it("MERGE ... THEN DELETE / THEN UPDATE and INSERT ... ON CONFLICT DO UPDATE are backed up and a rollback puts the old rows back", async () => {
+    const t = await target(
+      "edge_merge",
+      [
+        "CREATE TABLE patients (id int PRIMARY KEY, name text, cns text)",
+        "CREATE TABLE codes (id int PRIMARY KEY, label text)",
+        "CREATE TABLE incoming (id int PRIMARY KEY, name text, gone boolean NOT NULL)",
+        "INSERT INTO patients SELECT g, 'p' || g, lpad(g::text, 15, '1') FROM generate_series(1, 30) g",
+        "INSERT INTO codes SELECT g, 'old ' || g FROM generate_series(1, 10) g",
+        "INSERT INTO incoming SELECT g, 'new ' || g, g % 3 = 0 FROM generate_series(1, 30, 2) g",
+      ],
+      [
+        "MERGE INTO patients p USING incoming i ON p.id = i.id WHEN MATCHED AND i.gone THEN DELETE WHEN MATCHED THEN UPDATE SET name = i.name, cns = NULL",
+        "INSERT INTO codes (id, label) SELECT g, 'new ' || g FROM generate_series(1, 12) g ON CONFLICT (id) DO UPDATE SET label = EXCLUDED.label",
+      ],
+      ["DELETE FROM codes WHERE id > 10"],
+    );
+    const read = () => t.db.sql`select (select json_agg(x order by id) from patients x) p, (select json_agg(x order by id) from codes x) c`;
+    const before = await read();
+    const applied = await t.apply();
+    expect(applied.backups.taken.map((b) => b.table).sort()).toEqual(["public.codes", "public.patients"]);
+    const rolled = await t.rollback();
+    expect(rolled.backups.notRestored).toEqual([]);
+    expect(await read()).toEqual(before);
+  });
+});
