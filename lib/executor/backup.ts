@@ -417,7 +417,9 @@ async function copyOne(tx: postgres.TransactionSql, ctx: BackupContext, unit: Un
  * changed meanwhile stays in the copy, as does every row when the copy also holds destroyed columns.
  */
 async function keepOnlyRemoved(sql: postgres.Sql, record: BackupRecord, d: DestroyedData): Promise<{ rows: number; bytes: number; checksum: string } | null> {
-  if (!d.rowsRemoved || d.columns.length > 0 || d.keyColumns.length === 0 || !record.backupTable) return null;
+  // DELETEs only: after a DROP TABLE (or TRUNCATE) the rows are gone whatever now bears the name, a
+  // table the migration re-created and filled with the same rows included.
+  if (!d.rowsRemoved || d.columns.length > 0 || d.keyColumns.length === 0 || !record.backupTable || !d.statements.every((s) => s.kind === "delete")) return null;
   const live = `${q(d.schema)}.${q(d.table)}`;
   const copy = `${BACKUP_SCHEMA}.${q(record.backupTable)}`;
   const columns = record.copiedColumns;

@@ -300,3 +300,19 @@ describe("statements that delete or overwrite rows without saying DELETE or UPDA
     expect(await read()).toEqual(before);
   });
 });
+
+describe("a table rebuilt under its own name (copy, drop, rename)", () => {
+  it("keeps every row of the dropped table in its copy, though the new table holds the same rows", async () => {
+    const t = await target(
+      "edge_rebuild",
+      ["CREATE TABLE notes (id int PRIMARY KEY, body text)", "INSERT INTO notes SELECT g, 'b' || g FROM generate_series(1, 20) g"],
+      ["CREATE TABLE notes_new (id bigint PRIMARY KEY, body text)", "INSERT INTO notes_new SELECT * FROM notes", "DROP TABLE notes", "ALTER TABLE notes_new RENAME TO notes"],
+      ["DROP TABLE notes", "CREATE TABLE notes (id int PRIMARY KEY, body text)"],
+    );
+    const before = await t.db.sql`select * from notes order by id`;
+    const applied = await t.apply();
+    expect(applied.backups.taken).toEqual([expect.objectContaining({ table: "public.notes", rows: 20 })]);
+    await t.rollback();
+    expect(await t.db.sql`select * from notes order by id`).toEqual(before);
+  });
+});
