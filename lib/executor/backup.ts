@@ -531,7 +531,7 @@ async function restoreInEffect(tx: InTransaction, runId: string, tag: string): P
   }));
   if (backups.length === 0) return { restored, notRestored };
   await tx`select set_config('row_security', 'off', true)`;
-  for (const b of backups) {
+  for (const b of await inRestoreOrder(tx, backups)) {
     const table = `${b.sourceSchema}.${b.sourceTable}`;
     const live = `${q(b.sourceSchema)}.${q(b.sourceTable)}`;
     const [info] = await tx<{ oid: string | null }[]>`select to_regclass(${live})::oid::text as oid`;
@@ -602,6 +602,33 @@ async function restoreInEffect(tx: InTransaction, runId: string, tag: string): P
     restored.push({ backupId: b.id, table, columns: b.rowsRemoved ? columns : values, rowsRemoved: b.rowsRemoved, rows: restoredSum.rows, unmatched: Number(b.rowCount) - restoredSum.rows, checksum: restoredSum.checksum });
   }
   return { restored, notRestored };
+}
+
+/**
+ * Whole rows go back referenced tables first (`DROP TABLE rooms, clinics` is restored clinics, then
+ * rooms): a role that is not a superuser restores with foreign keys checked row by row. Otherwise the
+ * order of the query (rows before column values, then as taken) is kept; a cycle keeps it too.
+ */
+async function inRestoreOrder(tx: InTransaction, backups: StoredBackup[]): Promise<StoredBackup[]> {
+  const rows = backups.filter((b) => b.rowsRemoved);
+  if (rows.length < 2) return backups;
+  const name = (b: StoredBackup) => `${q(b.sourceSchema)}.${q(b.sourceTable)}`;
+  const edges = await tx<{ child: string; parent: string }[]>`
+    select con.conrelid::regclass::text as child, con.confrelid::regclass::text as parent from pg_constraint con
+    where con.contype = 'f' and con.conrelid <> con.confrelid
+      and con.conrelid = any (select to_regclass(n) from jsonb_array_elements_text(${JSON.stringify(rows.map(name))}::text::jsonb) n)
+      and con.confrelid = any (select to_regclass(n) from jsonb_array_elements_text(${JSON.stringify(rows.map(name))}::text::jsonb) n)`;
+  const regclass = new Map(
+    (await tx<{ name: string; rel: string | null }[]>`select n as name, to_regclass(n)::text as rel from jsonb_array_elements_text(${JSON.stringify(rows.map(name))}::text::jsonb) n`).map((r) => [r.name, r.rel]),
+  );
+  const left = [...rows];
+  const ordered: StoredBackup[] = [];
+  while (left.length > 0) {
+    const waiting = new Set(left.map((b) => regclass.get(name(b))));
+    const ready = left.findIndex((b) => !edges.some((e) => e.child === regclass.get(name(b)) && waiting.has(e.parent)));
+    ordered.push(...left.splice(ready === -1 ? 0 : ready, 1));
+  }
+  return [...ordered, ...backups.filter((b) => !b.rowsRemoved)];
 }
 
 /**
