@@ -23,7 +23,7 @@ function asPostgresPrintsIt(type: string): string {
   return serial[bare] ?? bare;
 }
 
-const tables = describeTables(Object.values(storeSchema).filter((v): v is PgTable => is(v, PgTable)));
+const tables = describeTables(Object.values(storeSchema as Record<string, unknown>).filter((v): v is PgTable => is(v, PgTable)));
 let db: TestDatabase;
 let live: SchemaSnapshot;
 
