@@ -33,7 +33,7 @@ export interface RunnerHooks {
   saveBatch(batch: BatchResult): Promise<void>;
   /** Pressure began (with why) or ended (null). */
   pressure(pressure: Pressure | null): Promise<void>;
-  /** A batch hit its lock or statement timeout and is retried smaller. */
+  /** A batch hit its lock or statement timeout, or a deadlock, and is retried smaller. */
   retry(info: { error: string; nextSize: number; attempt: number }): Promise<void>;
 }
 
@@ -57,7 +57,12 @@ export interface RunBatchesOptions {
 
 export type RunnerOutcome = "done" | "paused" | "cancelled" | "batch_limit";
 
-/** Consecutive timeouts of one batch before the run fails. */
+/**
+ * What a batch is retried smaller after: its lock or statement timeout, and the application winning a
+ * deadlock or a serialization conflict against it. Each rolled the batch back whole.
+ */
+const RETRIED = new Set(["55P03", "57014", "40P01", "40001"]);
+/** Consecutive retries of one batch before the run stops. */
 const MAX_ATTEMPTS = 6;
 const RATE_SMOOTHING = 0.3;
 
@@ -109,11 +114,10 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
         return { last_key: rest!.last_key, walked: rest!.changed, changed: rest!.changed };
       });
     } catch (e) {
-      const state = sqlState(e);
-      if (state !== "55P03" && state !== "57014") throw batchError(o.definition, e);
+      if (!RETRIED.has(sqlState(e) ?? "")) throw batchError(o.definition, e);
       attempt++;
       if (attempt >= MAX_ATTEMPTS) {
-        throw new AppError("conflict", `A batch of ${o.definition.name} timed out ${attempt} times in a row, down to ${tuner.size} rows (${(e as Error).message}). The run stopped; its cursor is kept: resume when the table is quieter.`);
+        throw new AppError("conflict", `A batch of ${o.definition.name} timed out or lost a deadlock ${attempt} times in a row, down to ${tuner.size} rows (${(e as Error).message}). The run stopped; its cursor is kept: resume when the table is quieter.`);
       }
       tuner = shrinkAfterTimeout(o.tuning, tuner);
       await o.hooks.retry({ error: (e as Error).message, nextSize: tuner.size, attempt });

@@ -102,3 +102,45 @@ describe("a table that generates its own key and a column", () => {
     expect(p).toMatchObject({ rowsDone: 500, rowsTotal: 500 });
   }, 90_000);
 });
+
+describe("a deadlock with the application", () => {
+  it("costs the batch a retry, not the run: the batch is done again and every row changed once", async () => {
+    await target.unsafe("TRUNCATE public.bf_items; INSERT INTO public.bf_items (id, value) SELECT g, g FROM generate_series(1, 1000) g");
+    const definition = await loadBackfill(dir, "untagged-items");
+    const sql = connectTarget(c.targets.local!.url, "deadlock-test");
+    const app = await target.reserve();
+    const retries: string[] = [];
+    try {
+      // The application holds row 500 and, once the batch waits for it, asks for row 1, which the batch holds.
+      await app`begin`;
+      await app`update public.bf_items set value = value where id = 500`;
+      const facts = await inspectTarget(sql, definition);
+      const run = runBatches({
+        sql,
+        definition,
+        keyType: facts.keyType,
+        tuning: { ...definition.batch, initialSize: 1000, maxSize: 1000, lockTimeoutMs: 10_000 },
+        limits: { ...DEFAULT_PRESSURE_LIMITS, recheckMs: 100 },
+        start: { cursor: null, batchSize: 1000, rowsPerSecond: null },
+        hooks: { control: async () => "run", saveBatch: async () => {}, pressure: async () => {}, retry: async (r) => void retries.push(r.error) },
+      }).then(
+        (outcome) => ({ outcome }),
+        (e: Error) => ({ error: e.message }),
+      );
+      await waitFor(
+        "the batch to wait for row 500",
+        async () => (await target`select count(*)::int as n from pg_stat_activity where application_name like 'migration-console backfill deadlock-test%' and wait_event_type = 'Lock'`)[0]!.n,
+        (n) => n > 0,
+      );
+      await app`update public.bf_items set value = value where id = 1`;
+      await app`commit`;
+      expect(await run).toEqual({ outcome: "done" });
+    } finally {
+      app.release();
+      await sql.end();
+    }
+    expect(retries.join(" | ")).toMatch(/deadlock detected/);
+    // Rows 1 and 500 were also updated once by the application (the trigger counts every update).
+    expect(await target`select done, touched - (id in (1, 500))::int as backfilled, count(*)::int as rows from public.bf_items group by 1, 2`).toEqual([{ done: true, backfilled: 1, rows: 1000 }]);
+  }, 60_000);
+});
