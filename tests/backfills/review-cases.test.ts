@@ -144,3 +144,15 @@ describe("a deadlock with the application", () => {
     expect(await target`select done, touched - (id in (1, 500))::int as backfilled, count(*)::int as rows from public.bf_items group by 1, 2`).toEqual([{ done: true, backfilled: 1, rows: 1000 }]);
   }, 60_000);
 });
+
+describe("tagged data copied into an untagged column", () => {
+  it("needs the compliance officer's sign-off, like writing a tagged column", async () => {
+    const engineer = await c.actor(EMAIL.engineer);
+    const created = await createDeployment(c.deps, engineer, { environment: "local", kind: "backfill", backfill: "copy-cpf" });
+    expect(created.plan.backfill!.columns).toEqual([{ name: "medical_record_number", expression: "cpf", dataClass: null }]);
+    expect(created.plan.requiresComplianceSignoff).toBe(true);
+    expect(created.plan.findings.filter((f) => f.requiresComplianceSignoff).flatMap((f) => f.touches.classes)).toContain("identifier");
+    expect(created.state).toBe("awaiting_approval");
+    await expect(enqueueDeployment(c.deps, engineer, { id: created.id })).rejects.toThrow(/compliance/i);
+  }, 60_000);
+});
