@@ -156,3 +156,15 @@ describe("tagged data copied into an untagged column", () => {
     await expect(enqueueDeployment(c.deps, engineer, { id: created.id })).rejects.toThrow(/compliance/i);
   }, 60_000);
 });
+
+describe("a table whose primary key has two columns", () => {
+  it("is refused naming the key it has: walking one of its columns would skip rows at a batch's edge", async () => {
+    const definition = await loadBackfill(dir, "pair-part");
+    const sql = connectTarget(c.targets.local!.url, "pair-test");
+    try {
+      await expect(inspectTarget(sql, definition)).rejects.toThrow("the primary key of public.bf_pair is (a, b); a backfill walks a single-column primary key");
+    } finally {
+      await sql.end();
+    }
+  });
+});
