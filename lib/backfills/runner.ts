@@ -35,6 +35,11 @@ export interface RunnerHooks {
   pressure(pressure: Pressure | null): Promise<void>;
   /** A batch hit its lock or statement timeout, or a deadlock, and is retried smaller. */
   retry(info: { error: string; nextSize: number; attempt: number }): Promise<void>;
+  /**
+   * The same batch failed MAX_ATTEMPTS times in a row: asks for a pause saying why, and the runner
+   * returns "paused" (resumable from its cursor). Without this hook the run fails instead.
+   */
+  stalled?(reason: string): Promise<void>;
 }
 
 export interface RunnerStart {
@@ -117,7 +122,10 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
       if (!RETRIED.has(sqlState(e) ?? "")) throw batchError(o.definition, e);
       attempt++;
       if (attempt >= MAX_ATTEMPTS) {
-        throw new AppError("conflict", `A batch of ${o.definition.name} timed out or lost a deadlock ${attempt} times in a row, down to ${tuner.size} rows (${(e as Error).message}). The run stopped; its cursor is kept: resume when the table is quieter.`);
+        const reason = `A batch of ${o.definition.name} timed out or lost a deadlock ${attempt} times in a row, down to ${tuner.size} rows (${(e as Error).message})`;
+        if (!o.hooks.stalled) throw new AppError("conflict", `${reason}.`);
+        await o.hooks.stalled(`${reason}. Paused at its cursor: resume when the table is quieter.`);
+        return "paused";
       }
       tuner = shrinkAfterTimeout(o.tuning, tuner);
       await o.hooks.retry({ error: (e as Error).message, nextSize: tuner.size, attempt });

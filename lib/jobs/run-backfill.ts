@@ -163,6 +163,14 @@ async function drive(deps: DeploymentDeps, deploymentId: string, worker: string,
           retry: async (r) => {
             if (runId) await recordRunEvent(db, runId, "backfill_batch_retry", { runId, ...r });
           },
+          // Taken below like an operator's pause; a pause or cancel already asked for stands.
+          stalled: async (reason) => {
+            const now = new Date();
+            await db
+              .update(backfillProgress)
+              .set({ control: "pause", lastPauseReason: reason, lastPauseKind: "pressure", lastPauseAt: now, updatedAt: now })
+              .where(and(eq(backfillProgress.deploymentId, deploymentId), eq(backfillProgress.control, "run")));
+          },
         },
       });
 

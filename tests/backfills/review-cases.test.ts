@@ -13,6 +13,7 @@ import { loadBackfill } from "../../lib/backfills/definition";
 import { runBatches } from "../../lib/backfills/runner";
 import { connectTarget, inspectTarget } from "../../lib/backfills/target";
 import { DEFAULT_PRESSURE_LIMITS } from "../../lib/backfills/pressure";
+import { resumeBackfill } from "../../lib/deployments/backfill-control";
 import { createDeployment, enqueueDeployment } from "../../lib/deployments/service";
 import { startDeploymentWorker, type WorkerHandle } from "../../lib/jobs/queue";
 import { backfillProgress, deployments } from "../../lib/store/schema";
@@ -40,6 +41,15 @@ const DEFINITIONS: Record<string, object> = {
     requires: "0002_brazilian_compliance",
     set: { medical_record_number: "cpf" },
     predicate: "medical_record_number IS NULL AND cpf IS NOT NULL",
+  },
+  "quick-lock-timeout": {
+    description: "Test backfill whose batches give up on a row lock after 10 ms.",
+    table: "public.bf_items",
+    key: "id",
+    requires: "0000_extensions_and_schemas",
+    set: { done: "true" },
+    predicate: "NOT done",
+    batch: { initialSize: 100, minSize: 10, maxSize: 200, lockTimeoutMs: 10 },
   },
   "pair-part": {
     description: "Test backfill walking one column of a two-column primary key.",
@@ -167,4 +177,33 @@ describe("a table whose primary key has two columns", () => {
       await sql.end();
     }
   });
+});
+
+describe("a batch that keeps timing out on a row the application holds", () => {
+  it("pauses the backfill saying why, and a release manager resumes it once the row is free", async () => {
+    await target.unsafe("TRUNCATE public.bf_items; INSERT INTO public.bf_items (id, value) SELECT g, g FROM generate_series(1, 300) g");
+    const app = await target.reserve();
+    try {
+      await app`begin`;
+      await app`update public.bf_items set value = value where id = 150`;
+      const engineer = await c.actor(EMAIL.engineer);
+      const created = await createDeployment(c.deps, engineer, { environment: "local", kind: "backfill", backfill: "quick-lock-timeout" });
+      await enqueueDeployment(c.deps, engineer, { id: created.id });
+      worker ??= await startDeploymentWorker(c.boss, c.deps);
+      const progress = async () => (await c.store.db.select().from(backfillProgress).where(eq(backfillProgress.deploymentId, created.id)))[0] ?? null;
+      const state = async () => (await c.store.db.select({ state: deployments.state }).from(deployments).where(eq(deployments.id, created.id)))[0]!.state;
+      const paused = (await waitFor("the runner to give up", progress, (p) => p?.status === "paused" || p?.status === "failed"))!;
+      expect(paused).toMatchObject({ status: "paused", control: "pause", lastPauseKind: "pressure" });
+      expect(paused.lastPauseReason).toMatch(/timed out or lost a deadlock 6 times in a row/);
+      expect(await state()).toBe("running");
+
+      await app`commit`;
+      await resumeBackfill(c.deps, await c.actor(EMAIL.release), { id: created.id });
+      expect(await waitFor("the backfill to end", state, (s) => s !== "running")).toBe("succeeded");
+      const [rows] = await target<{ done: number }[]>`select count(*) filter (where done)::int as done from public.bf_items`;
+      expect(rows!.done).toBe(300);
+    } finally {
+      app.release();
+    }
+  }, 90_000);
 });
