@@ -9,7 +9,7 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadBackfill } from "../../lib/backfills/definition";
+import { listBackfills, loadBackfill } from "../../lib/backfills/definition";
 import { runBatches } from "../../lib/backfills/runner";
 import { connectTarget, inspectTarget } from "../../lib/backfills/target";
 import { DEFAULT_PRESSURE_LIMITS } from "../../lib/backfills/pressure";
@@ -206,4 +206,23 @@ describe("a batch that keeps timing out on a row the application holds", () => {
       app.release();
     }
   }, 90_000);
+});
+
+describe("another backfill's file is broken", () => {
+  it("does not stop this one from being planned", async () => {
+    fs.writeFileSync(path.join(dir, "half-written.json"), '{ "description": "being written",');
+    try {
+      const engineer = await c.actor(EMAIL.engineer);
+      const created = await createDeployment(c.deps, engineer, { environment: "local", kind: "backfill", backfill: "untagged-items" });
+      expect(created.plan.backfill!.name).toBe("untagged-items");
+      await expect(loadBackfill(dir, "half-written")).rejects.toThrow("db/backfills/half-written.json is not valid JSON");
+      // The New deployment page offers the others and names the broken file.
+      const listed = await listBackfills(dir);
+      expect(listed.backfills.map((b) => b.name)).toContain("untagged-items");
+      expect(listed.problems).toEqual([expect.stringMatching(/^db\/backfills\/half-written\.json is not valid JSON/)]);
+      await expect(loadBackfill(dir, "missing")).rejects.toThrow(/There is no backfill "missing" in db\/backfills \(there are: .*untagged-items/);
+    } finally {
+      fs.rmSync(path.join(dir, "half-written.json"));
+    }
+  }, 60_000);
 });
