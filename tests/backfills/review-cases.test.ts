@@ -13,16 +13,18 @@ import { listBackfills, loadBackfill } from "../../lib/backfills/definition";
 import { runBatches } from "../../lib/backfills/runner";
 import { connectTarget, inspectTarget } from "../../lib/backfills/target";
 import { DEFAULT_PRESSURE_LIMITS } from "../../lib/backfills/pressure";
-import { resumeBackfill } from "../../lib/deployments/backfill-control";
+import { backfillView, resumeBackfill } from "../../lib/deployments/backfill-control";
 import { createDeployment, enqueueDeployment } from "../../lib/deployments/service";
 import { startDeploymentWorker, type WorkerHandle } from "../../lib/jobs/queue";
-import { backfillProgress, deployments } from "../../lib/store/schema";
+import { backfillProgress, deployments, runEvents, runs } from "../../lib/store/schema";
 import { EMAIL, startTestConsole, type TestConsole } from "../support/console";
 import { BACKFILL_FIXTURES, useItemsTable } from "./support";
 
 const EXTRA = `CREATE TABLE public.bf_generated (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, value int NOT NULL, doubled int GENERATED ALWAYS AS (value * 2) STORED, done boolean NOT NULL DEFAULT false);
 --> statement-breakpoint
-CREATE TABLE public.bf_pair (a int NOT NULL, b int NOT NULL, done boolean NOT NULL DEFAULT false, PRIMARY KEY (a, b));`;
+CREATE TABLE public.bf_pair (a int NOT NULL, b int NOT NULL, done boolean NOT NULL DEFAULT false, PRIMARY KEY (a, b));
+--> statement-breakpoint
+CREATE TABLE public.bf_chase (id bigint PRIMARY KEY, done boolean NOT NULL DEFAULT false);`;
 
 const DEFINITIONS: Record<string, object> = {
   "generated-keys": {
@@ -51,6 +53,22 @@ const DEFINITIONS: Record<string, object> = {
     predicate: "NOT done",
     batch: { initialSize: 100, minSize: 10, maxSize: 200, lockTimeoutMs: 10 },
   },
+  "chase-items": {
+    description: "Test backfill over a table where every row done makes a new one behind the cursor.",
+    table: "public.bf_chase",
+    key: "id",
+    requires: "0000_extensions_and_schemas",
+    set: { done: "true" },
+    predicate: "NOT done",
+  },
+  "not-idempotent": {
+    description: "Test backfill whose set leaves the predicate true: a replayed batch would change rows again.",
+    table: "public.bf_items",
+    key: "id",
+    requires: "0000_extensions_and_schemas",
+    set: { value: "value + 1" },
+    predicate: "value > 0",
+  },
   "pair-part": {
     description: "Test backfill walking one column of a two-column primary key.",
     table: "public.bf_pair",
@@ -68,7 +86,7 @@ let dir: string;
 
 beforeAll(async () => {
   c = await startTestConsole({ local: 9 }, { worker: false });
-  await useItemsTable(c, EXTRA, "DROP TABLE public.bf_generated;\n--> statement-breakpoint\nDROP TABLE public.bf_pair;");
+  await useItemsTable(c, EXTRA, "DROP TABLE public.bf_generated;\n--> statement-breakpoint\nDROP TABLE public.bf_pair;\n--> statement-breakpoint\nDROP TABLE public.bf_chase;");
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "bf-review-"));
   fs.cpSync(BACKFILL_FIXTURES, dir, { recursive: true });
   for (const [name, def] of Object.entries(DEFINITIONS)) fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(def, null, 2));
@@ -224,5 +242,15 @@ describe("another backfill's file is broken", () => {
     } finally {
       fs.rmSync(path.join(dir, "half-written.json"));
     }
+  }, 60_000);
+});
+
+describe("a plan whose rehearsal failed, with no approval to wait for", () => {
+  it("is refused at start saying the rehearsal failed, not 'Waiting for .'", async () => {
+    await target.unsafe("TRUNCATE public.bf_items; INSERT INTO public.bf_items (id, value) SELECT g, g FROM generate_series(1, 50) g");
+    const engineer = await c.actor(EMAIL.engineer);
+    const created = await createDeployment(c.deps, engineer, { environment: "local", kind: "backfill", backfill: "not-idempotent" });
+    expect(created.plan.backfill!.rehearsal.error).toMatch(/the set clause must make the predicate false/);
+    await expect(enqueueDeployment(c.deps, engineer, { id: created.id })).rejects.toThrow(/^The rehearsal failed: /);
   }, 60_000);
 });
