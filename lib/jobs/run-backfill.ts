@@ -195,6 +195,7 @@ async function drive(deps: DeploymentDeps, deploymentId: string, worker: string,
         if (runId) await recordRunEvent(db, runId, "backfill_new_pass", { runId, pass, rowsLeft: left });
         continue;
       }
+      if (left > 0 && runId) await recordRunEvent(db, runId, "backfill_rows_left", { runId, rowsLeft: left, passes: pass });
       await db.transaction(async (tx) => {
         const current = await lockProgress(tx, deploymentId);
         // Totals end as what was done: rows counted at the start may since have been changed by the application.
