@@ -141,6 +141,8 @@ async function drive(deps: DeploymentDeps, deploymentId: string, worker: string,
               .set({
                 cursor: b.cursor,
                 rowsDone: sqlAdd(backfillProgress.rowsDone, b.changed),
+                // Rows that began to need it ahead of the cursor are done beyond the count taken at the start.
+                rowsTotal: drizzleSql`greatest(${backfillProgress.rowsTotal}, ${backfillProgress.rowsDone} + ${b.changed})`,
                 batches: sqlAdd(backfillProgress.batches, 1),
                 batchSize: b.nextSize,
                 lastBatchMs: b.ms,

@@ -24,7 +24,9 @@ const EXTRA = `CREATE TABLE public.bf_generated (id bigint GENERATED ALWAYS AS I
 --> statement-breakpoint
 CREATE TABLE public.bf_pair (a int NOT NULL, b int NOT NULL, done boolean NOT NULL DEFAULT false, PRIMARY KEY (a, b));
 --> statement-breakpoint
-CREATE TABLE public.bf_chase (id bigint PRIMARY KEY, done boolean NOT NULL DEFAULT false);`;
+CREATE TABLE public.bf_chase (id bigint PRIMARY KEY, done boolean NOT NULL DEFAULT false);
+--> statement-breakpoint
+CREATE TABLE public.bf_ahead (id bigint PRIMARY KEY, done boolean NOT NULL DEFAULT false);`;
 
 const DEFINITIONS: Record<string, object> = {
   "generated-keys": {
@@ -69,6 +71,14 @@ const DEFINITIONS: Record<string, object> = {
     set: { value: "value + 1" },
     predicate: "value > 0",
   },
+  "ahead-items": {
+    description: "Test backfill over a table where every row done makes a new one ahead of the cursor.",
+    table: "public.bf_ahead",
+    key: "id",
+    requires: "0000_extensions_and_schemas",
+    set: { done: "true" },
+    predicate: "NOT done",
+  },
   "pair-part": {
     description: "Test backfill walking one column of a two-column primary key.",
     table: "public.bf_pair",
@@ -86,7 +96,7 @@ let dir: string;
 
 beforeAll(async () => {
   c = await startTestConsole({ local: 9 }, { worker: false });
-  await useItemsTable(c, EXTRA, "DROP TABLE public.bf_generated;\n--> statement-breakpoint\nDROP TABLE public.bf_pair;\n--> statement-breakpoint\nDROP TABLE public.bf_chase;");
+  await useItemsTable(c, EXTRA, "DROP TABLE public.bf_generated;\n--> statement-breakpoint\nDROP TABLE public.bf_pair;\n--> statement-breakpoint\nDROP TABLE public.bf_chase;\n--> statement-breakpoint\nDROP TABLE public.bf_ahead;");
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "bf-review-"));
   fs.cpSync(BACKFILL_FIXTURES, dir, { recursive: true });
   for (const [name, def] of Object.entries(DEFINITIONS)) fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(def, null, 2));
@@ -273,5 +283,26 @@ describe("a plan whose rehearsal failed, with no approval to wait for", () => {
     const created = await createDeployment(c.deps, engineer, { environment: "local", kind: "backfill", backfill: "not-idempotent" });
     expect(created.plan.backfill!.rehearsal.error).toMatch(/the set clause must make the predicate false/);
     await expect(enqueueDeployment(c.deps, engineer, { id: created.id })).rejects.toThrow(/^The rehearsal failed: /);
+  }, 60_000);
+});
+
+describe("rows that begin to need it ahead of the cursor while it runs", () => {
+  it("are added to the total as they are done: the progress never reads more done than the total", async () => {
+    await target.unsafe(`CREATE FUNCTION public.bf_ahead_more() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.id < 3000 THEN INSERT INTO public.bf_ahead (id) VALUES (NEW.id + 1000) ON CONFLICT DO NOTHING; END IF; RETURN NULL; END $$;
+      CREATE TRIGGER bf_ahead_more AFTER UPDATE ON public.bf_ahead FOR EACH ROW WHEN (NEW.done AND NOT OLD.done) EXECUTE FUNCTION public.bf_ahead_more();
+      INSERT INTO public.bf_ahead (id) SELECT g FROM generate_series(1, 10) g`);
+    // Every progress row the runner writes is held to it (dropped after the test).
+    await c.store.sql.unsafe("ALTER TABLE backfill_progress ADD CONSTRAINT test_done_within_total CHECK (rows_done <= rows_total)");
+    try {
+      const engineer = await c.actor(EMAIL.engineer);
+      const created = await createDeployment(c.deps, engineer, { environment: "local", kind: "backfill", backfill: "ahead-items" });
+      await enqueueDeployment(c.deps, engineer, { id: created.id });
+      worker ??= await startDeploymentWorker(c.boss, c.deps);
+      const state = async () => (await c.store.db.select({ state: deployments.state }).from(deployments).where(eq(deployments.id, created.id)))[0]!.state;
+      expect(await waitFor("the backfill to end", state, (s) => s !== "queued" && s !== "running")).toBe("succeeded");
+      expect(await backfillView(c.store.db, engineer, created.id)).toMatchObject({ rowsDone: 40, rowsTotal: 40, percent: 100 });
+    } finally {
+      await c.store.sql.unsafe("ALTER TABLE backfill_progress DROP CONSTRAINT test_done_within_total");
+    }
   }, 60_000);
 });
