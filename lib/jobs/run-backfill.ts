@@ -107,7 +107,7 @@ async function drive(deps: DeploymentDeps, deploymentId: string, worker: string,
     } else {
       if (progress.status === "succeeded" || progress.status === "failed" || progress.status === "cancelled") return;
       if (definition.checksum !== deployment.plan.backfill?.checksum) {
-        throw new AppError("conflict", `${definition.file} changed since the backfill was approved; the run stopped at its cursor. Cancel it and open a new backfill deployment.`);
+        throw new AppError("conflict", `${definition.file} changed since the backfill was approved, so this run cannot go on: it ends here, failed, and the rows it changed stay changed. Open a new backfill deployment for the file as it is now (its plan needs approval again).`);
       }
       if (progress.control === "pause" && progress.status === "paused") return;
       if (progress.control === "run") {

@@ -13,7 +13,7 @@ import { listBackfills, loadBackfill } from "../../lib/backfills/definition";
 import { runBatches } from "../../lib/backfills/runner";
 import { connectTarget, inspectTarget } from "../../lib/backfills/target";
 import { DEFAULT_PRESSURE_LIMITS } from "../../lib/backfills/pressure";
-import { backfillView, resumeBackfill } from "../../lib/deployments/backfill-control";
+import { backfillView, pauseBackfill, resumeBackfill } from "../../lib/deployments/backfill-control";
 import { createDeployment, enqueueDeployment } from "../../lib/deployments/service";
 import { startDeploymentWorker, type WorkerHandle } from "../../lib/jobs/queue";
 import { backfillProgress, deployments, runEvents, runs } from "../../lib/store/schema";
@@ -78,6 +78,15 @@ const DEFINITIONS: Record<string, object> = {
     requires: "0000_extensions_and_schemas",
     set: { done: "true" },
     predicate: "NOT done",
+  },
+  "slow-items": {
+    description: "Test backfill that takes about 10 ms a row, so it can be paused.",
+    table: "public.bf_items",
+    key: "id",
+    requires: "0000_extensions_and_schemas",
+    set: { done: "true", note: "(SELECT 'slow' FROM pg_sleep(0.01))" },
+    predicate: "NOT done",
+    batch: { initialSize: 10, minSize: 10, maxSize: 20 },
   },
   "pair-part": {
     description: "Test backfill walking one column of a two-column primary key.",
@@ -303,6 +312,39 @@ describe("rows that begin to need it ahead of the cursor while it runs", () => {
       expect(await backfillView(c.store.db, engineer, created.id)).toMatchObject({ rowsDone: 40, rowsTotal: 40, percent: 100 });
     } finally {
       await c.store.sql.unsafe("ALTER TABLE backfill_progress DROP CONSTRAINT test_done_within_total");
+    }
+  }, 60_000);
+});
+
+describe("the backfill's file edited while it is paused", () => {
+  it("fails the run on resume saying what to do, and keeps the rows done", async () => {
+    await target.unsafe("TRUNCATE public.bf_items; INSERT INTO public.bf_items (id, value) SELECT g, g FROM generate_series(1, 300) g");
+    const file = path.join(dir, "slow-items.json");
+    const original = fs.readFileSync(file, "utf8");
+    try {
+      const engineer = await c.actor(EMAIL.engineer);
+      const release = await c.actor(EMAIL.release);
+      const created = await createDeployment(c.deps, engineer, { environment: "local", kind: "backfill", backfill: "slow-items" });
+      await enqueueDeployment(c.deps, engineer, { id: created.id });
+      worker ??= await startDeploymentWorker(c.boss, c.deps);
+      const progress = async () => (await c.store.db.select().from(backfillProgress).where(eq(backfillProgress.deploymentId, created.id)))[0] ?? null;
+      await waitFor("a batch", progress, (p) => (p?.batches ?? 0) >= 1);
+      await pauseBackfill(c.deps, release, { id: created.id });
+      const paused = (await waitFor("the pause", progress, (p) => p?.status === "paused"))!;
+      fs.writeFileSync(file, original.replace("about 10 ms a row", "about ten ms a row"));
+      await resumeBackfill(c.deps, release, { id: created.id });
+      const [run] = await waitFor(
+        "the run to end",
+        () => c.store.db.select({ state: runs.state, error: runs.error }).from(runs).where(eq(runs.deploymentId, created.id)),
+        (r) => r[0]?.state !== "running",
+      );
+      expect(run!.state).toBe("failed");
+      expect(run!.error?.message).toMatch(/^db\/backfills\/slow-items\.json changed since the backfill was approved/);
+      expect(run!.error?.message).not.toMatch(/Cancel it/);
+      const [rows] = await target<{ done: number }[]>`select count(*) filter (where done)::int as done from public.bf_items`;
+      expect(rows!.done).toBe(paused.rowsDone);
+    } finally {
+      fs.writeFileSync(file, original);
     }
   }, 60_000);
 });
