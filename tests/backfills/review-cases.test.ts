@@ -88,6 +88,22 @@ const DEFINITIONS: Record<string, object> = {
     predicate: "NOT done",
     batch: { initialSize: 10, minSize: 10, maxSize: 20 },
   },
+  "predicate-breakout": {
+    description: "Test backfill whose predicate closes the parenthesis it is put in and opens another.",
+    table: "public.bf_items",
+    key: "id",
+    requires: "0000_extensions_and_schemas",
+    set: { done: "true" },
+    predicate: "NOT done) OR (true",
+  },
+  "set-breakout": {
+    description: "Test backfill whose set expression ends itself and sets a column it does not declare.",
+    table: "public.bf_items",
+    key: "id",
+    requires: "0000_extensions_and_schemas",
+    set: { done: "true, value = 0" },
+    predicate: "NOT done",
+  },
   "pair-part": {
     description: "Test backfill walking one column of a two-column primary key.",
     table: "public.bf_pair",
@@ -347,4 +363,16 @@ describe("the backfill's file edited while it is paused", () => {
       fs.writeFileSync(file, original);
     }
   }, 60_000);
+});
+
+describe("a predicate or set expression that breaks out of its place in the batch statement", () => {
+  it("is refused before anything is planned: `a) OR (b` would make every batch update the whole table", async () => {
+    const engineer = await c.actor(EMAIL.engineer);
+    await expect(createDeployment(c.deps, engineer, { environment: "local", kind: "backfill", backfill: "predicate-breakout" })).rejects.toThrow(
+      "db/backfills/predicate-breakout.json: the predicate must be one SQL expression: it closes a parenthesis it did not open",
+    );
+    await expect(createDeployment(c.deps, engineer, { environment: "local", kind: "backfill", backfill: "set-breakout" })).rejects.toThrow(
+      'db/backfills/set-breakout.json: set.done must be one SQL expression: a "," outside parentheses ends it',
+    );
+  });
 });
