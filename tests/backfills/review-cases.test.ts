@@ -355,8 +355,9 @@ describe("the backfill's file edited while it is paused", () => {
         (r) => r[0]?.state !== "running",
       );
       expect(run!.state).toBe("failed");
-      expect(run!.error?.message).toMatch(/^db\/backfills\/slow-items\.json changed since the backfill was approved/);
-      expect(run!.error?.message).not.toMatch(/Cancel it/);
+      const error = run!.error as { message: string };
+      expect(error.message).toMatch(/^db\/backfills\/slow-items\.json changed since the backfill was approved/);
+      expect(error.message).not.toMatch(/Cancel it/);
       const [rows] = await target<{ done: number }[]>`select count(*) filter (where done)::int as done from public.bf_items`;
       expect(rows!.done).toBe(paused.rowsDone);
     } finally {
