@@ -9,6 +9,7 @@
  * nothing. So every row is changed exactly once, whatever is killed when.
  */
 import type postgres from "postgres";
+import { redactSecrets } from "../connection/connect";
 import { AppError, sqlState } from "../errors";
 import type { BackfillDefinition, BatchTuning } from "./definition";
 import { readPressure, type Pressure, type PressureLimits } from "./pressure";
@@ -82,6 +83,21 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
   let underPressure = false;
   let lastCheck = -Infinity;
 
+  /** A batch rolled back by the target (or its connection lost): retried smaller after a while, MAX_ATTEMPTS times. */
+  const giveWay = async (e: unknown): Promise<"retry" | "stalled"> => {
+    attempt++;
+    if (attempt >= MAX_ATTEMPTS) {
+      const reason = `A batch of ${o.definition.name} timed out, lost a deadlock or lost its connection ${attempt} times in a row, down to ${tuner.size} rows (${redactSecrets((e as Error).message)})`;
+      if (!o.hooks.stalled) throw new AppError("conflict", `${reason}.`);
+      await o.hooks.stalled(`${reason}. Paused at its cursor: resume when the table is quieter.`);
+      return "stalled";
+    }
+    tuner = shrinkAfterTimeout(o.tuning, tuner);
+    await o.hooks.retry({ error: redactSecrets((e as Error).message), nextSize: tuner.size, attempt });
+    await sleep(Math.min(2_000, 100 * 2 ** attempt));
+    return "retry";
+  };
+
   for (;;) {
     const control = await o.hooks.control();
     if (control !== "run") return control === "pause" ? "paused" : "cancelled";
@@ -90,7 +106,14 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
     // Looked at before the first batch, then at most every recheckMs: between short batches a
     // pressure reading per batch would cost more than it tells.
     const due = underPressure || performance.now() - lastCheck >= o.limits.recheckMs;
-    const pressure = due ? await readPressure(o.sql, o.definition.table, o.limits) : null;
+    let pressure: Awaited<ReturnType<typeof readPressure>> = null;
+    try {
+      pressure = due ? await readPressure(o.sql, o.definition.table, o.limits) : null;
+    } catch (e) {
+      if (!connectionLost(e)) throw e;
+      if ((await giveWay(e)) === "stalled") return "paused";
+      continue;
+    }
     if (due) lastCheck = performance.now();
     if (pressure) {
       if (!underPressure) await o.hooks.pressure(pressure);
@@ -119,17 +142,8 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
         return { last_key: rest!.last_key, walked: rest!.changed, changed: rest!.changed };
       });
     } catch (e) {
-      if (!RETRIED.has(sqlState(e) ?? "")) throw batchError(o.definition, e);
-      attempt++;
-      if (attempt >= MAX_ATTEMPTS) {
-        const reason = `A batch of ${o.definition.name} timed out or lost a deadlock ${attempt} times in a row, down to ${tuner.size} rows (${(e as Error).message})`;
-        if (!o.hooks.stalled) throw new AppError("conflict", `${reason}.`);
-        await o.hooks.stalled(`${reason}. Paused at its cursor: resume when the table is quieter.`);
-        return "paused";
-      }
-      tuner = shrinkAfterTimeout(o.tuning, tuner);
-      await o.hooks.retry({ error: (e as Error).message, nextSize: tuner.size, attempt });
-      await sleep(Math.min(2_000, 100 * 2 ** attempt));
+      if (!RETRIED.has(sqlState(e) ?? "") && !connectionLost(e)) throw batchError(o.definition, e);
+      if ((await giveWay(e)) === "stalled") return "paused";
       continue;
     }
     const ms = performance.now() - started;
@@ -143,6 +157,18 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
     batches++;
     await o.hooks.saveBatch({ cursor, walked: result.walked, changed: result.changed, ms: Math.round(ms), nextSize: tuner.size, rowsPerSecond: rate });
   }
+}
+
+/**
+ * The target's session ended under the runner (a terminated backend, a restart, a network cut):
+ * postgres.js opens a new one on the next query. A batch cut short rolled back, or committed before
+ * the cut; either way the predicate makes its replay safe.
+ */
+const LOST_STATES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006"]);
+const LOST_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "ECONNRESET", "ECONNREFUSED", "EPIPE"]);
+function connectionLost(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return LOST_STATES.has(sqlState(e) ?? "") || (typeof code === "string" && LOST_CODES.has(code));
 }
 
 function batchError(def: BackfillDefinition, e: unknown): Error {
