@@ -1,4 +1,8 @@
+import fs from "node:fs";
+import path from "node:path";
 import { test as base, expect, type Page } from "@playwright/test";
+import postgres from "postgres";
+import { testPorts } from "../tests/support/ports";
 import { DEMO_PASSWORD, DEMO_USERS } from "../lib/auth/demo-users";
 import type { Role } from "../lib/auth/roles";
 
@@ -27,3 +31,9 @@ export const test = base.extend<{ login: (role: Role) => Promise<{ email: string
 });
 
 export { expect };
+
+/** A superuser client on one of the e2e demo cluster's target databases (what a DBA by hand would use). */
+export function targetDatabase(environment: string) {
+  const password = fs.readFileSync(path.resolve(__dirname, "../.data/e2e/postgres/postgres-password"), "utf8").trim();
+  return postgres(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${testPorts.e2ePg}/target_${environment}`, { max: 2, onnotice: () => {} });
+}

@@ -1,16 +1,6 @@
-import fs from "node:fs";
-import path from "node:path";
 import type { Browser, Page } from "@playwright/test";
-import postgres from "postgres";
-import { demoUser, expect, signIn, test } from "./fixtures";
+import { demoUser, expect, signIn, targetDatabase, test } from "./fixtures";
 import type { Role } from "../lib/auth/roles";
-import { testPorts } from "../tests/support/ports";
-
-/** A superuser client on one of the e2e demo cluster's target databases (what a DBA by hand would use). */
-function targetDatabase(environment: string) {
-  const password = fs.readFileSync(path.resolve(__dirname, "../.data/e2e/postgres/postgres-password"), "utf8").trim();
-  return postgres(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${testPorts.e2ePg}/target_${environment}`, { max: 2, onnotice: () => {} });
-}
 
 async function pageAs(browser: Browser, role: Role, email = demoUser(role).email): Promise<Page> {
   const page = await (await browser.newContext()).newPage();

@@ -1,5 +1,6 @@
 "use client";
 
+import { ProgressBar } from "@/components/ui/progress-bar";
 import { useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useTransition } from "react";
@@ -72,17 +73,7 @@ export function BackfillProgress({ initial, calls, timeZone }: { initial: Backfi
           {number.format(data.rowsDone)} of {number.format(data.rowsTotal)} rows · {data.percent}%
         </span>
       </div>
-      <div
-        className="h-3 w-full overflow-hidden rounded bg-slate-200"
-        role="progressbar"
-        aria-label="Rows backfilled"
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={data.percent}
-        aria-valuetext={`${data.percent}%`}
-      >
-        <div className={`h-full transition-all ${data.status === "paused" || data.status === "throttled" ? "bg-amber-400" : "bg-emerald-500"}`} style={{ width: `${data.percent}%` }} />
-      </div>
+      <ProgressBar size="lg" tone={data.status === "paused" || data.status === "throttled" ? "amber" : "emerald"} label="Rows backfilled" value={data.percent} max={100} valueText={`${data.percent}%`} />
       {started && (
         <dl className="grid grid-cols-2 gap-x-6 gap-y-1 text-xs text-slate-700 md:grid-cols-4">
           <div>

@@ -1,5 +1,6 @@
 "use client";
 
+import { ProgressBar } from "@/components/ui/progress-bar";
 import { useRouter } from "next/navigation";
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { RunEvent } from "@/lib/executor";
@@ -97,9 +98,7 @@ export function RunLog({ deploymentId, initialState, initialVerification, timeZo
         )}
       </div>
       {total !== undefined && total > 0 && (
-        <div className="mb-3 h-2 w-full overflow-hidden rounded bg-slate-200" role="progressbar" aria-valuenow={progress?.done ?? 0} aria-valuemax={total}>
-          <div className="h-full bg-emerald-500 transition-all" style={{ width: `${Math.round(((progress?.done ?? 0) / total) * 100)}%` }} />
-        </div>
+        <ProgressBar className="mb-3" label="Statements run" value={progress?.done ?? 0} max={total} />
       )}
       <p className="mb-1 text-xs text-slate-500">
         Started {formatDate(data.run.startedAt, timeZone)}; times in {timeZone}. {following ? "Following new lines." : "Scrolled up: not following."}

@@ -1,5 +1,6 @@
 "use client";
 
+import { ProgressBar } from "@/components/ui/progress-bar";
 import Link from "next/link";
 import { formatDateTime, plural } from "@/lib/format";
 import { useOverviewQuery } from "@/app/_queries/overview";
@@ -149,16 +150,7 @@ function EnvironmentOverviewCard({ env, timeZone, groupTitles }: { env: Overview
                   <span className="block text-xs" data-testid="running-progress">
                     {env.running.progress.done} of {plural(env.running.progress.total, "statement")}
                   </span>
-                  <div
-                    className="mt-1 h-1.5 w-full overflow-hidden rounded bg-slate-200"
-                    role="progressbar"
-                    aria-label={`Deployment #${env.running.number} progress`}
-                    aria-valuenow={env.running.progress.done}
-                    aria-valuemin={0}
-                    aria-valuemax={env.running.progress.total}
-                  >
-                    <div className="h-full bg-sky-500 transition-all" style={{ width: `${Math.round((env.running.progress.done / env.running.progress.total) * 100)}%` }} />
-                  </div>
+                  <ProgressBar className="mt-1" size="sm" tone="sky" label={`Deployment #${env.running.number} progress`} value={env.running.progress.done} max={env.running.progress.total} />
                 </>
               )}
             </div>

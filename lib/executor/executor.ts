@@ -567,7 +567,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         kept.push(...part.statements.map((st) => st.analysis.summary));
       } else {
         const statement = part.statements[0]!;
-        const outcome = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, { resuming: resumeFrom > 0 }).catch((e: unknown) => {
+        const outcome = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, { resuming: resumeFrom > 0, interruptedRun: Boolean(session.status.migrations.find((m) => m.tag === migration.tag)?.partial?.runId) }).catch((e: unknown) => {
           if (e instanceof ExecutorError && statementInDoubt.has(e)) lostDuring = statement.analysis.summary;
           throw e;
         });
@@ -1009,7 +1009,7 @@ async function runAutocommit(
   statement: Statement,
   progress: { done: number; total: number },
   invalidLeft: Set<string>,
-  context: { resuming: boolean },
+  context: { resuming: boolean; interruptedRun: boolean },
 ): Promise<{ built: string | null; skipped: boolean }> {
   const index = statement.analysis.concurrentIndex;
   const named = index?.name ? { schema: index.schema, name: index.name } : null;
@@ -1018,7 +1018,7 @@ async function runAutocommit(
   let attempt = 0;
 
   if (named && context.resuming && session.facts.indexes.get(qualified!)?.valid) {
-    await session.emit({ type: "statement_skipped", tag, statement: statement.index + 1, of: script.statements.length, done: progress.done + 1, total: progress.total, summary: statement.analysis.summary, reason: `${qualified} was built by the interrupted run and is valid` });
+    await session.emit({ type: "statement_skipped", tag, statement: statement.index + 1, of: script.statements.length, done: progress.done + 1, total: progress.total, summary: statement.analysis.summary, reason: context.interruptedRun ? `${qualified} was built by the interrupted run and is valid` : `${qualified} already exists and is valid (no interrupted run of the console recorded building it)` });
     return { built: null, skipped: true };
   }
 

@@ -106,6 +106,34 @@ describe("an invalid index left by an earlier failed build", () => {
   });
 });
 
+describe("an index a migration builds, already made by hand before it ever ran", () => {
+  let db: TestDatabase;
+  let catalog: Catalog;
+
+  beforeAll(async () => {
+    db = await freshDatabase({ prefix: "exec_cic_by_hand" });
+    catalog = await fixtureCatalog(MIGRATIONS);
+    await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", to: "0000_people" });
+    // A DBA built the first index ahead of the deployment.
+    await db.sql.unsafe(`CREATE INDEX CONCURRENTLY "people_lower_email_idx" ON "people" USING btree (lower("email"))`);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    removeFixtureFolders();
+  });
+
+  it("is kept, and the run says it already existed rather than that an interrupted run built it", async () => {
+    const { onEvent, of } = recorder();
+    const result = await applyMigrations({ url: db.url, catalog, actor: "ana@clinic.example", onEvent });
+    expect(result.migrations).toEqual(["0001_unique_email"]);
+    expect(of("statement_skipped")).toEqual([
+      expect.objectContaining({ statement: 1, reason: "public.people_lower_email_idx already exists and is valid (no interrupted run of the console recorded building it)" }),
+    ]);
+    expect(await indexIsValid(db.sql, "people_email_key")).toBe(true);
+    expect((await readStatus(db.url, catalog)).pending).toEqual([]);
+  });
+});
+
 describe("an index swap that fails after the old index was dropped", () => {
   let db: TestDatabase;
   let catalog: Catalog;

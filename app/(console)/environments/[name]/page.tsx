@@ -3,6 +3,7 @@ import { DurationChart } from "@/components/charts/duration-chart";
 import { VerificationHeatmap } from "@/components/charts/verification-heatmap";
 import { DriftDetails } from "@/components/drift-summary";
 import { MigrationStateBadge } from "@/components/migration-state-badge";
+import { PartialState } from "@/components/environments/partial-state";
 import { formatDateTime, plural, zoneLabel } from "@/lib/format";
 import { recordedStatus, runDurations } from "@/lib/targets/overview";
 import { GROUPS } from "@/lib/verify/registry";
@@ -77,23 +78,12 @@ export default async function EnvironmentPage({ params }: { params: Promise<{ na
       <div className="space-y-6">
         {pictures}
         {(flagged.length > 0 || status.unknown.length > 0) && (
-          <Card title="Needs attention">
+          <Card title="Needs attention" label="Needs attention">
             <ul className="space-y-2 text-sm">
               {flagged.map((m) => (
                 <li key={m.tag}>
                   <MigrationStateBadge state={m.state} /> <span className="font-mono">{m.tag}</span>: {m.explanation}
-                  {m.partial && (
-                    <ul className="ml-6 mt-1 list-disc text-slate-700" aria-label={`What ${m.tag} left`}>
-                      <li>
-                        {m.partial.statementsDone} of {m.partial.statementsTotal} statements committed
-                      </li>
-                      {m.partial.indexes.map((index) => (
-                        <li key={index.name}>
-                          <span className="font-mono">{index.name}</span>: {index.state === "missing" ? "not built" : index.state === "invalid" ? "invalid (dropped and rebuilt by the next apply)" : "built, valid"}
-                        </li>
-                      ))}
-                    </ul>
-                  )}
+                  {m.partial && <PartialState tag={m.tag} partial={m.partial} />}
                 </li>
               ))}
               {status.unknown.map((u) => (
