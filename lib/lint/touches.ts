@@ -35,8 +35,8 @@ export function tableClasses(t: TableRef): DataClass[] {
 
 /**
  * The statement's own touches, shared by every finding on it: tagged columns it adds, drops, retypes,
- * renames, sets or inserts; tagged tables it drops, truncates, deletes from or grants on; RLS switches;
- * roles made able to bypass RLS; policies.
+ * renames, sets, copies (reads in an UPDATE's SET) or inserts; tagged tables it drops, truncates,
+ * deletes from or grants on; RLS switches; roles made able to bypass RLS; policies.
  */
 export function statementTouches(s: Statement): FindingTouches {
   const classes: DataClass[] = [];
