@@ -34,7 +34,7 @@ export interface RunnerHooks {
   saveBatch(batch: BatchResult): Promise<void>;
   /** Pressure began (with why) or ended (null). */
   pressure(pressure: Pressure | null): Promise<void>;
-  /** A batch hit its lock or statement timeout, or a deadlock, and is retried smaller. */
+  /** A batch hit its lock or statement timeout, a deadlock or a lost connection, and is retried smaller. */
   retry(info: { error: string; nextSize: number; attempt: number }): Promise<void>;
   /**
    * The same batch failed MAX_ATTEMPTS times in a row: asks for a pause saying why, and the runner
