@@ -9,7 +9,7 @@
  * nothing. So every row is changed exactly once, whatever is killed when.
  */
 import type postgres from "postgres";
-import { redactSecrets } from "../connection/connect";
+import { redactSecrets, withoutRowValues } from "../connection/connect";
 import { AppError, sqlState } from "../errors";
 import type { BackfillDefinition, BatchTuning } from "./definition";
 import { readPressure, type Pressure, type PressureLimits } from "./pressure";
@@ -173,7 +173,7 @@ function connectionLost(e: unknown): boolean {
 
 function batchError(def: BackfillDefinition, e: unknown): Error {
   const state = sqlState(e);
-  if (state) return new AppError("conflict", `A batch of ${def.name} failed on the target (SQLSTATE ${state}): ${(e as Error).message}. Nothing of that batch was kept; fix ${def.file} or the data and open a new backfill deployment.`);
+  if (state) return new AppError("conflict", `A batch of ${def.name} failed on the target (SQLSTATE ${state}): ${withoutRowValues(e as { code?: string; message?: string }).message}. Nothing of that batch was kept; fix ${def.file} or the data and open a new backfill deployment.`);
   return e as Error;
 }
 
