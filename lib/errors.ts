@@ -9,7 +9,7 @@ import { CatalogError } from "./migrations/errors";
 import { ConfigError } from "./config/env";
 import { ExecutorError } from "./executor/errors";
 import { LintError } from "./lint/errors";
-import { asConnectionError, redactSecrets } from "./connection/errors";
+import { asConnectionError, redactSecrets, withoutRowValues } from "./connection/errors";
 
 /** Every code a user may see, its HTTP status and, where one fits every case, what to do about it. */
 export const ERRORS = {
@@ -144,8 +144,9 @@ export function errorLines(payload: Pick<ErrorPayload, "message" | "hint">): str
   return payload.hint ? `${payload.message}\n${payload.hint}` : payload.message;
 }
 
-/** A stored error (a run's, a job's) with its message redacted of URLs. */
+/** A stored error (a run's, a job's) with its message redacted of URLs, and of the data values PostgreSQL quotes. */
 export function redactedMessage(error: unknown): string {
+  if (sqlState(error)) return withoutRowValues(error as { code?: string; message?: string }).message;
   return redact((error as Error)?.message ?? String(error));
 }
 

@@ -143,7 +143,7 @@ export function describeBackfillEvent(type: string, payload: Record<string, unkn
     case "backfill_unthrottled":
       return "  The pressure is gone; batches go on";
     case "backfill_batch_retry":
-      return `  A batch timed out (${p.error}); retry ${p.attempt} with ${p.nextSize} rows`;
+      return `  A batch was rolled back (${p.error}); retry ${p.attempt} with ${p.nextSize} rows`;
     case "backfill_paused":
       return `Paused after ${number.format(Number(p.rowsDone))} rows: ${p.reason}`;
     case "backfill_resumed":
@@ -152,6 +152,8 @@ export function describeBackfillEvent(type: string, payload: Record<string, unkn
       return `A worker picked the backfill up at ${number.format(Number(p.rowsDone))} rows (${p.worker})`;
     case "backfill_new_pass":
       return `  ${number.format(Number(p.rowsLeft))} rows began to need it behind the cursor: pass ${p.pass} from the start`;
+    case "backfill_rows_left":
+      return `${number.format(Number(p.rowsLeft))} rows still need it after ${plural(Number(p.passes), "pass", "passes")}: they kept arriving behind the cursor; open another backfill deployment for them`;
     case "backfill_succeeded":
       return `Backfill finished: ${number.format(Number(p.rowsDone))} rows in ${plural(Number(p.batches), "batch", "batches")}`;
     case "backfill_cancelled":

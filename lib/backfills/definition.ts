@@ -56,25 +56,39 @@ export interface BackfillDefinition extends z.infer<typeof backfillFileSchema> {
 
 export const BACKFILL_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
-export async function loadBackfills(dir: string): Promise<BackfillDefinition[]> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((f) => f.endsWith(".json")).sort();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw e;
-  }
-  return Promise.all(names.map((f) => loadBackfillFile(path.join(dir, f))));
+/**
+ * Every backfill a deployment can be opened for, and the files that cannot be read (each with why):
+ * one broken file must not hide the others, nor the page that opens migrations.
+ */
+export async function listBackfills(dir: string): Promise<{ backfills: BackfillDefinition[]; problems: string[] }> {
+  const names = await readdir(dir).then(
+    (all) => all.filter((f) => f.endsWith(".json")).sort(),
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return [];
+      throw e;
+    },
+  );
+  const read = await Promise.allSettled(names.map((f) => loadBackfillFile(path.join(dir, f))));
+  return {
+    backfills: read.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])),
+    problems: read.flatMap((r) => {
+      if (r.status === "fulfilled") return [];
+      if (r.reason instanceof AppError) return [r.reason.message];
+      throw r.reason;
+    }),
+  };
 }
 
+/** One backfill, read from its own file only: another file being broken does not stop this one. */
 export async function loadBackfill(dir: string, name: string): Promise<BackfillDefinition> {
   if (!BACKFILL_NAME.test(name)) throw new AppError("invalid_input", `"${name}" is not a backfill name (lower case, digits and -).`);
-  const all = await loadBackfills(dir);
-  const found = all.find((b) => b.name === name);
-  if (!found) {
-    throw new AppError("not_found", `There is no backfill "${name}" in db/backfills${all.length ? ` (there are: ${all.map((b) => b.name).join(", ")})` : ""}.`);
+  try {
+    return await loadBackfillFile(path.join(dir, `${name}.json`));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
-  return found;
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length)).sort();
+  throw new AppError("not_found", `There is no backfill "${name}" in db/backfills${names.length ? ` (there are: ${names.join(", ")})` : ""}.`);
 }
 
 export async function loadBackfillFile(file: string): Promise<BackfillDefinition> {

@@ -24,7 +24,7 @@ import { createShadowDatabase, createShadowDatabaseAt, type ShadowServer } from 
 import type { BackfillDefinition } from "./definition";
 import { DEFAULT_PRESSURE_LIMITS } from "./pressure";
 import { runBatches } from "./runner";
-import { checkBackfillSql, qualifiedTable, remainingStatement, reviewStatement } from "./sql";
+import { checkBackfillSql, qualifiedTable, quoteIdent, remainingStatement, reviewStatement } from "./sql";
 import { connectTarget, inspectTarget } from "./target";
 
 export interface BackfillPlan {
@@ -226,7 +226,12 @@ async function rehearse(target: postgres.Sql, request: BackfillPlanRequest, basi
     const sampleRows = sample[0]?.count ?? 0;
     await copy.begin(async (tx) => {
       await tx.unsafe("SET LOCAL session_replication_role = replica");
-      await tx.unsafe(`INSERT INTO ${qualifiedTable(def)} SELECT * FROM json_populate_recordset(NULL::${qualifiedTable(def)}, $1::text::json)`, [sample[0]?.rows ?? "[]"]);
+      // Generated columns are computed again on the copy; identity keys keep the target's values.
+      const columns = await tx<{ name: string }[]>`
+        select attname as name from pg_attribute
+        where attrelid = ${qualifiedTable(def)}::regclass and attnum > 0 and not attisdropped and attgenerated = '' order by attnum`;
+      const list = columns.map((c) => quoteIdent(c.name)).join(", ");
+      await tx.unsafe(`INSERT INTO ${qualifiedTable(def)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM json_populate_recordset(NULL::${qualifiedTable(def)}, $1::text::json)`, [sample[0]?.rows ?? "[]"]);
     });
     const batches: { rows: number; ms: number }[] = [];
     await runBatches({

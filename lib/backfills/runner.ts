@@ -9,6 +9,7 @@
  * nothing. So every row is changed exactly once, whatever is killed when.
  */
 import type postgres from "postgres";
+import { redactSecrets, withoutRowValues } from "../connection/connect";
 import { AppError, sqlState } from "../errors";
 import type { BackfillDefinition, BatchTuning } from "./definition";
 import { readPressure, type Pressure, type PressureLimits } from "./pressure";
@@ -33,8 +34,13 @@ export interface RunnerHooks {
   saveBatch(batch: BatchResult): Promise<void>;
   /** Pressure began (with why) or ended (null). */
   pressure(pressure: Pressure | null): Promise<void>;
-  /** A batch hit its lock or statement timeout and is retried smaller. */
+  /** A batch hit its lock or statement timeout, a deadlock or a lost connection, and is retried smaller. */
   retry(info: { error: string; nextSize: number; attempt: number }): Promise<void>;
+  /**
+   * The same batch failed MAX_ATTEMPTS times in a row: asks for a pause saying why, and the runner
+   * returns "paused" (resumable from its cursor). Without this hook the run fails instead.
+   */
+  stalled?(reason: string): Promise<void>;
 }
 
 export interface RunnerStart {
@@ -57,7 +63,12 @@ export interface RunBatchesOptions {
 
 export type RunnerOutcome = "done" | "paused" | "cancelled" | "batch_limit";
 
-/** Consecutive timeouts of one batch before the run fails. */
+/**
+ * What a batch is retried smaller after: its lock or statement timeout, and the application winning a
+ * deadlock or a serialization conflict against it. Each rolled the batch back whole.
+ */
+const RETRIED = new Set(["55P03", "57014", "40P01", "40001"]);
+/** Consecutive retries of one batch before the run stops. */
 const MAX_ATTEMPTS = 6;
 const RATE_SMOOTHING = 0.3;
 
@@ -72,6 +83,21 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
   let underPressure = false;
   let lastCheck = -Infinity;
 
+  /** A batch rolled back by the target (or its connection lost): retried smaller after a while, MAX_ATTEMPTS times. */
+  const giveWay = async (e: unknown): Promise<"retry" | "stalled"> => {
+    attempt++;
+    if (attempt >= MAX_ATTEMPTS) {
+      const reason = `A batch of ${o.definition.name} timed out, lost a deadlock or lost its connection ${attempt} times in a row, down to ${tuner.size} rows (${redactSecrets((e as Error).message)})`;
+      if (!o.hooks.stalled) throw new AppError("conflict", `${reason}.`);
+      await o.hooks.stalled(`${reason}. Paused at its cursor: resume when the table is quieter.`);
+      return "stalled";
+    }
+    tuner = shrinkAfterTimeout(o.tuning, tuner);
+    await o.hooks.retry({ error: redactSecrets((e as Error).message), nextSize: tuner.size, attempt });
+    await sleep(Math.min(2_000, 100 * 2 ** attempt));
+    return "retry";
+  };
+
   for (;;) {
     const control = await o.hooks.control();
     if (control !== "run") return control === "pause" ? "paused" : "cancelled";
@@ -80,7 +106,14 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
     // Looked at before the first batch, then at most every recheckMs: between short batches a
     // pressure reading per batch would cost more than it tells.
     const due = underPressure || performance.now() - lastCheck >= o.limits.recheckMs;
-    const pressure = due ? await readPressure(o.sql, o.definition.table, o.limits) : null;
+    let pressure: Awaited<ReturnType<typeof readPressure>> = null;
+    try {
+      pressure = due ? await readPressure(o.sql, o.definition.table, o.limits) : null;
+    } catch (e) {
+      if (!connectionLost(e)) throw e;
+      if ((await giveWay(e)) === "stalled") return "paused";
+      continue;
+    }
     if (due) lastCheck = performance.now();
     if (pressure) {
       if (!underPressure) await o.hooks.pressure(pressure);
@@ -109,15 +142,8 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
         return { last_key: rest!.last_key, walked: rest!.changed, changed: rest!.changed };
       });
     } catch (e) {
-      const state = sqlState(e);
-      if (state !== "55P03" && state !== "57014") throw batchError(o.definition, e);
-      attempt++;
-      if (attempt >= MAX_ATTEMPTS) {
-        throw new AppError("conflict", `A batch of ${o.definition.name} timed out ${attempt} times in a row, down to ${tuner.size} rows (${(e as Error).message}). The run stopped; its cursor is kept: resume when the table is quieter.`);
-      }
-      tuner = shrinkAfterTimeout(o.tuning, tuner);
-      await o.hooks.retry({ error: (e as Error).message, nextSize: tuner.size, attempt });
-      await sleep(Math.min(2_000, 100 * 2 ** attempt));
+      if (!RETRIED.has(sqlState(e) ?? "") && !connectionLost(e)) throw batchError(o.definition, e);
+      if ((await giveWay(e)) === "stalled") return "paused";
       continue;
     }
     const ms = performance.now() - started;
@@ -133,9 +159,21 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
   }
 }
 
+/**
+ * The target's session ended under the runner (a terminated backend, a restart, a network cut):
+ * postgres.js opens a new one on the next query. A batch cut short rolled back, or committed before
+ * the cut; either way the predicate makes its replay safe.
+ */
+const LOST_STATES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006"]);
+const LOST_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "ECONNRESET", "ECONNREFUSED", "EPIPE"]);
+function connectionLost(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return LOST_STATES.has(sqlState(e) ?? "") || (typeof code === "string" && LOST_CODES.has(code));
+}
+
 function batchError(def: BackfillDefinition, e: unknown): Error {
   const state = sqlState(e);
-  if (state) return new AppError("conflict", `A batch of ${def.name} failed on the target (SQLSTATE ${state}): ${(e as Error).message}. Nothing of that batch was kept; fix ${def.file} or the data and open a new backfill deployment.`);
+  if (state) return new AppError("conflict", `A batch of ${def.name} failed on the target (SQLSTATE ${state}): ${withoutRowValues(e as { code?: string; message?: string }).message}. Nothing of that batch was kept; fix ${def.file} or the data and open a new backfill deployment.`);
   return e as Error;
 }
 

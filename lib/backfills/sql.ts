@@ -2,7 +2,9 @@
  * The SQL a backfill runs, composed from its declaration. Every UPDATE re-checks the predicate, so a
  * batch replayed after a crash changes nothing.
  */
+import { scanSync } from "libpg-query";
 import { analyzeSql, SqlSyntaxError } from "../migrations";
+import { ensureParser } from "../migrations/parser";
 import { AppError } from "../errors";
 import type { BackfillDefinition } from "./definition";
 
@@ -55,6 +57,9 @@ export const remainingStatement = (def: BackfillDefinition) => `SELECT count(*):
  * `set` expression or predicate that closes the statement and starts another is refused.
  */
 export async function checkBackfillSql(def: BackfillDefinition): Promise<void> {
+  await ensureParser();
+  for (const [column, expression] of Object.entries(def.set)) oneExpression(def, `set.${column}`, expression, [",", "from", "where", "returning"]);
+  oneExpression(def, "the predicate", def.predicate, []);
   for (const [what, text] of [
     ...Object.values(batchStatements(def, "text", true)).map((text) => ["the batch statement", text] as const),
     ["the predicate", remainingStatement(def)],
@@ -68,4 +73,26 @@ export async function checkBackfillSql(def: BackfillDefinition): Promise<void> {
     }
     if (count !== 1) throw new AppError("invalid_input", `${def.file}: ${what} must be one statement; a set expression or the predicate ends it early.`);
   }
+}
+
+/**
+ * A `set` expression or the predicate is pasted into the batch statements: one that closes a
+ * parenthesis it did not open (`NOT done) OR (true`) or, for `set`, ends itself at a top-level comma
+ * or clause (`true, value = 0`) still parses as one statement, but not the one reviewed: the
+ * predicate would no longer bound the batch to its key range.
+ */
+function oneExpression(def: BackfillDefinition, what: string, text: string, endsAt: string[]): void {
+  let tokens: { text: string }[];
+  try {
+    tokens = scanSync(text).tokens;
+  } catch {
+    return; // an unterminated literal or comment: the statements' parse below says where
+  }
+  let depth = 0;
+  for (const token of tokens) {
+    if (token.text === "(") depth++;
+    else if (token.text === ")" && --depth < 0) throw new AppError("invalid_input", `${def.file}: ${what} must be one SQL expression: it closes a parenthesis it did not open.`);
+    else if (depth === 0 && endsAt.includes(token.text.toLowerCase())) throw new AppError("invalid_input", `${def.file}: ${what} must be one SQL expression: a "${token.text}" outside parentheses ends it.`);
+  }
+  if (depth > 0) throw new AppError("invalid_input", `${def.file}: ${what} must be one SQL expression: a parenthesis is not closed.`);
 }

@@ -44,7 +44,13 @@ export async function inspectTarget(sql: postgres.Sql, def: BackfillDefinition):
   const byName = new Map(columns.map((c) => [c.name, c]));
   const key = byName.get(def.key);
   if (!key) throw new AppError("conflict", `${def.file}: ${def.table} has no column ${def.key}.`);
-  if (!key.pk) throw new AppError("conflict", `${def.file}: ${def.key} is not the primary key of ${def.table}; a backfill walks the primary key.`);
+  if (!key.pk) {
+    const [pk] = await sql<{ columns: string[] }[]>`
+      select array_agg(a.attname order by k.n) as columns from pg_index i cross join unnest(i.indkey[0:i.indnkeyatts - 1]) with ordinality k(attnum, n)
+      join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum where i.indrelid = ${table.oid} and i.indisprimary`;
+    const has = pk?.columns?.length ? `the primary key of ${def.table} is (${pk.columns.join(", ")})` : `${def.table} has no primary key`;
+    throw new AppError("conflict", `${def.file}: ${def.key} is not the primary key: ${has}; a backfill walks a single-column primary key.`);
+  }
   const missing = Object.keys(def.set).filter((c) => !byName.has(c));
   if (missing.length) throw new AppError("conflict", `${def.file}: ${def.table} has no column ${missing.join(", ")}.`);
   return { keyType: key.type, estimatedTableRows: table.reltuples >= 0 ? Math.round(table.reltuples) : null, connectedAs: table.user };

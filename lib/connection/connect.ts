@@ -12,7 +12,7 @@ import net from "node:net";
 import postgres from "postgres";
 import { asConnectionError, ConnectionError } from "./errors";
 
-export { asConnectionError, ConnectionError, describeConnectionError, redactSecrets, type ConnectionErrorCode } from "./errors";
+export { asConnectionError, ConnectionError, describeConnectionError, redactSecrets, withoutRowValues, type ConnectionErrorCode } from "./errors";
 
 /** How long one connection attempt may take, start-up retries included, unless the caller says otherwise. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 8_000;

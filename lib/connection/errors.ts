@@ -9,6 +9,30 @@ export function redactSecrets(text: string): string {
   return text.replace(/postgres(ql)?:\/\/\S+/g, "(url)").replace(/password=\S+/gi, "password=****");
 }
 
+/**
+ * PostgreSQL's error text without the data values it quotes: the failing row of a NOT NULL or CHECK
+ * violation, a duplicate or missing key's values, the input a cast or an enum refused. On a
+ * production target those are patients' data, and the text goes to the run log, the audit trail and
+ * the browser. What names the problem (the constraint, the column, the type) stays.
+ */
+export function withoutRowValues(err: { code?: string; message?: string; detail?: string }): { message: string; detail: string | undefined } {
+  const dataException = err.code?.startsWith("22") ?? false;
+  let message = redactSecrets(err.message ?? "");
+  if (dataException) {
+    message = message.replace(/: "(?:[^"]|"")*"$/s, ": (value withheld)").replace(/\bvalue "(?:[^"]|"")*" is out of range/, "value (withheld) is out of range");
+  }
+  let detail = err.detail;
+  if (detail?.startsWith("Failing row contains ")) detail = "Failing row contains (values withheld: they may be patient data).";
+  else if (detail && /^Key \(/.test(detail)) {
+    const columns = /^Key \((.+?)\)=\(/s.exec(detail)?.[1];
+    const outcome =
+      /\) (already exists\.|is duplicated\.|is not present in table "[^"]*"\.|is still referenced from table "[^"]*"\.)$/s.exec(detail)?.[1] ??
+      (detail.includes(" conflicts with existing key ") ? "conflicts with an existing key." : "");
+    detail = columns ? `Key (${columns})=(values withheld) ${outcome}`.trim() : "Key values withheld.";
+  } else if (detail && dataException) detail = "(detail withheld: it may quote the data)";
+  return { message, detail };
+}
+
 export type ConnectionErrorCode =
   /** Wrong user or password, or no pg_hba.conf entry for this client. */
   | "auth_failed"

@@ -106,7 +106,8 @@ export async function backfillView(db: StoreExecutor, actor: Pick<Actor, "role">
     control: progress?.control ?? null,
     rowsDone: done,
     rowsTotal: total,
-    percent: progress?.status === "succeeded" ? 100 : total > 0 ? Math.min(100, Math.floor((done / total) * 1000) / 10) : 0,
+    // A run that ended with rows still needing it (they kept arriving behind the cursor) shows them.
+    percent: total > 0 ? Math.min(100, Math.floor((done / total) * 1000) / 10) : progress?.status === "succeeded" ? 100 : 0,
     rowsPerSecond: rate === null ? null : Math.round(rate),
     etaSeconds: active && rate && rate > 0 ? Math.ceil(left / rate) : null,
     batchSize: progress?.batchSize ?? planned?.tuning.initialSize ?? null,

@@ -26,7 +26,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type postgres from "postgres";
-import { connect, redactSecrets } from "../connection/connect";
+import { connect, withoutRowValues } from "../connection/connect";
 import type { Unit } from "./selection";
 import { ExecutorError } from "./errors";
 import { copiedColumns, describeDestroyed, resolveDestroys, type DestroyedData } from "./destroys";
@@ -174,7 +174,7 @@ function backupTableName(id: string, d: DestroyedData): string {
 }
 
 function backupFailed(tag: string, message: string, cause?: unknown): ExecutorError {
-  const reason = cause ? `: ${(cause as Error).message}` : "";
+  const reason = cause ? `: ${withoutRowValues(cause as { code?: string; message?: string }).message}` : "";
   return new ExecutorError("backup_failed", `The backup before ${tag} failed${reason}${message ? ` (${message})` : ""}. ${tag} did not run.`, {
     tag,
     sqlstate: (cause as { code?: string } | undefined)?.code,
@@ -294,7 +294,7 @@ export function backupStep(ctx: BackupContext) {
         }
       } catch (e) {
         if (e instanceof ExecutorError) throw e;
-        throw new ExecutorError("restore_failed", `Looking up and restoring the backups taken when ${tag} was applied failed, so the rollback's transaction was rolled back: ${redactSecrets((e as Error).message)}`, { tag, sqlstate: (e as { code?: string }).code });
+        throw new ExecutorError("restore_failed", `Looking up and restoring the backups taken when ${tag} was applied failed, so the rollback's transaction was rolled back: ${withoutRowValues(e as { code?: string; message?: string }).message}`, { tag, sqlstate: (e as { code?: string }).code });
       }
     },
 

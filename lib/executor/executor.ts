@@ -26,7 +26,7 @@ import {
   type LedgerStatus,
   type TargetFacts,
 } from "../ledger";
-import { asConnectionError as connectionFailure, connect, DEFAULT_CONNECT_TIMEOUT_MS, redactSecrets, withConnection, withDeadline } from "../connection/connect";
+import { asConnectionError as connectionFailure, connect, DEFAULT_CONNECT_TIMEOUT_MS, redactSecrets, withConnection, withDeadline, withoutRowValues } from "../connection/connect";
 import { describeBlockers, describeRetry, ExecutorError, type Blocker } from "./errors";
 import { assertNotTransactionPooler } from "./pooler";
 import { backupStep, type BackupEvent, type BackupSetting, type BackupStep, type BackupSummary } from "./backup";
@@ -398,7 +398,7 @@ export function asConnectionError(e: unknown): ExecutorError {
   }
   const err = e as { code?: string; message?: string };
   if (err.code && /^[0-9A-Z]{5}$/.test(err.code)) {
-    return new ExecutorError("sql_error", redactSecrets(err.message ?? "SQL error"), { sqlstate: err.code });
+    return new ExecutorError("sql_error", withoutRowValues({ ...err, message: err.message ?? "SQL error" }).message, { sqlstate: err.code });
   }
   return new ExecutorError("unreachable", `The target database cannot be reached: ${redactSecrets(err.message ?? String(e))}`);
 }
@@ -807,7 +807,7 @@ function commitFailure(e: unknown, of: { tag: string; file: string }): ExecutorE
       sqlstate: err.code,
     });
   }
-  return new ExecutorError("sql_error", `${path.basename(of.file)}: PostgreSQL refused the COMMIT of ${of.tag}'s transaction, which was rolled back: ${redactSecrets(err.message ?? "")}${detailsOf(err)}`, {
+  return new ExecutorError("sql_error", `${path.basename(of.file)}: PostgreSQL refused the COMMIT of ${of.tag}'s transaction, which was rolled back: ${postgresText(err)}`, {
     tag: of.tag,
     file: of.file,
     sqlstate: err.code,
@@ -1168,7 +1168,7 @@ function sqlFailure(session: Session, e: unknown, script: SqlScript, tag: string
   }
   const where = { tag, file: script.file, statement: statement.index + 1, line, column, sqlstate: err.code };
   if (err.code === "55P03") return lockTimeoutError(script, tag, statement, blockers, session.attemptLockTimeoutMs);
-  return new ExecutorError("sql_error", `${script.file.split("/").pop()}:${line}:${column}: ${err.message}${detailsOf(err)}`, where);
+  return new ExecutorError("sql_error", `${script.file.split("/").pop()}:${line}:${column}: ${postgresText(err)}`, where);
 }
 
 type PostgresError = { code: string; message?: string; position?: string; detail?: string; hint?: string };
@@ -1191,13 +1191,14 @@ function ledgerWriteFailure(e: unknown, file: string, tag: string, recorded: str
   const outcome = inTransaction ? ", so its transaction was rolled back" : "";
   return new ExecutorError(
     "sql_error",
-    `${path.basename(file)}: PostgreSQL refused to record ${tag} ${recorded} in the target's ledger${outcome}: ${redactSecrets(err.message ?? "")}${detailsOf(err)}. A statement of the migration may have changed what the session can write (SET ROLE, SET search_path) or the ledger tables themselves.`,
+    `${path.basename(file)}: PostgreSQL refused to record ${tag} ${recorded} in the target's ledger${outcome}: ${postgresText(err)}. A statement of the migration may have changed what the session can write (SET ROLE, SET search_path) or the ledger tables themselves.`,
     { tag, file, sqlstate: err.code },
   );
 }
 
-/** The error's DETAIL and HINT, as the message's closing parenthesis (or nothing). */
-function detailsOf(err: PostgresError): string {
-  const extra = [err.detail && `Detail: ${err.detail}`, err.hint && `Hint: ${err.hint}`].filter(Boolean).join(" ");
-  return extra ? ` (${extra})` : "";
+/** PostgreSQL's message with its DETAIL and HINT in closing parentheses, without the data values it quotes. */
+function postgresText(err: PostgresError): string {
+  const { message, detail } = withoutRowValues(err);
+  const extra = [detail && `Detail: ${detail}`, err.hint && `Hint: ${err.hint}`].filter(Boolean).join(" ");
+  return `${message}${extra ? ` (${extra})` : ""}`;
 }

@@ -140,10 +140,17 @@ export function deploymentStateSentence(state: DeploymentState): string {
 /** What the deployment's state alone forbids a reviewer: the same reason whoever asks. */
 const openForReview = (ctx: GateContext): string | null => (isOpenState(ctx.deployment.state) ? null : `${deploymentStateSentence(ctx.deployment.state)}; nothing to review.`);
 
+/** Why the plan itself can never run (a blocker, a failed rehearsal), whatever the approvals. */
+const notRunnable = (ctx: GateContext): string | null => {
+  if (ctx.deployment.blockers.length > 0) return `The plan is blocked: ${ctx.deployment.blockers[0]}`;
+  if (!ctx.deployment.rehearsalOk) return `The rehearsal failed: fix the ${ctx.deployment.kind === "backfill" ? "backfill file" : "migration"} and recompute the plan.`;
+  return null;
+};
+
 const reviewable = (ctx: GateContext): string | null => {
   if (!isOpenState(ctx.deployment.state)) return `${deploymentStateSentence(ctx.deployment.state)}; nothing to review.`;
-  if (ctx.deployment.blockers.length > 0) return `The plan is blocked: ${ctx.deployment.blockers[0]}`;
-  if (!ctx.deployment.rehearsalOk) return "The rehearsal failed: fix the migration and recompute the plan.";
+  const never = notRunnable(ctx);
+  if (never) return never;
   if (!ctx.promotion.ok) return ctx.promotion.reason;
   if (!ctx.planCurrent.ok) return ctx.planCurrent.reason;
   return null;
@@ -183,7 +190,9 @@ export const GATES: Record<DeploymentAction, Rule> = {
     permission: "deployment:apply",
     when: (ctx) => {
       if (ctx.deployment.state === "approved") return null;
-      return ctx.deployment.state === "awaiting_approval" ? `Waiting for ${approvalProgress(ctx).waitingOn.join(" and ")}.` : `${deploymentStateSentence(ctx.deployment.state)}.`;
+      if (ctx.deployment.state !== "awaiting_approval") return `${deploymentStateSentence(ctx.deployment.state)}.`;
+      // A plan that can never run says so first: with every approval given it stays awaiting.
+      return notRunnable(ctx) ?? `Waiting for ${approvalProgress(ctx).waitingOn.join(" and ")}.`;
     },
     check: (ctx) => {
       if (ctx.environment.gates.releaseManagerApprovals > 0 && !can(ctx.actor.role, "deployment:apply-gated")) return `Only a release manager may start a deployment on ${ctx.environment.name}.`;

@@ -107,7 +107,7 @@ async function drive(deps: DeploymentDeps, deploymentId: string, worker: string,
     } else {
       if (progress.status === "succeeded" || progress.status === "failed" || progress.status === "cancelled") return;
       if (definition.checksum !== deployment.plan.backfill?.checksum) {
-        throw new AppError("conflict", `${definition.file} changed since the backfill was approved; the run stopped at its cursor. Cancel it and open a new backfill deployment.`);
+        throw new AppError("conflict", `${definition.file} changed since the backfill was approved, so this run cannot go on: it ends here, failed, and the rows it changed stay changed. Open a new backfill deployment for the file as it is now (its plan needs approval again).`);
       }
       if (progress.control === "pause" && progress.status === "paused") return;
       if (progress.control === "run") {
@@ -141,6 +141,8 @@ async function drive(deps: DeploymentDeps, deploymentId: string, worker: string,
               .set({
                 cursor: b.cursor,
                 rowsDone: sqlAdd(backfillProgress.rowsDone, b.changed),
+                // Rows that began to need it ahead of the cursor are done beyond the count taken at the start.
+                rowsTotal: drizzleSql`greatest(${backfillProgress.rowsTotal}, ${backfillProgress.rowsDone} + ${b.changed})`,
                 batches: sqlAdd(backfillProgress.batches, 1),
                 batchSize: b.nextSize,
                 lastBatchMs: b.ms,
@@ -162,6 +164,14 @@ async function drive(deps: DeploymentDeps, deploymentId: string, worker: string,
           },
           retry: async (r) => {
             if (runId) await recordRunEvent(db, runId, "backfill_batch_retry", { runId, ...r });
+          },
+          // Taken below like an operator's pause; a pause or cancel already asked for stands.
+          stalled: async (reason) => {
+            const now = new Date();
+            await db
+              .update(backfillProgress)
+              .set({ control: "pause", lastPauseReason: reason, lastPauseKind: "pressure", lastPauseAt: now, updatedAt: now })
+              .where(and(eq(backfillProgress.deploymentId, deploymentId), eq(backfillProgress.control, "run")));
           },
         },
       });
@@ -187,6 +197,7 @@ async function drive(deps: DeploymentDeps, deploymentId: string, worker: string,
         if (runId) await recordRunEvent(db, runId, "backfill_new_pass", { runId, pass, rowsLeft: left });
         continue;
       }
+      if (left > 0 && runId) await recordRunEvent(db, runId, "backfill_rows_left", { runId, rowsLeft: left, passes: pass });
       await db.transaction(async (tx) => {
         const current = await lockProgress(tx, deploymentId);
         // Totals end as what was done: rows counted at the start may since have been changed by the application.

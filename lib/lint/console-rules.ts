@@ -587,7 +587,7 @@ export const MARKER_RULES = {
     source: "console",
     severity: "info",
     title: "Changes regulated data",
-    why: "Adds, changes, writes or grants on data tagged identifier, personal, health or secret: the compliance officer signs it off.",
+    why: "Adds, changes, writes, copies or grants on data tagged identifier, personal, health or secret: the compliance officer signs it off.",
   },
   rls: {
     id: "console/rls-change",

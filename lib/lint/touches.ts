@@ -35,8 +35,8 @@ export function tableClasses(t: TableRef): DataClass[] {
 
 /**
  * The statement's own touches, shared by every finding on it: tagged columns it adds, drops, retypes,
- * renames, sets or inserts; tagged tables it drops, truncates, deletes from or grants on; RLS switches;
- * roles made able to bypass RLS; policies.
+ * renames, sets, copies (reads in an UPDATE's SET) or inserts; tagged tables it drops, truncates,
+ * deletes from or grants on; RLS switches; roles made able to bypass RLS; policies.
  */
 export function statementTouches(s: Statement): FindingTouches {
   const classes: DataClass[] = [];
@@ -53,7 +53,7 @@ export function statementTouches(s: Statement): FindingTouches {
   }
   for (const d of findNodes<{ relation?: RangeVar }>(s.ast, "DeleteStmt")) classes.push(...tableClasses(tableRef(d.relation)));
   for (const i of findNodes<InsertStmt>(s.ast, "InsertStmt")) classes.push(...insertClasses(i));
-  for (const u of findNodes<UpdateStmt>(s.ast, "UpdateStmt")) classes.push(...updatedColumns(u).flatMap((c) => c.dataClass ?? []));
+  for (const u of findNodes<UpdateStmt>(s.ast, "UpdateStmt")) classes.push(...updatedColumns(u).flatMap((c) => c.dataClass ?? []), ...copiedClasses(u));
   if (kind === "GrantStmt") classes.push(...grantClasses(value as GrantStmt));
 
   const rlsSwitch = s.analysis.rls.some((m) => m.action === "enable" || m.action === "disable" || m.action === "force" || m.action === "no-force");
@@ -72,6 +72,29 @@ export function updatedColumns(stmt: UpdateStmt): { table: TableRef; column: str
       ? [{ table, column: t.ResTarget.name, dataClass: classificationOf(table.schema, table.name, t.ResTarget.name) }]
       : [],
   );
+}
+
+/**
+ * Classes of the tagged columns an UPDATE's SET expressions read: `SET note = cpf` copies an
+ * identifier into an untagged column. A column name is looked up in the updated table, the FROM list
+ * and the tables of subqueries in the expressions (by alias or name when qualified).
+ */
+function copiedClasses(stmt: UpdateStmt): DataClass[] {
+  const values = (stmt.targetList ?? []).flatMap((t) => ("ResTarget" in t && t.ResTarget.val ? [t.ResTarget.val] : []));
+  const relations = [stmt.relation, ...findNodes<RangeVar>(stmt.fromClause ?? [], "RangeVar"), ...findNodes<RangeVar>(values, "RangeVar")].filter((r): r is RangeVar => !!r);
+  const classes: DataClass[] = [];
+  for (const ref of findNodes<{ fields?: Node[] }>(values, "ColumnRef")) {
+    const names = (ref.fields ?? []).flatMap((f) => ("String" in f ? [f.String.sval ?? ""] : []));
+    const column = names.at(-1);
+    if (!column || names.length !== (ref.fields ?? []).length) continue; // t.* reads whole rows: not a column
+    const qualifier = names.length > 1 ? names.at(-2) : null;
+    for (const r of relations) {
+      if (qualifier && qualifier !== (r.alias?.aliasname ?? r.relname)) continue;
+      const cls = classificationOf(tableRef(r).schema, tableRef(r).name, column);
+      if (cls) classes.push(cls);
+    }
+  }
+  return classes;
 }
 
 function insertClasses(stmt: InsertStmt): DataClass[] {

@@ -20,8 +20,11 @@ CREATE FUNCTION public.bf_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN N
 CREATE TRIGGER bf_count BEFORE UPDATE ON public.bf_items FOR EACH ROW EXECUTE FUNCTION public.bf_count();
 `;
 
-/** Points the console at the migrations + bf_items and the fixture backfills, and migrates `local`. */
-export async function useItemsTable(c: TestConsole): Promise<void> {
+/**
+ * Points the console at the migrations + bf_items and the fixture backfills, and migrates `local`.
+ * `extra`: more statements for the same migration (its down drops them with `extraDown`).
+ */
+export async function useItemsTable(c: TestConsole, extra = "", extraDown = ""): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bf-migrations-"));
   fs.cpSync(path.join(root, "db/migrations"), dir, { recursive: true });
   const journalFile = path.join(dir, "meta/_journal.json");
@@ -30,8 +33,8 @@ export async function useItemsTable(c: TestConsole): Promise<void> {
   const tag = `${String(last.idx + 1).padStart(4, "0")}_bf_items`;
   journal.entries.push({ ...last, idx: last.idx + 1, when: last.when + 1000, tag });
   fs.writeFileSync(journalFile, JSON.stringify(journal, null, 2));
-  fs.writeFileSync(path.join(dir, `${tag}.sql`), ITEMS_SQL);
-  fs.writeFileSync(path.join(dir, `${tag}.down.sql`), "DROP TABLE public.bf_items;\n--> statement-breakpoint\nDROP FUNCTION public.bf_count();\n");
+  fs.writeFileSync(path.join(dir, `${tag}.sql`), extra ? `${ITEMS_SQL}--> statement-breakpoint\n${extra}\n` : ITEMS_SQL);
+  fs.writeFileSync(path.join(dir, `${tag}.down.sql`), `${extraDown ? `${extraDown}\n--> statement-breakpoint\n` : ""}DROP TABLE public.bf_items;\n--> statement-breakpoint\nDROP FUNCTION public.bf_count();\n`);
   const catalog = await loadCatalog(dir);
   c.deps.catalog = async () => catalog;
   process.env.BACKFILL_MIGRATIONS_DIR = dir; // for worker processes the tests start

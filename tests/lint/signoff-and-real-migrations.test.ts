@@ -25,6 +25,20 @@ describe("requiresComplianceSignoff", () => {
     expect(findings.find((f) => f.rule === "squawk/ban-drop-column")?.requiresComplianceSignoff).toBe(true);
   });
 
+  it("is true for an UPDATE that copies tagged data into an untagged column, by name, alias or subquery", async () => {
+    const WHERE = "WHERE id = '00000000-0000-0000-0000-000000000000'";
+    for (const [sql, cls] of [
+      [`UPDATE patients SET medical_record_number = cpf ${WHERE};`, "identifier"],
+      [`UPDATE patients p SET medical_record_number = upper(p.full_name) ${WHERE};`, "personal"],
+      [`UPDATE appointments a SET status = (SELECT x.patient_notes FROM patients x WHERE x.id = a.patient_id) ${WHERE};`, "health"],
+    ] as const) {
+      const findings = await lint(sql);
+      expect(findings.filter((f) => f.requiresComplianceSignoff).flatMap((f) => f.touches.classes), sql).toContain(cls);
+    }
+    const untagged = await lint(`UPDATE patients SET medical_record_number = 'MRN-' || id::text ${WHERE};`);
+    expect(untagged.map((f) => f.requiresComplianceSignoff)).not.toContain(true);
+  });
+
   it("is false for adding a nullable column that is not tagged, and nothing above info is reported", async () => {
     const findings = await lint('ALTER TABLE "patients" ADD COLUMN "preferred_language" text;');
     expect(findings.map((f) => f.requiresComplianceSignoff)).not.toContain(true);

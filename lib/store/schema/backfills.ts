@@ -21,7 +21,7 @@ export const backfillProgress = pgTable(
     control: text("control").$type<BackfillControl>().notNull().default("run"),
     /** The last key whose batch committed on the target, as text; null before the first batch. */
     cursor: text("cursor"),
-    /** Rows that needed the backfill when the run started (counted on the target). */
+    /** Rows that needed the backfill when the run started (counted on the target), plus those that began to need it since and were reached. */
     rowsTotal: bigint("rows_total", { mode: "number" }).notNull(),
     rowsDone: bigint("rows_done", { mode: "number" }).notNull().default(0),
     batches: integer("batches").notNull().default(0),
