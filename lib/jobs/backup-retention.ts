@@ -49,7 +49,10 @@ export async function startBackupRetention(boss: PgBoss, deps: RetentionDeps): P
   await boss.createQueue(BACKUP_RETENTION_QUEUE, { name: BACKUP_RETENTION_QUEUE, policy: "singleton" });
   await boss.schedule(BACKUP_RETENTION_QUEUE, "17 * * * *");
   await boss.work(BACKUP_RETENTION_QUEUE, { batchSize: 1, pollingIntervalSeconds: 30 }, async () => {
-    await purgeExpiredBackupsEverywhere(deps);
+    // A target that cannot be purged keeps personal data past its retention: said in the worker's log every round until it can.
+    for (const r of await purgeExpiredBackupsEverywhere(deps)) {
+      if (r.error) console.error(`[migration-console] backup retention could not purge expired backups on ${r.environment} (tried again next hour): ${r.error}`);
+    }
   });
   return { stop: () => boss.offWork(BACKUP_RETENTION_QUEUE) };
 }
