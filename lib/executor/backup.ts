@@ -216,8 +216,9 @@ export function backupStep(ctx: BackupContext) {
       let data: DestroyedData[];
       try {
         data = await resolveDestroys(sql, tag, unit.script, { estimates: Boolean(ctx.setting?.declined) });
-        // Before discardStale: a resumed run keeps what the interrupted run backed up.
-        if (direction === "up") await adoptResumed(sql, ctx.runId, tag);
+        // Before discardStale: a resumed run keeps what the interrupted run backed up. Only a migration
+        // with non-transactional statements commits part-way (a transactional one is all or nothing).
+        if (direction === "up" && unit.script.statements.some((st) => !st.analysis.transactional)) await adoptResumed(sql, ctx.runId, tag);
       } catch (e) {
         throw backupFailed(tag, "reading what it destroys", e);
       }
