@@ -18,7 +18,7 @@ import { createDeployment, enqueueDeployment } from "../../lib/deployments/servi
 import { startDeploymentWorker, type WorkerHandle } from "../../lib/jobs/queue";
 import { backfillProgress, deployments, runEvents, runs } from "../../lib/store/schema";
 import { EMAIL, startTestConsole, type TestConsole } from "../support/console";
-import { BACKFILL_FIXTURES, useItemsTable } from "./support";
+import { BACKFILL_FIXTURES, useItemsTable, waitFor } from "./support";
 
 const EXTRA = `CREATE TABLE public.bf_generated (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, value int NOT NULL, doubled int GENERATED ALWAYS AS (value * 2) STORED, done boolean NOT NULL DEFAULT false);
 --> statement-breakpoint
@@ -146,15 +146,6 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 describe("a table that generates its own key and a column", () => {
   it("is rehearsed on the shadow and backfilled: every row once", async () => {

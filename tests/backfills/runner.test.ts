@@ -13,7 +13,7 @@ import { createDeployment, enqueueDeployment } from "../../lib/deployments/servi
 import { startDeploymentWorker, type WorkerHandle } from "../../lib/jobs/queue";
 import { auditEvents, backfillProgress, deployments, runEvents, runs } from "../../lib/store/schema";
 import { EMAIL, startTestConsole, type TestConsole } from "../support/console";
-import { useItemsTable } from "./support";
+import { useItemsTable, waitFor } from "./support";
 
 const FIXTURES = path.resolve(import.meta.dirname, "fixtures");
 const CHILD = path.join(FIXTURES, "backfill-child.ts");
@@ -57,15 +57,6 @@ async function progressOf(id: string) {
   return p ?? null;
 }
 
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const stateOf = async (id: string) => (await c.store.db.select({ state: deployments.state }).from(deployments).where(eq(deployments.id, id)))[0]!.state;
 

@@ -41,3 +41,14 @@ export async function useItemsTable(c: TestConsole, extra = "", extraDown = ""):
   c.deps.backfillsDir = BACKFILL_FIXTURES;
   await applyMigrations({ url: c.targets.local!.url, catalog, to: tag, actor: "test-setup" });
 }
+
+/** Polls `read` until `ok` holds; fails naming `what` and the last value after `timeoutMs`. */
+export async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
