@@ -9,7 +9,7 @@
  * nothing. So every row is changed exactly once, whatever is killed when.
  */
 import type postgres from "postgres";
-import { redactSecrets, withoutRowValues } from "../connection/connect";
+import { asConnectionError, redactSecrets, withoutRowValues } from "../connection/connect";
 import { AppError, sqlState } from "../errors";
 import type { BackfillDefinition, BatchTuning } from "./definition";
 import { readPressure, type Pressure, type PressureLimits } from "./pressure";
@@ -164,11 +164,12 @@ export async function runBatches(o: RunBatchesOptions): Promise<RunnerOutcome> {
  * postgres.js opens a new one on the next query. A batch cut short rolled back, or committed before
  * the cut; either way the predicate makes its replay safe.
  */
-const LOST_STATES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006"]);
-const LOST_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "ECONNRESET", "ECONNREFUSED", "EPIPE"]);
+const TERMINATED_STATES = new Set(["57P01", "57P02", "08000", "08003", "08006"]);
 function connectionLost(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return LOST_STATES.has(sqlState(e) ?? "") || (typeof code === "string" && LOST_CODES.has(code));
+  // The client side's loss (a reset, a refused reconnect during a restart) as every connection reads it;
+  // the server's own ending of the session (terminated, shutting down) on top.
+  const lost = asConnectionError(e);
+  return (lost !== null && (lost.code === "unreachable" || lost.code === "timeout")) || TERMINATED_STATES.has(sqlState(e) ?? "");
 }
 
 function batchError(def: BackfillDefinition, e: unknown): Error {
