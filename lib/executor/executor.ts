@@ -471,7 +471,8 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
   // A migration that commits piece by piece records how far it got, so an interruption reads as
   // partially applied and the next apply resumes after what already committed.
   const tracked = direction === "up" && !fullyTransactional && !session.throwAway;
-  const resumeFrom = tracked ? (session.status.migrations.find((m) => m.tag === migration.tag)?.partial?.statementsDone ?? 0) : 0;
+  const interrupted = tracked ? (session.status.migrations.find((m) => m.tag === migration.tag)?.partial ?? null) : null;
+  const resumeFrom = interrupted?.statementsDone ?? 0;
   const progressRow = (statementsDone: number) => ({
     tag: migration.tag,
     hash: migration.checksum,
@@ -567,7 +568,7 @@ async function runUnit(session: Session, unit: Unit, direction: "up" | "down", p
         kept.push(...part.statements.map((st) => st.analysis.summary));
       } else {
         const statement = part.statements[0]!;
-        const outcome = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, { resuming: resumeFrom > 0, interruptedRun: Boolean(session.status.migrations.find((m) => m.tag === migration.tag)?.partial?.runId) }).catch((e: unknown) => {
+        const outcome = await runAutocommit(session, script, migration.tag, statement, { done, total: progress.total }, invalidLeft, { resuming: resumeFrom > 0, interruptedRun: Boolean(interrupted?.runId) }).catch((e: unknown) => {
           if (e instanceof ExecutorError && statementInDoubt.has(e)) lostDuring = statement.analysis.summary;
           throw e;
         });
