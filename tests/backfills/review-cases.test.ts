@@ -381,8 +381,9 @@ describe("a predicate or set expression that breaks out of its place in the batc
 describe("the backfill's connection to the target is cut mid-run", () => {
   it("reconnects and goes on from its cursor: every row changed once", async () => {
     // Many cheap batches: between two of them the runner's session is idle most of the time (the
-    // runner is storing its cursor), which is where the cut is made; the backfill lasts seconds.
-    await target.unsafe("TRUNCATE public.bf_items; INSERT INTO public.bf_items (id, value) SELECT g, g FROM generate_series(1, 20000) g");
+    // runner is storing its cursor), which is where the cut is made. 500 batches: about 2 s alone,
+    // several times that on a loaded CI machine, so the end is waited for generously.
+    await target.unsafe("TRUNCATE public.bf_items; INSERT INTO public.bf_items (id, value) SELECT g, g FROM generate_series(1, 5000) g");
     const engineer = await c.actor(EMAIL.engineer);
     const created = await createDeployment(c.deps, engineer, { environment: "local", kind: "backfill", backfill: "quick-items" });
     await enqueueDeployment(c.deps, engineer, { id: created.id });
@@ -398,10 +399,10 @@ describe("the backfill's connection to the target is cut mid-run", () => {
       30_000,
       5,
     );
-    expect((await progress())?.rowsDone ?? 0, "the cut came before the backfill ended").toBeLessThan(20000);
+    expect((await progress())?.rowsDone ?? 0, "the cut came before the backfill ended").toBeLessThan(5000);
     const state = async () => (await c.store.db.select({ state: deployments.state }).from(deployments).where(eq(deployments.id, created.id)))[0]!.state;
-    const ended = await waitFor("the backfill to end", state, (s) => s !== "running");
+    const ended = await waitFor("the backfill to end", state, (s) => s !== "running", 90_000);
     expect(ended, JSON.stringify(await c.store.db.select({ error: runs.error }).from(runs).where(eq(runs.deploymentId, created.id)))).toBe("succeeded");
-    expect(await target`select done, touched, count(*)::int as rows from public.bf_items group by 1, 2`).toEqual([{ done: true, touched: 1, rows: 20000 }]);
-  }, 90_000);
+    expect(await target`select done, touched, count(*)::int as rows from public.bf_items group by 1, 2`).toEqual([{ done: true, touched: 1, rows: 5000 }]);
+  }, 150_000);
 });
