@@ -26,8 +26,13 @@ const evidenceRoute = await import("../../app/api/compliance/export/route");
 const auditRoute = await import("../../app/api/audit/export/route");
 const { formatDate, nextDay, zonedDayStart } = await import("../../lib/format");
 
-const today = new Date().toISOString().slice(0, 10);
-const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+const { loadTimeZone } = await import("../../lib/config/env");
+
+// Periods are whole days in the console's time zone: "today" is that zone's (at 00:30 UTC, São Paulo is still on the day before).
+const TIME_ZONE = loadTimeZone(process.env);
+const today = formatDate(new Date(), TIME_ZONE);
+const daysAgo = (n: number) => formatDate(new Date(Date.now() - n * 86_400_000), TIME_ZONE);
+const todayStart = zonedDayStart(today, TIME_ZONE).toISOString();
 const FILES = ["SHA256SUMS", "audit.json", "backups.json", "deployments.json", "manifest.json", "report.html", "signature.json", "verification.json"];
 
 let c: TestConsole;
@@ -128,7 +133,7 @@ describe("the evidence bundle", () => {
     const { runs } = JSON.parse(files["verification.json"]!) as { runs: { id: string; trigger: string; outcome: string }[] };
     const todays = await c.store.sql<{ id: string }[]>`
       select s.id from verification_snapshots s join environments e on e.id = s.environment_id
-      where e.name = 'staging' and s.created_at >= (${today}::date::timestamp at time zone 'UTC') order by s.created_at`;
+      where e.name = 'staging' and s.created_at >= ${todayStart}::timestamptz order by s.created_at`;
     expect(runs.map((r) => r.id)).toEqual(todays.map((r) => r.id));
     expect(runs.map((r) => r.trigger)).toEqual(["after-apply", "manual"]);
 
@@ -138,7 +143,7 @@ describe("the evidence bundle", () => {
     const [{ n }] = (await c.store.sql`select count(*)::int as n from audit_events`) as unknown as [{ n: number }];
     expect(audit.chain).toMatchObject({ ok: true, checked: n - 1 });
     const trail = await c.store.sql<{ id: number }[]>`
-      select id from audit_events where occurred_at >= (${today}::date::timestamp at time zone 'UTC') and action <> 'evidence.exported'
+      select id from audit_events where occurred_at >= ${todayStart}::timestamptz and action <> 'evidence.exported'
         and ((subject_type = 'deployment' and subject_id in (select d.id::text from deployments d join environments e on e.id = d.environment_id where e.name = 'staging'))
           or (subject_type = 'environment' and subject_id = 'staging')) order by id`;
     expect(audit.events.map((e) => Number(e.id))).toEqual(trail.map((r) => Number(r.id)));
@@ -213,12 +218,12 @@ describe("the audit export", () => {
   }
 
   it("reads from/to as whole days in the console's time zone", async () => {
-    const localToday = formatDate(new Date(), "America/Sao_Paulo");
+    const localToday = today;
     const res = await exportAs(EMAIL.compliance, { action: "deployment.approved", from: localToday, to: localToday });
     const body = (await res.json()) as { timeZone: string; events: { occurredAt: string }[] };
     expect(body.timeZone).toBe("America/Sao_Paulo");
     expect(body.events.length).toBeGreaterThan(0);
-    const dayStart = zonedDayStart(localToday, "America/Sao_Paulo").getTime();
+    const dayStart = zonedDayStart(localToday, TIME_ZONE).getTime();
     for (const e of body.events) expect(new Date(e.occurredAt).getTime()).toBeGreaterThanOrEqual(dayStart);
     const tomorrow = await exportAs(EMAIL.compliance, { action: "deployment.approved", from: nextDay(localToday) });
     expect(((await tomorrow.json()) as { events: unknown[] }).events).toEqual([]);
