@@ -405,4 +405,28 @@ describe("the backfill's connection to the target is cut mid-run", () => {
     expect(ended, JSON.stringify(await c.store.db.select({ error: runs.error }).from(runs).where(eq(runs.deploymentId, created.id)))).toBe("succeeded");
     expect(await target`select done, touched, count(*)::int as rows from public.bf_items group by 1, 2`).toEqual([{ done: true, touched: 1, rows: 5000 }]);
   }, 150_000);
+
+  it("survives a cut in the middle of a batch: the batch is retried and every row changed once", async () => {
+    // The batch's own statement is what the server ends (pg_terminate_backend while it runs): the
+    // driver must fail it, not take the worker down with it.
+    await target.unsafe("TRUNCATE public.bf_items; INSERT INTO public.bf_items (id, value) SELECT g, g FROM generate_series(1, 200) g");
+    const engineer = await c.actor(EMAIL.engineer);
+    const created = await createDeployment(c.deps, engineer, { environment: "local", kind: "backfill", backfill: "slow-items" });
+    await enqueueDeployment(c.deps, engineer, { id: created.id });
+    worker ??= await startDeploymentWorker(c.boss, c.deps);
+    const progress = async () => (await c.store.db.select().from(backfillProgress).where(eq(backfillProgress.deploymentId, created.id)))[0] ?? null;
+    await waitFor("a batch", progress, (p) => (p?.batches ?? 0) >= 1);
+    await waitFor(
+      "the runner's session cut during a batch",
+      async () => (await target<{ n: number }[]>`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where application_name = 'migration-console backfill slow-items' and state = 'active' and query like '%pg_sleep%'`)[0]!.n,
+      (n) => n === 1,
+      30_000,
+      5,
+    );
+    const state = async () => (await c.store.db.select({ state: deployments.state }).from(deployments).where(eq(deployments.id, created.id)))[0]!.state;
+    const ended = await waitFor("the backfill to end", state, (s) => s !== "running", 90_000);
+    expect(ended, JSON.stringify(await c.store.db.select({ error: runs.error }).from(runs).where(eq(runs.deploymentId, created.id)))).toBe("succeeded");
+    expect(await target`select done, touched, count(*)::int as rows from public.bf_items group by 1, 2`).toEqual([{ done: true, touched: 1, rows: 200 }]);
+  }, 150_000);
 });
+
