@@ -6,7 +6,9 @@ import type { Role } from "../auth/roles";
 import type { BackfillControl, BackfillStatus } from "../store/schema/backfills";
 import type { DeploymentKind, DeploymentState } from "../store/schema/deployments";
 import type { Permission } from "../auth/permissions";
-import { roleRefusal, type GateDecision } from "./rules";
+import { deploymentStateSentence, roleRefusal, type GateDecision } from "./rules";
+
+const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
 
 export const BACKFILL_ACTIONS = ["pause", "resume", "cancel"] as const;
 export type BackfillAction = (typeof BACKFILL_ACTIONS)[number];
@@ -24,7 +26,8 @@ const ACTIVE: readonly BackfillStatus[] = ["queued", "running", "throttled"];
 
 function running(ctx: BackfillGateContext): string | null {
   if (ctx.deployment.kind !== "backfill") return "Only a backfill deployment can be paused, resumed or cancelled while it runs.";
-  if (ctx.deployment.state !== "running" || !ctx.progress) return `The backfill is not running (the deployment is ${ctx.deployment.state.replace("_", " ")}).`;
+  if (ctx.deployment.state === "running" && !ctx.progress) return "The backfill has not started yet: the worker has not picked it up.";
+  if (ctx.deployment.state !== "running") return `The backfill is not running: ${lowerFirst(deploymentStateSentence(ctx.deployment.state))}.`;
   return null;
 }
 

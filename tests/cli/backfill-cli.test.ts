@@ -83,7 +83,7 @@ describe("backfills from the CLI", () => {
     expect(notRelease.stderr).toMatch(/Needs a release manager/);
     const finished = await cli("release@demo.local", ["backfill", "resume", "--deployment", String(deployment.number)]);
     expect(finished.code).toBe(1);
-    expect(finished.stderr).toMatch(/The backfill is not running \(the deployment is succeeded\)/);
+    expect(finished.stderr).toMatch(/The backfill is not running: the deployment has already succeeded\./);
     const usage = await cli("release@demo.local", ["backfill", "rewind", "--deployment", String(deployment.number)]);
     expect(usage.stderr).toMatch(/Unknown backfill command "rewind": status, pause, resume or cancel/);
   }, 180_000);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { approvalProgress, decide, type GateContext } from "../../lib/gates/rules";
+import { decideBackfill, type BackfillGateContext } from "../../lib/gates/backfill";
 
 function context(overrides: Partial<GateContext> = {}, deployment: Partial<GateContext["deployment"]> = {}): GateContext {
   return {
@@ -109,5 +110,25 @@ describe("the gate registry", () => {
   it("does not let anyone approve a blocked or unrehearsable plan", () => {
     expect(decide("approve", context({}, { blockers: ["0003 was edited after it ran"] })).reason).toMatch(/blocked: 0003 was edited/);
     expect(decide("approve", context({}, { rehearsalOk: false })).reason).toMatch(/rehearsal failed/);
+  });
+});
+
+describe("the backfill gates", () => {
+  const backfill = (state: GateContext["deployment"]["state"], progress: BackfillGateContext["progress"] = { status: "running", control: "run" }): BackfillGateContext => ({
+    actor: { role: "release_manager" },
+    deployment: { kind: "backfill", state },
+    progress,
+  });
+
+  it("says in a sentence why a backfill that is not running cannot be paused, never 'is succeeded'", () => {
+    const reasons = (["succeeded", "failed", "cancelled", "queued"] as const).map((state) => decideBackfill("pause", backfill(state)).reason);
+    expect(reasons).toEqual([
+      "The backfill is not running: the deployment has already succeeded.",
+      "The backfill is not running: the deployment failed.",
+      "The backfill is not running: the deployment was cancelled.",
+      "The backfill is not running: the deployment is queued.",
+    ]);
+    expect(decideBackfill("pause", backfill("running", null)).reason).toBe("The backfill has not started yet: the worker has not picked it up.");
+    expect(decideBackfill("pause", backfill("running"))).toMatchObject({ allowed: true, reason: null });
   });
 });
