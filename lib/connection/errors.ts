@@ -14,22 +14,31 @@ export function redactSecrets(text: string): string {
  * violation, a duplicate or missing key's values, the input a cast or an enum refused. On a
  * production target those are patients' data, and the text goes to the run log, the audit trail and
  * the browser. What names the problem (the constraint, the column, the type) stays.
+ *
+ * Decided by the error's class, not its words: a server with lc_messages = pt_BR says "A linha que
+ * falhou contém (...)" and "Chave (cpf)=(...) já existe.". For a data exception (class 22) every
+ * quoted string of the message is taken as the value; for it and an integrity violation (class
+ * 23) the detail keeps only a key's column list, or is withheld whole.
  */
 export function withoutRowValues(err: { code?: string; message?: string; detail?: string }): { message: string; detail: string | undefined } {
   const dataException = err.code?.startsWith("22") ?? false;
+  const integrityViolation = err.code?.startsWith("23") ?? false;
   let message = redactSecrets(err.message ?? "");
   if (dataException) {
-    message = message.replace(/: "(?:[^"]|"")*"$/s, ": (value withheld)").replace(/\bvalue "(?:[^"]|"")*" is out of range/, "value (withheld) is out of range");
+    message = message.replace(/\bvalue "(?:[^"]|"")*" is out of range/, "value (withheld) is out of range").replace(/"(?:[^"]|"")*"/gs, "(value withheld)");
   }
   let detail = err.detail;
-  if (detail?.startsWith("Failing row contains ")) detail = "Failing row contains (values withheld: they may be patient data).";
-  else if (detail && /^Key \(/.test(detail)) {
-    const columns = /^Key \((.+?)\)=\(/s.exec(detail)?.[1];
-    const outcome =
-      /\) (already exists\.|is duplicated\.|is not present in table "[^"]*"\.|is still referenced from table "[^"]*"\.)$/s.exec(detail)?.[1] ??
-      (detail.includes(" conflicts with existing key ") ? "conflicts with an existing key." : "");
-    detail = columns ? `Key (${columns})=(values withheld) ${outcome}`.trim() : "Key values withheld.";
-  } else if (detail && dataException) detail = "(detail withheld: it may quote the data)";
+  if (detail && (dataException || integrityViolation)) {
+    // "Key (cols)=(values) ...", in any language: the word before the parenthesis is translated, the shape is not.
+    const columns = /^[^(=]*\((.+?)\)=\(/s.exec(detail)?.[1];
+    if (columns) {
+      const outcome =
+        /\) (already exists\.|is duplicated\.|is not present in table "[^"]*"\.|is still referenced from table "[^"]*"\.)$/s.exec(detail)?.[1] ??
+        (detail.includes(" conflicts with existing key ") ? "conflicts with an existing key." : "");
+      detail = `Key (${columns})=(values withheld) ${outcome}`.trim();
+    } else if (integrityViolation && /\(.*\)/s.test(detail)) detail = "Failing row contains (values withheld: they may be patient data).";
+    else detail = "(detail withheld: it may quote the data)";
+  }
   return { message, detail };
 }
 

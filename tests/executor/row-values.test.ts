@@ -67,3 +67,21 @@ describe("PostgreSQL's errors, without the values they quote", () => {
     expect((await readStatus(db.url, catalog)).pending).toEqual(["0000_cpf_required"]);
   });
 });
+
+describe("the same errors from a server that speaks Portuguese (lc_messages = pt_BR)", () => {
+  // PostgreSQL's pt_BR translations, as such a server sends them (this machine's servers have no
+  // translations installed): the rule goes by the error's class and the detail's shape, not by its words.
+  it.each([
+    ["a NOT NULL violation's failing row", { code: "23502", message: 'o valor nulo na coluna "full_name" da relação "patients" viola a restrição de não-nulo', detail: `A linha que falhou contém (2, 1, null, ${CPF}x, 40, ${NAME}).` }, /^o valor nulo na coluna "full_name"/, /^Failing row contains \(values withheld/],
+    ["a duplicate key's values", { code: "23505", message: 'duplicar valor da chave viola a restrição de unicidade "patients_cpf_key"', detail: `Chave (cpf)=(${CPF}) já existe.` }, /"patients_cpf_key"$/, /^Key \(cpf\)=\(values withheld\)$/],
+    ["an expression key's values", { code: "23505", message: 'duplicar valor da chave viola a restrição de unicidade "patients_name_idx"', detail: `Chave (lower(full_name))=(${NAME.toLowerCase()}) já existe.` }, /"patients_name_idx"$/, /^Key \(lower\(full_name\)\)=\(values withheld\)$/],
+    ["the input a cast refused", { code: "22P02", message: `sintaxe de entrada é inválida para tipo integer: "${NAME}"` }, /^sintaxe de entrada é inválida para tipo integer: \(value withheld\)$/, undefined],
+    ["a value out of range", { code: "22003", message: 'valor "4000000000040" está fora do intervalo para tipo integer' }, /^valor \(value withheld\) está fora do intervalo/, undefined],
+    ["a data exception's detail", { code: "22007", message: `sintaxe de entrada é inválida para tipo date: "${CPF}"`, detail: `O valor "${CPF}" não é uma data.` }, /\(value withheld\)$/, /^\(detail withheld/],
+  ])("%s", (_what, err, message, detail) => {
+    const clean = withoutRowValues(err);
+    expect(clean.message).toMatch(message);
+    if (detail) expect(clean.detail).toMatch(detail);
+    expect(leaks(`${clean.message} ${clean.detail ?? ""}`)).toEqual([]);
+  });
+});
