@@ -157,7 +157,7 @@ describe("a release manager pauses, resumes and cancels", () => {
     const counts = await touchCounts();
     expect(counts.find((r) => r.touched === 1)?.rows).toBe(p.rowsDone);
     expect(counts.every((r) => r.touched <= 1 && r.wrong === 0)).toBe(true);
-    await expect(resumeBackfill(c.deps, release, { id: created.id })).rejects.toThrow(/not running \(the deployment is cancelled\)/);
+    await expect(resumeBackfill(c.deps, release, { id: created.id })).rejects.toThrow("The backfill is not running: the deployment was cancelled.");
   }, 90_000);
 
   it("a paused backfill is cancelled at once, without a worker", async () => {
