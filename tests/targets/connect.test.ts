@@ -14,45 +14,47 @@ import { ConnectionError, openConnection } from "../../lib/connection/connect";
 import { probeTarget } from "../../lib/targets/probe";
 import { fixtureCatalog, removeFixtureFolders, statements } from "../executor/support";
 import { adminUrl } from "../support/databases";
-import { testPorts } from "../support/ports";
+import { freePort } from "../support/ports";
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
 const SECRET = "s3cret-pw";
 
+/** Listens on a port the kernel picks (never one another test's server may hold) and says which. */
+function listening(server: net.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+function closing(server: net.Server, sockets: Set<net.Socket>): () => Promise<void> {
+  return () =>
+    new Promise((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    });
+}
+
 /** A TCP server that accepts every connection and closes it at once, counting them. */
-function acceptAndClose(port: number): Promise<{ accepted: () => number; close: () => Promise<void> }> {
+async function acceptAndClose(): Promise<{ port: number; accepted: () => number; close: () => Promise<void> }> {
   let accepted = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     accepted++;
     socket.destroy();
   });
-  return new Promise((resolve) =>
-    server.listen(port, "127.0.0.1", () =>
-      resolve({ accepted: () => accepted, close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) }),
-    ),
-  );
+  return { port: await listening(server), accepted: () => accepted, close: closing(server, sockets) };
 }
 
 /** A TCP server that accepts and never says a word. */
-function acceptAndHang(port: number): Promise<{ close: () => Promise<void> }> {
+async function acceptAndHang(): Promise<{ port: number; close: () => Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on("error", () => {});
   });
-  return new Promise((resolve) =>
-    server.listen(port, "127.0.0.1", () =>
-      resolve({
-        close: () =>
-          new Promise((r) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => r());
-          }),
-      }),
-    ),
-  );
+  return { port: await listening(server), close: closing(server, sockets) };
 }
 
 const urlAt = (port: number) => `postgres://app:${SECRET}@127.0.0.1:${port}/clinic`;
@@ -76,13 +78,13 @@ describe("connecting to a database", () => {
   afterAll(() => removeFixtureFolders());
 
   it("gives up on an endpoint that accepts and closes within 10 s, without a reconnect storm", { timeout: 60_000 }, async () => {
-    const endpoint = await acceptAndClose(testPorts.scratch(0));
+    const endpoint = await acceptAndClose();
     try {
-      const direct = await codeOf(openConnection(urlAt(testPorts.scratch(0))));
+      const direct = await codeOf(openConnection(urlAt(endpoint.port)));
       expect(direct.code).toBe("unreachable");
       expect(direct.message).toMatch(/accepted the connection and closed it/);
       expect(direct.ms).toBeLessThan(10_000);
-      const status = await codeOf(readStatus(urlAt(testPorts.scratch(0)), catalog));
+      const status = await codeOf(readStatus(urlAt(endpoint.port), catalog));
       expect(status.code).toBe("unreachable");
       expect(status.ms).toBeLessThan(10_000);
       // A handful of tries per attempt, not thousands of sockets.
@@ -94,10 +96,10 @@ describe("connecting to a database", () => {
   });
 
   it("`status` from the CLI ends on such an endpoint with the error and exit 1, instead of hanging", { timeout: 90_000 }, async () => {
-    const endpoint = await acceptAndClose(testPorts.scratch(1));
+    const endpoint = await acceptAndClose();
     try {
       // The 10 s bound itself is asserted in-process above; here the process must end by itself (execFile kills it at 60 s).
-      const outcome = await run(process.execPath, [path.join(root, "cli/bin.cjs"), "status", "--database-url", urlAt(testPorts.scratch(1)), "--json"], { cwd: root, timeout: 60_000 }).then(
+      const outcome = await run(process.execPath, [path.join(root, "cli/bin.cjs"), "status", "--database-url", urlAt(endpoint.port), "--json"], { cwd: root, timeout: 60_000 }).then(
         () => ({ code: 0, stdout: "", killed: false }),
         (e: { code: number; stdout: string; killed?: boolean }) => ({ code: e.code, stdout: e.stdout, killed: Boolean(e.killed) }),
       );
@@ -112,12 +114,12 @@ describe("connecting to a database", () => {
   });
 
   it("times out on an endpoint that accepts and never answers", async () => {
-    const endpoint = await acceptAndHang(testPorts.scratch(2));
+    const endpoint = await acceptAndHang();
     try {
-      const failure = await codeOf(openConnection(urlAt(testPorts.scratch(2)), { connectTimeoutMs: 1_500 }));
+      const failure = await codeOf(openConnection(urlAt(endpoint.port), { connectTimeoutMs: 1_500 }));
       expect(failure.code).toBe("timeout");
       expect(failure.ms).toBeLessThan(1_500 + 3_000);
-      const status = await codeOf(readStatus(urlAt(testPorts.scratch(2)), catalog, { connectTimeoutMs: 1_500 }));
+      const status = await codeOf(readStatus(urlAt(endpoint.port), catalog, { connectTimeoutMs: 1_500 }));
       expect(status.code).toBe("timeout");
     } finally {
       await endpoint.close();
@@ -125,7 +127,8 @@ describe("connecting to a database", () => {
   });
 
   it("tells a refused connection, a wrong password and a missing database apart", async () => {
-    const refused = await codeOf(readStatus(urlAt(testPorts.scratch(3)), catalog));
+    // A port that was free a moment ago: nothing listens there.
+    const refused = await codeOf(readStatus(urlAt(await freePort()), catalog));
     expect(refused.code).toBe("unreachable");
     expect(refused.message).toMatch(/Connection refused/);
 
