@@ -73,4 +73,65 @@ describe("a session ended by the server in the middle of a transaction", () => {
     // The driver's deferred write runs on the next turns of the event loop: give it those turns.
     await new Promise((r) => setTimeout(r, 200));
   });
+
+  it("a reserved connection handed back after its session ended leaves the pool working (the next queries get a new session)", async () => {
+    // As the backfill runner does: reserve, lose the session, release in a finally. With the patch's
+    // first version the release counted the closed connection as open, and every later query of a
+    // one-connection pool failed with CONNECTION_CLOSED, for good.
+    const sql = open("session-ended released");
+    const admin = open("session-ended admin 3");
+    await sql`select 1`;
+    const reserved = await sql.reserve();
+    const error = await terminateWhileBusy(reserved as unknown as postgres.Sql, admin, () => reserved`select pg_sleep(5)`);
+    expect((error as { code?: string } | null)?.code).toMatch(/^(57P01|CONNECTION_CLOSED)$/);
+    reserved.release();
+    for (let i = 0; i < 3; i++) {
+      const [{ ok } = { ok: 0 }] = await sql<{ ok: number }[]>`select 1 as ok`;
+      expect(ok).toBe(1);
+    }
+  });
+
+  it("fails the queries queued on a reserved connection with its session, instead of leaving them unsettled", async () => {
+    const sql = open("session-ended queued");
+    const admin = open("session-ended admin 4");
+    await sql`select 1`;
+    const reserved = await sql.reserve();
+    const settled = (q: Promise<unknown>) =>
+      Promise.race([q.then(() => "answered", (e: { code?: string }) => e.code), new Promise((r) => setTimeout(r, 3_000, "unsettled"))]);
+    const outcomes = await terminateWhileBusy(reserved as unknown as postgres.Sql, admin, () =>
+      // A query with parameters fills the connection (postgres.js waits for its Describe): the next ones queue behind it.
+      Promise.all([reserved`select pg_sleep(5)`, reserved`select ${1}::int`, reserved`select ${2}::int`, reserved`select 3`].map(settled)).then((xs) => {
+        throw xs;
+      }),
+    );
+    expect(outcomes).toHaveLength(4);
+    for (const o of outcomes as string[]) expect(o).toMatch(/^(57P01|CONNECTION_CLOSED)$/);
+    reserved.release();
+  });
+
+  it("fails a transaction's statements sent after its session ended, rather than run them outside it on the reconnected connection", async () => {
+    const sql = open("session-ended late statement");
+    const admin = open("session-ended admin 5");
+    await admin`create table if not exists session_ended_late (x int)`;
+    await admin`truncate session_ended_late`;
+    await sql`select 1`;
+    let late: unknown = "not sent";
+    const error = await terminateWhileBusy(sql, admin, () =>
+      sql.begin(async (tx) => {
+        await tx`select pg_sleep(5)`.catch(() => {});
+        // Meanwhile the pool reconnects the connection for another query.
+        await sql`select 1`.catch(() => {});
+        late = await tx`insert into session_ended_late values (1)`.then(
+          () => "inserted",
+          (e: { code?: string }) => e.code,
+        );
+      }),
+    );
+    expect((error as { code?: string } | null)?.code).toMatch(/^(57P01|CONNECTION_CLOSED)$/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(late).toBe("CONNECTION_CLOSED");
+    const [{ n } = { n: -1 }] = await admin<{ n: number }[]>`select count(*)::int as n from session_ended_late`;
+    expect(n, "nothing of the transaction ran outside it").toBe(0);
+    await admin`drop table session_ended_late`;
+  });
 });
