@@ -57,7 +57,6 @@ async function progressOf(id: string) {
   return p ?? null;
 }
 
-
 const stateOf = async (id: string) => (await c.store.db.select({ state: deployments.state }).from(deployments).where(eq(deployments.id, id)))[0]!.state;
 
 async function touchCounts() {
